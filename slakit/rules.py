@@ -1,0 +1,339 @@
+"""Semantic rules: what JSON Schema cannot say about an agreement.
+
+References resolve, ids are unique, totals equal the sum of their parts, stepped targets
+move forward in time and in their declared direction, dates fall inside the term, and
+reviews are not overdue. Every rule reads the data defensively: a document with schema
+errors is still checked, so one run reports everything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, Callable, Iterator
+from zoneinfo import ZoneInfo, available_timezones
+
+from . import quantities as q
+from .errors import ERROR, WARNING, Problem
+from .load import Document
+from .schema import index, iter_values
+
+Path_ = tuple[Any, ...]
+
+CADENCE_MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
+REVENUE_TOLERANCE = Decimal("0.005")  # monthly may be rounded: within 0.5% of annual / 12
+
+
+class Findings:
+    """Collects problems for one document, locating each by its data path."""
+
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    def add(self, severity: str, path: Path_, rule: str, message: str, key: bool = False) -> None:
+        line, col = self.doc.locate(path, key=key)
+        self.problems.append(Problem(self.doc.path, line, col, severity, rule, message, pointer(path)))
+
+    def error(self, path: Path_, rule: str, message: str, key: bool = False) -> None:
+        self.add(ERROR, path, rule, message, key)
+
+    def warning(self, path: Path_, rule: str, message: str) -> None:
+        self.add(WARNING, path, rule, message)
+
+
+def pointer(path: Path_) -> str:
+    """JSON Pointer for a data path."""
+    return "".join("/" + str(step).replace("~", "~0").replace("/", "~1") for step in path)
+
+
+def where(data: Any, path: Path_) -> str:
+    """A data path as people find it in the file: commitments[lead-follow-up].follow_up."""
+    out, node = "", data
+    for step in path:
+        if isinstance(step, int):
+            item = node[step] if isinstance(node, list) and step < len(node) else None
+            ident = item.get("id") if isinstance(item, dict) else None
+            out += f"[{ident}]" if isinstance(ident, str) and ident else f"[{step + 1}]"
+        else:
+            out += ("." if out else "") + str(step)
+        node = node[step] if isinstance(node, (list, dict)) and _has(node, step) else None
+    return out or "the agreement"
+
+
+def _has(node: Any, step: Any) -> bool:
+    return (step in node) if isinstance(node, dict) else isinstance(step, int) and step < len(node)
+
+
+def suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def date(value: Any) -> dt.date | None:
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value) if len(value) == 10 else None
+        except ValueError:
+            return None
+    return None
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    last = [31, 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+    return dt.date(year, month, min(day.day, last))
+
+
+def next_review(data: dict[str, Any]) -> dt.date | None:
+    """The next review date: stated, or computed from the last review and the cadence."""
+    term = data.get("term") if isinstance(data.get("term"), dict) else {}
+    stated = date(term.get("next_review"))
+    if stated:
+        return stated
+    months = CADENCE_MONTHS.get(term.get("review_cadence"))
+    start = date(term.get("last_review")) or date(data.get("effective"))
+    return add_months(start, months) if months and start else None
+
+
+Rule = Callable[[dict[str, Any], Findings, dt.date], None]
+RULES: list[Rule] = []
+
+
+def rule(fn: Rule) -> Rule:
+    RULES.append(fn)
+    return fn
+
+
+def check(doc: Document, today: dt.date) -> list[Problem]:
+    """Run every semantic rule on a loaded document."""
+    findings = Findings(doc)
+    for fn in RULES:
+        fn(doc.data, findings, today)
+    return findings.problems
+
+
+def _ids(data: dict[str, Any], collection: str) -> list[str]:
+    items = data.get(collection)
+    if not isinstance(items, list):
+        return []
+    return [item["id"] for item in items if isinstance(item, dict) and isinstance(item.get("id"), str)]
+
+
+@rule
+def unique_keys(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    for pattern, key in index().keyed_lists():
+        for path, items in iter_values(data, pattern):
+            if not isinstance(items, list):
+                continue
+            seen: dict[Any, int] = {}
+            for i, item in enumerate(items):
+                value = item.get(key) if isinstance(item, dict) else None
+                if not isinstance(value, (str, int)):
+                    continue
+                if value in seen:
+                    line, _ = f.doc.locate(path + (seen[value], key))
+                    f.error(path + (i, key), "unique",
+                            f"{key} {value!r} is used twice in {where(data, path)}: first on line {line}; "
+                            f"each item needs its own {key}")
+                else:
+                    seen[value] = i
+
+
+@rule
+def references(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    for pattern, targets in index().references():
+        known = [ident for target in targets for ident in _ids(data, target)]
+        for path, value in iter_values(data, pattern):
+            if isinstance(value, str) and value not in known:
+                kinds = " or ".join(t.rstrip("s") if not t.endswith("ies") else t[:-3] + "y" for t in targets)
+                listed = ", ".join(known) if known else f"none are defined under {' / '.join(targets)}"
+                f.error(path, "ref", f"{where(data, path)}: there is no {kinds} with id {value!r}{suggest(value, known)}; "
+                                     f"known ids: {listed}")
+
+
+@lru_cache(maxsize=None)
+def _zone_ok(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+        return True
+    except (ValueError, OSError, KeyError):
+        return False
+
+
+@rule
+def timezones(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    paths = [(("timezone",), data.get("timezone"))]
+    paths += list(iter_values(data, ("calendars", "*", "timezone")))
+    for path, name in paths:
+        if isinstance(name, str) and not _zone_ok(name):
+            f.error(path, "timezone", f"{where(data, path)}: {name!r} is not an IANA time zone"
+                                      f"{suggest(name, sorted(available_timezones()))}; use a name such as America/New_York")
+
+
+@rule
+def calendars(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    for path, hours in iter_values(data, ("calendars", "*", "hours")):
+        if isinstance(hours, dict) and isinstance(hours.get("start"), str) and isinstance(hours.get("end"), str):
+            if hours["start"] >= hours["end"]:
+                f.error(path + ("end",), "calendar", f"{where(data, path)}: the business day ends at {hours['end']}, "
+                                                     f"not after it starts at {hours['start']}")
+
+
+@rule
+def lead_value_sums(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    for path, block in iter_values(data, ("commitments", "*", "lead_value")):
+        if not isinstance(block, dict) or not q.is_money(block.get("total")) or not isinstance(block.get("sources"), list):
+            continue
+        total, currency = Decimal(str(block["total"]["amount"])), block["total"]["currency"]
+        parts, shown, ok = Decimal(0), [], True
+        for i, source in enumerate(block["sources"]):
+            if not isinstance(source, dict) or not q.is_money(source.get("value_per_lead")) or not isinstance(source.get("planned"), int):
+                ok = False
+                continue
+            value = source["value_per_lead"]
+            if value["currency"] != currency:
+                f.error(path + ("sources", i, "value_per_lead", "currency"), "sum",
+                        f"{where(data, path + ('sources', i))}: value per lead is in {value['currency']} but the total is in {currency}; "
+                        "use one currency")
+                ok = False
+                continue
+            parts += Decimal(str(value["amount"])) * source["planned"]
+            shown.append(f"{source['planned']} × {q.money(value)}")
+        if ok and parts != total:
+            f.error(path + ("total", "amount"), "sum",
+                    f"{where(data, path)}: the total is {q.money(block['total'])} but the sources add up to "
+                    f"{q.money({'amount': parts, 'currency': currency})} ({' + '.join(shown)}); "
+                    "correct the total or the planned counts")
+
+
+@rule
+def revenue_run_rate(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    for path, point in iter_values(data, ("goals", "revenue", "*")):
+        pass  # "*" never matches a mapping; the two points are named below
+    for name in ("baseline", "target"):
+        for path, point in iter_values(data, ("goals", "revenue", name)):
+            if not isinstance(point, dict) or not q.is_money(point.get("annual")) or not q.is_money(point.get("monthly")):
+                continue
+            annual, monthly = point["annual"], point["monthly"]
+            if annual["currency"] != monthly["currency"]:
+                f.error(path + ("monthly", "currency"), "sum", f"{where(data, path)}: the monthly figure is in "
+                        f"{monthly['currency']} but the annual one in {annual['currency']}; use one currency")
+                continue
+            expected = Decimal(str(annual["amount"])) / 12
+            actual = Decimal(str(monthly["amount"]))
+            if expected and abs(actual - expected) > expected * REVENUE_TOLERANCE:
+                f.error(path + ("monthly", "amount"), "sum",
+                        f"{where(data, path)}: the monthly run rate {q.money(monthly)} does not match the annual "
+                        f"{q.money(annual)} ÷ 12 = {q.money({'amount': expected.quantize(Decimal(1)), 'currency': annual['currency']})}")
+
+
+@rule
+def stepped_targets(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    for path, target in iter_values(data, ("commitments", "*", "stepped_target")):
+        if not isinstance(target, dict) or not isinstance(target.get("steps"), list):
+            continue
+        better = target.get("better")
+        base_kind = q.kind_of(target.get("baseline"))
+        previous, previous_date, previous_label = target.get("baseline"), None, "the baseline"
+        for i, step in enumerate(target["steps"]):
+            if not isinstance(step, dict):
+                continue
+            here = path + ("steps", i)
+            label = f"step {step.get('id')!r}" if isinstance(step.get("id"), str) else f"step {i + 1}"
+            when = date(step.get("by"))
+            if when and previous_date and when <= previous_date:
+                f.error(here + ("by",), "steps", f"{where(data, path)}: {label} is due {when}, not after the step before it "
+                                                 f"({previous_date}); list steps earliest first")
+            value = step.get("value")
+            kind = q.kind_of(value)
+            if "value" in step and base_kind != "other" and kind != "other" and kind != base_kind:
+                f.error(here + ("value",), "steps", f"{where(data, path)}: {label} is {q.figure(value)} but the baseline is "
+                                                    f"{q.figure(target.get('baseline'))}; every step must be the same kind of figure")
+            elif better in ("higher", "lower") and kind == q.kind_of(previous):
+                old, new = q.magnitude(previous), q.magnitude(value)
+                if old is not None and new is not None and (new < old if better == "higher" else new > old):
+                    f.error(here + ("value",), "steps",
+                            f"{where(data, path)}: {label} moves from {q.figure(previous)} to {q.figure(value)}, "
+                            f"but a {better} figure is better (better: {better}); steps must not move backwards")
+            previous, previous_label = value, label
+            previous_date = when or previous_date
+
+
+DATED = [
+    ("commitments", "*", "stepped_target", "steps", "*", "by"),
+    ("goals", "items", "*", "due"),
+    ("goals", "revenue", "target", "by"),
+    ("goals", "revenue", "target", "sustain_until"),
+]
+
+
+@rule
+def dates_in_term(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    term = data.get("term") if isinstance(data.get("term"), dict) else {}
+    start, end = date(data.get("effective")), date(term.get("end"))
+    if start and end and end <= start:
+        f.error(("term", "end"), "dates", f"term.end {end} is not after the effective date {start}")
+        return
+    for pattern in DATED:
+        for path, value in iter_values(data, pattern):
+            day = date(value)
+            if day and start and day < start:
+                f.error(path, "dates", f"{where(data, path)}: {day} is before the agreement takes effect ({start})")
+            elif day and end and day > end:
+                f.error(path, "dates", f"{where(data, path)}: {day} is after the agreement ends ({end})")
+
+
+@rule
+def review_dates(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    term = data.get("term") if isinstance(data.get("term"), dict) else {}
+    last, stated, start = date(term.get("last_review")), date(term.get("next_review")), date(data.get("effective"))
+    months = CADENCE_MONTHS.get(term.get("review_cadence"))
+    if last and last > today:
+        f.error(("term", "last_review"), "dates", f"term.last_review {last} is in the future (today is {today})")
+    if stated and last and stated <= last:
+        f.error(("term", "next_review"), "dates", f"term.next_review {stated} is not after term.last_review {last}")
+    elif stated and months and (last or start):
+        due = add_months(last or start, months)
+        if stated > due + dt.timedelta(days=15):
+            f.warning(("term", "next_review"), "review",
+                      f"term.next_review {stated} is later than a {term['review_cadence']} cadence allows "
+                      f"(due by {due}); bring it forward or change the cadence")
+    upcoming = next_review(data)
+    if upcoming and upcoming < today and data.get("status") != "retired":
+        field = ("term", "next_review") if stated else ("term",)
+        f.warning(field, "review",
+                  f"the review was due on {upcoming}, {(today - upcoming).days} days ago; hold the review, "
+                  "then set term.last_review (and term.next_review)")
+
+
+@rule
+def escalation_order(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    previous = None
+    for path, after in iter_values(data, ("escalation", "*", "after")):
+        duration = q.parse_duration(after)
+        if duration is None:
+            continue
+        if previous and duration.family == previous.family and duration.magnitude <= previous.magnitude:
+            f.error(path, "steps", f"{where(data, path[:-1])}: escalates after {duration}, not later than the step before "
+                                   f"it ({previous}); list escalation steps in the order they happen")
+        previous = duration
+
+
+@rule
+def signer_parties(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    people = {s["id"]: s.get("party") for s in data.get("stakeholders") or [] if isinstance(s, dict) and isinstance(s.get("id"), str)}
+    for path, signer in iter_values(data, ("signoff", "required", "*")):
+        if isinstance(signer, dict) and signer.get("stakeholder") in people:
+            theirs = people[signer["stakeholder"]]
+            if isinstance(theirs, str) and theirs != signer.get("party"):
+                f.error(path + ("stakeholder",), "ref",
+                        f"{where(data, path)}: stakeholder {signer['stakeholder']!r} belongs to party {theirs!r}, "
+                        f"but signs for party {signer.get('party')!r}")
+    for path, party in iter_values(data, ("parties", "*")):
+        leader = party.get("leader") if isinstance(party, dict) else None
+        if leader in people and isinstance(people[leader], str) and people[leader] != party.get("id"):
+            f.error(path + ("leader",), "ref", f"{where(data, path)}: leader {leader!r} belongs to party {people[leader]!r}")

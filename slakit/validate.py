@@ -1,0 +1,210 @@
+"""Validation: every file, every problem (YAML, schema, semantic rules), in one result."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from jsonschema.exceptions import ValidationError
+
+from .errors import ERROR, WARNING, Problem, UsageError
+from .load import Document, load_file
+from .rules import check, pointer, suggest, where
+from .schema import index, pattern_of, validator
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class FileResult:
+    """One file's outcome: the document (when it loaded) and its problems."""
+
+    path: str
+    document: Document | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == ERROR for p in self.problems)
+
+
+@dataclass
+class Report:
+    """The outcome of validating several files."""
+
+    files: list[FileResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(f.ok for f in self.files)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return sorted(p for f in self.files for p in f.problems)
+
+    def count(self, severity: str) -> int:
+        return sum(p.severity == severity for p in self.problems)
+
+
+def today() -> dt.date:
+    """Today's date, or the date of SOURCE_DATE_EPOCH when it is set (reproducible runs)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date()
+    return dt.date.today()
+
+
+def find_agreements(paths: Iterable[str]) -> list[tuple[Path, str]]:
+    """Expand files and folders to agreement files, as (path, name to show). Usage error if absent."""
+    found: list[tuple[Path, str]] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file()
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            if not files:
+                raise UsageError(f"no agreements (*.yaml, *.yml) found in folder '{given}'")
+            found += [(p, str(p)) for p in files]
+        elif path.exists():
+            found.append((path, str(path)))
+        else:
+            raise UsageError(f"path '{given}' does not exist")
+    unique: dict[Path, str] = {}
+    for path, name in found:
+        unique.setdefault(path.resolve(), name)
+    return [(path, name) for path, name in unique.items()]
+
+
+def validate_paths(paths: Iterable[str], strict: bool = False) -> Report:
+    """Validate every agreement under `paths` (files or folders)."""
+    return validate_files(find_agreements(paths), strict)
+
+
+def validate_files(files: list[tuple[Path, str]], strict: bool = False, on: Any = None) -> Report:
+    day = today()
+    results = []
+    for path, name in files:
+        doc, problems = load_file(path, name)
+        if doc is not None:
+            problems = schema_problems(doc) + check(doc, day)
+        results.append(FileResult(name, doc, problems))
+        if on is not None:
+            on(name)
+    _check_agreement_ids(results)
+    if strict:
+        for result in results:
+            result.problems = [_as_error(p) for p in result.problems]
+    return Report(results)
+
+
+def validate_document(doc: Document, strict: bool = False) -> list[Problem]:
+    """All problems of one already-loaded document."""
+    problems = schema_problems(doc) + check(doc, today())
+    return [_as_error(p) for p in problems] if strict else problems
+
+
+def _as_error(problem: Problem) -> Problem:
+    if problem.severity != WARNING:
+        return problem
+    return Problem(problem.path, problem.line, problem.column, ERROR, problem.rule, problem.message, problem.pointer)
+
+
+def _check_agreement_ids(results: list[FileResult]) -> None:
+    owners: dict[str, str] = {}
+    for result in results:
+        doc = result.document
+        ident = doc.data.get("id") if doc else None
+        if not isinstance(ident, str):
+            continue
+        if ident in owners:
+            line, col = doc.locate(("id",))
+            result.problems.append(Problem(result.path, line, col, ERROR, "unique",
+                                           f"agreement id {ident!r} is also used by {owners[ident]}; "
+                                           "both would publish to the same page, so give each agreement its own id"))
+        else:
+            owners[ident] = result.path
+
+
+# Schema errors -> messages that name the field, the value and what is accepted.
+
+_TYPE_NAMES = {"string": "text", "integer": "a whole number", "number": "a number", "object": "a mapping of fields",
+               "array": "a list", "boolean": "true or false", "null": "nothing"}
+
+
+def describe(value: Any) -> str:
+    """A value as a message shows it."""
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (true/false)"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return f"the text {shown!r}"
+    if isinstance(value, list):
+        return f"a list of {len(value)} items"
+    return "a mapping of fields"
+
+
+def _expected(schema: dict[str, Any]) -> str:
+    title, text = schema.get("title", ""), schema.get("description", "")
+    if title.startswith(("a ", "an ")):
+        return f"{title} ({text.rstrip('.')})" if text else title
+    return title.lower() or "a valid value"
+
+
+def schema_problems(doc: Document) -> list[Problem]:
+    """Every schema error of the document, each located and explained."""
+    problems = []
+    for error in validator().iter_errors(doc.data):
+        problems.extend(_explain(doc, error))
+    return problems
+
+
+def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
+    path = tuple(error.absolute_path)
+    data, value, schema, keyword = doc.data, error.instance, error.schema, error.validator
+    here = where(data, path)
+    key = False
+    if keyword == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else "?"
+        field = index().field(pattern_of(path) + (missing,))
+        detail = f" ({field['description'].rstrip('.')})" if field.get("description") else ""
+        message = f"{here}: the required field {missing!r} is missing{detail}"
+    elif keyword == "additionalProperties":
+        allowed = list(schema.get("properties", {}))
+        for extra in sorted(set(value) - set(allowed), key=str):
+            line, col = doc.locate(path + (extra,), key=True)
+            yield Problem(doc.path, line, col, ERROR, "schema",
+                          f"{here}: unknown field {extra!r}{suggest(str(extra), allowed)}; allowed fields: {', '.join(allowed)}",
+                          pointer(path + (extra,)))
+        return
+    elif keyword == "type":
+        expected = schema.get("type")
+        names = " or ".join(_TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected]))
+        shape = _expected(schema)
+        message = f"{here}: expected {shape if shape.startswith(('a ', 'an ')) else names}, but found {describe(value)}"
+    elif keyword == "enum":
+        options = [str(o) for o in error.validator_value]
+        message = (f"{here}: {describe(value)} is not accepted{suggest(str(value), options)}; "
+                   f"use one of: {', '.join(options)}")
+    elif keyword in ("pattern", "format", "anyOf", "oneOf"):
+        message = f"{here}: {describe(value)} is not {_expected(schema)}"
+    elif keyword == "minLength":
+        message = f"{here}: must not be empty"
+    elif keyword == "maxLength":
+        message = f"{here}: is {len(value)} characters long; at most {error.validator_value} are allowed"
+    elif keyword == "minItems":
+        message = f"{here}: needs at least {error.validator_value} item{'s' if error.validator_value != 1 else ''}, found {len(value)}"
+    elif keyword == "uniqueItems":
+        message = f"{here}: lists the same value more than once"
+    elif keyword == "minimum":
+        message = f"{here}: {describe(value)} is below the minimum of {error.validator_value}"
+    else:
+        message = f"{here}: {error.message}"
+    line, col = doc.locate(path, key=key)
+    yield Problem(doc.path, line, col, ERROR, "schema", message, pointer(path))
