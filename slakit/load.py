@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -19,6 +20,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver, implicit_resolvers
+from ruamel.yaml.tag import Tag
 
 from .errors import ERROR, Problem
 
@@ -32,7 +35,36 @@ _PLAIN_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timest
 # The C composer recurses on the C stack and crashes on very deep nesting, so a file that
 # could nest deeply is first measured with the C parser's event stream, which stops early.
 _DEEP_HINT = re.compile(r"^ {300,}\S|(?:[-?] +){100,}", re.MULTILINE)
+_YAML_12: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
+for _versions, _tag, _regexp, _first in implicit_resolvers:
+    if (1, 2) in _versions:
+        for _char in _first or [None]:
+            _YAML_12.setdefault(_char, []).append((_tag, _regexp))
+
+
+@lru_cache(maxsize=65536)
+def _implicit_tag(value: str) -> Tag:
+    for tag, regexp in _YAML_12.get(value[:1], []) + _YAML_12.get(None, []):
+        if regexp.match(value):
+            return Tag(suffix=tag)
+    return Tag(suffix=_TAG + "str")
+
+
+class _Resolver(VersionedResolver):
+    """YAML 1.2 tag resolution, cached per scalar.
+
+    ruamel's resolver looks up the document's YAML version for every scalar, which was
+    half of the loading time; agreements are always read as YAML 1.2 (so `no` stays text).
+    """
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode and implicit[0]:
+            return _implicit_tag(value)
+        return super().resolve(kind, value, (False, False))
+
+
 _YAML = YAML(typ="safe", pure=False)
+_YAML.Resolver = _Resolver
 
 
 @dataclass

@@ -146,11 +146,11 @@ def unique_keys(data: dict[str, Any], f: Findings, today: dt.date) -> None:
 @rule
 def references(data: dict[str, Any], f: Findings, today: dt.date) -> None:
     for pattern, targets in index().references():
-        known = [ident for target in targets for ident in _ids(data, target)]
+        known = list(dict.fromkeys(ident for target in targets for ident in _ids(data, target)))
         for path, value in iter_values(data, pattern):
             if isinstance(value, str) and value not in known:
                 kinds = " or ".join(t.rstrip("s") if not t.endswith("ies") else t[:-3] + "y" for t in targets)
-                listed = ", ".join(known) if known else f"none are defined under {' / '.join(targets)}"
+                listed = ", ".join(known) if known else f"none, as '{' / '.join(targets)}' lists nothing"
                 f.error(path, "ref", f"{where(data, path)}: there is no {kinds} with id {value!r}{suggest(value, known)}; "
                                      f"known ids: {listed}")
 
@@ -212,8 +212,6 @@ def lead_value_sums(data: dict[str, Any], f: Findings, today: dt.date) -> None:
 
 @rule
 def revenue_run_rate(data: dict[str, Any], f: Findings, today: dt.date) -> None:
-    for path, point in iter_values(data, ("goals", "revenue", "*")):
-        pass  # "*" never matches a mapping; the two points are named below
     for name in ("baseline", "target"):
         for path, point in iter_values(data, ("goals", "revenue", name)):
             if not isinstance(point, dict) or not q.is_money(point.get("annual")) or not q.is_money(point.get("monthly")):
@@ -236,31 +234,37 @@ def stepped_targets(data: dict[str, Any], f: Findings, today: dt.date) -> None:
     for path, target in iter_values(data, ("commitments", "*", "stepped_target")):
         if not isinstance(target, dict) or not isinstance(target.get("steps"), list):
             continue
-        better = target.get("better")
-        base_kind = q.kind_of(target.get("baseline"))
-        previous, previous_date, previous_label = target.get("baseline"), None, "the baseline"
-        for i, step in enumerate(target["steps"]):
-            if not isinstance(step, dict):
-                continue
-            here = path + ("steps", i)
-            label = f"step {step.get('id')!r}" if isinstance(step.get("id"), str) else f"step {i + 1}"
+        baseline, better = target.get("baseline"), target.get("better")
+        steps = [(i, step) for i, step in enumerate(target["steps"]) if isinstance(step, dict)]
+        previous_date = None
+        for i, step in steps:
             when = date(step.get("by"))
             if when and previous_date and when <= previous_date:
-                f.error(here + ("by",), "steps", f"{where(data, path)}: {label} is due {when}, not after the step before it "
-                                                 f"({previous_date}); list steps earliest first")
-            value = step.get("value")
-            kind = q.kind_of(value)
-            if "value" in step and base_kind != "other" and kind != "other" and kind != base_kind:
-                f.error(here + ("value",), "steps", f"{where(data, path)}: {label} is {q.figure(value)} but the baseline is "
-                                                    f"{q.figure(target.get('baseline'))}; every step must be the same kind of figure")
-            elif better in ("higher", "lower") and kind == q.kind_of(previous):
-                old, new = q.magnitude(previous), q.magnitude(value)
-                if old is not None and new is not None and (new < old if better == "higher" else new > old):
-                    f.error(here + ("value",), "steps",
-                            f"{where(data, path)}: {label} moves from {q.figure(previous)} to {q.figure(value)}, "
-                            f"but a {better} figure is better (better: {better}); steps must not move backwards")
-            previous, previous_label = value, label
+                f.error(path + ("steps", i, "by"), "steps", f"{where(data, path)}: {_step(step, i)} is due {when}, not after "
+                                                            f"the step before it ({previous_date}); list steps earliest first")
             previous_date = when or previous_date
+            if "value" in step and q.kind_of(baseline) != "other" and q.kind_of(step["value"]) not in ("other", q.kind_of(baseline)):
+                f.error(path + ("steps", i, "value"), "steps",
+                        f"{where(data, path)}: {_step(step, i)} is {q.figure(step['value'])} but the baseline is "
+                        f"{q.figure(baseline)}; every step must be the same kind of figure")
+        if better not in ("higher", "lower"):
+            continue
+        # Direction is judged in date order, so a misordered list is reported once, above.
+        previous = baseline
+        for i, step in sorted(steps, key=lambda pair: str(pair[1].get("by"))):
+            value = step.get("value")
+            old, new = q.magnitude(previous), q.magnitude(value)
+            if q.kind_of(value) != q.kind_of(previous) or old is None or new is None:
+                continue
+            if new < old if better == "higher" else new > old:
+                f.error(path + ("steps", i, "value"), "steps",
+                        f"{where(data, path)}: {_step(step, i)} moves from {q.figure(previous)} to {q.figure(value)}, "
+                        f"but a {better} figure is better (better: {better}); steps must not move backwards")
+            previous = value
+
+
+def _step(step: dict[str, Any], i: int) -> str:
+    return f"step {step['id']!r}" if isinstance(step.get("id"), str) else f"step {i + 1}"
 
 
 DATED = [

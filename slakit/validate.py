@@ -78,25 +78,26 @@ def find_agreements(paths: Iterable[str]) -> list[tuple[Path, str]]:
     return [(path, name) for path, name in unique.items()]
 
 
-def validate_paths(paths: Iterable[str], strict: bool = False) -> Report:
-    """Validate every agreement under `paths` (files or folders)."""
-    return validate_files(find_agreements(paths), strict)
+def validate_paths(paths: Iterable[str], strict: bool = False, keep: bool = False) -> Report:
+    """Validate every agreement under `paths` (files or folders).
+
+    With `keep`, each result holds its loaded document for later stages (render);
+    otherwise documents are dropped as soon as they are checked, so memory stays flat.
+    """
+    return validate_files(find_agreements(paths), strict, keep)
 
 
-def validate_files(files: list[tuple[Path, str]], strict: bool = False, on: Any = None) -> Report:
+def validate_files(files: list[tuple[Path, str]], strict: bool = False, keep: bool = True) -> Report:
     day = today()
     results = []
+    owners: dict[str, str] = {}
     for path, name in files:
         doc, problems = load_file(path, name)
         if doc is not None:
-            problems = schema_problems(doc) + check(doc, day)
-        results.append(FileResult(name, doc, problems))
-        if on is not None:
-            on(name)
-    _check_agreement_ids(results)
-    if strict:
-        for result in results:
-            result.problems = [_as_error(p) for p in result.problems]
+            problems = schema_problems(doc) + check(doc, day) + _same_id(doc, owners)
+        if strict:
+            problems = [_as_error(p) for p in problems]
+        results.append(FileResult(name, doc if keep else None, problems))
     return Report(results)
 
 
@@ -112,20 +113,18 @@ def _as_error(problem: Problem) -> Problem:
     return Problem(problem.path, problem.line, problem.column, ERROR, problem.rule, problem.message, problem.pointer)
 
 
-def _check_agreement_ids(results: list[FileResult]) -> None:
-    owners: dict[str, str] = {}
-    for result in results:
-        doc = result.document
-        ident = doc.data.get("id") if doc else None
-        if not isinstance(ident, str):
-            continue
-        if ident in owners:
-            line, col = doc.locate(("id",))
-            result.problems.append(Problem(result.path, line, col, ERROR, "unique",
-                                           f"agreement id {ident!r} is also used by {owners[ident]}; "
-                                           "both would publish to the same page, so give each agreement its own id"))
-        else:
-            owners[ident] = result.path
+def _same_id(doc: Document, owners: dict[str, str]) -> list[Problem]:
+    """An agreement id already used by another file (both would publish to one page)."""
+    ident = doc.data.get("id")
+    if not isinstance(ident, str):
+        return []
+    if ident not in owners:
+        owners[ident] = doc.path
+        return []
+    line, col = doc.locate(("id",))
+    return [Problem(doc.path, line, col, ERROR, "unique",
+                    f"agreement id {ident!r} is also used by {owners[ident]}; "
+                    "both would publish to the same page, so give each agreement its own id")]
 
 
 # Schema errors -> messages that name the field, the value and what is accepted.
@@ -151,8 +150,11 @@ def describe(value: Any) -> str:
 
 
 def _expected(schema: dict[str, Any]) -> str:
-    title, text = schema.get("title", ""), schema.get("description", "")
+    title = schema.get("x-kind") or schema.get("title", "")
+    text = schema.get("x-kind-description") if schema.get("x-kind") else schema.get("description", "")
     if title.startswith(("a ", "an ")):
+        if text and not text[1:2].isupper():
+            text = text[0].lower() + text[1:]
         return f"{title} ({text.rstrip('.')})" if text else title
     return title.lower() or "a valid value"
 

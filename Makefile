@@ -1,0 +1,45 @@
+# slakit: `make render` and `make test` are the whole set-up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
+
+.PHONY: render validate test golden bench diff changelog clean help
+
+help:
+	@echo "make render     validate sla/ and publish it to dist/ (sets up .venv first)"
+	@echo "make validate   check every agreement under sla/"
+	@echo "make test       run the test suite"
+	@echo "make golden     refresh the golden files the render tests compare against"
+	@echo "make bench      run the benchmarks"
+	@echo "make clean      remove dist/ and caches"
+
+# The virtual environment is rebuilt whenever a requirements file is newer than it.
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check --quiet -r requirements.txt
+	@touch $@
+
+$(BENCH_STAMP): bench/requirements.txt $(STAMP)
+	$(PY) -m pip install --disable-pip-version-check --quiet -r bench/requirements.txt
+	@touch $@
+
+render: $(STAMP)
+	$(PY) build.py
+
+validate: $(STAMP)
+	$(PY) cli.py validate sla
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+golden: $(STAMP)
+	SLAKIT_UPDATE_GOLDEN=1 $(PY) -m pytest -q tests/test_golden.py
+
+bench: $(BENCH_STAMP)
+	$(PY) bench/run.py
+
+clean:
+	rm -rf dist .pytest_cache bench/data bench/out
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +

@@ -1,0 +1,78 @@
+"""Benchmarks: each goal timed against a reference command in the same run.
+
+Prints figures and ratios; asserts nothing (timing belongs here, not in the tests).
+Usage: python bench/run.py [--only NAME] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench" / "data"
+sys.path.insert(0, str(ROOT / "bench"))
+
+from generate import generate  # noqa: E402
+
+PY = sys.executable
+BIN = Path(PY).parent
+
+
+def timed(cmd: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> tuple[float, int, int]:
+    """Wall seconds, peak memory (KiB) and exit code of one run of `cmd`."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def best(cmd: list[str], repeat: int, **kw) -> tuple[float, int]:
+    runs = [timed(cmd, **kw) for _ in range(repeat)]
+    for _, _, code in runs:
+        if code not in (0,):
+            raise SystemExit(f"benchmark command failed (exit {code}): {' '.join(cmd)}")
+    return min(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def agreements(count: int) -> Path:
+    folder = DATA / f"agreements-{count}"
+    if not folder.is_dir() or len(list(folder.glob("*.yaml"))) != count:
+        shutil.rmtree(folder, ignore_errors=True)
+        generate(count, folder)
+    return folder
+
+
+def bench_validate(repeat: int) -> None:
+    folder = agreements(1000)
+    files = sorted(str(p) for p in folder.glob("*.yaml"))
+    ours, ours_mem = best([PY, "cli.py", "validate", str(folder)], repeat)
+    ref, ref_mem = best([str(BIN / "check-jsonschema"), "--schemafile", "schema/sla.schema.json", *files], repeat)
+    print("validate: 1,000 generated agreements")
+    print(f"  cli.py validate                 {ours:7.2f} s  {1000 / ours:7.0f} files/s  peak {ours_mem / 1024:6.1f} MiB")
+    print(f"  check-jsonschema --schemafile   {ref:7.2f} s  {1000 / ref:7.0f} files/s  peak {ref_mem / 1024:6.1f} MiB")
+    print(f"  ratio validate / check-jsonschema = {ours / ref:.2f}  (goal <= 1.0)")
+
+
+BENCHES = {"validate": bench_validate}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", choices=sorted(BENCHES), action="append")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per command; the best is reported")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; best of {args.repeat} runs each\n")
+    for name in args.only or BENCHES:
+        BENCHES[name](args.repeat)
+        print()
+
+
+if __name__ == "__main__":
+    main()
