@@ -38,5 +38,40 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str) -> None:
     sys.exit(0 if result.ok else 1)
 
 
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--out", "out", type=click.Path(file_okay=False), default="dist", show_default=True,
+              help="Folder the Markdown and HTML are written to.")
+@click.option("--templates", type=click.Path(file_okay=False), envvar="SLAKIT_TEMPLATES",
+              help="Folder of templates searched before the built-in ones [env: SLAKIT_TEMPLATES].")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors: they stop the build.")
+@click.option("--quiet", "-q", is_flag=True, help="Print problems only.")
+def render(paths: tuple[str, ...], out: str, templates: str | None, strict: bool, quiet: bool) -> None:
+    """Validate agreements and publish them as Markdown and HTML (default: sla/ to dist/).
+
+    Nothing is written unless every agreement is valid; unchanged files are left alone.
+
+    \b
+    Example:
+      python cli.py render sla --out dist --templates my-templates
+    """
+    from pathlib import Path
+
+    from slakit import report
+    from slakit.publish import BuildFailed, build
+
+    colour = report.use_colour(sys.stdout.isatty())
+    try:
+        result = build(list(paths or ("sla",)), Path(out), Path(templates) if templates else None, strict)
+    except BuildFailed as failed:
+        click.echo(report.text(failed.report, colour=colour), nl=False)
+        raise
+    for problem in result.warnings:
+        click.echo(problem.format())
+    if not quiet:
+        click.echo(f"{len(result.rendered)} rendered, {len(result.unchanged)} unchanged; "
+                   f"{len(result.written)} files written, {len(result.removed)} removed in {out}/")
+
+
 if __name__ == "__main__":
     main()

@@ -89,22 +89,25 @@ def validate_paths(paths: Iterable[str], strict: bool = False, keep: bool = Fals
 
 def validate_files(files: list[tuple[Path, str]], strict: bool = False, keep: bool = True) -> Report:
     day = today()
-    results = []
     owners: dict[str, str] = {}
+    results = []
     for path, name in files:
-        doc, problems = load_file(path, name)
-        if doc is not None:
-            problems = schema_problems(doc) + check(doc, day) + _same_id(doc, owners)
-        if strict:
-            problems = [_as_error(p) for p in problems]
-        results.append(FileResult(name, doc if keep else None, problems))
+        result = check_source(load_file(path, name), name, day, owners, strict)
+        if not keep:
+            result.document = None
+        results.append(result)
     return Report(results)
 
 
-def validate_document(doc: Document, strict: bool = False) -> list[Problem]:
-    """All problems of one already-loaded document."""
-    problems = schema_problems(doc) + check(doc, today())
-    return [_as_error(p) for p in problems] if strict else problems
+def check_source(loaded: tuple[Document | None, list[Problem]], name: str, day: dt.date,
+                 owners: dict[str, str], strict: bool = False) -> FileResult:
+    """All problems of one loaded file; `owners` maps agreement ids seen so far to their files."""
+    doc, problems = loaded
+    if doc is not None:
+        problems = schema_problems(doc) + check(doc, day) + same_id(doc, owners)
+    if strict:
+        problems = [_as_error(p) for p in problems]
+    return FileResult(name, doc, problems)
 
 
 def _as_error(problem: Problem) -> Problem:
@@ -113,7 +116,7 @@ def _as_error(problem: Problem) -> Problem:
     return Problem(problem.path, problem.line, problem.column, ERROR, problem.rule, problem.message, problem.pointer)
 
 
-def _same_id(doc: Document, owners: dict[str, str]) -> list[Problem]:
+def same_id(doc: Document, owners: dict[str, str]) -> list[Problem]:
     """An agreement id already used by another file (both would publish to one page)."""
     ident = doc.data.get("id")
     if not isinstance(ident, str):

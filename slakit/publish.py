@@ -1,0 +1,195 @@
+"""Publish: validate, render what changed, and write dist/ atomically.
+
+Nothing is written until every agreement has validated and rendered in memory, so a failed
+build leaves the previous dist/ exactly as it was. Each file is written to a temporary
+name and renamed into place; files whose bytes would not change are not touched.
+
+A manifest in the output folder records, per agreement, the hash of its source and what
+the index needs. When the sources, templates, schema and engine are unchanged, a rebuild
+neither validates nor renders those agreements again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import __version__
+from .errors import ERROR, InputError, Problem
+from .load import load_bytes
+from .render import Renderer, index_entry
+from .rules import date
+from .schema import SCHEMA_PATH
+from .validate import FileResult, Report, check_source, find_agreements, today
+
+MANIFEST = ".slakit-build.json"
+ENGINE = Path(__file__).resolve().parent
+
+
+@dataclass
+class BuildResult:
+    rendered: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+class BuildFailed(InputError):
+    """Validation failed; carries the report so the CLI can print it in the chosen format."""
+
+    def __init__(self, report: Report):
+        errors = report.count(ERROR)
+        super().__init__(f"the build stopped: {errors} error{'s' * (errors != 1)}; nothing in the output folder was changed")
+        self.report = report
+
+
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def _tree_digest(folders: list[Path], pattern: str) -> list[bytes]:
+    parts = []
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob(pattern) if p.is_file()) if folder.is_dir() else []:
+            parts += [str(path.relative_to(folder)).encode(), path.read_bytes()]
+    return parts
+
+
+def build_key(templates: Path | None) -> str:
+    """Everything besides the sources that shapes the output: engine, schema, templates."""
+    from .render import TEMPLATES
+    folders = ([templates] if templates else []) + [TEMPLATES]
+    return _digest(__version__.encode(), *_tree_digest([ENGINE], "*.py"), SCHEMA_PATH.read_bytes(),
+                   *_tree_digest(folders, "*"))
+
+
+def reference_date(folder: Path, data: list[dict[str, Any]]) -> dt.date:
+    """The date reviews are judged against in the output, never the wall clock:
+    SOURCE_DATE_EPOCH, else the date of the last commit, else the latest date in the documents."""
+    if os.environ.get("SOURCE_DATE_EPOCH", "").strip().isdigit():
+        return today()
+    try:
+        out = subprocess.run(["git", "log", "-1", "--format=%cs"], cwd=folder, capture_output=True, text=True, timeout=30)
+        if out.returncode == 0 and date(out.stdout.strip()):
+            return date(out.stdout.strip())  # type: ignore[return-value]
+    except (OSError, subprocess.SubprocessError):
+        pass
+    dates = [date(d.get("term", {}).get("last_review")) or date(d.get("effective")) for d in data]
+    return max((d for d in dates if d), default=dt.date(1970, 1, 1))
+
+
+def build(paths: list[str], out: Path, templates: Path | None = None, strict: bool = False,
+          progress: Callable[[str], None] | None = None) -> BuildResult:
+    """Validate and publish the agreements under `paths` into `out`."""
+    if templates is not None and not templates.is_dir():
+        from .errors import UsageError
+        raise UsageError(f"templates folder '{templates}' does not exist")
+    files = find_agreements(paths)
+    key = build_key(templates)
+    manifest = _read_manifest(out)
+    cached = manifest.get("agreements", {}) if manifest.get("key") == key else {}
+
+    sources = {name: path.read_bytes() for path, name in files}
+    result = BuildResult()
+    results: list[FileResult] = []
+    fresh: dict[str, dict[str, Any]] = {}
+    entries: dict[str, dict[str, Any]] = {}
+    owners: dict[str, str] = {}
+    day = today()
+    for path, name in files:
+        raw = sources[name]
+        sha = _digest(raw)
+        old = cached.get(name)
+        if old and old["sha"] == sha and all((out / f).is_file() for f in old["outputs"]):
+            entries[name] = old
+            owners.setdefault(old["entry"]["id"], name)
+            result.unchanged.append(name)
+            continue
+        checked = check_source(load_bytes(raw, name), name, day, owners, strict)
+        results.append(checked)
+        if checked.document is not None:
+            fresh[name] = {"sha": sha, "data": checked.document.data}
+    report = Report(results)
+    if not report.ok:
+        raise BuildFailed(report)
+    result.warnings = report.problems
+
+    renderer = Renderer(templates)
+    outputs: dict[str, bytes] = {}
+    for name, item in fresh.items():
+        data = item["data"]
+        markdown, page = renderer.agreement(data, name)
+        outputs[f"{data['id']}.md"] = markdown.encode()
+        outputs[f"{data['id']}.html"] = page.encode()
+        entries[name] = {"sha": item["sha"], "outputs": [f"{data['id']}.md", f"{data['id']}.html"],
+                         "entry": index_entry(data, day)}
+        result.rendered.append(name)
+        if progress:
+            progress(name)
+
+    as_of = reference_date(Path(paths[0]) if paths else Path("."), [i["data"] for i in fresh.values()])
+    index = sorted((e["entry"] for e in entries.values()), key=lambda e: (e["status"] == "retired", e["title"], e["id"]))
+    for entry in index:
+        entry["overdue"] = bool(entry["next_review"] and entry["status"] != "retired"
+                                and entry["next_review"] < as_of.isoformat())
+    index_md, index_html = renderer.index(index, as_of)
+    outputs["index.md"] = index_md.encode()
+    outputs["index.html"] = index_html.encode()
+
+    _write_all(out, outputs, result)
+    produced = {f for e in entries.values() for f in e["outputs"]} | {"index.md", "index.html"}
+    for stale in sorted(set(manifest.get("outputs", [])) - produced):
+        target = out / stale
+        if target.is_file():
+            target.unlink()
+            result.removed.append(stale)
+    new_manifest = {"key": key, "outputs": sorted(produced),
+                    "agreements": {n: {k: v for k, v in e.items() if k != "data"} for n, e in sorted(entries.items())}}
+    _write_all(out, {MANIFEST: (json.dumps(new_manifest, indent=1, sort_keys=True) + "\n").encode()}, BuildResult())
+    return result
+
+
+def _read_manifest(out: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_all(out: Path, outputs: dict[str, bytes], result: BuildResult) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name, content in sorted(outputs.items()):
+        if write_if_changed(out / name, content):
+            result.written.append(name)
+
+
+def write_if_changed(path: Path, content: bytes) -> bool:
+    """Write `content` atomically (temporary file, then rename); skip if the bytes are the same."""
+    try:
+        if path.read_bytes() == content:
+            return False
+    except OSError:
+        pass
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return True
