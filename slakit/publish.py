@@ -12,10 +12,13 @@ neither validates nor renders those agreements again.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
+import multiprocessing
 import json
 import os
 import subprocess
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -100,45 +103,48 @@ def build(paths: list[str], out: Path, templates: Path | None = None, strict: bo
     manifest = _read_manifest(out)
     cached = manifest.get("agreements", {}) if manifest.get("key") == key else {}
 
-    sources = {name: path.read_bytes() for path, name in files}
     result = BuildResult()
     results: list[FileResult] = []
-    fresh: dict[str, dict[str, Any]] = {}
+    pending: dict[str, tuple[str, dict[str, Any], Future]] = {}
     entries: dict[str, dict[str, Any]] = {}
     owners: dict[str, str] = {}
     day = today()
-    for path, name in files:
-        raw = sources[name]
-        sha = _digest(raw)
-        old = cached.get(name)
-        if old and old["sha"] == sha and all((out / f).is_file() for f in old["outputs"]):
-            entries[name] = old
-            owners.setdefault(old["entry"]["id"], name)
-            result.unchanged.append(name)
-            continue
-        checked = check_source(load_bytes(raw, name), name, day, owners, strict)
-        results.append(checked)
-        if checked.document is not None:
-            fresh[name] = {"sha": sha, "data": checked.document.data}
-    report = Report(results)
-    if not report.ok:
-        raise BuildFailed(report)
-    result.warnings = report.problems
+    with _RenderQueue(templates, len(files) - len(cached)) as queue:
+        for path, name in files:
+            raw = path.read_bytes()
+            sha = _digest(raw)
+            old = cached.get(name)
+            if old and old["sha"] == sha and all((out / f).is_file() for f in old["outputs"]):
+                entries[name] = old
+                owners.setdefault(old["entry"]["id"], name)
+                result.unchanged.append(name)
+                continue
+            checked = check_source(load_bytes(raw, name), name, day, owners, strict)
+            results.append(checked)
+            if checked.ok and checked.document is not None:
+                # Rendering starts while later files are still being checked.
+                data = checked.document.data
+                pending[name] = (sha, data, queue.submit(data, _shown(name)))
+            checked.document = None  # node trees are only needed for positions; free them now
+        report = Report(results)
+        if not report.ok:
+            queue.cancel()
+            raise BuildFailed(report)
+        result.warnings = report.problems
+        outputs: dict[str, bytes] = {}
+        for name, (sha, data, future) in pending.items():
+            markdown, page = future.result()
+            ident = data["id"]
+            outputs[f"{ident}.md"] = markdown.encode()
+            outputs[f"{ident}.html"] = page.encode()
+            entries[name] = {"sha": sha, "outputs": [f"{ident}.md", f"{ident}.html"],
+                             "entry": index_entry(data, day)}
+            result.rendered.append(name)
+            if progress:
+                progress(name)
 
     renderer = Renderer(templates)
-    outputs: dict[str, bytes] = {}
-    for name, item in fresh.items():
-        data = item["data"]
-        markdown, page = renderer.agreement(data, name)
-        outputs[f"{data['id']}.md"] = markdown.encode()
-        outputs[f"{data['id']}.html"] = page.encode()
-        entries[name] = {"sha": item["sha"], "outputs": [f"{data['id']}.md", f"{data['id']}.html"],
-                         "entry": index_entry(data, day)}
-        result.rendered.append(name)
-        if progress:
-            progress(name)
-
-    as_of = reference_date(Path(paths[0]) if paths else Path("."), [i["data"] for i in fresh.values()])
+    as_of = reference_date(Path(paths[0]) if paths else Path("."), [data for _, data, _ in pending.values()])
     index = sorted((e["entry"] for e in entries.values()), key=lambda e: (e["status"] == "retired", e["title"], e["id"]))
     for entry in index:
         entry["overdue"] = bool(entry["next_review"] and entry["status"] != "retired"
@@ -158,6 +164,66 @@ def build(paths: list[str], out: Path, templates: Path | None = None, strict: bo
                     "agreements": {n: {k: v for k, v in e.items() if k != "data"} for n, e in sorted(entries.items())}}
     _write_all(out, {MANIFEST: (json.dumps(new_manifest, indent=1, sort_keys=True) + "\n").encode()}, BuildResult())
     return result
+
+
+PARALLEL_FROM = 24  # below this many agreements, starting worker processes costs more than it saves
+
+_worker: Renderer | None = None
+
+
+def _start_worker(templates: Path | None) -> None:
+    global _worker
+    _worker = Renderer(templates)
+    gc.freeze()  # what the worker inherited stays alive; do not walk it on every collection
+
+
+def _render_one(data: dict[str, Any], shown: str) -> tuple[str, str]:
+    assert _worker is not None
+    return _worker.agreement(data, shown)
+
+
+class _RenderQueue:
+    """Renders agreements as they pass validation: in worker processes when there are
+    enough of them and more than one core, otherwise right away in this process."""
+
+    def __init__(self, templates: Path | None, count: int):
+        self.templates = templates
+        self.pool: ProcessPoolExecutor | None = None
+        self.local: Renderer | None = None
+        workers = min(os.cpu_count() or 1, 8)
+        if count >= PARALLEL_FROM and workers > 1:
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                                            initargs=(templates,))
+
+    def submit(self, data: dict[str, Any], shown: str) -> Future:
+        if self.pool is not None:
+            return self.pool.submit(_render_one, data, shown)
+        if self.local is None:
+            self.local = Renderer(self.templates)
+        future: Future = Future()
+        future.set_result(self.local.agreement(data, shown))
+        return future
+
+    def cancel(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> "_RenderQueue":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _shown(name: str) -> str:
+    """The source path as the page shows it: relative to the current folder when inside it."""
+    try:
+        return Path(name).resolve().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return Path(name).name
 
 
 def _read_manifest(out: Path) -> dict[str, Any]:
@@ -184,10 +250,7 @@ def write_if_changed(path: Path, content: bytes) -> bool:
         pass
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
+        tmp.write_bytes(content)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -155,8 +155,8 @@ class Renderer:
     def agreement(self, data: dict[str, Any], source: str) -> tuple[str, str]:
         """The agreement's Markdown file and its standalone HTML page."""
         context = self.context(data)
-        markdown = tidy(self._render(self.markdown_env, "agreement.md.j2", **context))
         body = tidy(self._render(self.markdown_env, "body.md.j2", **context))
+        markdown = tidy(self._render(self.markdown_env, "agreement.md.j2", body=MdText(body), **context))
         html, headings = to_html(body)
         page = self._render(self.html_env, "agreement.html.j2", body=MdText(html), toc=toc(headings),
                             source=source, style=self.style(), **context)

@@ -19,7 +19,8 @@ How it works:
   appended to the ``Page`` whose CDP session they belong to.
 * ``Browser.open`` creates a blank tab, attaches to it with a flattened session, enables the
   Runtime, Log, Network and Page domains and only then navigates, so nothing the page does
-  while loading is missed. It returns once ``Page.loadEventFired`` has arrived.
+  while loading is missed. It returns once ``Page.loadEventFired`` has arrived. Dialogs
+  (alert, confirm, prompt) are dismissed at once and recorded, so they cannot block a page.
 * Every wait is bounded by a timeout (``BrowserError`` when it runs out), the thread notices
   when Chromium exits, and leaving the ``with`` block always kills the whole process group and
   removes the profile folder, so a broken browser fails the tests instead of hanging them.
@@ -32,6 +33,7 @@ import fcntl
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -119,6 +121,7 @@ class Browser:
         self._cond = threading.Condition()
         self._write_lock = threading.Lock()
         self._next_id = 0
+        self._pending: set[int] = set()  # ids of commands someone is waiting for
         self._responses: dict[int, dict] = {}
         self._sessions: dict[str, Page] = {}
         self._closed_reason: str | None = None  # set once fd 4 reaches end of file
@@ -148,6 +151,7 @@ class Browser:
         from_child_r, from_child_w = os.pipe()
         child_in, child_out = _high_fd(to_child_r), _high_fd(from_child_w)
         self._write_fd, self._read_fd = _high_fd(to_child_w), _high_fd(from_child_r)
+        os.set_blocking(self._write_fd, False)  # writes wait in select(), with the command's timeout
 
         def move_pipes_to_3_and_4() -> None:  # runs in the child, between fork and exec
             os.dup2(child_in, 3)   # dup2 leaves the copies inheritable: they survive exec
@@ -225,20 +229,39 @@ class Browser:
                 raise BrowserError(f"{method}: {self._closed_reason}")
             self._next_id += 1
             msg_id = self._next_id
+            self._pending.add(msg_id)
+        try:
+            return self._send(msg_id, method, params, session_id, timeout)
+        finally:
+            with self._cond:  # a late answer to a command given up on is dropped
+                self._pending.discard(msg_id)
+                self._responses.pop(msg_id, None)
+
+    def _send(self, msg_id: int, method: str, params: dict | None, session_id: str | None,
+              timeout: float | None) -> dict:
         message: dict[str, Any] = {"id": msg_id, "method": method, "params": params or {}}
         if session_id:
             message["sessionId"] = session_id
         data = json.dumps(message).encode() + b"\0"
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         with self._write_lock:
             if self._write_fd is None:
                 raise BrowserError(f"{method}: the browser is closed")
             try:
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(self._write_fd, view):]
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not select.select([], [self._write_fd], [], left)[1]:
+                        raise BrowserError(f"{method}: chromium did not read the command within "
+                                           f"{timeout or self.timeout:g} s")
+                    try:
+                        view = view[os.write(self._write_fd, view):]
+                    except BlockingIOError:
+                        pass
             except OSError as e:
-                raise BrowserError(f"{method}: cannot write to chromium ({e})\n{self.log_tail()}") from e
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+                code = self._proc.poll() if self._proc else None
+                status = f"chromium exited with code {code}" if code is not None else "chromium stopped reading"
+                raise BrowserError(f"{method}: {status} ({e})\n{self.log_tail()}") from e
         with self._cond:
             while msg_id not in self._responses:
                 if self._closed_reason:
@@ -279,7 +302,8 @@ class Browser:
     def _dispatch(self, message: dict) -> None:
         with self._cond:
             if "id" in message:
-                self._responses[message["id"]] = message
+                if message["id"] in self._pending:
+                    self._responses[message["id"]] = message
             else:
                 page = self._sessions.get(message.get("sessionId", ""))
                 if page is not None:
@@ -297,7 +321,7 @@ class Browser:
         message = {"id": msg_id, "method": method, "params": params, "sessionId": session_id}
         with self._write_lock:
             if self._write_fd is not None:
-                try:
+                try:  # under PIPE_BUF bytes, so written whole or not at all
                     os.write(self._write_fd, json.dumps(message).encode() + b"\0")
                 except OSError:
                     pass
