@@ -35,7 +35,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 golden: $(STAMP)
-	SLAKIT_UPDATE_GOLDEN=1 $(PY) -m pytest -q tests/test_golden.py
+	SLAKIT_UPDATE_GOLDEN=1 $(PY) -m pytest -q tests/test_render.py -k golden
 
 bench: $(BENCH_STAMP)
 	$(PY) bench/run.py

@@ -60,7 +60,26 @@ def bench_validate(repeat: int) -> None:
     print(f"  ratio validate / check-jsonschema = {ours / ref:.2f}  (goal <= 1.0)")
 
 
-BENCHES = {"validate": bench_validate}
+def bench_render(repeat: int) -> None:
+    folder = agreements(1000)
+    out = DATA / "render-out"
+    full_runs, noop_runs = [], []
+    for _ in range(repeat):
+        shutil.rmtree(out, ignore_errors=True)
+        full_runs.append(timed([PY, "cli.py", "render", str(folder), "--out", str(out)]))
+        noop_runs.append(timed([PY, "cli.py", "render", str(folder), "--out", str(out)]))
+    full, full_mem = min(r[0] for r in full_runs), max(r[1] for r in full_runs)
+    noop = min(r[0] for r in noop_runs)
+    check, _ = best([PY, "cli.py", "validate", str(folder)], repeat)
+    print("render: full build of 1,000 generated agreements (2,002 files), then a rebuild with nothing changed")
+    print(f"  cli.py render (full)            {full:7.2f} s  {1000 / full:7.0f} agreements/s  peak {full_mem / 1024:6.1f} MiB (main process)")
+    print(f"  cli.py render (nothing changed) {noop:7.2f} s")
+    print(f"  cli.py validate (same files)    {check:7.2f} s")
+    print(f"  ratio full build / validate = {full / check:.2f}  (goal <= 2.0)")
+    print(f"  ratio no-op rebuild / full build = {noop / full:.3f}  (goal <= 0.1)")
+
+
+BENCHES = {"validate": bench_validate, "render": bench_render}
 
 
 def main() -> None:

@@ -137,7 +137,8 @@ class Renderer:
             frame = next((f for f in reversed(traceback.extract_tb(exc.__traceback__))
                           if f.filename.endswith(".j2")), None)
             where = f"{frame.filename}:{frame.lineno}" if frame else name
-            raise InputError(f"{where}: error[template]: {type(exc).__name__}: {exc}") from None
+            message = str(exc).replace(f"'{Fields.__module__}.Fields object'", "the agreement's field")
+            raise InputError(f"{where}: error[template]: {type(exc).__name__}: {message}") from None
 
     def context(self, data: dict[str, Any]) -> dict[str, Any]:
         data = view(data)

@@ -15,8 +15,8 @@ sys.path.insert(0, str(ROOT))
 
 import cli  # noqa: E402
 
-# 2026-06-01 00:00 UTC: tests see a fixed "today" so review-date warnings do not drift.
-FIXED_EPOCH = "1780272000"
+# 2026-11-16 00:00 UTC (between the examples' last and next reviews): tests see a fixed "today" so review-date warnings do not drift.
+FIXED_EPOCH = "1794787200"
 
 
 @pytest.fixture(autouse=True)

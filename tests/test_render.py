@@ -1,0 +1,254 @@
+"""Rendering through the real CLI: golden files, guarantees of the build, untrusted text."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run, run_process
+
+GOLDEN = ROOT / "tests" / "golden"
+CASES = ROOT / "tests" / "cases"
+UPDATE = os.environ.get("SLAKIT_UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site") / "dist"
+    os.environ["SOURCE_DATE_EPOCH"] = "1794787200"
+    try:
+        result = run_process("render", "sla", "--out", str(out))
+    finally:
+        del os.environ["SOURCE_DATE_EPOCH"]
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+def outputs(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def test_golden_files(site: Path) -> None:
+    """The examples' Markdown and HTML, byte for byte (refresh with `make golden`)."""
+    if UPDATE:
+        shutil.rmtree(GOLDEN, ignore_errors=True)
+        GOLDEN.mkdir(parents=True)
+        for name in outputs(site):
+            shutil.copy(site / name, GOLDEN / name)
+    assert outputs(site) == outputs(GOLDEN)
+    for name in outputs(GOLDEN):
+        assert (site / name).read_bytes() == (GOLDEN / name).read_bytes(), f"{name} differs; run `make golden` if intended"
+
+
+def test_markdown_reads_like_the_agreement(site: Path) -> None:
+    md = (site / "company-a-lead-management.md").read_text()
+    headings = re.findall(r"^## (.+?) \{#([a-z0-9-]+)\}$", md, re.MULTILINE)
+    assert headings == [
+        ("1. Parties and stakeholders", "parties"), ("2. Definitions", "definitions"), ("3. Company goals", "goals"),
+        ("4. Marketing commitments", "commitments-marketing"), ("5. Sales commitments", "commitments-sales"),
+        ("6. Communication and meetings", "communication"), ("7. Conflict resolution", "conflict-resolution"),
+        ("8. Rewards", "rewards"), ("9. Escalation", "escalation"), ("10. Term and review", "term"),
+        ("11. Sign-off", "sign-off")]
+    # Lead value by source, with subtotals computed from value x planned, and the total.
+    assert "| Referral leads | $5,000 | 10 | $50,000 |" in md
+    assert "| Content leads | $1,000 | 200 | $200,000 |" in md
+    assert "| **Total** | | **310** | **$550,000** |" in md
+    # Figures formatted for people; stepped targets by date.
+    assert "| Baseline | $10,000,000 | $833,000 | as of 1 January 2020 |" in md
+    assert "| 30 June 2020 | 35% |" in md and "| 31 December 2020 | 35 days |" in md
+    assert "- **Response time:** 1 business hour, counted in" in md
+    assert "| Weekly marketing and sales leadership meeting | Weekly | 30 minutes |" in md
+
+
+def test_monthly_run_rate_is_computed_when_omitted(tmp_path: Path) -> None:
+    text = (CASES / "valid" / "minimal.yaml").read_text() + (
+        "goals:\n  revenue:\n    baseline: {annual: {amount: 10000000, currency: USD}}\n"
+        "    target: {annual: {amount: 15000000, currency: EUR}}\n")
+    (tmp_path / "sla").mkdir()
+    (tmp_path / "sla" / "minimal.yaml").write_text(text)
+    assert run("render", str(tmp_path / "sla"), "--out", str(tmp_path / "out")).exit_code == 0
+    md = (tmp_path / "out" / "minimal.md").read_text()
+    assert "| Baseline | $10,000,000 | $833,333 (computed) | today |" in md
+    assert "| Target | €15,000,000 | €1,250,000 (computed) |" in md
+
+
+def test_html_page_is_standalone_with_anchors(site: Path) -> None:
+    html = (site / "company-a-lead-management.html").read_text()
+    assert '<html lang="en">' in html and "<main id=\"content\">" in html
+    assert '<h2 id="commitments-sales">5. Sales commitments</h2>' in html
+    assert '<h3 id="commitment-lead-follow-up">5.1 Contact every marketing lead within one business hour</h3>' in html
+    assert '<a href="#commitment-close-rate">5.2 Raise the close rate on submitted proposals to 50%</a>' in html
+    assert "default-src 'none'" in html  # the page may not load anything
+    assert not re.search(r"""(src|href)=["']https?:""", html)
+    assert "@media print" in html and '<th scope="col">' in html
+    assert "{#" not in html
+
+
+def test_index_lists_every_agreement_and_flags_overdue_reviews(site: Path) -> None:
+    html = (site / "index.html").read_text()
+    md = (site / "index.md").read_text()
+    for ident in ("company-a-lead-management", "social-selling", "buyer-journey-handoff"):
+        assert f'<a href="{ident}.html">' in html and f"]({ident}.md)" in md
+    assert "Reviews as of 16 November 2026." in md
+    # On 2026-11-16 no active review is overdue; the retired 2020 agreement is never flagged.
+    assert "(overdue)" not in md
+
+
+def test_index_flags_an_overdue_active_agreement(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "sla").mkdir()
+    shutil.copy(CASES / "invalid" / "review-overdue.yaml", tmp_path / "sla" / "late.yaml")
+    result = run("render", str(tmp_path / "sla"), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert "warning[review]" in result.output
+    md = (tmp_path / "out" / "index.md").read_text()
+    assert "| 1 May 2026 **(overdue)** |" in md
+    assert 'class="overdue"' in (tmp_path / "out" / "index.html").read_text()
+
+
+def test_two_builds_are_byte_identical(tmp_path: Path) -> None:
+    for out in ("a", "b"):
+        assert run("render", "sla", "--out", str(tmp_path / out), cwd=ROOT).exit_code == 0
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b").iterdir())
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_second_build_renders_nothing_and_rewrites_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = run("render", "sla", "--out", str(out), cwd=ROOT)
+    assert first.output.splitlines()[-1].startswith("3 rendered, 0 unchanged; 8 files written")
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    second = run("render", "sla", "--out", str(out), cwd=ROOT)
+    assert second.output.splitlines()[-1] == f"0 rendered, 3 unchanged; 0 files written, 0 removed in {out}/"
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps
+
+
+def test_changing_one_agreement_rerenders_only_it(tmp_path: Path) -> None:
+    sla, out = tmp_path / "sla", tmp_path / "out"
+    shutil.copytree(ROOT / "sla", sla)
+    run("render", str(sla), "--out", str(out))
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    path = sla / "social-selling.yaml"
+    path.write_text(path.read_text().replace("version: 5", "version: 6"))
+    result = run("render", str(sla), "--out", str(out))
+    assert result.output.splitlines()[-1].startswith("1 rendered, 2 unchanged; 4 files written")
+    after = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    changed = sorted(name for name in after if after[name] != before.get(name))
+    assert changed == [".slakit-build.json", "index.html", "index.md", "social-selling.html", "social-selling.md"]
+
+
+def test_removed_agreement_removes_its_pages(tmp_path: Path) -> None:
+    sla, out = tmp_path / "sla", tmp_path / "out"
+    shutil.copytree(ROOT / "sla", sla)
+    run("render", str(sla), "--out", str(out))
+    (sla / "social-selling.yaml").unlink()
+    result = run("render", str(sla), "--out", str(out))
+    assert "2 removed" in result.output
+    assert outputs(out) == ["buyer-journey-handoff.html", "buyer-journey-handoff.md", "company-a-lead-management.html",
+                            "company-a-lead-management.md", "index.html", "index.md"]
+
+
+def test_failed_build_leaves_previous_output_untouched(tmp_path: Path) -> None:
+    sla, out = tmp_path / "sla", tmp_path / "out"
+    shutil.copytree(ROOT / "sla", sla)
+    run("render", str(sla), "--out", str(out))
+    snapshot = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()}
+    # One valid change and one broken file: neither may reach the output.
+    path = sla / "social-selling.yaml"
+    path.write_text(path.read_text().replace("version: 5", "version: 6"))
+    shutil.copy(CASES / "invalid" / "refs.yaml", sla / "refs.yaml")
+    result = run_process("render", str(sla), "--out", str(out))
+    assert result.returncode == 1
+    assert f"{sla}/refs.yaml:19:12: error[ref]: commitments[follow-up].party: there is no party with id 'salez'" in result.stdout
+    assert "the build stopped: 9 errors; nothing in the output folder was changed" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()} == snapshot
+
+
+def test_no_temporary_files_are_left(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run("render", "sla", "--out", str(out), cwd=ROOT)
+    assert [p.name for p in out.iterdir() if ".tmp" in p.name] == []
+
+
+HOSTILE = {
+    "title": "<script>alert(1)</script> # Not a heading | not a cell",
+    "commitment": "<img src=x onerror=alert(1)> [click](javascript:alert(1)) **bold** `code`",
+    "text": "# Heading?\n\n- list?\n\n1. numbered?\n\n> quote?\n\n<b>raw</b> &amp; &lt;i&gt;",
+    "party": "Sales | Ops {#rewards}",
+}
+
+
+def hostile_agreement(tmp_path: Path) -> Path:
+    text = (CASES / "valid" / "minimal.yaml").read_text()
+    text = text.replace("title: Minimal agreement", f"title: {HOSTILE['title']!r}".replace("'", '"'))
+    text = text.replace("title: Deliver 10 qualified leads a month",
+                        f"title: \"{HOSTILE['commitment']}\"\n    text: |\n" +
+                        "".join(f"      {line}\n" for line in HOSTILE["text"].split("\n")))
+    text = text.replace("name: Sales\n", f"name: \"{HOSTILE['party']}\"\n")
+    sla = tmp_path / "sla"
+    sla.mkdir()
+    (sla / "hostile.yaml").write_text(text)
+    return sla
+
+
+def test_untrusted_text_stays_text(tmp_path: Path) -> None:
+    sla = hostile_agreement(tmp_path)
+    result = run("render", str(sla), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    md = (tmp_path / "out" / "minimal.md").read_text()
+    html = (tmp_path / "out" / "minimal.html").read_text()
+    # Markdown: no heading, list, quote, table cell or anchor came from the YAML text.
+    assert re.findall(r"^#+ ", md, re.MULTILINE) == ["# ", "## ", "## ", "### ", "## ", "## "]
+    assert "| Sales \\| Ops \\{#rewards\\} |" in md
+    assert "\\<script\\>alert(1)\\</script\\>" in md
+    # HTML: the text shows, none of it is markup.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in html and "<img" not in html and "<b>" not in html and "javascript:" not in html.replace(
+        "[click](javascript:alert(1))", "")
+    assert "[click](javascript:alert(1)) **bold** `code`" in html
+    assert "&amp;amp; &amp;lt;i&amp;gt;" in html
+    assert "<li>" not in html.split('<main id="content">')[1].split("<h2")[1]  # the text made no list
+    assert html.count("<td>Sales | Ops {#rewards}</td>") == 1
+
+
+def test_templates_folder_overrides_built_in_templates(tmp_path: Path) -> None:
+    custom = tmp_path / "templates" / "sections"
+    custom.mkdir(parents=True)
+    (custom / "rewards.md.j2").write_text("Rewards are paid in {{ data.rewards | length }} ways.\n")
+    result = run("render", "sla", "--out", str(tmp_path / "out"), "--templates", str(tmp_path / "templates"), cwd=ROOT)
+    assert result.exit_code == 0, result.output
+    md = (tmp_path / "out" / "company-a-lead-management.md").read_text()
+    assert "## 8. Rewards {#rewards}\n\nRewards are paid in 2 ways.\n" in md
+
+
+def test_template_mistake_names_the_template_and_line(tmp_path: Path) -> None:
+    custom = tmp_path / "templates" / "sections"
+    custom.mkdir(parents=True)
+    (custom / "rewards.md.j2").write_text("Fine line\n{{ data.reward_pool }}\n")
+    (tmp_path / "out").mkdir()
+    result = run_process("render", "sla", "--out", str(tmp_path / "out"), "--templates", str(tmp_path / "templates"))
+    assert result.returncode == 1
+    assert f"{custom}/rewards.md.j2:2: error[template]: UndefinedError: the agreement's field has no attribute 'reward_pool'" in result.stderr
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_template_syntax_error_is_located(tmp_path: Path) -> None:
+    custom = tmp_path / "templates"
+    custom.mkdir()
+    (custom / "header.md.j2").write_text("Status: {{ data.status \n")
+    result = run_process("render", "sla", "--out", str(tmp_path / "out"), "--templates", str(custom))
+    assert result.returncode == 1
+    assert f"{custom}/header.md.j2:1: error[template]:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_templates_folder_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("render", "sla", "--out", str(tmp_path / "out"), "--templates", str(tmp_path / "nope"), cwd=ROOT)
+    assert result.exit_code == 2
+    assert "templates folder" in result.output
