@@ -73,5 +73,44 @@ def render(paths: tuple[str, ...], out: str, templates: str | None, strict: bool
                    f"{len(result.written)} files written, {len(result.removed)} removed in {out}/")
 
 
+@main.command()
+@click.argument("args", nargs=-1, metavar="[REV_A [REV_B]] [PATH...]")
+@click.option("--files", "files", nargs=2, type=click.Path(dir_okay=False), metavar="OLD NEW",
+              help="Compare two agreement files instead of Git revisions.")
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "html", "json"]), default="text", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the report to this file instead of the terminal.")
+@click.option("--show-moves", is_flag=True, help="Also list items that only moved within a list.")
+@click.option("--templates", type=click.Path(file_okay=False), envvar="SLAKIT_TEMPLATES",
+              help="Folder of templates searched before the built-in ones [env: SLAKIT_TEMPLATES].")
+def diff(args: tuple[str, ...], files: tuple[str, str] | None, fmt: str, out: str | None, show_moves: bool,
+         templates: str | None) -> None:
+    """Show what changed in the agreements between two revisions.
+
+    No revision: HEAD against the working tree. One: that revision against the working
+    tree. Two: the first against the second. Revisions are anything Git accepts (tags,
+    branches, HEAD~3). An argument naming an existing file or folder is a PATH; without
+    one, every agreement under sla/ is compared.
+
+    \b
+    Examples:
+      python cli.py diff                          # uncommitted changes
+      python cli.py diff v1.0 HEAD --format md    # a pull-request comment
+      python cli.py diff --files old.yaml new.yaml
+    """
+    from pathlib import Path
+
+    from slakit.diff import run_diff
+
+    text, ok = run_diff(list(args), files, fmt, show_moves, Path(templates) if templates else None,
+                        colour=sys.stdout.isatty() and out is None)
+    if out:
+        from slakit.publish import write_if_changed
+
+        write_if_changed(Path(out), text.encode())
+    else:
+        click.echo(text, nl=False)
+    sys.exit(0 if ok else 1)
+
+
 if __name__ == "__main__":
     main()

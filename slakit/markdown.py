@@ -115,3 +115,8 @@ def to_html(markdown: str) -> tuple[str, list[Heading]]:
             plain = "".join(child.content for child in tokens[i + 1].children or [] if child.type in ("text", "code_inline"))
             headings.append(Heading(int(token.tag[1]), str(token.attrGet("id")), plain.strip()))
     return _MD.renderer.render(tokens, _MD.options, {}), headings
+
+
+def inline_html(markdown: str) -> str:
+    """HTML for one line of Markdown, read as inline text only ("1. Parties" is not a list)."""
+    return _MD.renderInline(markdown)

@@ -125,6 +125,7 @@ class Renderer:
                                 "csp_hash": _csp_hash})
             env.globals.update(present.GLOBALS)
             env.globals["anchor"] = _anchor
+            env.globals["hashes"] = lambda level: MdText("#" * max(1, min(int(level), 6)))
 
     def _render(self, env: jinja2.Environment, name: str, **context: Any) -> str:
         try:
