@@ -5,12 +5,16 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
+BASE ?= HEAD
+OUT ?= diff.md
+
 .PHONY: render validate test golden bench diff changelog clean help
 
 help:
 	@echo "make render     validate sla/ and publish it to dist/ (sets up .venv first)"
 	@echo "make validate   check every agreement under sla/"
 	@echo "make test       run the test suite"
+	@echo "make diff BASE=origin/main   write what changed since BASE to diff.md (a pull-request comment)"
 	@echo "make golden     refresh the golden files the render tests compare against"
 	@echo "make bench      run the benchmarks"
 	@echo "make clean      remove dist/ and caches"
@@ -30,6 +34,10 @@ render: $(STAMP)
 
 validate: $(STAMP)
 	$(PY) cli.py validate sla
+
+diff: $(STAMP)
+	$(PY) cli.py diff $(BASE) --format md --out $(OUT)
+	@echo "wrote $(OUT): changes from $(BASE) to the working tree"
 
 test: $(STAMP)
 	$(PY) -m pytest -q

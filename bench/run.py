@@ -79,7 +79,49 @@ def bench_render(repeat: int) -> None:
     print(f"  ratio no-op rebuild / full build = {noop / full:.3f}  (goal <= 0.1)")
 
 
-BENCHES = {"validate": bench_validate, "render": bench_render}
+def diff_repo() -> tuple[Path, Path]:
+    """A repository with two commits of one agreement with 1,000 commitments (about 5% changed)."""
+    import random
+
+    repo = DATA / "diff-repo"
+    path = repo / "sla" / "big.yaml"
+    if (repo / ".git").is_dir() and path.is_file():
+        return repo, path
+    shutil.rmtree(repo, ignore_errors=True)
+    generated = generate(1, DATA / "diff-source", commitments=1000)[0]
+    path.parent.mkdir(parents=True)
+    env = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+    run = lambda *a: subprocess.run(["git", *a], cwd=repo, env={**os.environ, **env}, check=True, capture_output=True)
+    run("init", "-q", "-b", "main")
+    shutil.copy(generated, path)
+    run("add", ".")
+    run("commit", "-q", "-m", "one")
+    rng = random.Random(7)
+    lines = path.read_text().split("\n")
+    for i, line in enumerate(lines):
+        if line.strip().startswith("target:") and rng.random() < 0.05:
+            lines[i] = line.split(":")[0] + f": {rng.randint(51, 99)}"
+    path.write_text("\n".join(lines))
+    run("commit", "-q", "-am", "two")
+    return repo, path
+
+
+def bench_diff(repo_runs: int) -> None:
+    repo, path = diff_repo()
+    rel = str(path.relative_to(repo))
+    cli = str(ROOT / "cli.py")
+    text, _ = best([PY, cli, "diff", "HEAD~1", "HEAD", rel], repo_runs, cwd=repo)
+    md, _ = best([PY, cli, "diff", "HEAD~1", "HEAD", rel, "--format", "md"], repo_runs, cwd=repo)
+    one, _ = best([PY, cli, "validate", rel], repo_runs, cwd=repo)
+    print("diff: two revisions of one agreement with 1,000 commitments (about 5% of targets changed)")
+    print(f"  cli.py diff HEAD~1 HEAD (text)    {text:7.2f} s")
+    print(f"  cli.py diff HEAD~1 HEAD (md, with redline) {md:7.2f} s")
+    print(f"  cli.py validate, once            {one:7.2f} s  (twice: {2 * one:.2f} s)")
+    print(f"  ratio diff / validating the file twice = {text / (2 * one):.2f}  (goal < 1.0); with redline {md / (2 * one):.2f}")
+
+
+BENCHES = {"validate": bench_validate, "render": bench_render, "diff": bench_diff}
 
 
 def main() -> None:

@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .compare import Change, compare, display
 from .errors import ERROR, Problem, UsageError
 from .gitread import Repo
 from .load import load_bytes
-from .redline import RedlineSection, redline
-from .render import Renderer, tidy
 from .validate import YAML_SUFFIXES, check_source, today
+
+if TYPE_CHECKING:  # rendering (Jinja, markdown-it) is loaded only when a redline is asked for
+    from .redline import RedlineSection
+    from .render import Renderer
 
 WORK_TREE = "working tree"
 
@@ -42,7 +44,7 @@ class AgreementDiff:
     status: str  # added | removed | renamed | changed | unchanged | broken
     changes: list[Change] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    redline: list[RedlineSection] | None = None
+    redline: "list[RedlineSection] | None" = None
     parties: dict[str, str] = field(default_factory=dict)  # id -> name, for "stricter for Sales"
 
     def visible(self, show_moves: bool) -> list[Change]:
@@ -121,9 +123,12 @@ def work_tree_side(repo: Repo, paths: list[Path]) -> dict[str, bytes]:
 # -- matching and comparing -------------------------------------------------------------------
 
 def compare_sides(old: list[Version], new: list[Version], with_redline: bool,
-                  templates: Path | None = None) -> list[AgreementDiff]:
+                  templates: Path | None = None, show_moves: bool = False) -> list[AgreementDiff]:
     """Match versions by agreement id (by path when a version is broken) and compare each pair."""
-    renderer = Renderer(templates) if with_redline else None
+    renderer = None
+    if with_redline:
+        from .render import Renderer
+        renderer = Renderer(templates)
     old_ids = {v.data["id"]: v for v in old if v.data}
     new_ids = {v.data["id"]: v for v in new if v.data}
     old_paths = {v.path: v for v in old}
@@ -136,14 +141,14 @@ def compare_sides(old: list[Version], new: list[Version], with_redline: bool,
             before = old_paths.get(version.path)  # broken on one side: pair by path
         if before is not None:
             paired_old.add(before.path)
-        result.append(_pair(before, version, renderer))
+        result.append(_pair(before, version, renderer, show_moves))
     for version in old:
         if version.path not in paired_old:
-            result.append(_pair(version, None, renderer))
+            result.append(_pair(version, None, renderer, show_moves))
     return sorted(result, key=lambda d: (d.path, d.old_path or ""))
 
 
-def _pair(old: Version | None, new: Version | None, renderer: Renderer | None) -> AgreementDiff:
+def _pair(old: Version | None, new: Version | None, renderer: "Renderer | None", show_moves: bool) -> AgreementDiff:
     main = new or old
     assert main is not None
     data = (new and new.data) or (old and old.data) or {}
@@ -158,6 +163,7 @@ def _pair(old: Version | None, new: Version | None, renderer: Renderer | None) -
     if old is None or new is None:
         diff.status = "added" if old is None else "removed"
         if renderer is not None:
+            from .redline import redline
             body = _body(renderer, data)
             diff.redline = redline("", body) if old is None else redline(body, "")
         return diff
@@ -165,15 +171,17 @@ def _pair(old: Version | None, new: Version | None, renderer: Renderer | None) -
     diff.changes = compare(old.data, new.data)
     if old.path != new.path:
         diff.status = "renamed"
-    elif diff.visible(False):
+    elif diff.visible(show_moves):
         diff.status = "changed"
     if renderer is not None and diff.status != "unchanged":
+        from .redline import redline
         sections = redline(_body(renderer, old.data), _body(renderer, new.data))
         diff.redline = sections if any(s.status != "same" for s in sections) else None
     return diff
 
 
-def _body(renderer: Renderer, data: dict[str, Any]) -> str:
+def _body(renderer: "Renderer", data: dict[str, Any]) -> str:
+    from .render import tidy
     return tidy(renderer._render(renderer.markdown_env, "body.md.j2", **renderer.context(data)))
 
 
@@ -250,6 +258,7 @@ def document(result: DiffResult, fmt: str, templates: Path | None = None) -> str
     """The md or html report: a summary table of changes, then the redline."""
     from .markdown import MdText
     from .redline import to_critic, to_html_marks
+    from .render import Renderer, tidy
 
     renderer = Renderer(templates)
     rows = []
@@ -311,9 +320,9 @@ def run_diff(args: list[str], files: tuple[str, str] | None, fmt: str, show_move
             if not Path("sla").is_dir():
                 raise UsageError("no sla/ folder here; name the agreements to compare (files or folders)")
             paths = [Path("sla")]
-        with Repo(paths[0] if paths[0].is_dir() else paths[0].parent) as repo:
+        with Repo(Path.cwd() if Repo.contains(Path.cwd()) else paths[0] if paths[0].is_dir() else paths[0].parent) as repo:
             old_side, new_side, old, new = collect(repo, revisions, paths)
-    result = DiffResult(old_side, new_side, compare_sides(old, new, fmt in ("md", "html"), templates), show_moves)
+    result = DiffResult(old_side, new_side, compare_sides(old, new, fmt in ("md", "html"), templates, show_moves), show_moves)
     if fmt == "json":
         text = as_json(result)
     elif fmt == "text":

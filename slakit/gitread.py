@@ -38,6 +38,11 @@ class Repo:
         self._batch: subprocess.Popen[bytes] | None = None
         self.shallow = _git(self.root, "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
 
+    @staticmethod
+    def contains(folder: Path) -> bool:
+        """Whether `folder` is inside a Git work tree."""
+        return _git(folder, "rev-parse", "--is-inside-work-tree", check=False).stdout.strip() == "true"
+
     def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return _git(self.root, *args, check=check)
 
