@@ -68,6 +68,8 @@ def render(paths: tuple[str, ...], out: str, templates: str | None, strict: bool
         raise
     for problem in result.warnings:
         click.echo(problem.format())
+    for note in result.notes if not quiet else []:
+        click.echo(note)
     if not quiet:
         click.echo(f"{len(result.rendered)} rendered, {len(result.unchanged)} unchanged; "
                    f"{len(result.written)} files written, {len(result.removed)} removed in {out}/")
@@ -110,6 +112,71 @@ def diff(args: tuple[str, ...], files: tuple[str, str] | None, fmt: str, out: st
     else:
         click.echo(text, nl=False)
     sys.exit(0 if ok else 1)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--since", metavar="REV|DATE", help="Only changes after this revision, or from this date (YYYY-MM-DD).")
+@click.option("--until", metavar="REV|DATE", help="Only changes up to this revision, or to this date (YYYY-MM-DD).")
+@click.option("--quarter", metavar="YYYY-Qn", help="Only this quarter, e.g. 2026-Q3.")
+@click.option("--fiscal-year-start", "fy_start", type=int, default=1, show_default=True, metavar="MONTH",
+              help="Month (1-12) the fiscal year starts in; a year starting later than January is named after the year it ends in.")
+@click.option("--terms-only", is_flag=True, help="Leave out commits that did not change the terms.")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of the terminal.")
+@click.option("--templates", type=click.Path(file_okay=False), envvar="SLAKIT_TEMPLATES",
+              help="Folder of templates searched before the built-in ones [env: SLAKIT_TEMPLATES].")
+def changelog(paths: tuple[str, ...], since: str | None, until: str | None, quarter: str | None, fy_start: int,
+              terms_only: bool, fmt: str, out: str | None, templates: str | None) -> None:
+    """The semantic changes of every commit to the agreements, grouped by quarter (newest first).
+
+    Read from Git history (default: sla/). Each quarter opens with a summary per agreement
+    and the reviews that fall in it; a tag review/<id>/<YYYY-Qn> marks a review held.
+
+    \b
+    Examples:
+      python cli.py changelog --quarter 2026-Q3
+      python cli.py changelog --since 2026-01-01 --format html --out changelog.html
+    """
+    from pathlib import Path
+
+    from slakit.changelog import render as render_changelog
+
+    text = render_changelog(fmt, list(paths or ("sla",)), since, until, quarter, fy_start, terms_only,
+                            Path(templates) if templates else None)
+    if out:
+        from slakit.publish import write_if_changed
+
+        write_if_changed(Path(out), text.encode())
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def status(paths: tuple[str, ...], fmt: str) -> None:
+    """A short table: each agreement's status, last change, next review, and whether it is overdue.
+
+    \b
+    Example:
+      python cli.py status
+    """
+    import json
+
+    from slakit.changelog import status_rows
+    from slakit.validate import today
+
+    rows = status_rows(list(paths or ("sla",)), today())
+    if fmt == "json":
+        click.echo(json.dumps({"agreements": rows}, indent=2))
+        return
+    header = ("Agreement", "Status", "Last change", "Next review", "")
+    table = [header] + [(r["id"] or r["path"], r["status"] or "invalid", r["last_change"] or "-", r["next_review"] or "-",
+                         "OVERDUE" if r["overdue"] else ("INVALID" if r["problems"] else "")) for r in rows]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+    for row in table:
+        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
 if __name__ == "__main__":

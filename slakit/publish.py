@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import __version__
-from .errors import ERROR, InputError, Problem
+from .errors import ERROR, InputError, Problem, UsageError
 from .load import load_bytes
 from .render import Renderer, index_entry
 from .rules import date
@@ -42,6 +42,7 @@ class BuildResult:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 class BuildFailed(InputError):
@@ -96,7 +97,6 @@ def build(paths: list[str], out: Path, templates: Path | None = None, strict: bo
           progress: Callable[[str], None] | None = None) -> BuildResult:
     """Validate and publish the agreements under `paths` into `out`."""
     if templates is not None and not templates.is_dir():
-        from .errors import UsageError
         raise UsageError(f"templates folder '{templates}' does not exist")
     files = find_agreements(paths)
     key = build_key(templates)
@@ -145,22 +145,27 @@ def build(paths: list[str], out: Path, templates: Path | None = None, strict: bo
 
     renderer = Renderer(templates)
     as_of = reference_date(Path(paths[0]) if paths else Path("."), [data for _, data, _ in pending.values()])
+    changelog_head, changelog = _changelog(paths, templates, manifest.get("changelog_head") if manifest.get("key") == key
+                                           else None, out, result)
+    outputs.update(changelog)
     index = sorted((e["entry"] for e in entries.values()), key=lambda e: (e["status"] == "retired", e["title"], e["id"]))
     for entry in index:
         entry["overdue"] = bool(entry["next_review"] and entry["status"] != "retired"
                                 and entry["next_review"] < as_of.isoformat())
-    index_md, index_html = renderer.index(index, as_of)
+    index_md, index_html = renderer.index(index, as_of, has_changelog=changelog_head is not None)
     outputs["index.md"] = index_md.encode()
     outputs["index.html"] = index_html.encode()
 
     _write_all(out, outputs, result)
     produced = {f for e in entries.values() for f in e["outputs"]} | {"index.md", "index.html"}
+    if changelog_head:
+        produced |= set(CHANGELOG)
     for stale in sorted(set(manifest.get("outputs", [])) - produced):
         target = out / stale
         if target.is_file():
             target.unlink()
             result.removed.append(stale)
-    new_manifest = {"key": key, "outputs": sorted(produced),
+    new_manifest = {"key": key, "outputs": sorted(produced), "changelog_head": changelog_head,
                     "agreements": {n: {k: v for k, v in e.items() if k != "data"} for n, e in sorted(entries.items())}}
     _write_all(out, {MANIFEST: (json.dumps(new_manifest, indent=1, sort_keys=True) + "\n").encode()}, BuildResult())
     return result
@@ -216,6 +221,38 @@ class _RenderQueue:
     def __exit__(self, *exc: Any) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+CHANGELOG = ("changelog.md", "changelog.html")
+
+
+def _changelog(paths: list[str], templates: Path | None, cached_head: str | None, out: Path,
+               result: BuildResult) -> tuple[str | None, dict[str, bytes]]:
+    """dist/changelog.md and .html from Git history; redone only when HEAD has moved.
+
+    Returns the commit the changelog describes (None when there is no usable history)."""
+    from .changelog import collect, document, shallow_problem
+    from .gitread import Repo
+
+    if not Repo.contains(Path.cwd()):
+        result.notes.append("no changelog: not inside a Git repository")
+        return None, {}
+    with Repo(Path.cwd()) as repo:
+        head = repo.git("rev-parse", "--verify", "--quiet", "HEAD", check=False).stdout.strip()
+        shallow = shallow_problem(repo)
+        if not head or shallow:
+            result.notes.append(f"no changelog: {shallow or 'the repository has no commits yet'}")
+            return None, {}
+        try:
+            [repo.relative(Path(p)) for p in paths]
+        except UsageError:
+            result.notes.append("no changelog: the agreements are outside this Git repository")
+            return None, {}
+    if cached_head == head and all((out / name).is_file() for name in CHANGELOG):
+        return head, {}
+    history, groups = collect(paths, None, None, None, 1, False)
+    return head, {"changelog.md": document(groups, history, "md", templates).encode(),
+                  "changelog.html": document(groups, history, "html", templates).encode()}
 
 
 def _shown(name: str) -> str:

@@ -164,9 +164,9 @@ class Renderer:
                             source=source, style=self.style(), **context)
         return markdown, page
 
-    def index(self, entries: list[dict[str, Any]], as_of: dt.date) -> tuple[str, str]:
+    def index(self, entries: list[dict[str, Any]], as_of: dt.date, has_changelog: bool = False) -> tuple[str, str]:
         """The index of all agreements, as Markdown and HTML."""
-        context = {"entries": entries, "as_of": as_of}
+        context = {"entries": entries, "as_of": as_of, "has_changelog": has_changelog}
         markdown = tidy(self._render(self.markdown_env, "index.md.j2", **context))
         page = self._render(self.html_env, "index.html.j2", style=self.style(), **context)
         return markdown, page

@@ -16,16 +16,18 @@ CASES = ROOT / "tests" / "cases"
 UPDATE = os.environ.get("SLAKIT_UPDATE_GOLDEN") == "1"
 
 
+def outside_git(tmp_path: Path) -> Path:
+    """A copy of the examples in a folder that is not in a Git repository (no changelog)."""
+    shutil.copytree(ROOT / "sla", tmp_path / "sla")
+    return tmp_path
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("site") / "dist"
-    os.environ["SOURCE_DATE_EPOCH"] = "1794787200"
-    try:
-        result = run_process("render", "sla", "--out", str(out))
-    finally:
-        del os.environ["SOURCE_DATE_EPOCH"]
+    base = outside_git(tmp_path_factory.mktemp("site"))
+    result = run_process("render", "sla", "--out", "dist", cwd=base, env={"SOURCE_DATE_EPOCH": "1794787200"})
     assert result.returncode == 0, result.stdout + result.stderr
-    return out
+    return base / "dist"
 
 
 def outputs(folder: Path) -> list[str]:
@@ -110,8 +112,9 @@ def test_index_flags_an_overdue_active_agreement(tmp_path: Path, monkeypatch: py
 
 
 def test_two_builds_are_byte_identical(tmp_path: Path) -> None:
+    outside_git(tmp_path)
     for out in ("a", "b"):
-        assert run("render", "sla", "--out", str(tmp_path / out), cwd=ROOT).exit_code == 0
+        assert run("render", "sla", "--out", str(tmp_path / out), cwd=tmp_path).exit_code == 0
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names == sorted(p.name for p in (tmp_path / "b").iterdir())
     for name in names:
@@ -120,10 +123,11 @@ def test_two_builds_are_byte_identical(tmp_path: Path) -> None:
 
 def test_second_build_renders_nothing_and_rewrites_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    first = run("render", "sla", "--out", str(out), cwd=ROOT)
+    outside_git(tmp_path)
+    first = run("render", "sla", "--out", str(out), cwd=tmp_path)
     assert first.output.splitlines()[-1].startswith("3 rendered, 0 unchanged; 8 files written")
     stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
-    second = run("render", "sla", "--out", str(out), cwd=ROOT)
+    second = run("render", "sla", "--out", str(out), cwd=tmp_path)
     assert second.output.splitlines()[-1] == f"0 rendered, 3 unchanged; 0 files written, 0 removed in {out}/"
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps
 
@@ -172,7 +176,8 @@ def test_failed_build_leaves_previous_output_untouched(tmp_path: Path) -> None:
 
 def test_no_temporary_files_are_left(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    run("render", "sla", "--out", str(out), cwd=ROOT)
+    outside_git(tmp_path)
+    run("render", "sla", "--out", str(out), cwd=tmp_path)
     assert [p.name for p in out.iterdir() if ".tmp" in p.name] == []
 
 
