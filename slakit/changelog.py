@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ def _bound(repo: Repo, value: str | None, option: str) -> tuple[str | None, dt.d
         return None, None
     if date(value):
         return value, date(value)
-    if value[:4].isdigit() and any(ch in value for ch in "-/."):
+    if re.match(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$", value):
         raise UsageError(f"{option} '{value}' is not a date written YYYY-MM-DD (or a Git revision)")
     repo.verify(value)
     return value, None
