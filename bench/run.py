@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -121,7 +122,68 @@ def bench_diff(repo_runs: int) -> None:
     print(f"  ratio diff / validating the file twice = {text / (2 * one):.2f}  (goal < 1.0); with redline {md / (2 * one):.2f}")
 
 
-BENCHES = {"validate": bench_validate, "render": bench_render, "diff": bench_diff}
+def history_repo(commits: int, agreements_count: int = 20) -> Path:
+    """A repository whose history has `commits` commits, each changing one of 20 agreements
+    (a target, a lead count, the version), one day apart; built with git fast-import."""
+    import random
+
+    repo = DATA / f"history-{commits}"
+    if (repo / ".git").is_dir():
+        return repo
+    shutil.rmtree(repo, ignore_errors=True)
+    sources = generate(agreements_count, DATA / "history-source")
+    texts = {f"sla/{p.name}": p.read_text() for p in sources}
+    rng = random.Random(commits)
+    stream: list[bytes] = []
+
+    def blob(text: str) -> bytes:
+        data = text.encode()
+        return b"data %d\n%s\n" % (len(data), data)
+
+    start = 1735689600  # 2025-01-01
+    names = sorted(texts)
+    for n in range(commits):
+        name = names[n % len(names)] if n < len(names) else rng.choice(names)
+        if n >= len(names):
+            text = texts[name]
+            text = re.sub(r"^version: \d+", f"version: {n}", text, count=1, flags=re.MULTILINE)
+            text = re.sub(r"count: \d+", f"count: {rng.randint(10, 900)}", text, count=1)
+            texts[name] = text
+        when = start + n * 86400
+        message = f"Change {n} to {name}".encode()
+        stream.append(b"commit refs/heads/main\n")
+        stream.append(b"committer Bench <bench@example.com> %d +0000\n" % when)
+        stream.append(b"data %d\n%s\n" % (len(message), message))
+        stream.append(b"M 100644 inline " + name.encode() + b"\n" + blob(texts[name]))
+    repo.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream), check=True)
+    subprocess.run(["git", "checkout", "-q", "main"], cwd=repo, check=True)
+    return repo
+
+
+def bench_changelog(repeat: int) -> None:
+    cli = str(ROOT / "cli.py")
+    print("changelog: generated history of 20 agreements, one commit a day")
+    figures = {}
+    command = [PY, cli, "changelog", "--format", "json"]
+    for commits in (500, 1000):
+        repo = history_repo(commits)
+        cache = repo / ".git" / "slakit-history-cache.json.z"
+        cold_runs = []
+        for _ in range(repeat):
+            cache.unlink(missing_ok=True)
+            cold_runs.append(timed(command, cwd=repo)[0])
+        cold = min(cold_runs)
+        warm, _ = best(command, repeat, cwd=repo)
+        ref, _ = best(["git", "log", "-p", "--", "sla/"], repeat, cwd=repo)
+        figures[commits] = cold
+        print(f"  {commits:5d} commits: git log -p -- sla/ {ref:5.2f} s | changelog, no cache {cold:5.2f} s "
+              f"(ratio {cold / ref:4.1f}) | changelog, revisions cached {warm:5.2f} s (ratio {warm / ref:4.1f})  (goal <= 10)")
+    print(f"  growth 500 -> 1,000 commits (no cache): x{figures[1000] / figures[500]:.2f}  (linear: about x2)")
+
+
+BENCHES = {"validate": bench_validate, "render": bench_render, "diff": bench_diff, "changelog": bench_changelog}
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import difflib
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from . import quantities as q
@@ -108,6 +109,8 @@ class _Comparer:
     # -- walking ----------------------------------------------------------------------------
 
     def _value(self, old: Any, new: Any, path: tuple[Any, ...], labels: list[str], party: str | None) -> None:
+        if type(old) is type(new) and old == new:  # most of a document is unchanged: skip it whole
+            return
         if isinstance(old, dict) and isinstance(new, dict) and not (q.is_money(old) and q.is_money(new)):
             self._mapping(old, new, path, labels, party)
         elif isinstance(old, list) and isinstance(new, list):
@@ -148,8 +151,7 @@ class _Comparer:
                     self._value(old[i], new[i], here, label, party)
 
     def _key(self, path: tuple[Any, ...]) -> str | None:
-        pattern = pattern_of(path)
-        return next((k for p, k in index().keyed_lists() if p == pattern), None)
+        return _list_keys().get(pattern_of(path))
 
     def _keyed(self, old: list[dict[str, Any]], new: list[dict[str, Any]], key: str,
                path: tuple[Any, ...], labels: list[str], party: str | None) -> None:
@@ -213,6 +215,11 @@ class _Comparer:
                 nearest = node["better"]
             node = node[step] if isinstance(node, (dict, list)) else None
         return nearest
+
+
+@lru_cache(maxsize=1)
+def _list_keys() -> dict[tuple[str, ...], str]:
+    return dict(index().keyed_lists())
 
 
 def _direction(old: Any, new: Any) -> int | None:

@@ -10,8 +10,14 @@ that does not parse is listed as such, and the thread goes on from the last good
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import multiprocessing
+import os
 import re
-from dataclasses import dataclass, field
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +27,6 @@ from .errors import ERROR, Problem, UsageError
 from .gitread import NULL_SHA, Repo
 from .load import load_bytes
 from .rules import date, next_review
-from .validate import check_source, today
 
 _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
 _QUARTER = re.compile(r"^(?:FY)?(\d{4})-Q([1-4])$")
@@ -74,6 +79,21 @@ class Thread:
     reviews: set[dt.date] = field(default_factory=set)  # every last_review date seen
 
 
+def parse_revision(raw: bytes, shown: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """A historical version: its data if it parses into an agreement with an id, else why not.
+
+    History is read, not judged: a revision counts as broken when it does not parse (the
+    full validation is `validate`'s job, and would triple the time of a long history).
+    """
+    doc, problems = load_bytes(raw, shown)
+    if doc is None:
+        return None, problems
+    if not isinstance(doc.data.get("id"), str) or not isinstance(doc.data.get("parties", []), list):
+        line, col = doc.locate(("id",))
+        return None, [Problem(shown, line, col, ERROR, "schema", "the agreement has no id (or its parties are not a list)")]
+    return doc.data, []
+
+
 def quarter_of(day: dt.date, fy_start: int) -> str:
     """The fiscal quarter of a day, as YYYY-Qn; a fiscal year not starting in January is
     named after the calendar year it ends in (FY starting Feb 2026 = 2027)."""
@@ -114,6 +134,56 @@ def parse_log(raw: str) -> list[tuple[Commit, list[tuple[str, str, str, str, str
     return commits
 
 
+PARALLEL_FROM = 64  # revisions; fewer are parsed faster than worker processes start
+CACHE_NAME = "slakit-history-cache.json.z"
+_ENGINE_FILES = ("load.py", "history.py")
+
+
+def _parse_job(job: tuple[bytes, str]) -> tuple[dict[str, Any] | None, list[Problem]]:
+    return parse_revision(*job)
+
+
+class RevisionCache:
+    """Parsed revisions by blob id, kept in the repository's Git folder between runs.
+
+    A blob never changes, so its parse never does; the cache is dropped whenever the
+    loader's code changes. Stored as compressed JSON, never as pickle."""
+
+    def __init__(self, repo: Repo):
+        git_dir = repo.git("rev-parse", "--git-common-dir").stdout.strip()
+        self.path = (repo.root / git_dir).resolve() / CACHE_NAME
+        here = Path(__file__).resolve().parent
+        self.engine = hashlib.sha256(b"".join((here / f).read_bytes() for f in _ENGINE_FILES)).hexdigest()
+        self.entries: dict[str, Any] = {}
+        self.dirty = False
+        try:
+            stored = json.loads(zlib.decompress(self.path.read_bytes()))
+            if stored.get("engine") == self.engine:
+                self.entries = stored["revisions"]
+        except (OSError, ValueError, zlib.error, KeyError, TypeError, AttributeError):
+            pass
+
+    def get(self, sha: str) -> tuple[dict[str, Any] | None, list[Problem]] | None:
+        hit = self.entries.get(sha)
+        if hit is None:
+            return None
+        return hit[0], [Problem(**p) for p in hit[1]]
+
+    def put(self, sha: str, parsed: tuple[dict[str, Any] | None, list[Problem]]) -> None:
+        self.entries[sha] = [parsed[0], [asdict(p) for p in parsed[1]]]
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        from .publish import write_if_changed
+        try:
+            payload = json.dumps({"engine": self.engine, "revisions": self.entries}, separators=(",", ":"))
+            write_if_changed(self.path, zlib.compress(payload.encode(), 1))
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+
 class History:
     """Reads the agreements' history from a repository and threads it per agreement."""
 
@@ -124,12 +194,36 @@ class History:
         self.parsed: dict[str, tuple[dict[str, Any] | None, list[Problem]]] = {}
         self.threads: dict[str, Thread] = {}
         self.entries: list[Entry] = []
+        self.cache = RevisionCache(repo)
+
+    def _prefetch(self, wanted: list[tuple[str, str]]) -> None:
+        """Parse every revision the log names, from the cache or on all cores, before threading."""
+        todo = []
+        for sha, shown in wanted:
+            if sha in self.parsed:
+                continue
+            hit = self.cache.get(sha)
+            if hit is not None:
+                self.parsed[sha] = hit
+            else:
+                todo.append((sha, shown))
+                self.parsed[sha] = (None, [])  # placeholder, filled below
+        jobs = [(self.repo.read_blob(sha), shown) for sha, shown in todo]
+        workers = min(os.cpu_count() or 1, 8)
+        if len(jobs) >= PARALLEL_FROM and workers > 1:
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                results = list(pool.map(_parse_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+        else:
+            results = [parse_revision(*job) for job in jobs]
+        for (sha, _), parsed in zip(todo, results):
+            self.parsed[sha] = parsed
+            self.cache.put(sha, parsed)
 
     def _load(self, sha: str, shown: str) -> tuple[dict[str, Any] | None, list[Problem]]:
         if sha not in self.parsed:  # each blob is parsed once, whatever commits share it
-            checked = check_source(load_bytes(self.repo.read_blob(sha), shown), shown, today(), {})
-            errors = [p for p in checked.problems if p.severity == ERROR]
-            self.parsed[sha] = (checked.document.data if checked.document and not errors else None, errors)
+            self.parsed[sha] = parse_revision(self.repo.read_blob(sha), shown)
         return self.parsed[sha]
 
     def read(self) -> "History":
@@ -144,11 +238,15 @@ class History:
                             "--reverse", "-z", "--format=%x1e%H%x1f%P%x1f%an%x1f%cI%x1f%s%x1f",
                             *revisions, "--", *self.paths).stdout
         by_path: dict[str, str] = {}  # current path -> thread key
-        for commit, files in parse_log(out):
+        log = parse_log(out)
+        self._prefetch([(new_sha, f"{commit.short}:{path}") for commit, files in log
+                        for status, _, new_sha, path, _ in files if status != "D" and path.endswith((".yaml", ".yml"))])
+        for commit, files in log:
             for status, old_sha, new_sha, path, old_path in files:
                 if not path.endswith((".yaml", ".yml")):
                     continue
                 self._apply(commit, status, old_sha, new_sha, path, old_path, by_path)
+        self.cache.save()
         return self
 
     def _apply(self, commit: Commit, status: str, old_sha: str, new_sha: str, path: str,

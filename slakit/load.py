@@ -34,7 +34,8 @@ _PLAIN_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timest
 
 # The C composer recurses on the C stack and crashes on very deep nesting, so a file that
 # could nest deeply is first measured with the C parser's event stream, which stops early.
-_DEEP_HINT = re.compile(r"^ {300,}\S|(?:[-?] +){100,}", re.MULTILINE)
+# (Three compact indicators in a row, "- - - x", are rare in real files and cheap to find.)
+_DEEP_HINT = re.compile(r"[-?] +[-?] +[-?] ")
 _YAML_12: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
 for _versions, _tag, _regexp, _first in implicit_resolvers:
     if (1, 2) in _versions:
@@ -65,6 +66,7 @@ class _Resolver(VersionedResolver):
 
 _YAML = YAML(typ="safe", pure=False)
 _YAML.Resolver = _Resolver
+_MERGE = _implicit_tag("<<")
 
 
 @dataclass
@@ -139,7 +141,7 @@ def _decode(raw: bytes, name: str) -> str:
 
 def _compose(text: str, name: str) -> Node:
     try:
-        if text.count("[") + text.count("{") > 500 or _DEEP_HINT.search(text):
+        if text.count("[") + text.count("{") > 500 or " " * 300 in text or _DEEP_HINT.search(text):
             _check_depth(text, name)
         root = _YAML.compose(text)
     except MarkedYAMLError as exc:
@@ -238,13 +240,14 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise LoadFailed([Problem(self.name, *_mark(node), ERROR, "yaml",
                                       f"the YAML is nested more than {MAX_DEPTH} levels deep")])
-        if node.tag not in _PLAIN_TAGS:
-            self._add(node, f"the tag {node.tag!r} is not allowed; write plain values without '!' tags")
+        tag = str(node.ctag)  # Node.tag converts on every access; convert once
+        if tag not in _PLAIN_TAGS:
+            self._add(node, f"the tag {tag!r} is not allowed; write plain values without '!' tags")
             self.sizes[key] = 1
             return None
         if isinstance(node, ScalarNode):
             self.sizes[key] = 1
-            value = self._scalar(node)
+            value = self._scalar(node, tag)
         elif isinstance(node, SequenceNode):
             self.active.add(key)
             value = [self._node(item, depth + 1) for item in node.value]
@@ -268,7 +271,7 @@ class _Builder:
         merged: list[Node] = []
         size = 1
         for key_node, value_node in node.value:
-            if key_node.tag == _TAG + "merge":
+            if key_node.ctag is _MERGE or str(key_node.ctag) == _TAG + "merge":
                 merged.append(value_node)
                 continue
             if not isinstance(key_node, ScalarNode):
@@ -296,8 +299,8 @@ class _Builder:
         self.sizes[id(node)] = size
         return result
 
-    def _scalar(self, node: ScalarNode) -> Any:
-        tag, text = node.tag[len(_TAG):], node.value
+    def _scalar(self, node: ScalarNode, full_tag: str) -> Any:
+        tag, text = full_tag[len(_TAG):], node.value
         if tag in ("str", "timestamp"):
             return text
         if tag == "null":
