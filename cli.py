@@ -106,9 +106,9 @@ def diff(args: tuple[str, ...], files: tuple[str, str] | None, fmt: str, out: st
     text, ok = run_diff(list(args), files, fmt, show_moves, Path(templates) if templates else None,
                         colour=sys.stdout.isatty() and out is None)
     if out:
-        from slakit.publish import write_if_changed
+        from slakit.publish import write_output
 
-        write_if_changed(Path(out), text.encode())
+        write_output(Path(out), text)
     else:
         click.echo(text, nl=False)
     sys.exit(0 if ok else 1)
@@ -145,9 +145,9 @@ def changelog(paths: tuple[str, ...], since: str | None, until: str | None, quar
     text = render_changelog(fmt, list(paths or ("sla",)), since, until, quarter, fy_start, terms_only,
                             Path(templates) if templates else None)
     if out:
-        from slakit.publish import write_if_changed
+        from slakit.publish import write_output
 
-        write_if_changed(Path(out), text.encode())
+        write_output(Path(out), text)
     else:
         click.echo(text, nl=False)
 

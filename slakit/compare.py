@@ -75,9 +75,9 @@ def same(a: Any, b: Any) -> bool:
         return a["currency"] == b["currency"] and Decimal(str(a["amount"])) == Decimal(str(b["amount"]))
     kind_a, kind_b = q.kind_of(a), q.kind_of(b)
     if kind_a == kind_b and kind_a != "other":
-        if kind_a.startswith("duration"):
+        if kind_a.startswith("duration:business"):  # business time only equals itself
             return q.parse_duration(a) == q.parse_duration(b)
-        return q.magnitude(a) == q.magnitude(b)
+        return q.magnitude(a) == q.magnitude(b)  # 24 hours = 1 day; 35% = 35.0%
     return False
 
 
@@ -197,7 +197,10 @@ class _Comparer:
     # -- direction ----------------------------------------------------------------------------
 
     def _effect(self, path: tuple[Any, ...], old: Any, new: Any) -> str | None:
-        rule = index().field(pattern_of(path)).get("x-stricter")
+        # The nearest x-stricter on the path: one on an object covers its figures.
+        pattern = pattern_of(path)
+        rule = next((index().field(pattern[:n]).get("x-stricter") for n in range(len(pattern), 0, -1)
+                     if index().field(pattern[:n]).get("x-stricter")), None)
         if rule == "better":
             rule = self._better(path)
         if rule not in ("higher", "lower"):

@@ -17,6 +17,7 @@ from .compare import Change, compare, display
 from .errors import ERROR, Problem, UsageError
 from .gitread import Repo
 from .load import load_bytes
+from .report import printable
 from .validate import YAML_SUFFIXES, check_source, today
 
 if TYPE_CHECKING:  # rendering (Jinja, markdown-it) is loaded only when a redline is asked for
@@ -92,10 +93,11 @@ class DiffResult:
 def read_versions(files: dict[str, bytes], label: str | None) -> list[Version]:
     """Load and validate every file of one side; `label` prefixes messages (REV:path)."""
     versions, day = [], today()
+    owners: dict[str, str] = {}  # two files of one side with one id: both cannot be that agreement
     for path, raw in sorted(files.items()):
         shown = f"{label}:{path}" if label else path
-        checked = check_source(load_bytes(raw, shown), shown, day, {})
-        errors = [p for p in checked.problems if p.severity == ERROR]
+        checked = check_source(load_bytes(raw, shown), shown, day, owners)
+        errors = sorted(p for p in checked.problems if p.severity == ERROR)
         data = checked.document.data if checked.document is not None and not errors else None
         versions.append(Version(path, data, errors))
     return versions
@@ -104,7 +106,8 @@ def read_versions(files: dict[str, bytes], label: str | None) -> list[Version]:
 def git_side(repo: Repo, revision: str, paths: list[str]) -> tuple[Side, list[Version]]:
     """The agreements under `paths` at `revision`, each validated; messages say REV:path."""
     commit = repo.verify(revision)
-    files = repo.list_files(commit, paths)
+    files = {name: sha for name, sha in repo.list_files(commit, paths).items()
+             if not any(part.startswith(".") for part in name.split("/")[:-1])}  # hidden folders, as validate
     short = commit[:7]
     label = revision if revision.startswith(short) else f"{revision} ({short})"
     return Side(label, revision, commit), read_versions({path: repo.read_blob(sha) for path, sha in files.items()}, revision)
@@ -113,10 +116,13 @@ def git_side(repo: Repo, revision: str, paths: list[str]) -> tuple[Side, list[Ve
 def work_tree_side(repo: Repo, paths: list[Path]) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for path in paths:
-        candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path] if path.exists() else []
+        if path.is_dir():
+            candidates = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES
+                                and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        else:
+            candidates = [path] if path.is_file() else []
         for file in candidates:
-            if file.suffix in YAML_SUFFIXES:
-                files[repo.relative(file)] = file.read_bytes()
+            files[repo.relative(file)] = file.read_bytes()
     return files
 
 
@@ -228,11 +234,13 @@ def as_text(result: DiffResult, colour: bool) -> str:
     import click
 
     def paint(text: str, fg: str, bold: bool = False) -> str:
+        text = printable(text)  # text from the files is made safe before any colour is added
         return click.style(text, fg=fg, bold=bold) if colour else text
 
     changed = [a for a in result.agreements if a.status != "unchanged"]
-    lines = [f"Comparing {result.old_label} with {result.new_label}: "
-             f"{len(changed)} of {len(result.agreements)} agreement{'s' * (len(result.agreements) != 1)} differ"]
+    total = len(result.agreements)
+    lines = [printable(f"Comparing {result.old_label} with {result.new_label}: {len(changed)} of {total} "
+                       f"agreement{'s' * (total != 1)} {'differs' if len(changed) == 1 else 'differ'}")]
     for a in result.agreements:
         if a.status == "unchanged":
             continue
@@ -243,7 +251,7 @@ def as_text(result: DiffResult, colour: bool) -> str:
             tally = f" ({len(visible)} change{'s' * (len(visible) != 1)}"
             tally += "".join(f", {a.count(e)} {e}" for e in ("stricter", "looser") if a.count(e)) + ")"
         lines.append("")
-        lines.append(paint(f"{where}: {a.status}", "red" if a.status == "broken" else "white", bold=True) + tally)
+        lines.append(paint(f"{where}: {a.status}", "red" if a.status == "broken" else "white", bold=True) + paint(tally, "white"))
         for problem in a.problems:
             lines.append("  " + paint(problem.format(), "red"))
         parties = a.parties
@@ -314,8 +322,10 @@ def run_diff(args: list[str], files: tuple[str, str] | None, fmt: str, show_move
             old[0].data = {**old[0].data, "id": new[0].data["id"]}
         old_side, new_side = Side(files[0], None), Side(files[1], None)
     else:
-        paths = [Path(a) for a in args if Path(a).exists()]
-        revisions = [a for a in args if not Path(a).exists()]
+        # A path is an existing file or folder, or a YAML file name (it may exist only in history).
+        is_path = [Path(a).exists() or a.endswith(YAML_SUFFIXES) for a in args]
+        paths = [Path(a) for a, flag in zip(args, is_path) if flag]
+        revisions = [a for a, flag in zip(args, is_path) if not flag]
         if not paths:
             if not Path("sla").is_dir():
                 raise UsageError("no sla/ folder here; name the agreements to compare (files or folders)")

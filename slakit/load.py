@@ -43,10 +43,17 @@ for _versions, _tag, _regexp, _first in implicit_resolvers:
             _YAML_12.setdefault(_char, []).append((_tag, _regexp))
 
 
+# YAML 1.2 core schema numbers; ruamel also accepts 1.1 forms (1_000, 012 as octal).
+_CORE_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_CORE_FLOAT = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+
+
 @lru_cache(maxsize=65536)
 def _implicit_tag(value: str) -> Tag:
     for tag, regexp in _YAML_12.get(value[:1], []) + _YAML_12.get(None, []):
         if regexp.match(value):
+            if tag == _TAG + "int" and not _CORE_INT.match(value) or tag == _TAG + "float" and not _CORE_FLOAT.match(value):
+                break
             return Tag(suffix=tag)
     return Tag(suffix=_TAG + "str")
 
@@ -113,7 +120,7 @@ def load_bytes(raw: bytes, name: str) -> tuple[Document | None, list[Problem]]:
     except LoadFailed as failed:
         return None, failed.problems
     if not isinstance(data, dict):
-        found = "a list" if isinstance(data, list) else f"the single value {data!r}"
+        found = "a list" if isinstance(data, list) else "nothing (null)" if data is None else f"the single value {data!r}"
         line, col = _mark(root)
         return None, [Problem(name, line, col, ERROR, "yaml",
                               f"an agreement must be a mapping of fields (id: ..., title: ...), but the file holds {found}")]
@@ -170,6 +177,7 @@ _HINTS = {
     "expected a single document in the stream": "the file holds more than one YAML document (a second '---'); keep one agreement per file",
     "mapping values are not allowed": "a ':' appears where a value was expected; quote the value if it contains ': ', or check the indentation",
     "found character '\\t' that cannot start any token": "a tab character is used for indentation; YAML needs spaces",
+    "found unexpected ':'": "a ':' appears inside a value; put the value in quotes, such as \"09:00\"",
     "found undefined alias": "an alias (*name) refers to an anchor (&name) that is not defined before it",
 }
 
@@ -308,18 +316,15 @@ class _Builder:
         if tag == "bool":
             return text.lower() == "true"
         if tag == "int":
-            digits = text.replace("_", "")
             try:
-                return int(digits, 0)
+                base = 8 if text.startswith("0o") else 16 if text.startswith("0x") else 10
+                return int(text[2:] if base != 10 else text, base)
             except ValueError:
-                try:
-                    return int(digits, 8 if digits.lstrip("+-").startswith("0") else 10)
-                except ValueError:
-                    self._add(node, f"{text!r} is not a valid whole number")
-                    return None
+                self._add(node, f"{text!r} is not a valid whole number")
+                return None
         # float
         try:
-            number = float(text.replace("_", "").lower().replace(".inf", "inf").replace(".nan", "nan"))
+            number = float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))
         except ValueError:
             self._add(node, f"{text!r} is not a valid number")
             return None

@@ -19,8 +19,17 @@ from markupsafe import Markup
 # Inline markup characters, escaped wherever they appear.
 _INLINE = re.compile(r"([\\`*_\[\]{}<>|~&])")
 # Characters that only mean something at the start of a line (headings, quotes, lists, rules).
-_LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)])")
+_LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)](?=\s|$))")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# Bidirectional overrides can make "evil.exe" read as "exe.live"; they are made visible.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: str) -> str:
+    """Text from a file as it may appear on a page: control characters and bidirectional
+    overrides become U+FFFD (line breaks and tabs stay)."""
+    text = _BIDI.sub("\ufffd", text)
+    return _CONTROL.sub("\ufffd", text) if _CONTROL.search(text.replace("\n", "").replace("\t", "")) else text
 _BLANK_LINE = re.compile(r"\n\s*\n")
 _HEADING_ID = re.compile(r"\s*\{#([a-z0-9][a-z0-9-]*)\}\s*$")
 

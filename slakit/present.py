@@ -21,6 +21,8 @@ AFTER_HOURS = {
     "clock-runs": "the clock keeps running outside business hours",
 }
 PER = {"day": "per day", "week": "per week", "month": "per month", "quarter": "per quarter", "year": "per year"}
+EVERY = {"daily": "every day", "weekly": "every week", "biweekly": "every two weeks", "monthly": "every month",
+         "quarterly": "every quarter", "semiannual": "every six months", "annual": "every year"}
 STATUS = {"draft": "Draft", "active": "Active", "retired": "Retired"}
 
 
@@ -99,6 +101,7 @@ FILTERS = {
     "after_hours": lambda rule: AFTER_HOURS.get(rule, rule),
     "status": lambda status: STATUS.get(status, status),
     "cadence": lambda cadence: str(cadence).capitalize(),
+    "every": lambda cadence: EVERY.get(cadence, cadence),
 }
 
 GLOBALS = {

@@ -19,7 +19,7 @@ import json
 import os
 import subprocess
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -80,7 +80,8 @@ def build_key(templates: Path | None) -> str:
 
 def reference_date(folder: Path, data: list[dict[str, Any]]) -> dt.date:
     """The date reviews are judged against in the output, never the wall clock:
-    SOURCE_DATE_EPOCH, else the date of the last commit, else the latest date in the documents."""
+    SOURCE_DATE_EPOCH, else the date of the last commit, else the latest date in the
+    agreements (their index entries: effective date and last review)."""
     if os.environ.get("SOURCE_DATE_EPOCH", "").strip().isdigit():
         return today()
     try:
@@ -89,7 +90,7 @@ def reference_date(folder: Path, data: list[dict[str, Any]]) -> dt.date:
             return date(out.stdout.strip())  # type: ignore[return-value]
     except (OSError, subprocess.SubprocessError):
         pass
-    dates = [date(d.get("term", {}).get("last_review")) or date(d.get("effective")) for d in data]
+    dates = [date(d.get("last_review")) or date(d.get("effective")) for d in data]
     return max((d for d in dates if d), default=dt.date(1970, 1, 1))
 
 
@@ -109,42 +110,59 @@ def build(paths: list[str], out: Path, templates: Path | None = None, strict: bo
     entries: dict[str, dict[str, Any]] = {}
     owners: dict[str, str] = {}
     day = today()
-    with _RenderQueue(templates, len(files) - len(cached)) as queue:
-        for path, name in files:
-            raw = path.read_bytes()
-            sha = _digest(raw)
-            old = cached.get(name)
-            if old and old["sha"] == sha and all((out / f).is_file() for f in old["outputs"]):
-                entries[name] = old
-                owners.setdefault(old["entry"]["id"], name)
-                result.unchanged.append(name)
-                continue
+    # A cached agreement skips validation only if it was checked today (reviews fall due
+    # with time) and with the same strictness; it always takes part in the id check.
+    checked_today = manifest.get("checked_on") == day.isoformat() and manifest.get("strict") == strict
+    sources: list[tuple[str, bytes, str]] = []
+    for path, name in files:
+        raw = path.read_bytes()
+        sha = _digest(raw)
+        old = cached.get(name)
+        reusable = bool(old and old["sha"] == sha and all((out / f).is_file() for f in old["outputs"]))
+        if reusable and checked_today:
+            entries[name] = old
+            owners.setdefault(old["entry"]["id"], name)
+            warnings = [Problem(**w) for w in old.get("warnings", [])]
+            results.append(FileResult(name, None, warnings))
+            result.unchanged.append(name)
+        else:
+            sources.append((name, raw, sha))
+    with _RenderQueue(templates, len(sources)) as queue:
+        for name, raw, sha in sources:
             checked = check_source(load_bytes(raw, name), name, day, owners, strict)
             results.append(checked)
+            old = cached.get(name)
             if checked.ok and checked.document is not None:
-                # Rendering starts while later files are still being checked.
                 data = checked.document.data
-                pending[name] = (sha, data, queue.submit(data, _shown(name)))
+                if old and old["sha"] == sha and all((out / f).is_file() for f in old["outputs"]):
+                    entries[name] = {**old, "warnings": [asdict(p) for p in checked.problems]}  # same bytes: no re-render
+                    result.unchanged.append(name)
+                else:
+                    # Rendering starts while later files are still being checked.
+                    pending[name] = (sha, data, queue.submit(data, _shown(name)))
             checked.document = None  # node trees are only needed for positions; free them now
-        report = Report(results)
+        report = Report(sorted(results, key=lambda r: r.path))
         if not report.ok:
             queue.cancel()
             raise BuildFailed(report)
         result.warnings = report.problems
         outputs: dict[str, bytes] = {}
+        by_name = {r.path: r for r in results}
         for name, (sha, data, future) in pending.items():
             markdown, page = future.result()
             ident = data["id"]
             outputs[f"{ident}.md"] = markdown.encode()
             outputs[f"{ident}.html"] = page.encode()
             entries[name] = {"sha": sha, "outputs": [f"{ident}.md", f"{ident}.html"],
-                             "entry": index_entry(data, day)}
+                             "entry": index_entry(data, day),
+                             "warnings": [asdict(p) for p in by_name[name].problems]}
             result.rendered.append(name)
             if progress:
                 progress(name)
 
     renderer = Renderer(templates)
-    as_of = reference_date(Path(paths[0]) if paths else Path("."), [data for _, data, _ in pending.values()])
+    first = Path(paths[0]) if paths else Path(".")
+    as_of = reference_date(first if first.is_dir() else first.parent, [e["entry"] for e in entries.values()])
     changelog_head, changelog = _changelog(paths, templates, manifest.get("changelog_head") if manifest.get("key") == key
                                            else None, out, result)
     outputs.update(changelog)
@@ -161,11 +179,17 @@ def build(paths: list[str], out: Path, templates: Path | None = None, strict: bo
     if changelog_head:
         produced |= set(CHANGELOG)
     for stale in sorted(set(manifest.get("outputs", [])) - produced):
+        # Only plain file names the build itself writes: a manifest edited by hand cannot
+        # make the build delete anything outside the output folder.
+        if not isinstance(stale, str) or Path(stale).name != stale or stale.startswith(".") \
+                or not stale.endswith((".md", ".html")):
+            continue
         target = out / stale
-        if target.is_file():
+        if target.is_file() and not target.is_symlink():
             target.unlink()
             result.removed.append(stale)
     new_manifest = {"key": key, "outputs": sorted(produced), "changelog_head": changelog_head,
+                    "checked_on": day.isoformat(), "strict": strict,
                     "agreements": {n: {k: v for k, v in e.items() if k != "data"} for n, e in sorted(entries.items())}}
     _write_all(out, {MANIFEST: (json.dumps(new_manifest, indent=1, sort_keys=True) + "\n").encode()}, BuildResult())
     return result
@@ -272,10 +296,21 @@ def _read_manifest(out: Path) -> dict[str, Any]:
 
 
 def _write_all(out: Path, outputs: dict[str, bytes], result: BuildResult) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for name, content in sorted(outputs.items()):
-        if write_if_changed(out / name, content):
-            result.written.append(name)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, content in sorted(outputs.items()):
+            if write_if_changed(out / name, content):
+                result.written.append(name)
+    except OSError as exc:
+        raise InputError(f"cannot write to the output folder '{out}': {exc.strerror or exc}") from None
+
+
+def write_output(path: Path, text: str) -> None:
+    """A report the user asked for with --out; a path that cannot be written is a usage error."""
+    try:
+        write_if_changed(path, text.encode())
+    except OSError as exc:
+        raise UsageError(f"cannot write '{path}': {exc.strerror or exc}") from None
 
 
 def write_if_changed(path: Path, content: bytes) -> bool:

@@ -19,7 +19,8 @@ from .markdown import inline_html, to_html
 DEL_OPEN, DEL_CLOSE, INS_OPEN, INS_CLOSE = "\ue000", "\ue001", "\ue002", "\ue003"
 _MARKERS = re.compile("[\ue000-\ue003]")
 _HEADING = re.compile(r"^(#{2,6}) (?:(\d+(?:\.\d+)*)\.? )?(.*?)(?: \{#([a-z0-9-]+)\})?$")
-_TOKEN = re.compile(r"\n|[ \t]+|\||\*\*|[^\s|*]+|\*")
+# Words keep their backslash escapes (\| \*) whole, so a change never splits an escape.
+_TOKEN = re.compile(r"\n|[ \t]+|(?:\\.|[^\s|*\\])+|\||\*\*|\*|\\")
 _STRUCTURE = re.compile(r"^(?:[-+*]|\d+[.)]|>)$")
 _TABLE_RULE = re.compile(r"^:?-{3,}:?$")  # one cell of a table's header rule
 
@@ -83,17 +84,32 @@ def redline(old_markdown: str, new_markdown: str) -> list[RedlineSection]:
     result = []
     for before, after in align(split_sections(old_markdown), split_sections(new_markdown)):
         if before is None and after is not None:
-            result.append(RedlineSection("added", after.level, _words("", after.title), _words("", after.body)))
+            result.append(RedlineSection("added", after.level, _numbered(after, _words("", after.title)),
+                                         _words("", after.body)))
         elif after is None and before is not None:
-            result.append(RedlineSection("removed", before.level, _words(before.title, ""), _words(before.body, "")))
+            result.append(RedlineSection("removed", before.level, _numbered(before, _words(before.title, "")),
+                                         _words(before.body, "")))
         elif before is not None and after is not None:
             heading = _words(before.title, after.title)
             if before.title == after.title and before.body == after.body:
                 result.append(RedlineSection("same", after.level, _title(after), ""))
             else:
-                number = f"{after.number} " if after.number else ""
-                result.append(RedlineSection("changed", after.level, number + heading, _words(before.body, after.body)))
+                result.append(RedlineSection("changed", after.level, _numbered(after, heading),
+                                             _words(before.body, after.body)))
+    # A section whose own text is unchanged but whose subsections changed is context, not "unchanged".
+    for i, section in enumerate(result):
+        if section.status == "same":
+            for later in result[i + 1:]:
+                if later.level <= section.level:
+                    break
+                if later.status != "same":
+                    section.status = "context"
+                    break
     return result
+
+
+def _numbered(section: Section, heading: str) -> str:
+    return f"{section.number} {heading}" if section.number else heading
 
 
 def _title(section: Section) -> str:

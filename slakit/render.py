@@ -20,7 +20,7 @@ import jinja2
 
 from . import present
 from .errors import InputError
-from .markdown import Heading, MdText, escape, inline, to_html
+from .markdown import Heading, MdText, clean_text, escape, inline, to_html
 from .rules import next_review
 from .schema import index
 
@@ -98,6 +98,8 @@ def view(value: Any, path: tuple[str, ...] = ()) -> Any:
     """The document prepared for templates: every mapping a `Fields` aware of its schema."""
     if isinstance(value, list):
         return [view(item, path + ("*",)) for item in value]
+    if isinstance(value, str):
+        return clean_text(value)
     if not isinstance(value, dict):
         return value
     fields = Fields({k: view(v, path + (k,)) for k, v in value.items()})
@@ -199,4 +201,5 @@ def index_entry(data: dict[str, Any], as_of: dt.date) -> dict[str, Any]:
         "id": data["id"], "title": data["title"], "kind": data["kind"], "status": data["status"],
         "version": str(data["version"]), "effective": data["effective"],
         "next_review": review.isoformat() if review else None,
+        "last_review": (data.get("term") or {}).get("last_review"),
     }

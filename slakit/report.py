@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Callable
 
 import click
@@ -12,6 +13,15 @@ from .errors import ERROR, WARNING, Problem
 from .validate import Report
 
 _COLOURS = {ERROR: "red", WARNING: "yellow"}
+# Control characters and bidirectional overrides from a file must not reach a terminal raw:
+# an ESC could restyle or retitle it, a U+202E reverse what people read.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text safe for a terminal: unprintable characters shown as \\xNN / \\uNNNN escapes.
+    Apply it before adding colour, never after."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
 
 
 def use_colour(stream_is_tty: bool) -> bool:
@@ -22,7 +32,7 @@ def use_colour(stream_is_tty: bool) -> bool:
 def text(report: Report, colour: bool = False) -> str:
     lines = []
     for problem in report.problems:
-        line = problem.format()
+        line = printable(problem.format())
         if colour:
             head, sep, rest = line.partition(f"{problem.severity}[")
             line = head + click.style(problem.severity, fg=_COLOURS[problem.severity], bold=True) + "[" + rest

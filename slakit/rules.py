@@ -289,6 +289,12 @@ def dates_in_term(data: dict[str, Any], f: Findings, today: dt.date) -> None:
                 f.error(path, "dates", f"{where(data, path)}: {day} is before the agreement takes effect ({start})")
             elif day and end and day > end:
                 f.error(path, "dates", f"{where(data, path)}: {day} is after the agreement ends ({end})")
+    for path, value in iter_values(data, ("goals", "revenue", "baseline", "as_of")):
+        if date(value) and end and date(value) > end:  # type: ignore[operator]
+            f.error(path, "dates", f"{where(data, path)}: the baseline is measured on {value}, after the agreement ends ({end})")
+    for path, value in iter_values(data, ("signoff", "signatures", "*", "date")):
+        if date(value) and date(value) > today:  # type: ignore[operator]
+            f.error(path, "dates", f"{where(data, path)}: signed on {value}, a date in the future (today is {today})")
 
 
 @rule
@@ -304,8 +310,12 @@ def review_dates(data: dict[str, Any], f: Findings, today: dt.date) -> None:
         due = add_months(last or start, months)
         if stated > due + dt.timedelta(days=15):
             f.warning(("term", "next_review"), "review",
-                      f"term.next_review {stated} is later than a {term['review_cadence']} cadence allows "
+                      f"term.next_review {stated} is later than {'an' if term['review_cadence'][0] in 'aeiou' else 'a'} "
+                      f"{term['review_cadence']} cadence allows "
                       f"(due by {due}); bring it forward or change the cadence")
+    end = date(term.get("end"))
+    if stated and end and stated > end and data.get("status") != "retired":
+        f.warning(("term", "next_review"), "review", f"term.next_review {stated} is after the agreement ends ({end})")
     upcoming = next_review(data)
     if upcoming and upcoming < today and data.get("status") != "retired":
         field = ("term", "next_review") if stated else ("term",)

@@ -52,9 +52,12 @@ class Report:
 def today() -> dt.date:
     """Today's date, or the date of SOURCE_DATE_EPOCH when it is set (reproducible runs)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
+    if not epoch:
+        return dt.date.today()
+    try:
         return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date()
-    return dt.date.today()
+    except (ValueError, OverflowError, OSError):
+        raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} is not a timestamp (seconds since 1970-01-01)") from None
 
 
 def find_agreements(paths: Iterable[str]) -> list[tuple[Path, str]]:
@@ -156,18 +159,25 @@ def _expected(schema: dict[str, Any]) -> str:
     title = schema.get("x-kind") or schema.get("title", "")
     text = schema.get("x-kind-description") if schema.get("x-kind") else schema.get("description", "")
     if title.startswith(("a ", "an ")):
-        if text and not text[1:2].isupper():
-            text = text[0].lower() + text[1:]
-        return f"{title} ({text.rstrip('.')})" if text else title
+        return f"{title} ({_lower(text).rstrip('.')})" if text else title
+    if title and text:
+        return f"a valid {title.lower()} ({_lower(text).rstrip('.')})"
     return title.lower() or "a valid value"
 
 
+def _lower(text: str) -> str:
+    """Lower-case a description's first letter, unless it starts an acronym (IANA, ISO)."""
+    return text[0].lower() + text[1:] if text and not text[1:2].isupper() else text
+
+
 def schema_problems(doc: Document) -> list[Problem]:
-    """Every schema error of the document, each located and explained."""
-    problems = []
+    """Every schema error of the document, each located and explained (once: a malformed
+    date fails both its pattern and its format, but is one problem)."""
+    problems: dict[tuple[int, int, str], Problem] = {}
     for error in validator().iter_errors(doc.data):
-        problems.extend(_explain(doc, error))
-    return problems
+        for problem in _explain(doc, error):
+            problems.setdefault((problem.line, problem.column, problem.message), problem)
+    return list(problems.values())
 
 
 def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
@@ -178,7 +188,7 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
     if keyword == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else "?"
         field = index().field(pattern_of(path) + (missing,))
-        detail = f" ({field['description'].rstrip('.')})" if field.get("description") else ""
+        detail = f" ({_lower(field['description']).rstrip('.')})" if field.get("description") else ""
         message = f"{here}: the required field {missing!r} is missing{detail}"
     elif keyword == "additionalProperties":
         allowed = list(schema.get("properties", {}))
@@ -191,8 +201,11 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
     elif keyword == "type":
         expected = schema.get("type")
         names = " or ".join(_TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected]))
-        shape = _expected(schema)
-        message = f"{here}: expected {shape if shape.startswith(('a ', 'an ')) else names}, but found {describe(value)}"
+        kind = schema.get("x-kind") or schema.get("title", "")
+        shape = _expected(schema) if kind.startswith(("a ", "an ")) else names
+        message = f"{here}: expected {shape}, but found {describe(value)}"
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and "string" in str(expected):
+            message += "; put it in quotes to keep it as written"
     elif keyword == "enum":
         options = [str(o) for o in error.validator_value]
         message = (f"{here}: {describe(value)} is not accepted{suggest(str(value), options)}; "

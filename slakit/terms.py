@@ -1,0 +1,86 @@
+"""The terms of an agreement, in a canonical form, and their digest.
+
+A signature records the digest of the terms it accepted. The canonical form ignores what
+does not change meaning: key order, the order of items in lists (matched by id, as the
+diff does), how a figure is written (35% = 35.0%), comments and formatting; and it leaves
+out what is not a term (fields marked x-terms: false: version, status, review dates, and
+the sign-off itself). Any change the diff reports as a change of meaning changes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from . import quantities as q
+from .schema import index, pattern_of
+
+
+@lru_cache(maxsize=1)
+def _excluded() -> frozenset[tuple[str, ...]]:
+    return frozenset(path for path, node in index().fields.items() if node.get("x-terms") is False)
+
+
+@lru_cache(maxsize=1)
+def _keys() -> dict[tuple[str, ...], str]:
+    return dict(index().keyed_lists())
+
+
+def canonical(value: Any, path: tuple[Any, ...] = ()) -> Any:
+    """The terms as plain JSON data in one normal form."""
+    if isinstance(value, dict):
+        if q.is_money(value):
+            return {"amount": _number(value["amount"]), "currency": value["currency"]}
+        return {k: canonical(v, path + (k,)) for k, v in sorted(value.items())
+                if pattern_of(path + (k,)) not in _excluded()}
+    if isinstance(value, list):
+        items = [canonical(v, path + (i,)) for i, v in enumerate(value)]
+        key = _keys().get(pattern_of(path))
+        return sorted(items, key=lambda item: json.dumps(item.get(key) if key and isinstance(item, dict) else item,
+                                                         sort_keys=True, default=str))
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return _number(value)
+    if (pct := q.parse_percent(value)) is not None:
+        return f"{_number(pct)}%"
+    if (duration := q.parse_duration(value)) is not None:
+        if duration.family == "clock":  # 24 hours = 1 day, as the diff compares them
+            return f"{_number(duration.magnitude)} minute"
+        return f"{_number(duration.value)} {duration.unit}"
+    return value
+
+
+def _number(value: Any) -> str:
+    dec = Decimal(str(value)).normalize()
+    return f"{dec:f}"
+
+
+def terms_digest(data: dict[str, Any]) -> str:
+    """sha256:<hex> of the canonical terms."""
+    text = json.dumps(canonical(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def signature_state(data: dict[str, Any]) -> dict[str, Any]:
+    """Who signed which terms: each signature current or stale, each required signer met or missing."""
+    digest = terms_digest(data)
+    signoff = data.get("signoff") or {}
+    people = {s.get("id"): s for s in data.get("stakeholders") or [] if isinstance(s, dict)}
+    signatures = [s for s in signoff.get("signatures") or [] if isinstance(s, dict)]
+    states = [{**s, "current": s.get("terms") == digest} for s in signatures]
+    required = []
+    for signer in signoff.get("required") or []:
+        if not isinstance(signer, dict):
+            continue
+        expected = people.get(signer.get("stakeholder"), {}).get("name")
+        match = next((s for s in states if s.get("role") == signer.get("role") and s.get("party") == signer.get("party")
+                      and (expected is None or s.get("name") == expected) and s["current"]), None)
+        required.append({**signer, "signed_by": match.get("name") if match else None,
+                         "date": match.get("date") if match else None})
+    missing = sum(r["signed_by"] is None for r in required)
+    return {"digest": digest, "signatures": states, "required": required, "missing": missing,
+            "stale": sum(not s["current"] for s in states), "complete": missing == 0}
