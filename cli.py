@@ -179,5 +179,28 @@ def status(paths: tuple[str, ...], fmt: str) -> None:
         click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--name", required=True, help="Who signs, as listed under stakeholders.")
+@click.option("--role", required=True, help="The role signed in, e.g. 'Chief Marketing Officer'.")
+@click.option("--party", help="The party signed for (found from the stakeholder when omitted).")
+@click.option("--date", "when", metavar="YYYY-MM-DD", help="The day of signing (default: today).")
+def sign(path: str, name: str, role: str, party: str | None, when: str | None) -> None:
+    """Record a signature in an agreement, bound to the digest of its current terms.
+
+    Only the signature's lines are added to the file: comments and formatting stay as they
+    are. When the terms change later, the signature shows as stale until signed again.
+
+    \b
+    Example:
+      python cli.py sign sla/social-selling.yaml --name "Priya Nair" --role "Executive sponsor"
+    """
+    from pathlib import Path
+
+    from slakit.sign import sign as record
+
+    click.echo(record(Path(path), name, role, party, when))
+
+
 if __name__ == "__main__":
     main()

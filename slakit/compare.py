@@ -44,8 +44,25 @@ class Change:
 
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    """Every change in meaning from `old` to `new` (both valid agreements), in document order."""
-    return _Comparer(old, new).run()
+    """Every change in meaning from `old` to `new` (both valid agreements), in document order,
+    then the signatures that the change of terms made stale."""
+    changes = _Comparer(old, new).run()
+    return changes + _made_stale(old, new) if changes else changes
+
+
+def _made_stale(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """Signatures current before and carried over unchanged: stale now if the terms changed."""
+    from .terms import terms_digest
+
+    signed = [(i, s) for i, s in enumerate((new.get("signoff") or {}).get("signatures") or []) if isinstance(s, dict)]
+    if not signed:
+        return []
+    before, after = terms_digest(old), terms_digest(new)
+    if before == after:
+        return []
+    return [Change(("signoff", "signatures", i, "terms"), f"Sign-off > Signatures > {s.get('name')} > Terms signed",
+                   "changed", "current", "stale", None, s.get("party"))
+            for i, s in signed if s.get("terms") == before]
 
 
 def display(value: Any, path: tuple[Any, ...] = ()) -> str:

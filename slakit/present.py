@@ -104,7 +104,19 @@ FILTERS = {
     "every": lambda cadence: EVERY.get(cadence, cadence),
 }
 
+def signoff_summary(data: dict[str, Any]) -> str:
+    """"signed by all", "awaiting 2 signatures" (retired agreements: "retired")."""
+    from .terms import signature_state
+
+    state = signature_state(data)
+    if state["complete"]:
+        return "signed by all"
+    return f"awaiting {state['missing']} signature{'s' * (state['missing'] != 1)}"
+
+
 GLOBALS = {
+    "signoff_summary": signoff_summary,
+
     "lead_value_summary": lead_value_summary,
     "monthly": monthly,
     "review_date": review_date,

@@ -107,6 +107,16 @@ def view(value: Any, path: tuple[str, ...] = ()) -> Any:
     return fields
 
 
+def signature_view(data: dict[str, Any]) -> dict[str, Any]:
+    """Who signed which terms (see terms.signature_state), prepared for templates."""
+    from .terms import signature_state
+
+    state = signature_state(data)
+    state["required"] = [view(r, ("signoff", "required", "*")) for r in state["required"]]
+    state["signatures"] = [view(s, ("signoff", "signatures", "*")) for s in state["signatures"]]
+    return state
+
+
 class Renderer:
     """Jinja environments for one build; `templates` is searched before the built-in ones."""
 
@@ -127,6 +137,7 @@ class Renderer:
                                 "csp_hash": _csp_hash})
             env.globals.update(present.GLOBALS)
             env.globals["anchor"] = _anchor
+            env.globals["signatures"] = signature_view
             env.globals["hashes"] = lambda level: MdText("#" * max(1, min(int(level), 6)))
 
     def _render(self, env: jinja2.Environment, name: str, **context: Any) -> str:
@@ -202,4 +213,5 @@ def index_entry(data: dict[str, Any], as_of: dt.date) -> dict[str, Any]:
         "version": str(data["version"]), "effective": data["effective"],
         "next_review": review.isoformat() if review else None,
         "last_review": (data.get("term") or {}).get("last_review"),
+        "signoff": present.signoff_summary(data),
     }

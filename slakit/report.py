@@ -44,7 +44,8 @@ def text(report: Report, colour: bool = False) -> str:
         lines.append(f"{files} {noun} checked: all valid")
     else:
         failing = sum(not f.ok for f in report.files)
-        parts = [f"{errors} error{'s' * (errors != 1)}"] + ([f"{warnings} warning{'s' * (warnings != 1)}"] if warnings else [])
+        parts = ([f"{errors} error{'s' * (errors != 1)}"] if errors else []) + \
+            ([f"{warnings} warning{'s' * (warnings != 1)}"] if warnings else [])
         lines.append(f"{files} {noun} checked: {', '.join(parts)}" + (f" ({failing} invalid)" if failing else ""))
     return "\n".join(lines) + "\n"
 

@@ -351,3 +351,44 @@ def signer_parties(data: dict[str, Any], f: Findings, today: dt.date) -> None:
         leader = party.get("leader") if isinstance(party, dict) else None
         if leader in people and isinstance(people[leader], str) and people[leader] != party.get("id"):
             f.error(path + ("leader",), "ref", f"{where(data, path)}: leader {leader!r} belongs to party {people[leader]!r}")
+
+
+@rule
+def signatures(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    """Signatures must be current (signed the terms as they are) and by known people."""
+    from .terms import signature_state
+
+    signoff = data.get("signoff")
+    if not isinstance(signoff, dict) or data.get("status") == "retired":
+        return
+    try:
+        state = signature_state(data)
+    except (TypeError, AttributeError, KeyError, ValueError):
+        return  # a document this malformed has schema errors to fix first
+    people = {s.get("name"): s for s in data.get("stakeholders") or [] if isinstance(s, dict)}
+    for i, signature in enumerate(state["signatures"]):
+        path = ("signoff", "signatures", i)
+        name = signature.get("name")
+        person = people.get(name)
+        if isinstance(name, str) and person is None and signoff.get("everyone") is not True:
+            f.error(path + ("name",), "signature", f"{where(data, path)}: {name!r} is not a stakeholder of this agreement; "
+                                                   "add them under stakeholders, or set signoff.everyone: true")
+        elif person is not None and person.get("party") != signature.get("party"):
+            f.error(path + ("party",), "signature", f"{where(data, path)}: {name} belongs to party {person.get('party')!r}, "
+                                                    f"but signed for {signature.get('party')!r}")
+        if "terms" not in signature:
+            f.warning(path, "signature", f"{where(data, path)}: the signature of {name} records no terms digest, so it "
+                                         "cannot show which terms were accepted; sign again with `python cli.py sign`")
+        elif not signature["current"]:
+            f.warning(path + ("terms",), "signature",
+                      f"{where(data, path)}: {name} signed earlier terms; the terms have changed since, so the "
+                      f"signature is stale: sign again with `python cli.py sign`")
+    for i, signer in enumerate(state["required"]):
+        if signer["signed_by"] is None:
+            who = f"{signer.get('role')} ({signer.get('party')})"
+            message = f"signoff.required[{signer.get('id')}]: no current signature from {who}"
+            path = ("signoff", "required", i)
+            if data.get("status") == "active":
+                f.error(path, "signature", message + "; an active agreement needs every required signature")
+            else:
+                f.warning(path, "signature", message)

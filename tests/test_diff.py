@@ -140,7 +140,7 @@ def test_redline_markdown_and_html(history: Path) -> None:
     assert "Owed by Marketing" not in md  # unchanged sections are collapsed to their headings
     html = run("diff", "--format", "html", cwd=history).output
     assert "<li><strong>Response time:</strong> <del>1 business hour,</del><ins>30 minutes,</ins> counted in" in html
-    assert html.count("<del>") == html.count("</del>") == 1
+    assert html.count("<del>") == html.count("</del>") == 2  # the response time, and the terms digest
     assert "default-src 'none'" in html
 
 

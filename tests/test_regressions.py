@@ -179,10 +179,11 @@ def test_redline_shows_context_headings_and_numbers_added_sections(repo: Path) -
 
 
 def test_date_gaps(tmp_path: Path) -> None:
-    text = MINIMAL.replace("next_review: 2027-01-01", "next_review: 2027-01-01\n  end: 2026-12-31").replace(
-        "signoff:\n  required:", "goals:\n  revenue:\n    baseline: {annual: {amount: 1, currency: USD}, as_of: 2030-01-01}\n"
+    unsigned = MINIMAL.split("  signatures:")[0]
+    text = unsigned.replace("next_review: 2027-01-01", "next_review: 2027-01-01\n  end: 2026-12-31").replace(
+        "signoff:\n  everyone: true\n  required:", "goals:\n  revenue:\n    baseline: {annual: {amount: 1, currency: USD}, as_of: 2030-01-01}\n"
         "    target: {annual: {amount: 2, currency: USD}}\nsignoff:\n  signatures:\n"
-        "    - {name: Sam, role: Head of Marketing, party: marketing, date: 2099-01-01}\n  required:")
+        "    - {name: Sam, role: Head of Marketing, party: marketing, date: 2099-01-01}\n  everyone: true\n  required:")
     sla = folder_with(tmp_path, minimal=text)
     out = run("validate", str(sla)).output
     assert "warning[review]: term.next_review 2027-01-01 is after the agreement ends (2026-12-31)" in out

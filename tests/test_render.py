@@ -100,7 +100,7 @@ def test_index_lists_every_agreement_and_flags_overdue_reviews(site: Path) -> No
     assert "(overdue)" not in md
 
 
-def test_index_flags_an_overdue_active_agreement(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_index_flags_an_overdue_review(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "sla").mkdir()
     shutil.copy(CASES / "invalid" / "review-overdue.yaml", tmp_path / "sla" / "late.yaml")
     result = run("render", str(tmp_path / "sla"), "--out", str(tmp_path / "out"))
