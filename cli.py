@@ -171,9 +171,10 @@ def status(paths: tuple[str, ...], fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps({"agreements": rows}, indent=2))
         return
-    header = ("Agreement", "Status", "Last change", "Next review", "")
+    header = ("Agreement", "Status", "Last change", "Next review", "Sign-off", "")
     table = [header] + [(r["id"] or r["path"], r["status"] or "invalid", r["last_change"] or "-", r["next_review"] or "-",
-                         "OVERDUE" if r["overdue"] else ("INVALID" if r["problems"] else "")) for r in rows]
+                         r["signoff"] or "-", "OVERDUE" if r["overdue"] else ("INVALID" if r["problems"] else ""))
+                        for r in rows]
     widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
     for row in table:
         click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())

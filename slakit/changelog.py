@@ -114,6 +114,7 @@ def render(fmt: str, paths: list[str], since: str | None, until: str | None, qua
 
 def status_rows(paths: list[str], today_: dt.date) -> list[dict[str, Any]]:
     """One row per agreement: status, last change (from Git), next review, overdue, problems."""
+    from .present import signoff_summary
     from .rules import next_review
     from .validate import validate_paths
 
@@ -140,6 +141,7 @@ def status_rows(paths: list[str], today_: dt.date) -> list[dict[str, Any]]:
             "last_change": last_change.get(str(Path(result.path).resolve())),
             "next_review": review.isoformat() if review else None,
             "overdue": bool(review and review < today_ and data.get("status") != "retired"),
+            "signoff": signoff_summary(data) if data and data.get("status") != "retired" else None,
             "problems": sum(p.severity == "error" for p in result.problems),
         })
     return rows

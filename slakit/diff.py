@@ -18,7 +18,7 @@ from .errors import ERROR, Problem, UsageError
 from .gitread import Repo
 from .load import load_bytes
 from .report import printable
-from .validate import YAML_SUFFIXES, check_source, today
+from .validate import YAML_SUFFIXES, check_source, content_errors, today
 
 if TYPE_CHECKING:  # rendering (Jinja, markdown-it) is loaded only when a redline is asked for
     from .redline import RedlineSection
@@ -97,7 +97,7 @@ def read_versions(files: dict[str, bytes], label: str | None) -> list[Version]:
     for path, raw in sorted(files.items()):
         shown = f"{label}:{path}" if label else path
         checked = check_source(load_bytes(raw, shown), shown, day, owners)
-        errors = sorted(p for p in checked.problems if p.severity == ERROR)
+        errors = content_errors(checked.problems)
         data = checked.document.data if checked.document is not None and not errors else None
         versions.append(Version(path, data, errors))
     return versions

@@ -21,7 +21,7 @@ from .load import Document, load_bytes
 from .publish import write_if_changed
 from .rules import date
 from .terms import terms_digest
-from .validate import check_source, today
+from .validate import check_source, content_errors, today
 
 _PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9 .,'()&/+\-]*$")
 _RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
@@ -34,7 +34,7 @@ def sign(path: Path, name: str, role: str, party: str | None, when: str | None) 
     raw = path.read_bytes()
     checked = check_source(load_bytes(raw, str(path)), str(path), today(), {})
     # Missing or stale signatures are what signing fixes; every other error stops it.
-    blocking = [p for p in checked.problems if p.severity == ERROR and p.rule != "signature"]
+    blocking = content_errors(checked.problems)
     if blocking or checked.document is None:
         lines = "\n".join(p.format() for p in sorted(blocking or checked.problems))
         raise InputError(f"{path} has problems; fix them before signing (the file was not changed):\n{lines}")
@@ -124,6 +124,15 @@ def _child(mapping: Node, key: str) -> tuple[Node, Node] | None:
     return None
 
 
+def _end(node: Node) -> int:
+    """Where a node's own text ends. A collection's end mark can lie past trailing comments
+    (at the next token), so follow its last child down to the last scalar."""
+    while isinstance(node, (MappingNode, SequenceNode)) and node.value and not node.flow_style:
+        last = node.value[-1]
+        node = last[1] if isinstance(node, MappingNode) else last
+    return node.end_mark.index
+
+
 def _line_end(text: str, index: int) -> int:
     """The start of the line after the one `index` is on (end of text if there is none)."""
     if index > 0 and text[index - 1] == "\n":
@@ -145,13 +154,12 @@ def _append_item(doc: Document, signature: dict[str, str]) -> str:
     found = _child(signoff, "signatures")
     key_column = signoff.value[0][0].start_mark.column
     if found is None:
-        last_value = signoff.value[-1][1]
-        at = _line_end(text, last_value.end_mark.index)
+        at = _line_end(text, _end(signoff))
         block = " " * key_column + "signatures:\n" + _item(signature, key_column + 2)
         return text[:at] + block + text[at:]
     key_node, items = found
     if isinstance(items, SequenceNode) and items.value and not items.flow_style:
-        at = _line_end(text, items.value[-1].end_mark.index)
+        at = _line_end(text, _end(items))
         column = text.rfind("\n", 0, items.value[0].start_mark.index) + 1
         dash = text.index("-", column) - column
         return text[:at] + _item(signature, dash) + text[at:]
@@ -174,7 +182,7 @@ def _replace_item(doc: Document, index: int, signature: dict[str, str]) -> str:
     item = items.value[index]
     start = text.rfind("\n", 0, item.start_mark.index) + 1
     dash = text.index("-", start) - start
-    end = _line_end(text, item.end_mark.index)
+    end = _line_end(text, _end(item))
     return text[:start] + _item(signature, dash) + text[end:]
 
 

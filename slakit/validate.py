@@ -113,6 +113,12 @@ def check_source(loaded: tuple[Document | None, list[Problem]], name: str, day: 
     return FileResult(name, doc, problems)
 
 
+def content_errors(problems: list[Problem]) -> list[Problem]:
+    """Errors in what the agreement says, leaving out its sign-off state (missing or stale
+    signatures): those block publishing, but not reading, comparing or signing it."""
+    return sorted(p for p in problems if p.severity == ERROR and p.rule != "signature")
+
+
 def _as_error(problem: Problem) -> Problem:
     if problem.severity != WARNING:
         return problem

@@ -193,8 +193,8 @@ def test_status_table(history: Path) -> None:
     edit(history, "sla/social.yaml", "version: 6", "version: 7")
     result = run("status", cwd=history)
     lines = result.output.splitlines()
-    assert lines[0].split() == ["Agreement", "Status", "Last", "change", "Next", "review"]
-    assert lines[1].split() == ["company-a-lead-management", "retired", "2026-10-01", "2020-12-15"]
-    assert lines[2].split() == ["social-selling", "active", "uncommitted", "2026-12-01"]
+    assert lines[0].split() == ["Agreement", "Status", "Last", "change", "Next", "review", "Sign-off"]
+    assert lines[1].split() == ["company-a-lead-management", "retired", "2026-10-01", "2020-12-15", "-"]
+    assert lines[2].split() == ["social-selling", "active", "uncommitted", "2026-12-01", "signed", "by", "all"]  # version is not a term
     data = json.loads(run("status", "--format", "json", cwd=history).output)
     assert [r["overdue"] for r in data["agreements"]] == [False, False]
