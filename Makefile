@@ -15,6 +15,7 @@ help:
 	@echo "make validate   check every agreement under sla/"
 	@echo "make test       run the test suite"
 	@echo "make diff BASE=origin/main   write what changed since BASE to diff.md (a pull-request comment)"
+	@echo "make changelog  print the changelog of the agreements, grouped by quarter"
 	@echo "make golden     refresh the golden files the render tests compare against"
 	@echo "make bench      run the benchmarks"
 	@echo "make clean      remove dist/ and caches"
@@ -38,6 +39,9 @@ validate: $(STAMP)
 diff: $(STAMP)
 	$(PY) cli.py diff $(BASE) --format md --out $(OUT)
 	@echo "wrote $(OUT): changes from $(BASE) to the working tree"
+
+changelog: $(STAMP)
+	@$(PY) cli.py changelog
 
 test: $(STAMP)
 	$(PY) -m pytest -q
