@@ -203,5 +203,55 @@ def sign(path: str, name: str, role: str, party: str | None, when: str | None) -
     click.echo(record(Path(path), name, role, party, when))
 
 
+@main.command()
+@click.argument("kind", type=click.Choice(["lead-management", "social-selling", "buyer-journey-handoff"]))
+@click.argument("ident", metavar="ID")
+@click.option("--title", help="The agreement's title (default: one for the kind).")
+@click.option("--folder", type=click.Path(file_okay=False), default="sla", show_default=True)
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone, such as America/Chicago.")
+def new(kind: str, ident: str, title: str | None, folder: str, timezone: str) -> None:
+    """Start a new agreement from a commented starter: sla/<ID>.yaml, valid as written.
+
+    \b
+    Example:
+      python cli.py new lead-management acme-2027 --title "Acme lead management 2027"
+    """
+    from pathlib import Path
+
+    from slakit.scaffold import new_agreement
+
+    path = new_agreement(kind, ident, title, Path(folder), timezone)
+    click.echo(f"created {path}: edit it, then run `make validate`")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--out", type=click.Path(file_okay=False), default="dist", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (localhost only by default).")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on; 0 picks a free one.")
+@click.option("--templates", type=click.Path(file_okay=False), envvar="SLAKIT_TEMPLATES",
+              help="Folder of templates searched before the built-in ones [env: SLAKIT_TEMPLATES].")
+def preview(paths: tuple[str, ...], out: str, host: str, port: int, templates: str | None) -> None:
+    """Serve the published agreements locally; rebuild and reload the page on every change.
+
+    Validation errors are shown on the page instead of stopping the server.
+
+    \b
+    Example:
+      python cli.py preview --port 8080     # then open http://127.0.0.1:8080/
+    """
+    from pathlib import Path
+
+    from slakit.preview import serve
+
+    serve(list(paths or ("sla",)), Path(out), Path(templates) if templates else None, host, port,
+          log=lambda line: click.echo(line, err=False))
+
+
+def validate_hook() -> None:
+    """Entry point of the `slakit-validate` pre-commit hook: validate the files it is given."""
+    main(["validate", *sys.argv[1:]])
+
+
 if __name__ == "__main__":
     main()

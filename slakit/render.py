@@ -22,9 +22,9 @@ from . import present
 from .errors import InputError
 from .markdown import Heading, MdText, clean_text, escape, inline, to_html
 from .rules import next_review
-from .schema import index
+from .schema import index, resource
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = resource("templates")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 

@@ -15,7 +15,14 @@ from typing import Any, Iterator
 
 from jsonschema import Draft202012Validator
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "sla.schema.json"
+def resource(name: str) -> Path:
+    """A folder shipped with slakit: beside the package in a checkout, inside it when installed."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / name
+    return checkout if checkout.is_dir() and (here.parent / "cli.py").is_file() else here / name
+
+
+SCHEMA_PATH = resource("schema") / "sla.schema.json"
 
 Pattern = tuple[str, ...]
 
