@@ -8,4 +8,4 @@ import sys
 from cli import main
 
 if __name__ == "__main__":
-    main(["render", *(sys.argv[1:] or ["sla", "--out", "dist"])])
+    main(["render", *(sys.argv[1:] or ["sla", "--out", "dist"])], prog_name="slakit")

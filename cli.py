@@ -12,7 +12,38 @@ from slakit import __version__
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="slakit")
 def main() -> None:
-    """Sales and marketing service level agreements, kept as code."""
+    """Sales and marketing service level agreements, kept as code.
+
+    \b
+    Start with:
+      python cli.py validate          check every agreement under sla/
+      python cli.py render            publish them to dist/ (what `make render` runs)
+      python cli.py diff              what changed since the last commit
+      python cli.py COMMAND --help    each command, with an example
+    """
+
+
+class Progress:
+    """A progress bar on stderr for work that takes more than a moment, only on a terminal."""
+
+    def __init__(self, label: str, at_least: int = 50):
+        self.label, self.at_least = label, at_least
+        self.bar: object | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if total < self.at_least or not sys.stderr.isatty():
+                return
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()  # type: ignore[attr-defined]
+        self.bar.update(done - self.bar.pos)  # type: ignore[attr-defined]
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)  # type: ignore[attr-defined]
+            self.bar = None
 
 
 @main.command()
@@ -61,9 +92,11 @@ def render(paths: tuple[str, ...], out: str, templates: str | None, strict: bool
     from slakit.publish import BuildFailed, build
 
     colour = report.use_colour(sys.stdout.isatty())
+    progress = Progress("Building")
     try:
-        result = build(list(paths or ("sla",)), Path(out), Path(templates) if templates else None, strict)
+        result = build(list(paths or ("sla",)), Path(out), Path(templates) if templates else None, strict, progress)
     except BuildFailed as failed:
+        progress.close()
         click.echo(report.text(failed.report, colour=colour), nl=False)
         raise
     for problem in result.warnings:
@@ -142,8 +175,10 @@ def changelog(paths: tuple[str, ...], since: str | None, until: str | None, quar
 
     from slakit.changelog import render as render_changelog
 
+    progress = Progress("Reading history")
     text = render_changelog(fmt, list(paths or ("sla",)), since, until, quarter, fy_start, terms_only,
-                            Path(templates) if templates else None)
+                            Path(templates) if templates else None, progress)
+    progress.close()
     if out:
         from slakit.publish import write_output
 
@@ -254,4 +289,4 @@ def validate_hook() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(prog_name="slakit")

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from slakit.load import load_file  # noqa: E402
+from slakit.terms import terms_digest  # noqa: E402
 
 HEADER = "# yaml-language-server: $schema=../../schema/sla.schema.json\n"
 
@@ -66,6 +67,14 @@ def add_commitments(data: dict, count: int, rng: random.Random) -> dict:
     return data
 
 
+def resign(data: dict) -> dict:
+    """Signatures accept the terms each generated agreement actually has."""
+    digest = terms_digest(data)
+    for signature in data.get("signoff", {}).get("signatures", []):
+        signature["terms"] = digest
+    return data
+
+
 def write(data: dict, path: Path) -> None:
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
@@ -84,6 +93,7 @@ def generate(count: int, out_dir: Path, commitments: int = 0) -> list[Path]:
         data = vary(bases[n % len(bases)], n, rng)
         if commitments:
             add_commitments(data, commitments, rng)
+        resign(data)
         path = out_dir / f"{data['id']}.yaml"
         write(data, path)
         paths.append(path)

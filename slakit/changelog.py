@@ -41,7 +41,7 @@ def shallow_problem(repo: Repo) -> str | None:
 
 
 def collect(paths: list[str], since: str | None, until: str | None, quarter: str | None, fy_start: int,
-            terms_only: bool) -> tuple[History, list[QuarterGroup]]:
+            terms_only: bool, progress: Any = None) -> tuple[History, list[QuarterGroup]]:
     if not 1 <= fy_start <= 12:
         raise UsageError(f"--fiscal-year-start must be a month number from 1 to 12, not {fy_start}")
     if not Repo.contains(Path.cwd()):
@@ -55,7 +55,7 @@ def collect(paths: list[str], since: str | None, until: str | None, quarter: str
         only = parse_quarter(quarter) if quarter else None
         git_paths = [repo.relative(Path(p)) for p in paths]
         history = History(repo, git_paths, since_rev if not since_day else None,
-                          until_rev if not until_day else None).read()
+                          until_rev if not until_day else None, progress).read()
         groups = group(history, fy_start, review_tags(repo), terms_only, since_day, until_day, only)
     return history, groups
 
@@ -105,8 +105,8 @@ def _party_names(names: dict[str, dict[str, str]]) -> dict[str, str]:
 
 
 def render(fmt: str, paths: list[str], since: str | None, until: str | None, quarter: str | None,
-           fy_start: int, terms_only: bool, templates: Path | None) -> str:
-    history, groups = collect(paths, since, until, quarter, fy_start, terms_only)
+           fy_start: int, terms_only: bool, templates: Path | None, progress: Any = None) -> str:
+    history, groups = collect(paths, since, until, quarter, fy_start, terms_only, progress)
     if fmt == "json":
         return as_json(groups)
     return document(groups, history, fmt, templates)

@@ -187,8 +187,10 @@ class RevisionCache:
 class History:
     """Reads the agreements' history from a repository and threads it per agreement."""
 
-    def __init__(self, repo: Repo, paths: list[str], since: str | None = None, until: str | None = None):
+    def __init__(self, repo: Repo, paths: list[str], since: str | None = None, until: str | None = None,
+                 progress: Any = None):
         self.repo = repo
+        self.progress = progress  # called (done, total) while revisions are parsed
         self.paths = paths
         self.since, self.until = since, until
         self.parsed: dict[str, tuple[dict[str, Any] | None, list[Problem]]] = {}
@@ -214,9 +216,17 @@ class History:
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
             with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                results = list(pool.map(_parse_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+                results = []
+                for result in pool.map(_parse_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))):
+                    results.append(result)
+                    if self.progress:
+                        self.progress(len(results), len(jobs))
         else:
-            results = [parse_revision(*job) for job in jobs]
+            results = []
+            for job in jobs:
+                results.append(parse_revision(*job))
+                if self.progress:
+                    self.progress(len(results), len(jobs))
         for (sha, _), parsed in zip(todo, results):
             self.parsed[sha] = parsed
             self.cache.put(sha, parsed)

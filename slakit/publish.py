@@ -95,7 +95,7 @@ def reference_date(folder: Path, data: list[dict[str, Any]]) -> dt.date:
 
 
 def build(paths: list[str], out: Path, templates: Path | None = None, strict: bool = False,
-          progress: Callable[[str], None] | None = None) -> BuildResult:
+          progress: Callable[[int, int], None] | None = None) -> BuildResult:
     """Validate and publish the agreements under `paths` into `out`."""
     if templates is not None and not templates.is_dir():
         raise UsageError(f"templates folder '{templates}' does not exist")
@@ -127,8 +127,11 @@ def build(paths: list[str], out: Path, templates: Path | None = None, strict: bo
             result.unchanged.append(name)
         else:
             sources.append((name, raw, sha))
+    steps = 2 * len(sources)  # each source is checked, then its pages are collected
     with _RenderQueue(templates, len(sources)) as queue:
-        for name, raw, sha in sources:
+        for done, (name, raw, sha) in enumerate(sources, 1):
+            if progress:
+                progress(done, steps)
             checked = check_source(load_bytes(raw, name), name, day, owners, strict)
             results.append(checked)
             old = cached.get(name)
@@ -148,7 +151,7 @@ def build(paths: list[str], out: Path, templates: Path | None = None, strict: bo
         result.warnings = report.problems
         outputs: dict[str, bytes] = {}
         by_name = {r.path: r for r in results}
-        for name, (sha, data, future) in pending.items():
+        for done, (name, (sha, data, future)) in enumerate(pending.items(), len(sources) + 1):
             markdown, page = future.result()
             ident = data["id"]
             outputs[f"{ident}.md"] = markdown.encode()
@@ -158,7 +161,7 @@ def build(paths: list[str], out: Path, templates: Path | None = None, strict: bo
                              "warnings": [asdict(p) for p in by_name[name].problems]}
             result.rendered.append(name)
             if progress:
-                progress(name)
+                progress(done, steps)
 
     renderer = Renderer(templates)
     first = Path(paths[0]) if paths else Path(".")

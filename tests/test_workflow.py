@@ -1,0 +1,195 @@
+"""The pull-request workflow: scaffolding, live preview, pre-commit, the GitHub workflow, CLI polish."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from conftest import ROOT, git, run, run_process
+
+KINDS = ["lead-management", "social-selling", "buyer-journey-handoff"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_new_agreement_is_valid_as_written(tmp_path: Path, kind: str) -> None:
+    (tmp_path / "sla").mkdir()
+    result = run("new", kind, "acme-2027", "--title", 'Acme "2027": the plan', "--timezone", "America/Chicago",
+                 cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert result.output == "created sla/acme-2027.yaml: edit it, then run `make validate`\n"
+    text = (tmp_path / "sla" / "acme-2027.yaml").read_text()
+    assert text.startswith("# yaml-language-server: $schema=../schema/sla.schema.json\n")
+    assert text.count("# ---") >= 5  # sections the editor is guided through
+    data = json.loads(run("validate", "--format", "json", "sla", cwd=tmp_path).output)
+    problems = data["files"][0]["problems"]
+    assert [p for p in problems if p["severity"] == "error"] == []
+    assert {p["rule"] for p in problems} <= {"signature"}  # a draft waits for its signatures
+    assert run("render", "sla", "--out", "out", cwd=tmp_path).exit_code == 0
+    assert 'Acme "2027": the plan' in (tmp_path / "out" / "acme-2027.md").read_text()
+
+
+def test_new_refuses_to_overwrite_and_bad_ids(tmp_path: Path) -> None:
+    (tmp_path / "sla").mkdir()
+    run("new", "social-selling", "team", cwd=tmp_path)
+    before = (tmp_path / "sla" / "team.yaml").read_bytes()
+    result = run_process("new", "lead-management", "team", cwd=tmp_path)
+    assert result.returncode == 2 and "sla/team.yaml already exists" in result.stderr
+    assert (tmp_path / "sla" / "team.yaml").read_bytes() == before
+    for bad in ("../escape", "a/b", "Team", "two words", "..", "a..b", "-x"):
+        result = run_process("new", "lead-management", bad, cwd=tmp_path)
+        assert result.returncode == 2, bad
+        assert "is not a valid agreement id" in result.stderr or "No such option" in result.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*.yaml")) == ["team.yaml"]
+    assert run_process("new", "partnership", "x", cwd=tmp_path).returncode == 2
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
+
+
+def wait_for(check, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_preview_serves_rebuilds_and_shows_errors(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "sla", tmp_path / "sla")
+    proc = subprocess.Popen([sys.executable, "-u", str(ROOT / "cli.py"), "preview", "--port", "0"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        line = wait_for(lambda: proc.stdout.readline())
+        while "Serving" not in line:
+            line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        index = fetch(url)
+        assert "Service level agreements" in index and '<script src="/__slakit/reload.js"></script>' in index
+        page = fetch(url + "social-selling.html")
+        assert "Harbourline Software social selling agreement" in page
+        version = json.loads(fetch(url + "__slakit/version"))["version"]
+        path = tmp_path / "sla" / "social-selling.yaml"
+        path.write_text(path.read_text().replace("version: 5", "version: 6"))
+        wait_for(lambda: json.loads(fetch(url + "__slakit/version"))["version"] > version)
+        assert "<div><dt>Version</dt><dd>6</dd></div>" in fetch(url + "social-selling.html")
+        path.write_text(path.read_text() + "status: bogus\n")
+        wait_for(lambda: not json.loads(fetch(url + "__slakit/version"))["ok"])
+        error = fetch(url + "social-selling.html")
+        assert "The agreements have problems" in error and "duplicate key &#x27;status&#x27;" in error
+        path.write_text(path.read_text().replace("status: bogus\n", ""))
+        wait_for(lambda: json.loads(fetch(url + "__slakit/version"))["ok"])
+        assert "Harbourline" in fetch(url + "social-selling.html")
+        with pytest.raises(urllib.error.HTTPError):
+            fetch(url + "../../etc/passwd.html")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_preview_binds_to_localhost_by_default() -> None:
+    result = run("preview", "--help")
+    assert "--host TEXT" in result.output and "127.0.0.1" in result.output
+
+
+@pytest.mark.skipif(shutil.which("pre-commit", path=str(Path(sys.executable).parent)) is None,
+                    reason="pre-commit is not installed in this environment (requirements.txt installs it)")
+def test_pre_commit_hook_through_try_repo(repo: Path, tmp_path: Path) -> None:
+    (repo / "sla").mkdir()
+    shutil.copy(ROOT / "sla" / "company-a-lead-management.yaml", repo / "sla")
+    (repo / "sla" / "broken.yaml").write_text("id: broken\ntitle: x\nid: again\n")
+    (repo / "notes.yaml").write_text("not: [an agreement\n")  # outside sla/: not the hook's business
+    git(repo, "add", ".")
+    pre_commit = str(Path(sys.executable).parent / "pre-commit")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+    result = subprocess.run([pre_commit, "try-repo", str(ROOT), "slakit-validate", "--all-files"], cwd=repo,
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "sla/broken.yaml:3:1: error[duplicate-key]: duplicate key 'id'" in result.stdout
+    assert "2 agreements checked: 1 error (1 invalid)" in result.stdout
+    (repo / "sla" / "broken.yaml").unlink()
+    git(repo, "add", "-A")
+    result = subprocess.run([pre_commit, "try-repo", str(ROOT), "slakit-validate", "--all-files"], cwd=repo,
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stdout
+
+
+def test_hook_definitions() -> None:
+    hooks = YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hooks[0]["id"] == "slakit-validate" and hooks[0]["entry"] == "slakit-validate"
+    assert re.match(hooks[0]["files"], "sla/acme.yaml") and not re.match(hooks[0]["files"], "docs/x.yaml")
+    config = YAML(typ="safe").load((ROOT / ".pre-commit-config.yaml").read_text())
+    assert config["repos"][0]["hooks"][0]["id"] == "slakit-validate"
+
+
+def test_github_workflow_parses_and_names_real_actions() -> None:
+    workflow = YAML(typ="safe").load((ROOT / ".github" / "workflows" / "sla.yml").read_text())
+    assert set(workflow["on"]) == {"pull_request", "push", "workflow_dispatch"}
+    uses = [step["uses"] for job in workflow["jobs"].values() for step in job["steps"] if "uses" in step]
+    known = {"actions/checkout@v4", "actions/setup-python@v5", "actions/upload-artifact@v4",
+             "actions/upload-pages-artifact@v3", "actions/deploy-pages@v4"}
+    assert set(uses) <= known
+    runs = " ".join(step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"])
+    assert "validate sla --format github" in runs and '--format md >> "$GITHUB_STEP_SUMMARY"' in runs
+    assert "make render" in runs
+
+
+@pytest.mark.skipif(shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) is None,
+                    reason="check-jsonschema is not installed (requirements.txt installs it)")
+def test_github_workflow_validates_against_its_published_schema() -> None:
+    tool = str(Path(sys.executable).parent / "check-jsonschema")
+    result = subprocess.run([tool, "--builtin-schema", "vendor.github-workflows", str(ROOT / ".github/workflows/sla.yml")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", ["validate", "render", "diff", "changelog", "status", "sign", "new", "preview"])
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert re.search(r"Examples?:\n\s+python cli\.py " + command, result.output), result.output
+
+
+def test_version_and_completion() -> None:
+    assert run("--version").output.startswith("slakit, version ")
+    result = run_process(env={"_SLAKIT_COMPLETE": "bash_source"})
+    assert "_slakit_completion()" in result.stdout
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    sla = tmp_path / "sla"
+    sla.mkdir()
+    text = (ROOT / "tests" / "cases" / "valid" / "minimal.yaml").read_text()
+    for n in range(60):
+        (sla / f"a{n:02d}.yaml").write_text(text.replace("id: minimal", f"id: a{n:02d}"))
+    plain = run_process("render", str(sla), "--out", str(tmp_path / "out1"))
+    assert "Building" not in plain.stdout + plain.stderr
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the same command on a terminal
+        os.execv(sys.executable, [sys.executable, str(ROOT / "cli.py"), "render", str(sla), "--out", str(tmp_path / "out2")])
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.waitpid(pid, 0)
+    assert b"Building  [" in out and b"100%" in out
