@@ -8,7 +8,7 @@ BENCH_STAMP := $(VENV)/.bench-installed
 BASE ?= HEAD
 OUT ?= diff.md
 
-.PHONY: render validate test golden bench diff changelog clean help
+.PHONY: render validate test golden bench diff changelog screenshot fuzz clean help
 
 help:
 	@echo "make render     validate sla/ and publish it to dist/ (sets up .venv first)"
@@ -18,6 +18,8 @@ help:
 	@echo "make changelog  print the changelog of the agreements, grouped by quarter"
 	@echo "make golden     refresh the golden files the render tests compare against"
 	@echo "make bench      run the benchmarks"
+	@echo "make fuzz       run the property-based tests with many more examples"
+	@echo "make screenshot refresh docs/agreement.png (the README's screenshot) from the browser test"
 	@echo "make clean      remove dist/ and caches"
 
 # The virtual environment is rebuilt whenever a requirements file is newer than it.
@@ -48,6 +50,12 @@ test: $(STAMP)
 
 golden: $(STAMP)
 	SLAKIT_UPDATE_GOLDEN=1 $(PY) -m pytest -q tests/test_render.py -k golden
+
+screenshot: $(STAMP)
+	SLAKIT_SCREENSHOT=docs/agreement.png $(PY) -m pytest -q tests/test_browser.py -k screenshot
+
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests -k "propert or fuzz"
 
 bench: $(BENCH_STAMP)
 	$(PY) bench/run.py

@@ -38,6 +38,12 @@ class Change:
     def pointer(self) -> str:
         return pointer(self.path)
 
+    @property
+    def term(self) -> bool:
+        """A change to the terms (not to version, status, review dates or the sign-off)."""
+        from .terms import is_term
+        return is_term(self.path)
+
     def as_json(self) -> dict[str, Any]:
         return {"pointer": self.pointer, "label": self.label, "op": self.op, "old": self.old, "new": self.new,
                 "effect": self.effect, "party": self.party}

@@ -54,6 +54,10 @@ class AgreementDiff:
     def count(self, effect: str) -> int:
         return sum(c.effect == effect for c in self.changes)
 
+    def term_changes(self) -> int:
+        """Changes to the terms, the figure the summaries give (signature news is listed, not counted)."""
+        return sum(c.term and c.op != "moved" for c in self.changes)
+
 
 @dataclass
 class Side:
@@ -248,7 +252,8 @@ def as_text(result: DiffResult, colour: bool) -> str:
         where = f"{a.old_path} -> {a.path}" if a.status == "renamed" else a.path
         tally = ""
         if visible:
-            tally = f" ({len(visible)} change{'s' * (len(visible) != 1)}"
+            terms = a.term_changes()
+            tally = f" ({terms} change{'s' * (terms != 1)} to the terms" if terms else " (no change to the terms"
             tally += "".join(f", {a.count(e)} {e}" for e in ("stricter", "looser") if a.count(e)) + ")"
         lines.append("")
         lines.append(paint(f"{where}: {a.status}", "red" if a.status == "broken" else "white", bold=True) + paint(tally, "white"))

@@ -354,7 +354,7 @@ def group(history: History, fy_start: int, tags: set[tuple[str, str]], terms_onl
         for key in sorted(quarters[quarter], key=lambda k: history.threads[k].title if k in history.threads else k):
             thread = history.threads.get(key)
             entries = sorted(quarters[quarter][key], key=lambda e: e.commit.date, reverse=True)
-            changes = [c for e in entries for c in e.changes if c.op != "moved"]
+            changes = [c for e in entries for c in e.changes if c.op != "moved" and c.term]
             held = [d for d in sorted(thread.reviews) if quarter_of(d, fy_start) == quarter] if thread else []
             due = [d for d in _due(thread) if quarter_of(d, fy_start) == quarter and d not in held] if thread else []
             agreements.append({

@@ -111,6 +111,8 @@ def signoff_summary(data: dict[str, Any]) -> str:
     state = signature_state(data)
     if state["complete"]:
         return "signed by all"
+    if data.get("status") == "retired":
+        return "not signed by all (retired)"
     return f"awaiting {state['missing']} signature{'s' * (state['missing'] != 1)}"
 
 

@@ -29,6 +29,12 @@ def _keys() -> dict[tuple[str, ...], str]:
     return dict(index().keyed_lists())
 
 
+def is_term(path: tuple[Any, ...]) -> bool:
+    """Whether the value at `path` is part of the terms (nothing on the way is x-terms: false)."""
+    pattern = pattern_of(path)
+    return not any(pattern[:n] in _excluded() for n in range(1, len(pattern) + 1))
+
+
 def canonical(value: Any, path: tuple[Any, ...] = ()) -> Any:
     """The terms as plain JSON data in one normal form."""
     if isinstance(value, dict):
