@@ -311,7 +311,7 @@ def run_diff(args: list[str], files: tuple[str, str] | None, fmt: str, show_move
     """The whole diff command: returns the report and whether every version was readable."""
     from .report import use_colour
 
-    if templates is not None and not templates.is_dir():
+    if fmt in ("md", "html") and templates is not None and not templates.is_dir():
         raise UsageError(f"templates folder '{templates}' does not exist")
     if files:
         if args:

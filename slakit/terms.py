@@ -35,16 +35,16 @@ def is_term(path: tuple[Any, ...]) -> bool:
     return not any(pattern[:n] in _excluded() for n in range(1, len(pattern) + 1))
 
 
-def canonical(value: Any, path: tuple[Any, ...] = ()) -> Any:
-    """The terms as plain JSON data in one normal form."""
+def canonical(value: Any, pattern: tuple[str, ...] = ()) -> Any:
+    """The terms as plain JSON data in one normal form (`pattern`: the schema path of `value`)."""
     if isinstance(value, dict):
         if q.is_money(value):
             return {"amount": _number(value["amount"]), "currency": value["currency"]}
-        return {k: canonical(v, path + (k,)) for k, v in sorted(value.items())
-                if pattern_of(path + (k,)) not in _excluded()}
+        excluded = _excluded()
+        return {k: canonical(v, pattern + (k,)) for k, v in sorted(value.items()) if pattern + (k,) not in excluded}
     if isinstance(value, list):
-        items = [canonical(v, path + (i,)) for i, v in enumerate(value)]
-        key = _keys().get(pattern_of(path))
+        items = [canonical(v, pattern + ("*",)) for v in value]
+        key = _keys().get(pattern)
         return sorted(items, key=lambda item: json.dumps(item.get(key) if key and isinstance(item, dict) else item,
                                                          sort_keys=True, default=str))
     if isinstance(value, bool) or value is None:
@@ -65,10 +65,24 @@ def _number(value: Any) -> str:
     return f"{dec:f}"
 
 
+_RECENT: dict[int, tuple[Any, str]] = {}
+
+
 def terms_digest(data: dict[str, Any]) -> str:
-    """sha256:<hex> of the canonical terms."""
+    """sha256:<hex> of the canonical terms.
+
+    Rendering, checking and comparing ask for the digest of the same document several times;
+    the last few are remembered by identity (each entry holds its document, so an id cannot
+    be reused while it is remembered; documents are not changed once loaded)."""
+    hit = _RECENT.get(id(data))
+    if hit is not None and hit[0] is data:
+        return hit[1]
     text = json.dumps(canonical(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    if len(_RECENT) >= 16:
+        _RECENT.pop(next(iter(_RECENT)))
+    _RECENT[id(data)] = (data, digest)
+    return digest
 
 
 def signature_state(data: dict[str, Any]) -> dict[str, Any]:
