@@ -141,7 +141,7 @@ def status_rows(paths: list[str], today_: dt.date) -> list[dict[str, Any]]:
             "last_change": last_change.get(str(Path(result.path).resolve())),
             "next_review": review.isoformat() if review else None,
             "overdue": bool(review and review < today_ and data.get("status") != "retired"),
-            "signoff": signoff_summary(data) if data and data.get("status") != "retired" else None,
+            "signoff": signoff_summary(data) if result.ok and data.get("status") != "retired" else None,
             "problems": sum(p.severity == "error" for p in result.problems),
         })
     return rows

@@ -50,25 +50,37 @@ class Change:
 
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    """Every change in meaning from `old` to `new` (both valid agreements), in document order,
-    then the signatures that the change of terms made stale."""
+    """Every change in meaning from `old` to `new`, in document order, then the signatures
+    whose state the change of terms turned (current -> stale, or stale -> current again)."""
     changes = _Comparer(old, new).run()
-    return changes + _made_stale(old, new) if changes else changes
+    return changes + _signature_states(old, new) if changes else changes
 
 
-def _made_stale(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    """Signatures current before and carried over unchanged: stale now if the terms changed."""
+def _signature_states(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """A signature kept as it was (same name, same digest) whose state the terms changed."""
     from .terms import terms_digest
 
-    signed = [(i, s) for i, s in enumerate((new.get("signoff") or {}).get("signatures") or []) if isinstance(s, dict)]
+    def signatures(doc: dict[str, Any]) -> list[Any]:
+        signoff = doc.get("signoff")
+        found = signoff.get("signatures") if isinstance(signoff, dict) else None
+        return found if isinstance(found, list) else []
+
+    kept = {s.get("name"): s.get("terms") for s in signatures(old) if isinstance(s, dict) and isinstance(s.get("name"), str)}
+    signed = [(i, s) for i, s in enumerate(signatures(new)) if isinstance(s, dict)
+              and s.get("name") in kept and kept[s.get("name")] == s.get("terms")]
     if not signed:
         return []
     before, after = terms_digest(old), terms_digest(new)
     if before == after:
         return []
-    return [Change(("signoff", "signatures", i, "terms"), f"Sign-off > Signatures > {s.get('name')} > Terms signed",
-                   "changed", "current", "stale", None, s.get("party"))
-            for i, s in signed if s.get("terms") == before]
+    changes = []
+    for i, s in signed:
+        was, now = s.get("terms") == before, s.get("terms") == after
+        if was != now:
+            changes.append(Change(("signoff", "signatures", i, "terms"),
+                                  f"Sign-off > Signatures > {s.get('name')} > Terms signed", "changed",
+                                  "current" if was else "stale", "current" if now else "stale", None, s.get("party")))
+    return changes
 
 
 def display(value: Any, path: tuple[Any, ...] = ()) -> str:
@@ -158,7 +170,7 @@ class _Comparer:
 
     def _list(self, old: list[Any], new: list[Any], path: tuple[Any, ...], labels: list[str], party: str | None) -> None:
         key = self._key(path)
-        if key and all(isinstance(i, dict) and key in i for i in old + new):
+        if key and all(isinstance(i, dict) and isinstance(i.get(key), (str, int)) for i in old + new):
             self._keyed(old, new, key, path, labels, party)
         elif all(not isinstance(i, (dict, list)) for i in old + new):
             self._scalars(old, new, path, labels, party)

@@ -88,13 +88,23 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, last))
 
 
+def _text(value: Any) -> str | None:
+    """A value that should be text (an id, an enum value), or None: a list or mapping written
+    where text belongs is the schema's to report, and must not reach a dict lookup here."""
+    return value if isinstance(value, str) else None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def next_review(data: dict[str, Any]) -> dt.date | None:
     """The next review date: stated, or computed from the last review and the cadence."""
     term = data.get("term") if isinstance(data.get("term"), dict) else {}
     stated = date(term.get("next_review"))
     if stated:
         return stated
-    months = CADENCE_MONTHS.get(term.get("review_cadence"))
+    months = CADENCE_MONTHS.get(_text(term.get("review_cadence")))
     start = date(term.get("last_review")) or date(data.get("effective"))
     return add_months(start, months) if months and start else None
 
@@ -301,7 +311,7 @@ def dates_in_term(data: dict[str, Any], f: Findings, today: dt.date) -> None:
 def review_dates(data: dict[str, Any], f: Findings, today: dt.date) -> None:
     term = data.get("term") if isinstance(data.get("term"), dict) else {}
     last, stated, start = date(term.get("last_review")), date(term.get("next_review")), date(data.get("effective"))
-    months = CADENCE_MONTHS.get(term.get("review_cadence"))
+    months = CADENCE_MONTHS.get(_text(term.get("review_cadence")))
     if last and last > today:
         f.error(("term", "last_review"), "dates", f"term.last_review {last} is in the future (today is {today})")
     if stated and last and stated <= last:
@@ -339,16 +349,17 @@ def escalation_order(data: dict[str, Any], f: Findings, today: dt.date) -> None:
 
 @rule
 def signer_parties(data: dict[str, Any], f: Findings, today: dt.date) -> None:
-    people = {s["id"]: s.get("party") for s in data.get("stakeholders") or [] if isinstance(s, dict) and isinstance(s.get("id"), str)}
+    people = {s["id"]: s.get("party") for s in _list(data.get("stakeholders"))
+              if isinstance(s, dict) and isinstance(s.get("id"), str)}
     for path, signer in iter_values(data, ("signoff", "required", "*")):
-        if isinstance(signer, dict) and signer.get("stakeholder") in people:
+        if isinstance(signer, dict) and _text(signer.get("stakeholder")) in people:
             theirs = people[signer["stakeholder"]]
             if isinstance(theirs, str) and theirs != signer.get("party"):
                 f.error(path + ("stakeholder",), "ref",
                         f"{where(data, path)}: stakeholder {signer['stakeholder']!r} belongs to party {theirs!r}, "
                         f"but signs for party {signer.get('party')!r}")
     for path, party in iter_values(data, ("parties", "*")):
-        leader = party.get("leader") if isinstance(party, dict) else None
+        leader = _text(party.get("leader")) if isinstance(party, dict) else None
         if leader in people and isinstance(people[leader], str) and people[leader] != party.get("id"):
             f.error(path + ("leader",), "ref", f"{where(data, path)}: leader {leader!r} belongs to party {people[leader]!r}")
 
@@ -365,10 +376,10 @@ def signatures(data: dict[str, Any], f: Findings, today: dt.date) -> None:
         state = signature_state(data)
     except (TypeError, AttributeError, KeyError, ValueError):
         return  # a document this malformed has schema errors to fix first
-    people = {s.get("name"): s for s in data.get("stakeholders") or [] if isinstance(s, dict)}
+    people = {s["name"]: s for s in _list(data.get("stakeholders")) if isinstance(s, dict) and _text(s.get("name"))}
     for i, signature in enumerate(state["signatures"]):
         path = ("signoff", "signatures", i)
-        name = signature.get("name")
+        name = _text(signature.get("name"))
         person = people.get(name)
         if isinstance(name, str) and person is None and signoff.get("everyone") is not True:
             f.error(path + ("name",), "signature", f"{where(data, path)}: {name!r} is not a stakeholder of this agreement; "

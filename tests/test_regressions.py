@@ -197,3 +197,29 @@ def test_diff_skips_hidden_folders_like_validate(repo: Path) -> None:
     (repo / "sla" / ".drafts" / "d.yaml").write_text(MINIMAL)
     result = run("diff", cwd=repo)
     assert ".drafts" not in result.output and result.exit_code == 0
+
+
+@pytest.mark.parametrize("old, new", [
+    ("review_cadence: annual", "review_cadence: [annual]"),
+    ("  - id: marketing\n    name: Marketing\n", "  - id: marketing\n    name: Marketing\n    leader: [x]\n"),
+    ("    name: Sam Lee", "    name: [Sam, Lee]"),
+    ("signoff:\n  everyone: true\n  required:", "stakeholders: 5\nsignoff:\n  everyone: true\n  required:"),
+])
+def test_wrong_types_in_id_and_enum_fields_are_reported_not_raised(tmp_path: Path, old: str, new: str) -> None:
+    # Found by the property tests: a list where an id or an enum value belongs reached a dict lookup.
+    assert old in MINIMAL
+    sla = folder_with(tmp_path, minimal=MINIMAL.replace(old, new, 1))
+    result = run_process("validate", str(sla), "--format", "json")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert any(p["rule"] == "schema" for p in json.loads(result.stdout)["files"][0]["problems"])
+
+
+def test_reverting_terms_makes_a_stale_signature_current_again(tmp_path: Path) -> None:
+    # Found by the property tests: diff(b, a) must be the inverse of diff(a, b).
+    signed, changed = tmp_path / "signed.yaml", tmp_path / "changed.yaml"
+    signed.write_text(MINIMAL)
+    changed.write_text(MINIMAL.replace("count: 10", "count: 11"))
+    forward = run("diff", "--files", str(signed), str(changed)).output
+    backward = run("diff", "--files", str(changed), str(signed)).output
+    assert "~ Sign-off > Signatures > Sam Lee > Terms signed: current -> stale" in forward
+    assert "~ Sign-off > Signatures > Sam Lee > Terms signed: stale -> current" in backward
