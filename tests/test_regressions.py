@@ -202,7 +202,7 @@ def test_diff_skips_hidden_folders_like_validate(repo: Path) -> None:
 @pytest.mark.parametrize("old, new", [
     ("review_cadence: annual", "review_cadence: [annual]"),
     ("  - id: marketing\n    name: Marketing\n", "  - id: marketing\n    name: Marketing\n    leader: [x]\n"),
-    ("    name: Sam Lee", "    name: [Sam, Lee]"),
+    ("- name: Sam Lee", "- name: [Sam, Lee]"),
     ("signoff:\n  everyone: true\n  required:", "stakeholders: 5\nsignoff:\n  everyone: true\n  required:"),
 ])
 def test_wrong_types_in_id_and_enum_fields_are_reported_not_raised(tmp_path: Path, old: str, new: str) -> None:
