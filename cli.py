@@ -235,7 +235,9 @@ def sign(path: str, name: str, role: str, party: str | None, when: str | None) -
 
     from slakit.sign import sign as record
 
-    click.echo(record(Path(path), name, role, party, when))
+    from slakit.report import printable
+
+    click.echo(printable(record(Path(path), name, role, party, when)))
 
 
 @main.command()

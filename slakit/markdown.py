@@ -21,8 +21,11 @@ _INLINE = re.compile(r"([\\`*_\[\]{}<>|~&])")
 # Characters that only mean something at the start of a line (headings, quotes, lists, rules).
 _LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)](?=\s|$))")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-# Bidirectional overrides can make "evil.exe" read as "exe.live"; they are made visible.
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Bidirectional overrides can make "evil.exe" read as "exe.live", and noncharacters (U+FDD0
+# to U+FDEF, and the last two code points of every plane) make a page invalid HTML.
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF)
+                                             for plane in range(17))
+_BIDI = re.compile(f"[\u202a-\u202e\u2066-\u2069{_NONCHARACTERS}]")
 
 
 def clean_text(text: str) -> str:

@@ -209,8 +209,8 @@ def index_entry(data: dict[str, Any], as_of: dt.date) -> dict[str, Any]:
     """What the index shows about one agreement (also kept in the build cache)."""
     review = next_review(data)
     return {
-        "id": data["id"], "title": data["title"], "kind": data["kind"], "status": data["status"],
-        "version": str(data["version"]), "effective": data["effective"],
+        "id": data["id"], "title": clean_text(data["title"]), "kind": data["kind"], "status": data["status"],
+        "version": clean_text(str(data["version"])), "effective": data["effective"],
         "next_review": review.isoformat() if review else None,
         "last_review": (data.get("term") or {}).get("last_review"),
         "signoff": present.signoff_summary(data),

@@ -9,7 +9,6 @@ from the original only in its signatures before it replaces the file.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -46,8 +45,9 @@ def sign(path: Path, name: str, role: str, party: str | None, when: str | None) 
     signature = {"name": name, "role": role, "party": party, "date": day.isoformat(), "terms": digest}
     existing = [s for s in data["signoff"].get("signatures") or []]
     for i, old in enumerate(existing):
-        if (old.get("name"), old.get("role"), old.get("party")) == (name, role, party):
-            if old.get("terms") == digest:
+        # One signature per person (signatures are keyed by name): a new one replaces theirs.
+        if old.get("name") == name:
+            if (old.get("role"), old.get("party"), old.get("terms")) == (role, party, digest):
                 return f"{name} already signed these terms on {old.get('date')}; {path} is unchanged"
             text = _replace_item(doc, i, signature)
             break
@@ -102,10 +102,21 @@ def _party(data: dict[str, Any], name: str, role: str, party: str | None) -> str
 # -- editing the text -------------------------------------------------------------------------
 
 def _scalar(value: str) -> str:
-    """A YAML scalar for `value`: plain when unambiguous, else double-quoted (JSON is valid YAML)."""
+    """A YAML scalar for `value`: plain when unambiguous, else double-quoted with every
+    character YAML cannot hold raw (controls, DEL, C1, noncharacters) escaped."""
     if _PLAIN.match(value) and value.lower() not in _RESERVED and not value.endswith(" "):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    return '"' + "".join(_escape(ch) for ch in value) + '"'
+
+
+def _escape(ch: str) -> str:
+    if ch in '"\\':
+        return "\\" + ch
+    code = ord(ch)
+    if code < 0x20 or 0x7F <= code <= 0x9F or 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE \
+            or 0xD800 <= code <= 0xDFFF:
+        return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    return ch
 
 
 def _item(signature: dict[str, str], column: int) -> str:
