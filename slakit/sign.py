@@ -122,7 +122,7 @@ def _escape(ch: str) -> str:
 def _item(signature: dict[str, str], column: int) -> str:
     pad = " " * column
     lines = [f"{pad}- name: {_scalar(signature['name'])}"]
-    lines += [f"{pad}  {key}: {_scalar(signature[key]) if key in ('role',) else signature[key]}"
+    lines += [f"{pad}  {key}: {_scalar(signature[key]) if key in ('role', 'party') else signature[key]}"
               for key in ("role", "party", "date", "terms")]
     return "\n".join(lines) + "\n"
 

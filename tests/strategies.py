@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import os
 import random
 import re
 import sys
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +41,23 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from slakit.terms import terms_digest  # noqa: E402  (only to sign generated active agreements)
+
+# -- profiles ---------------------------------------------------------------------------------------
+# ci (the default): few examples, derandomized (the same examples on every run, so CI is
+# deterministic), no example database. fuzz (HYPOTHESIS_PROFILE=fuzz): twenty times as many
+# random examples per property. Neither writes a database into the repository.
+_SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much, HealthCheck.large_base_example]
+settings.register_profile("ci", max_examples=20, deadline=None, derandomize=True, database=None, print_blob=True,
+                          suppress_health_check=_SLOW)
+settings.register_profile("fuzz", max_examples=400, deadline=None, database=None, print_blob=True,
+                          suppress_health_check=_SLOW)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def examples(weight: float) -> int:
+    """Examples for a property that costs `weight` times an ordinary one (per the loaded profile)."""
+    return max(2, round(settings.default.max_examples * weight))
+
 
 TODAY = dt.date(2026, 11, 16)  # conftest.FIXED_EPOCH
 SCHEMA = json.loads((ROOT / "schema" / "sla.schema.json").read_text())
@@ -558,8 +577,13 @@ def keyed_lists(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, 
     return found
 
 
+# Lists whose order is itself a rule (validate: escalation steps in the order they happen,
+# stepped-target steps earliest first): shuffling them makes the agreement invalid.
+ORDERED = {("escalation",), ("commitments", "*", "stepped_target", "steps")}
+
+
 def reorder_keyed(data: dict[str, Any], seed: int) -> dict[str, Any]:
-    """The same agreement with every id-keyed list shuffled."""
+    """The same agreement with every id-keyed list shuffled (except the ORDERED ones)."""
     rng = random.Random(seed)
     copy_ = copy.deepcopy(data)
 
@@ -569,7 +593,7 @@ def reorder_keyed(data: dict[str, Any], seed: int) -> dict[str, Any]:
         if isinstance(node, list):
             items = [walk(v, path + ("*",)) for v in node]
             key = "name" if path[-2:] == ("signoff", "signatures") else "id"
-            if items and all(isinstance(i, dict) and key in i for i in items):
+            if items and path not in ORDERED and all(isinstance(i, dict) and key in i for i in items):
                 rng.shuffle(items)
             return items
         return node
