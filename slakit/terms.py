@@ -65,24 +65,10 @@ def _number(value: Any) -> str:
     return f"{dec:f}"
 
 
-_RECENT: dict[int, tuple[Any, str]] = {}
-
-
 def terms_digest(data: dict[str, Any]) -> str:
-    """sha256:<hex> of the canonical terms.
-
-    Rendering, checking and comparing ask for the digest of the same document several times;
-    the last few are remembered by identity (each entry holds its document, so an id cannot
-    be reused while it is remembered; documents are not changed once loaded)."""
-    hit = _RECENT.get(id(data))
-    if hit is not None and hit[0] is data:
-        return hit[1]
+    """sha256:<hex> of the canonical terms (about half a millisecond for a full agreement)."""
     text = json.dumps(canonical(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-    if len(_RECENT) >= 16:
-        _RECENT.pop(next(iter(_RECENT)))
-    _RECENT[id(data)] = (data, digest)
-    return digest
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def signature_state(data: dict[str, Any]) -> dict[str, Any]:

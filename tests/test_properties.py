@@ -7,7 +7,8 @@ property; `HYPOTHESIS_PROFILE=fuzz` runs twenty times as many random ones.
 
 Properties that a known engine defect breaks are marked xfail(strict=True) with the
 defect in the reason; tests/test_property_regressions.py holds the minimal failing
-example of each, written out literally.
+example of each, written out literally. Defects found here and fixed since keep their
+failing example as an @example(...).via("discovered failure; fixed in <commit>").
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ _CADENCE_LIST = {"id": "x", "title": "X", "kind": "other", "status": "draft", "v
 
 
 @settings(max_examples=S.examples(1.5))
-@example(data=_CADENCE_LIST, choice=None, wrong=["annual"]).via("discovered failure")
+@example(data=_CADENCE_LIST, choice=None, wrong=["annual"]).via("discovered failure; fixed in 356f284")
 @given(data=S.agreements(small=True), choice=st.data(), wrong=WRONG_TYPES)
 def test_validate_never_raises_on_values_of_the_wrong_type(data: dict[str, Any], choice: Any, wrong: Any) -> None:
     """Any value replaced by a list, a mapping, a number or true: validate reports it (exit 1) and
@@ -331,7 +332,7 @@ def _minimal(**changes: Any) -> dict[str, Any]:
 
 @settings(max_examples=S.examples(0.25))
 @example(data=_minimal(meetings=[{"id": "sync", "title": "Sync", "cadence": "weekly", "duration": "30 minutes",
-                                  "attendees": ["a", "b"]}]), title="Sync", empty=False).via("discovered failure")
+                                  "attendees": ["a", "b"]}]), title="Sync", empty=False).via("discovered failure; fixed in 773dc7e")
 @given(data=S.agreements(small=True, status="draft"), title=S.lines(), empty=st.booleans())
 def test_agreement_with_meetings_but_no_communication_renders(data: dict[str, Any], title: str, empty: bool) -> None:
     """Found by test_every_valid_agreement_renders_safely (UndefinedError in communication.md.j2),
@@ -348,9 +349,11 @@ def test_agreement_with_meetings_but_no_communication_renders(data: dict[str, An
 
 
 @settings(max_examples=S.examples(0.25))
-@example(title="Lead \ufdd0 management").via("discovered failure")
+@example(title="Lead \ufdd0 management").via("discovered failure; fixed in 773dc7e")
 @given(title=st.tuples(st.sampled_from(S.NAME_WORDS), st.text(min_size=1, max_size=5)).map(" ".join).map(S._fix_line))
 def test_pages_are_valid_html_whatever_the_text(title: str) -> None:
+    """Found by test_every_valid_agreement_renders_safely: Unicode noncharacters reached the page
+    raw (html5lib: 'Invalid codepoint in stream'); fixed in 773dc7e."""
     data = _minimal(title=title)
     code, output, files = render_one(data)
     assert code == 0, output
@@ -358,9 +361,11 @@ def test_pages_are_valid_html_whatever_the_text(title: str) -> None:
 
 
 @settings(max_examples=S.examples(0.25))
-@example(title="Invoice \u202efdp.exe").via("discovered failure")
+@example(title="Invoice \u202efdp.exe").via("discovered failure; fixed in 773dc7e")
 @given(title=S.lines())
 def test_index_shows_titles_as_the_pages_do(title: str) -> None:
+    """Found by test_every_valid_agreement_renders_safely: the index printed titles raw (control
+    characters, U+202E) where the pages show U+FFFD; fixed in 773dc7e."""
     code, output, files = render_one(_minimal(title=title))
     assert code == 0, output
     tree = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(files["index.html"])
@@ -511,7 +516,7 @@ def _signed_draft() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 @settings(max_examples=S.examples(0.5))
-@example(pair=_signed_draft()).via("discovered failure")
+@example(pair=_signed_draft()).via("discovered failure; fixed in 356f284")
 @given(pair=S.agreements(status="draft").flatmap(lambda a: st.tuples(st.just(a), S.revisions(a))))
 def test_diff_reports_signatures_made_current_again(pair: tuple[dict[str, Any], dict[str, Any]]) -> None:
     """Whatever diff(a, b) says about a signature's state (current -> stale), diff(b, a) says the
@@ -577,6 +582,64 @@ def test_changelog_is_the_diffs_of_consecutive_revisions(versions: list[tuple[di
         assert entry["problems"] == []
 
 
+_TERM_LIST = S.to_yaml(_minimal(term=[1])).encode()
+
+
+@st.composite
+def broken_histories(draw: Any) -> list[bytes]:
+    """An agreement's revisions as committed, some invalid (a mutation), some not YAML at all."""
+    data = draw(S.agreements(small=True, status="draft"))
+    versions = [S.to_yaml(data).encode()]
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["mutation", "mutation", "garbage", "revision"]))
+        if kind == "mutation":
+            versions.append(S.to_yaml(draw(S.mutations(data)).data, draw(S.styles)).encode())
+        elif kind == "garbage":
+            versions.append(draw(st.sampled_from([b"id: [\n", b"\xff\xfe", b"", b"- a\n- b\n", b"id: x\n"])))
+        else:
+            data = draw(S.revisions(data))
+            versions.append(S.to_yaml(data).encode())
+    return versions
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug: changelog raises on a committed revision that parses but breaks "
+                                       "the schema, instead of listing it: KeyError 'title' (history.py, a revision "
+                                       "without a title), TypeError unhashable type 'list' (compare.py, a list where "
+                                       "a commitment's party belongs), AttributeError 'list' object has no attribute "
+                                       "'get' (history.py, term written as a list)")
+@settings(max_examples=S.examples(0.25))
+@example(versions=[S.to_yaml(_minimal()).encode(), _TERM_LIST]).via("discovered failure")
+@given(versions=broken_histories())
+def test_changelog_lists_broken_revisions_and_never_raises(versions: list[bytes]) -> None:
+    """README: 'A revision that does not parse is listed with its messages, and the thread resumes
+    at the next good revision.' Whatever was committed, changelog exits 0 and lists each commit."""
+    with workdir() as tmp:
+        repo = tmp / "repo"
+        (repo / "sla").mkdir(parents=True)
+        git(repo, "init", "-q", "-b", "main")
+        for i, raw in enumerate(versions):
+            (repo / "sla" / "agreement.yaml").write_bytes(raw)
+            git(repo, "add", "-A")
+            git(repo, "commit", "-q", "--allow-empty", "-m", f"revision {i}")
+        result = run("changelog", "--format", "json", cwd=repo)
+    assert result.exit_code == 0, result.output
+    kinds = [c["kind"] for q in json.loads(result.stdout)["quarters"] for a in q["agreements"] for c in a["commits"]]
+    assert set(kinds) <= {"added", "changed", "renamed", "removed", "no-change", "broken"}
+
+
+@settings(max_examples=S.examples(0.5))
+@given(data=S.agreements(small=True), choice=st.data())
+def test_status_never_raises(data: dict[str, Any], choice: st.DataObject) -> None:
+    """`status` over a folder of one valid and one invalid agreement: a table, exit 0."""
+    mutation = choice.draw(S.mutations(data))
+    with workdir() as tmp:
+        write(tmp / "sla" / "a.yaml", data)
+        write(tmp / "sla" / "b.yaml", mutation.data)
+        for fmt in ("text", "json"):
+            result = run("status", "--format", fmt, cwd=tmp)
+            assert result.exit_code == 0, result.output
+
+
 # -- sign: a signature survives reformatting, and goes stale when a term changes --------------------
 
 TERM_EDITS = ["commitment-title", "timezone", "summary", "party-name", "definition"]
@@ -604,13 +667,6 @@ def _edit(data: dict[str, Any], edit: str) -> dict[str, Any]:
     elif edit == "last-review":
         new["term"] = {k: v for k, v in data["term"].items() if k not in ("last_review", "next_review")}
     return new
-
-
-def plain_text(value: str) -> bool:
-    """Whether YAML reads `value`, written unquoted, as that text (not a number, true, null)."""
-    from slakit.load import load_bytes
-    doc, _ = load_bytes(f"x: {value}\n".encode(), "x.yaml")
-    return doc is not None and doc.data == {"x": value}
 
 
 @st.composite
@@ -655,7 +711,6 @@ def test_signature_survives_reformatting_and_goes_stale_when_terms_change(
     validate says so."""
     from slakit.load import load_bytes
     data, name, role, party = signing
-    assume(all(plain_text(p["id"]) for p in data["parties"]))  # test_sign_accepts_every_signer_validate_accepts
     with workdir() as tmp:
         path = tmp / "a.yaml"
         before = write(path, data, style)
@@ -757,14 +812,13 @@ def test_sign_never_leaves_an_invalid_file(signing: tuple[dict[str, Any], str, s
     Found: a person who had signed in one role and signed in another got a second signature with the
     same name (error[unique]); fixed in 773dc7e (one signature per person)."""
     data, name, role, party = signing
-    assume(all(plain_text(p["id"]) for p in data["parties"]))  # test_sign_accepts_every_signer_validate_accepts
     result, errors = _sign_and_validate(data, name, role, party)
     assert result.exit_code in (0, 2), result.output
     assert not (result.exit_code == 0 and errors), errors
 
 
 @settings(max_examples=S.examples(0.5))
-@example(party="2026", role="Head of Marketing").via("discovered failure")
+@example(party="2026", role="Head of Marketing").via("discovered failure; fixed in 8e5699f")
 @example(party="a", role="Head of Marketing\x7f").via("discovered failure; fixed in 773dc7e")
 @given(party=S.slugs, role=st.builds(lambda a, c, b: S._fix_line(a + c + b)[-200:], S.lines(),
                                      st.sampled_from(["", "\x7f", "\x85", "\x9b", "\ufffe"]), st.sampled_from(["", " team"])))
