@@ -3,17 +3,19 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.dev-installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
 BASE ?= HEAD
 OUT ?= diff.md
 
-.PHONY: render validate test golden bench diff changelog screenshot fuzz clean help
+.PHONY: render validate test lint golden bench diff changelog screenshot fuzz clean help
 
 help:
 	@echo "make render     validate sla/ and publish it to dist/ (sets up .venv first)"
 	@echo "make validate   check every agreement under sla/"
 	@echo "make test       run the test suite"
+	@echo "make lint       ruff (style, format), mypy (types) and import-linter (the layers)"
 	@echo "make diff BASE=origin/main   write what changed since BASE to diff.md (a pull-request comment)"
 	@echo "make changelog  print the changelog of the agreements, grouped by quarter"
 	@echo "make golden     refresh the golden files the render tests compare against"
@@ -22,13 +24,20 @@ help:
 	@echo "make screenshot refresh docs/agreement.png (the README's screenshot) from the browser test"
 	@echo "make clean      remove dist/ and caches"
 
-# The virtual environment is rebuilt whenever a requirements file is newer than it.
-$(STAMP): requirements.txt
+# The virtual environment is brought up to date whenever a lock file or pyproject.toml is
+# newer than it: the runtime lock and the project itself (so .venv/bin/slakit exists) for
+# `make render`, the development lock on top for tests and lint.
+$(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check --quiet -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check --quiet --no-deps -e .
 	@touch $@
 
-$(BENCH_STAMP): bench/requirements.txt $(STAMP)
+$(DEV_STAMP): requirements-dev.txt $(STAMP)
+	$(PY) -m pip install --disable-pip-version-check --quiet -r requirements-dev.txt
+	@touch $@
+
+$(BENCH_STAMP): bench/requirements.txt $(DEV_STAMP)
 	$(PY) -m pip install --disable-pip-version-check --quiet -r bench/requirements.txt
 	@touch $@
 
@@ -45,16 +54,22 @@ diff: $(STAMP)
 changelog: $(STAMP)
 	@$(PY) cli.py changelog
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(PY) -m pytest -q
 
-golden: $(STAMP)
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+golden: $(DEV_STAMP)
 	SLAKIT_UPDATE_GOLDEN=1 $(PY) -m pytest -q tests/test_render.py -k golden
 
-screenshot: $(STAMP)
+screenshot: $(DEV_STAMP)
 	SLAKIT_SCREENSHOT=docs/agreement.png $(PY) -m pytest -q tests/test_browser.py -k screenshot
 
-fuzz: $(STAMP)
+fuzz: $(DEV_STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests -k "propert or fuzz"
 
 bench: $(BENCH_STAMP)

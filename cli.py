@@ -35,7 +35,7 @@ class Progress:
             if total < self.at_least or not sys.stderr.isatty():
                 return
             self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
-            self.bar.__enter__()  # type: ignore[attr-defined]
+            self.bar.__enter__()
         self.bar.update(done - self.bar.pos)  # type: ignore[attr-defined]
         if done >= total:
             self.close()
@@ -49,8 +49,14 @@ class Progress:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--strict", is_flag=True, help="Treat warnings (overdue review, ...) as errors.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
-              help="text for people, json for machines, github for workflow annotations.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for machines, github for workflow annotations.",
+)
 def validate(paths: tuple[str, ...], strict: bool, fmt: str) -> None:
     """Check agreements: YAML, schema and semantic rules. PATHS are files or folders (default: sla/).
 
@@ -58,8 +64,8 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str) -> None:
     Example:
       python cli.py validate sla/company-a-lead-management.yaml --strict
     """
-    from slakit import report
-    from slakit.validate import validate_paths
+    from slakit.checking.validate import validate_paths
+    from slakit.output import report
 
     result = validate_paths(paths or ("sla",), strict=strict)
     if fmt == "text":
@@ -71,10 +77,20 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--out", "out", type=click.Path(file_okay=False), default="dist", show_default=True,
-              help="Folder the Markdown and HTML are written to.")
-@click.option("--templates", type=click.Path(file_okay=False), envvar="SLAKIT_TEMPLATES",
-              help="Folder of templates searched before the built-in ones [env: SLAKIT_TEMPLATES].")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False),
+    default="dist",
+    show_default=True,
+    help="Folder the Markdown and HTML are written to.",
+)
+@click.option(
+    "--templates",
+    type=click.Path(file_okay=False),
+    envvar="SLAKIT_TEMPLATES",
+    help="Folder of templates searched before the built-in ones [env: SLAKIT_TEMPLATES].",
+)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors: they stop the build.")
 @click.option("--quiet", "-q", is_flag=True, help="Print problems only.")
 def render(paths: tuple[str, ...], out: str, templates: str | None, strict: bool, quiet: bool) -> None:
@@ -88,8 +104,8 @@ def render(paths: tuple[str, ...], out: str, templates: str | None, strict: bool
     """
     from pathlib import Path
 
-    from slakit import report
-    from slakit.publish import BuildFailed, build
+    from slakit.commands.build import BuildFailed, build
+    from slakit.output import report
 
     colour = report.use_colour(sys.stdout.isatty())
     progress = Progress("Building")
@@ -104,21 +120,39 @@ def render(paths: tuple[str, ...], out: str, templates: str | None, strict: bool
     for note in result.notes if not quiet else []:
         click.echo(note)
     if not quiet:
-        click.echo(f"{len(result.rendered)} rendered, {len(result.unchanged)} unchanged; "
-                   f"{len(result.written)} files written, {len(result.removed)} removed in {out}/")
+        click.echo(
+            f"{len(result.rendered)} rendered, {len(result.unchanged)} unchanged; "
+            f"{len(result.written)} files written, {len(result.removed)} removed in {out}/"
+        )
 
 
 @main.command()
 @click.argument("args", nargs=-1, metavar="[REV_A [REV_B]] [PATH...]")
-@click.option("--files", "files", nargs=2, type=click.Path(dir_okay=False), metavar="OLD NEW",
-              help="Compare two agreement files instead of Git revisions.")
+@click.option(
+    "--files",
+    "files",
+    nargs=2,
+    type=click.Path(dir_okay=False),
+    metavar="OLD NEW",
+    help="Compare two agreement files instead of Git revisions.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "md", "html", "json"]), default="text", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the report to this file instead of the terminal.")
 @click.option("--show-moves", is_flag=True, help="Also list items that only moved within a list.")
-@click.option("--templates", type=click.Path(file_okay=False), envvar="SLAKIT_TEMPLATES",
-              help="Folder of templates searched before the built-in ones [env: SLAKIT_TEMPLATES].")
-def diff(args: tuple[str, ...], files: tuple[str, str] | None, fmt: str, out: str | None, show_moves: bool,
-         templates: str | None) -> None:
+@click.option(
+    "--templates",
+    type=click.Path(file_okay=False),
+    envvar="SLAKIT_TEMPLATES",
+    help="Folder of templates searched before the built-in ones [env: SLAKIT_TEMPLATES].",
+)
+def diff(
+    args: tuple[str, ...],
+    files: tuple[str, str] | None,
+    fmt: str,
+    out: str | None,
+    show_moves: bool,
+    templates: str | None,
+) -> None:
     """Show what changed in the agreements between two revisions.
 
     No revision: HEAD against the working tree. One: that revision against the working
@@ -134,12 +168,18 @@ def diff(args: tuple[str, ...], files: tuple[str, str] | None, fmt: str, out: st
     """
     from pathlib import Path
 
-    from slakit.diff import run_diff
+    from slakit.commands.diff import run_diff
 
-    text, ok = run_diff(list(args), files, fmt, show_moves, Path(templates) if templates else None,
-                        colour=sys.stdout.isatty() and out is None)
+    text, ok = run_diff(
+        list(args),
+        files,
+        fmt,
+        show_moves,
+        Path(templates) if templates else None,
+        colour=sys.stdout.isatty() and out is None,
+    )
     if out:
-        from slakit.publish import write_output
+        from slakit.world.files import write_output
 
         write_output(Path(out), text)
     else:
@@ -152,15 +192,35 @@ def diff(args: tuple[str, ...], files: tuple[str, str] | None, fmt: str, out: st
 @click.option("--since", metavar="REV|DATE", help="Only changes after this revision, or from this date (YYYY-MM-DD).")
 @click.option("--until", metavar="REV|DATE", help="Only changes up to this revision, or to this date (YYYY-MM-DD).")
 @click.option("--quarter", metavar="YYYY-Qn", help="Only this quarter, e.g. 2026-Q3.")
-@click.option("--fiscal-year-start", "fy_start", type=int, default=1, show_default=True, metavar="MONTH",
-              help="Month (1-12) the fiscal year starts in; a year starting later than January is named after the year it ends in.")
+@click.option(
+    "--fiscal-year-start",
+    "fy_start",
+    type=int,
+    default=1,
+    show_default=True,
+    metavar="MONTH",
+    help="Month (1-12) the fiscal year starts in; a year starting later than January is named after the year it ends in.",
+)
 @click.option("--terms-only", is_flag=True, help="Leave out commits that did not change the terms.")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of the terminal.")
-@click.option("--templates", type=click.Path(file_okay=False), envvar="SLAKIT_TEMPLATES",
-              help="Folder of templates searched before the built-in ones [env: SLAKIT_TEMPLATES].")
-def changelog(paths: tuple[str, ...], since: str | None, until: str | None, quarter: str | None, fy_start: int,
-              terms_only: bool, fmt: str, out: str | None, templates: str | None) -> None:
+@click.option(
+    "--templates",
+    type=click.Path(file_okay=False),
+    envvar="SLAKIT_TEMPLATES",
+    help="Folder of templates searched before the built-in ones [env: SLAKIT_TEMPLATES].",
+)
+def changelog(
+    paths: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    quarter: str | None,
+    fy_start: int,
+    terms_only: bool,
+    fmt: str,
+    out: str | None,
+    templates: str | None,
+) -> None:
     """The semantic changes of every commit to the agreements, grouped by quarter (newest first).
 
     Read from Git history (default: sla/). Each quarter opens with a summary per agreement
@@ -173,14 +233,23 @@ def changelog(paths: tuple[str, ...], since: str | None, until: str | None, quar
     """
     from pathlib import Path
 
-    from slakit.changelog import render as render_changelog
+    from slakit.commands.changelog import render as render_changelog
 
     progress = Progress("Reading history")
-    text = render_changelog(fmt, list(paths or ("sla",)), since, until, quarter, fy_start, terms_only,
-                            Path(templates) if templates else None, progress)
+    text = render_changelog(
+        fmt,
+        list(paths or ("sla",)),
+        since,
+        until,
+        quarter,
+        fy_start,
+        terms_only,
+        Path(templates) if templates else None,
+        progress,
+    )
     progress.close()
     if out:
-        from slakit.publish import write_output
+        from slakit.world.files import write_output
 
         write_output(Path(out), text)
     else:
@@ -199,17 +268,25 @@ def status(paths: tuple[str, ...], fmt: str) -> None:
     """
     import json
 
-    from slakit.changelog import status_rows
-    from slakit.validate import today
+    from slakit.commands.status import status_rows
+    from slakit.world.clock import today
 
     rows = status_rows(list(paths or ("sla",)), today())
     if fmt == "json":
         click.echo(json.dumps({"agreements": rows}, indent=2))
         return
     header = ("Agreement", "Status", "Last change", "Next review", "Sign-off", "")
-    table = [header] + [(r["id"] or r["path"], r["status"] or "invalid", r["last_change"] or "-", r["next_review"] or "-",
-                         r["signoff"] or "-", "OVERDUE" if r["overdue"] else ("INVALID" if r["problems"] else ""))
-                        for r in rows]
+    table = [header] + [
+        (
+            r["id"] or r["path"],
+            r["status"] or "invalid",
+            r["last_change"] or "-",
+            r["next_review"] or "-",
+            r["signoff"] or "-",
+            "OVERDUE" if r["overdue"] else ("INVALID" if r["problems"] else ""),
+        )
+        for r in rows
+    ]
     widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
     for row in table:
         click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
@@ -233,9 +310,8 @@ def sign(path: str, name: str, role: str, party: str | None, when: str | None) -
     """
     from pathlib import Path
 
-    from slakit.sign import sign as record
-
-    from slakit.report import printable
+    from slakit.commands.sign import sign as record
+    from slakit.output.report import printable
 
     click.echo(printable(record(Path(path), name, role, party, when)))
 
@@ -255,7 +331,7 @@ def new(kind: str, ident: str, title: str | None, folder: str, timezone: str) ->
     """
     from pathlib import Path
 
-    from slakit.scaffold import new_agreement
+    from slakit.commands.new import new_agreement
 
     path = new_agreement(kind, ident, title, Path(folder), timezone)
     click.echo(f"created {path}: edit it, then run `make validate`")
@@ -264,10 +340,16 @@ def new(kind: str, ident: str, title: str | None, folder: str, timezone: str) ->
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--out", type=click.Path(file_okay=False), default="dist", show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (localhost only by default).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (localhost only by default)."
+)
 @click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on; 0 picks a free one.")
-@click.option("--templates", type=click.Path(file_okay=False), envvar="SLAKIT_TEMPLATES",
-              help="Folder of templates searched before the built-in ones [env: SLAKIT_TEMPLATES].")
+@click.option(
+    "--templates",
+    type=click.Path(file_okay=False),
+    envvar="SLAKIT_TEMPLATES",
+    help="Folder of templates searched before the built-in ones [env: SLAKIT_TEMPLATES].",
+)
 def preview(paths: tuple[str, ...], out: str, host: str, port: int, templates: str | None) -> None:
     """Serve the published agreements locally; rebuild and reload the page on every change.
 
@@ -279,10 +361,16 @@ def preview(paths: tuple[str, ...], out: str, host: str, port: int, templates: s
     """
     from pathlib import Path
 
-    from slakit.preview import serve
+    from slakit.commands.preview import serve
 
-    serve(list(paths or ("sla",)), Path(out), Path(templates) if templates else None, host, port,
-          log=lambda line: click.echo(line, err=False))
+    serve(
+        list(paths or ("sla",)),
+        Path(out),
+        Path(templates) if templates else None,
+        host,
+        port,
+        log=lambda line: click.echo(line, err=False),
+    )
 
 
 def validate_hook() -> None:

@@ -16,8 +16,8 @@ from ruamel.yaml import YAML
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from slakit.load import load_file  # noqa: E402
-from slakit.terms import terms_digest  # noqa: E402
+from slakit.model.terms import terms_digest  # noqa: E402
+from slakit.world.load import load_file  # noqa: E402
 
 HEADER = "# yaml-language-server: $schema=../../schema/sla.schema.json\n"
 
@@ -55,15 +55,21 @@ def add_commitments(data: dict, count: int, rng: random.Random) -> dict:
     """Pad an agreement to `count` commitments (for the diff benchmark's large file)."""
     parties = [p["id"] for p in data["parties"]]
     for i in range(len(data["commitments"]), count):
-        data["commitments"].append({
-            "id": f"activity-{i:05d}",
-            "party": parties[i % len(parties)],
-            "title": f"Complete activity {i} each week",
-            "category": "activity",
-            "text": "Logged in the CRM by Friday; the dashboard shows the count to both teams.",
-            "measure": {"metric": f"Activity {i} completed", "target": rng.randint(1, 50), "per": "week",
-                        "better": "higher"},
-        })
+        data["commitments"].append(
+            {
+                "id": f"activity-{i:05d}",
+                "party": parties[i % len(parties)],
+                "title": f"Complete activity {i} each week",
+                "category": "activity",
+                "text": "Logged in the CRM by Friday; the dashboard shows the count to both teams.",
+                "measure": {
+                    "metric": f"Activity {i} completed",
+                    "target": rng.randint(1, 50),
+                    "per": "week",
+                    "better": "higher",
+                },
+            }
+        )
     return data
 
 

@@ -28,8 +28,9 @@ BIN = Path(PY).parent
 def timed(cmd: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> tuple[float, int, int]:
     """Wall seconds, peak memory (KiB) and exit code of one run of `cmd`."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     return time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
 
@@ -56,7 +57,9 @@ def bench_validate(repeat: int) -> None:
     ours, ours_mem = best([PY, "cli.py", "validate", str(folder)], repeat)
     ref, ref_mem = best([str(BIN / "check-jsonschema"), "--schemafile", "schema/sla.schema.json", *files], repeat)
     print("validate: 1,000 generated agreements")
-    print(f"  cli.py validate                 {ours:7.2f} s  {1000 / ours:7.0f} files/s  peak {ours_mem / 1024:6.1f} MiB")
+    print(
+        f"  cli.py validate                 {ours:7.2f} s  {1000 / ours:7.0f} files/s  peak {ours_mem / 1024:6.1f} MiB"
+    )
     print(f"  check-jsonschema --schemafile   {ref:7.2f} s  {1000 / ref:7.0f} files/s  peak {ref_mem / 1024:6.1f} MiB")
     print(f"  ratio validate / check-jsonschema = {ours / ref:.2f}  (goal <= 1.0)")
 
@@ -73,7 +76,9 @@ def bench_render(repeat: int) -> None:
     noop = min(r[0] for r in noop_runs)
     check, _ = best([PY, "cli.py", "validate", str(folder)], repeat)
     print("render: full build of 1,000 generated agreements (2,002 files), then a rebuild with nothing changed")
-    print(f"  cli.py render (full)            {full:7.2f} s  {1000 / full:7.0f} agreements/s  peak {full_mem / 1024:6.1f} MiB (main process)")
+    print(
+        f"  cli.py render (full)            {full:7.2f} s  {1000 / full:7.0f} agreements/s  peak {full_mem / 1024:6.1f} MiB (main process)"
+    )
     print(f"  cli.py render (nothing changed) {noop:7.2f} s")
     print(f"  cli.py validate (same files)    {check:7.2f} s")
     print(f"  ratio full build / validate = {full / check:.2f}  (goal <= 2.0)")
@@ -91,9 +96,17 @@ def diff_repo() -> tuple[Path, Path]:
     shutil.rmtree(repo, ignore_errors=True)
     generated = generate(1, DATA / "diff-source", commitments=1000)[0]
     path.parent.mkdir(parents=True)
-    env = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
-    run = lambda *a: subprocess.run(["git", *a], cwd=repo, env={**os.environ, **env}, check=True, capture_output=True)
+    env = {
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.com",
+    }
+
+    def run(*a):
+        return subprocess.run(["git", *a], cwd=repo, env={**os.environ, **env}, check=True, capture_output=True)
+
     run("init", "-q", "-b", "main")
     shutil.copy(generated, path)
     run("add", ".")
@@ -119,7 +132,9 @@ def bench_diff(repo_runs: int) -> None:
     print(f"  cli.py diff HEAD~1 HEAD (text)    {text:7.2f} s")
     print(f"  cli.py diff HEAD~1 HEAD (md, with redline) {md:7.2f} s")
     print(f"  cli.py validate, once            {one:7.2f} s  (twice: {2 * one:.2f} s)")
-    print(f"  ratio diff / validating the file twice = {text / (2 * one):.2f}  (goal < 1.0); with redline {md / (2 * one):.2f}")
+    print(
+        f"  ratio diff / validating the file twice = {text / (2 * one):.2f}  (goal < 1.0); with redline {md / (2 * one):.2f}"
+    )
 
 
 def history_repo(commits: int, agreements_count: int = 20) -> Path:
@@ -178,8 +193,10 @@ def bench_changelog(repeat: int) -> None:
         warm, _ = best(command, repeat, cwd=repo)
         ref, _ = best(["git", "log", "-p", "--", "sla/"], repeat, cwd=repo)
         figures[commits] = cold
-        print(f"  {commits:5d} commits: git log -p -- sla/ {ref:5.2f} s | changelog, no cache {cold:5.2f} s "
-              f"(ratio {cold / ref:4.1f}) | changelog, revisions cached {warm:5.2f} s (ratio {warm / ref:4.1f})  (goal <= 10)")
+        print(
+            f"  {commits:5d} commits: git log -p -- sla/ {ref:5.2f} s | changelog, no cache {cold:5.2f} s "
+            f"(ratio {cold / ref:4.1f}) | changelog, revisions cached {warm:5.2f} s (ratio {warm / ref:4.1f})  (goal <= 10)"
+        )
     print(f"  growth 500 -> 1,000 commits (no cache): x{figures[1000] / figures[500]:.2f}  (linear: about x2)")
 
 

@@ -40,8 +40,9 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -101,9 +102,15 @@ def _high_fd(fd: int) -> int:
 class Browser:
     """One headless Chromium process, driven over CDP. Use it as a context manager."""
 
-    def __init__(self, binary: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
-                 offline: bool = True, extra_flags: tuple[str, ...] = (),
-                 window_size: tuple[int, int] = (1280, 1024)) -> None:
+    def __init__(
+        self,
+        binary: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        offline: bool = True,
+        extra_flags: tuple[str, ...] = (),
+        window_size: tuple[int, int] = (1280, 1024),
+    ) -> None:
         self.binary = binary or find_chromium()
         if not self.binary:
             raise BrowserError("no chromium binary found (apt-get install chromium)")
@@ -146,7 +153,7 @@ class Browser:
 
     def _launch(self) -> None:
         self._profile = tempfile.mkdtemp(prefix="slakit-chromium-")
-        self._log = open(Path(self._profile) / "chromium.log", "wb")
+        self._log = open(Path(self._profile) / "chromium.log", "wb")  # noqa: SIM115 (closed in close())
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         child_in, child_out = _high_fd(to_child_r), _high_fd(from_child_w)
@@ -154,7 +161,7 @@ class Browser:
         os.set_blocking(self._write_fd, False)  # writes wait in select(), with the command's timeout
 
         def move_pipes_to_3_and_4() -> None:  # runs in the child, between fork and exec
-            os.dup2(child_in, 3)   # dup2 leaves the copies inheritable: they survive exec
+            os.dup2(child_in, 3)  # dup2 leaves the copies inheritable: they survive exec
             os.dup2(child_out, 4)
 
         try:
@@ -163,8 +170,13 @@ class Browser:
             # so only stdin/stdout/stderr and fds 3 and 4 reach Chromium.
             self._proc = subprocess.Popen(
                 [self.binary, *self.flags, f"--user-data-dir={self._profile}", "about:blank"],
-                stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                close_fds=False, preexec_fn=move_pipes_to_3_and_4, start_new_session=True)
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                close_fds=False,
+                preexec_fn=move_pipes_to_3_and_4,
+                start_new_session=True,
+            )
         finally:
             os.close(child_in)
             os.close(child_out)
@@ -221,8 +233,9 @@ class Browser:
 
     # -- protocol ---------------------------------------------------------------------------
 
-    def send(self, method: str, params: dict | None = None, *, session_id: str | None = None,
-             timeout: float | None = None) -> dict:
+    def send(
+        self, method: str, params: dict | None = None, *, session_id: str | None = None, timeout: float | None = None
+    ) -> dict:
         """Send one CDP command and wait for its result; raises BrowserError on error or timeout."""
         with self._cond:
             if self._closed_reason:
@@ -237,8 +250,9 @@ class Browser:
                 self._pending.discard(msg_id)
                 self._responses.pop(msg_id, None)
 
-    def _send(self, msg_id: int, method: str, params: dict | None, session_id: str | None,
-              timeout: float | None) -> dict:
+    def _send(
+        self, msg_id: int, method: str, params: dict | None, session_id: str | None, timeout: float | None
+    ) -> dict:
         message: dict[str, Any] = {"id": msg_id, "method": method, "params": params or {}}
         if session_id:
             message["sessionId"] = session_id
@@ -252,10 +266,11 @@ class Browser:
                 while view:
                     left = deadline - time.monotonic()
                     if left <= 0 or not select.select([], [self._write_fd], [], left)[1]:
-                        raise BrowserError(f"{method}: chromium did not read the command within "
-                                           f"{timeout or self.timeout:g} s")
+                        raise BrowserError(
+                            f"{method}: chromium did not read the command within {timeout or self.timeout:g} s"
+                        )
                     try:
-                        view = view[os.write(self._write_fd, view):]
+                        view = view[os.write(self._write_fd, view) :]
                     except BlockingIOError:
                         pass
             except OSError as e:
@@ -352,12 +367,12 @@ class Page:
         self.target_id = target_id
         self.session_id = session_id
         self.events: list[tuple[str, dict]] = []
-        self.console: list[dict] = []       # {"type", "text", "url", "line"} from Runtime.consoleAPICalled
-        self.exceptions: list[dict] = []    # {"text", "url", "line"} from Runtime.exceptionThrown
-        self.log_entries: list[dict] = []   # Log.entryAdded entries ({"level", "source", "text", "url"})
-        self.requests: list[str] = []       # every URL from Network.requestWillBeSent, in order
+        self.console: list[dict] = []  # {"type", "text", "url", "line"} from Runtime.consoleAPICalled
+        self.exceptions: list[dict] = []  # {"text", "url", "line"} from Runtime.exceptionThrown
+        self.log_entries: list[dict] = []  # Log.entryAdded entries ({"level", "source", "text", "url"})
+        self.requests: list[str] = []  # every URL from Network.requestWillBeSent, in order
         self.failed_requests: list[dict] = []  # {"url", "error"} from Network.loadingFailed
-        self.dialogs: list[dict] = []       # alert()/confirm()/prompt(), dismissed automatically
+        self.dialogs: list[dict] = []  # alert()/confirm()/prompt(), dismissed automatically
         self._request_urls: dict[str, str] = {}
         self._closed = False
         for domain in ("Runtime", "Log", "Network", "Page"):
@@ -385,48 +400,77 @@ class Page:
     def problems(self) -> list[str]:
         """Console errors, uncaught exceptions, error-level log entries, failed requests and
         dialogs, one readable line each (empty when the page loaded cleanly)."""
-        return ([f"console.{m['type']}: {m['text']} ({m['url']}:{m['line']})" for m in self.console_errors]
-                + [f"uncaught exception: {e['text']} ({e['url']}:{e['line']})" for e in self.exceptions]
-                + [f"log {e['source']} error: {e['text']} ({e['url']})" for e in self.log_errors]
-                + [f"request failed: {r['url']} ({r['error']})" for r in self.failed_requests]
-                + [f"dialog {d['type']}: {d['message']}" for d in self.dialogs])
+        return (
+            [f"console.{m['type']}: {m['text']} ({m['url']}:{m['line']})" for m in self.console_errors]
+            + [f"uncaught exception: {e['text']} ({e['url']}:{e['line']})" for e in self.exceptions]
+            + [f"log {e['source']} error: {e['text']} ({e['url']})" for e in self.log_errors]
+            + [f"request failed: {r['url']} ({r['error']})" for r in self.failed_requests]
+            + [f"dialog {d['type']}: {d['message']}" for d in self.dialogs]
+        )
 
     def _record(self, method: str, params: dict) -> None:
         # Called by the reader thread with the browser's condition held: keep it quick.
         self.events.append((method, params))
         if method == "Runtime.consoleAPICalled":
             frame = ((params.get("stackTrace") or {}).get("callFrames") or [{}])[0]
-            self.console.append({"type": params.get("type", ""),
-                                 "text": " ".join(_remote_object_text(a) for a in params.get("args", [])),
-                                 "url": frame.get("url", ""), "line": frame.get("lineNumber", 0) + 1})
+            self.console.append(
+                {
+                    "type": params.get("type", ""),
+                    "text": " ".join(_remote_object_text(a) for a in params.get("args", [])),
+                    "url": frame.get("url", ""),
+                    "line": frame.get("lineNumber", 0) + 1,
+                }
+            )
         elif method == "Runtime.exceptionThrown":
             details = params.get("exceptionDetails", {})
             exc = details.get("exception") or {}
-            self.exceptions.append({"text": exc.get("description") or details.get("text", ""),
-                                    "url": details.get("url", ""), "line": details.get("lineNumber", 0) + 1})
+            self.exceptions.append(
+                {
+                    "text": exc.get("description") or details.get("text", ""),
+                    "url": details.get("url", ""),
+                    "line": details.get("lineNumber", 0) + 1,
+                }
+            )
         elif method == "Log.entryAdded":
             entry = params.get("entry", {})
-            self.log_entries.append({"level": entry.get("level", ""), "source": entry.get("source", ""),
-                                     "text": entry.get("text", ""), "url": entry.get("url", "")})
+            self.log_entries.append(
+                {
+                    "level": entry.get("level", ""),
+                    "source": entry.get("source", ""),
+                    "text": entry.get("text", ""),
+                    "url": entry.get("url", ""),
+                }
+            )
         elif method == "Network.requestWillBeSent":
             url = params.get("request", {}).get("url", "")
             self._request_urls[params.get("requestId", "")] = url
             self.requests.append(url)
         elif method == "Network.loadingFailed":
             if not params.get("canceled"):
-                self.failed_requests.append({"url": self._request_urls.get(params.get("requestId", ""), "?"),
-                                             "error": params.get("errorText", "")})
+                self.failed_requests.append(
+                    {
+                        "url": self._request_urls.get(params.get("requestId", ""), "?"),
+                        "error": params.get("errorText", ""),
+                    }
+                )
         elif method == "Page.javascriptDialogOpening":
             self.dialogs.append({"type": params.get("type", ""), "message": params.get("message", "")})
 
-    def wait_for_event(self, method: str, *, after: int = 0, predicate: Callable[[dict], bool] | None = None,
-                       timeout: float | None = None) -> dict:
+    def wait_for_event(
+        self,
+        method: str,
+        *,
+        after: int = 0,
+        predicate: Callable[[dict], bool] | None = None,
+        timeout: float | None = None,
+    ) -> dict:
         """The params of the first `method` event recorded at index `after` or later in
         `self.events` that satisfies `predicate`; BrowserError after `timeout` seconds."""
         return self.events[self._wait_index(method, after, predicate, timeout)][1]
 
-    def _wait_index(self, method: str, after: int, predicate: Callable[[dict], bool] | None,
-                    timeout: float | None) -> int:
+    def _wait_index(
+        self, method: str, after: int, predicate: Callable[[dict], bool] | None, timeout: float | None
+    ) -> int:
         timeout = self.browser.timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         cond = self.browser._cond
@@ -463,8 +507,11 @@ class Page:
 
         def is_ours(params: dict) -> bool:
             frame = params.get("frame", {})
-            return (not frame.get("parentId") and frame.get("id") == frame_id
-                    and (loader_id is None or frame.get("loaderId") == loader_id))
+            return (
+                not frame.get("parentId")
+                and frame.get("id") == frame_id
+                and (loader_id is None or frame.get("loaderId") == loader_id)
+            )
 
         committed = self._wait_index("Page.frameNavigated", mark, is_ours, timeout)
         self._wait_index("Page.loadEventFired", committed, None, max(0.1, timeout - (time.monotonic() - start)))
@@ -474,28 +521,45 @@ class Page:
 
         `undefined` comes back as None; use `typeof x` to tell it from null.
         """
-        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                "awaitPromise": True, "userGesture": False}, timeout=timeout)
+        result = self.send(
+            "Runtime.evaluate",
+            {"expression": expression, "returnByValue": True, "awaitPromise": True, "userGesture": False},
+            timeout=timeout,
+        )
         if "exceptionDetails" in result:
             details = result["exceptionDetails"]
             text = (details.get("exception") or {}).get("description") or details.get("text", "")
             raise JavaScriptError(f"{expression!r} threw: {text}")
         return result.get("result", {}).get("value")
 
-    def print_pdf(self, *, paper: str | None = "A4", width: float | None = None, height: float | None = None,
-                  landscape: bool = False, print_background: bool = True, timeout: float | None = None,
-                  **options: Any) -> bytes:
+    def print_pdf(
+        self,
+        *,
+        paper: str | None = "A4",
+        width: float | None = None,
+        height: float | None = None,
+        landscape: bool = False,
+        print_background: bool = True,
+        timeout: float | None = None,
+        **options: Any,
+    ) -> bytes:
         """The page printed to PDF. `paper` is a name from PAPER, or pass `width` and `height`
         in inches; other Page.printToPDF options (margins, scale, pageRanges...) as keywords."""
         if width is None or height is None:
             width, height = PAPER[paper or "A4"]
-        params = {"paperWidth": width, "paperHeight": height, "landscape": landscape,
-                  "printBackground": print_background, **options}
+        params = {
+            "paperWidth": width,
+            "paperHeight": height,
+            "landscape": landscape,
+            "printBackground": print_background,
+            **options,
+        }
         data = self.send("Page.printToPDF", params, timeout=timeout)["data"]
         return base64.b64decode(data)
 
-    def screenshot(self, path: str | os.PathLike | None = None, *, full_page: bool = False,
-                   timeout: float | None = None) -> bytes:
+    def screenshot(
+        self, path: str | os.PathLike | None = None, *, full_page: bool = False, timeout: float | None = None
+    ) -> bytes:
         """A PNG of the viewport (or of the whole page); written to `path` when given."""
         params: dict[str, Any] = {"format": "png"}
         if full_page:

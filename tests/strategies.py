@@ -26,31 +26,41 @@ import os
 import random
 import re
 import sys
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
+
+# Hypothesis keeps caches (and, under the fuzz profile, its example database) in a folder it
+# creates in the current directory; keep that folder out of the repository.
+if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "slakit-hypothesis")
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from slakit.terms import terms_digest  # noqa: E402  (only to sign generated active agreements)
+from slakit.model.terms import terms_digest  # noqa: E402  (only to sign generated active agreements)
 
 # -- profiles ---------------------------------------------------------------------------------------
 # ci (the default): few examples, derandomized (the same examples on every run, so CI is
 # deterministic), no example database. fuzz (HYPOTHESIS_PROFILE=fuzz): twenty times as many
 # random examples per property. Neither writes a database into the repository.
 _SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much, HealthCheck.large_base_example]
-settings.register_profile("ci", max_examples=20, deadline=None, derandomize=True, database=None, print_blob=True,
-                          suppress_health_check=_SLOW)
-settings.register_profile("fuzz", max_examples=400, deadline=None, database=None, print_blob=True,
-                          suppress_health_check=_SLOW)
+settings.register_profile(
+    "ci", max_examples=20, deadline=None, derandomize=True, database=None, print_blob=True, suppress_health_check=_SLOW
+)
+settings.register_profile(
+    "fuzz", max_examples=400, deadline=None, database=None, print_blob=True, suppress_health_check=_SLOW
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
@@ -64,26 +74,155 @@ SCHEMA = json.loads((ROOT / "schema" / "sla.schema.json").read_text())
 
 # -- words and hostile text ----------------------------------------------------------------------
 
-WORDS = ["lead", "follow", "up", "sales", "marketing", "mql", "sql", "pipeline", "content", "review", "weekly",
-         "partner", "account", "social", "demo", "webinar", "event", "trial", "nurture", "handoff", "emea", "apac",
-         "north", "south", "tier", "one", "two", "q3", "2026", "inbound", "outbound", "referral", "crm", "sdr", "ae"]
-NAME_WORDS = ["Marketing", "Sales", "Partner", "Revenue", "Team", "Leads", "Priya", "Tom", "Fiona", "Zoë", "José",
-              "Ølaf", "Chief", "Officer", "Head", "of", "Growth", "Content", "Field", "Inside", "EMEA", "Program",
-              "Manager", "Director", "McBride", "O'Brien", "Nguyễn", "Müller", "Dvořák", "Łukasz", "Renée"]
+WORDS = [
+    "lead",
+    "follow",
+    "up",
+    "sales",
+    "marketing",
+    "mql",
+    "sql",
+    "pipeline",
+    "content",
+    "review",
+    "weekly",
+    "partner",
+    "account",
+    "social",
+    "demo",
+    "webinar",
+    "event",
+    "trial",
+    "nurture",
+    "handoff",
+    "emea",
+    "apac",
+    "north",
+    "south",
+    "tier",
+    "one",
+    "two",
+    "q3",
+    "2026",
+    "inbound",
+    "outbound",
+    "referral",
+    "crm",
+    "sdr",
+    "ae",
+]
+NAME_WORDS = [
+    "Marketing",
+    "Sales",
+    "Partner",
+    "Revenue",
+    "Team",
+    "Leads",
+    "Priya",
+    "Tom",
+    "Fiona",
+    "Zoë",
+    "José",
+    "Ølaf",
+    "Chief",
+    "Officer",
+    "Head",
+    "of",
+    "Growth",
+    "Content",
+    "Field",
+    "Inside",
+    "EMEA",
+    "Program",
+    "Manager",
+    "Director",
+    "McBride",
+    "O'Brien",
+    "Nguyễn",
+    "Müller",
+    "Dvořák",
+    "Łukasz",
+    "Renée",
+]
 
 # Fragments that would become markup if any stage let them through. MARKERS are looked for
 # as elements and attributes in the parsed HTML: none may exist beyond what templates make.
 HOSTILE = [
-    "<b data-x=1>bold</b>", "<img src=x onerror=alert(1)>", "<script>alert(1)</script>", "<svg onload=alert(1)>",
-    "<iframe src=javascript:alert(1)>", "<a href=\"javascript:alert(1)\">x</a>", "[click](javascript:alert(1))",
-    "![img](x.png)", "<https://evil.example>", "https://evil.example/x", "# heading", "## 9. Fake {#fake}",
-    "{#anchor}", "| a | b |", "|", "*em*", "**strong**", "_u_", "__u__", "`code`", "```", "~~~", "~~del~~",
-    "&amp;", "&lt;b&gt;", "&#x3C;b&#x3E;", "\\", "\\*", "> quote", "- item", "+ item", "1. item", "2) item",
-    "---", "===", "***", "<!-- c -->", "]]>", "\"quoted\"", "'single'", "key: value", "#not-a-comment", "%TAG",
-    "@at", "!tag", "&anchor", "*alias", "? q", "{a: 1}", "[1, 2]", "${x}", "{{ jinja }}", "{% raw %}", "{#c#}",
-    "\u202eevil.exe", "\u2066isolate\u2069", "\u200fRLM", "مرحبا بالعالم", "שלום עולם", "👩‍💻🎉", "🇬🇧",
-    "e\u0301", "zero\u200bwidth", "nb\u00a0sp", "\x07bell", "\x1b[31mred\x1b[0m", "nul\x00char", "del\x7f",
-    "csi\x9b", "nel\x85", "ls\u2028ps\u2029", "bom\ufeff", "tab\tstop", "\u3000ideographic", "Ω≈ç√∫",
+    "<b data-x=1>bold</b>",
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(1)</script>",
+    "<svg onload=alert(1)>",
+    "<iframe src=javascript:alert(1)>",
+    '<a href="javascript:alert(1)">x</a>',
+    "[click](javascript:alert(1))",
+    "![img](x.png)",
+    "<https://evil.example>",
+    "https://evil.example/x",
+    "# heading",
+    "## 9. Fake {#fake}",
+    "{#anchor}",
+    "| a | b |",
+    "|",
+    "*em*",
+    "**strong**",
+    "_u_",
+    "__u__",
+    "`code`",
+    "```",
+    "~~~",
+    "~~del~~",
+    "&amp;",
+    "&lt;b&gt;",
+    "&#x3C;b&#x3E;",
+    "\\",
+    "\\*",
+    "> quote",
+    "- item",
+    "+ item",
+    "1. item",
+    "2) item",
+    "---",
+    "===",
+    "***",
+    "<!-- c -->",
+    "]]>",
+    '"quoted"',
+    "'single'",
+    "key: value",
+    "#not-a-comment",
+    "%TAG",
+    "@at",
+    "!tag",
+    "&anchor",
+    "*alias",
+    "? q",
+    "{a: 1}",
+    "[1, 2]",
+    "${x}",
+    "{{ jinja }}",
+    "{% raw %}",
+    "{#c#}",
+    "\u202eevil.exe",
+    "\u2066isolate\u2069",
+    "\u200fRLM",
+    "مرحبا بالعالم",
+    "שלום עולם",
+    "👩‍💻🎉",
+    "🇬🇧",
+    "e\u0301",
+    "zero\u200bwidth",
+    "nb\u00a0sp",
+    "\x07bell",
+    "\x1b[31mred\x1b[0m",
+    "nul\x00char",
+    "del\x7f",
+    "csi\x9b",
+    "nel\x85",
+    "ls\u2028ps\u2029",
+    "bom\ufeff",
+    "tab\tstop",
+    "\u3000ideographic",
+    "Ω≈ç√∫",
 ]
 MARKER_TAGS = {"b", "img", "script", "svg", "iframe", "object", "embed", "form", "input", "math", "base", "link"}
 MARKER_ATTRS = {"data-x", "onerror", "onload", "src"}
@@ -103,26 +242,30 @@ _fragment = st.one_of(
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def lines(hostile: bool = True) -> st.SearchStrategy[str]:
     """A one-line text (names, titles): words, sometimes with hostile fragments."""
     benign = st.lists(st.sampled_from(NAME_WORDS), min_size=1, max_size=5).map(" ".join)
     if not hostile:
         return benign
     wild = st.tuples(st.sampled_from(NAME_WORDS), st.lists(_fragment, max_size=5)).map(
-        lambda t: _fix_line(" ".join([t[0], *t[1]])))
+        lambda t: _fix_line(" ".join([t[0], *t[1]]))
+    )
     return st.one_of(benign, wild)
 
 
-@lru_cache(maxsize=None)
+@cache
 def texts(hostile: bool = True) -> st.SearchStrategy[str]:
     """Free text of one or more paragraphs, now and then very long (up to the 5,000 allowed)."""
-    para = st.lists(st.one_of(st.sampled_from(WORDS), _fragment) if hostile else st.sampled_from(WORDS),
-                    min_size=1, max_size=12).map(" ".join)
+    para = st.lists(
+        st.one_of(st.sampled_from(WORDS), _fragment) if hostile else st.sampled_from(WORDS), min_size=1, max_size=12
+    ).map(" ".join)
     several = st.lists(para, min_size=1, max_size=4).flatmap(
-        lambda ps: st.sampled_from(["\n\n", "\n", " "]).map(lambda sep: sep.join(ps)))
+        lambda ps: st.sampled_from(["\n\n", "\n", " "]).map(lambda sep: sep.join(ps))
+    )
     long = st.tuples(st.sampled_from(HOSTILE if hostile else WORDS), st.integers(500, 5000)).map(
-        lambda t: ("x " + (t[0] + " ") * (t[1] // (len(t[0]) + 1) + 1))[:t[1]])
+        lambda t: ("x " + (t[0] + " ") * (t[1] // (len(t[0]) + 1) + 1))[: t[1]]
+    )
     base = st.one_of(several, long) if hostile else several
     return st.tuples(st.sampled_from(WORDS), base).map(lambda t: (t[0] + " " + t[1])[:5000])
 
@@ -130,9 +273,22 @@ def texts(hostile: bool = True) -> st.SearchStrategy[str]:
 # -- figures -------------------------------------------------------------------------------------
 
 CURRENCIES = ["USD", "EUR", "GBP", "JPY", "CHF", "INR", "SEK"]
-TIMEZONES = [z for z in ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Sydney",
-                         "America/Sao_Paulo", "Etc/GMT+5", "Asia/Kathmandu", "Pacific/Chatham", "Europe/Berlin"]
-             if (lambda name: bool(ZoneInfo(name)))(z)]
+TIMEZONES = [
+    z
+    for z in [
+        "UTC",
+        "Europe/London",
+        "America/New_York",
+        "Asia/Kolkata",
+        "Australia/Sydney",
+        "America/Sao_Paulo",
+        "Etc/GMT+5",
+        "Asia/Kathmandu",
+        "Pacific/Chatham",
+        "Europe/Berlin",
+    ]
+    if (lambda name: bool(ZoneInfo(name)))(z)
+]
 PERIODS = ["day", "week", "month", "quarter", "year"]
 CADENCES = ["daily", "weekly", "biweekly", "monthly", "quarterly", "semiannual", "annual"]
 REVIEW_MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
@@ -140,14 +296,14 @@ CLOCK_UNITS = {"minute": 1, "hour": 60, "day": 1440, "week": 10080, "month": 432
 BUSINESS_UNITS = ["business hour", "business day"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def amount(low: int = 0, high: int = 1_000_000) -> st.SearchStrategy[int | float]:
     """An amount of money: whole, or with cents (exact in decimal, as YAML writes it)."""
     cents = st.integers(low * 100, high * 100).map(lambda c: float(Decimal(c) / 100))
     return st.one_of(st.integers(low, high), cents)
 
 
-@lru_cache(maxsize=None)
+@cache
 def money(currency: str | None = None, low: int = 0, high: int = 1_000_000) -> st.SearchStrategy[dict[str, Any]]:
     cur = st.just(currency) if currency else st.sampled_from(CURRENCIES)
     return st.fixed_dictionaries({"amount": amount(low, high), "currency": cur})
@@ -158,7 +314,7 @@ def percent_text(value: Decimal) -> str:
     return text + "%"
 
 
-@lru_cache(maxsize=None)
+@cache
 def percent_values() -> st.SearchStrategy[Decimal]:
     """0 to 100, whole or with one or two decimals (never 100.5)."""
     return st.one_of(st.integers(0, 100).map(Decimal), st.integers(0, 9999).map(lambda n: Decimal(n) / 100))
@@ -170,17 +326,18 @@ def duration_text(value: Decimal, unit: str, plural: bool | None = None) -> str:
     return f"{text} {unit}{'s' if many else ''}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def durations() -> st.SearchStrategy[str]:
     unit = st.sampled_from(list(CLOCK_UNITS) + BUSINESS_UNITS)
     value = st.one_of(st.integers(1, 500).map(Decimal), st.integers(1, 999).map(lambda n: Decimal(n) / 10))
     return st.builds(duration_text, value, unit, st.one_of(st.none(), st.booleans()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def quantities(currency: str | None = None) -> st.SearchStrategy[Any]:
-    return st.one_of(percent_values().map(percent_text), durations(), money(currency),
-                     st.integers(0, 100_000), amount(0, 10_000))
+    return st.one_of(
+        percent_values().map(percent_text), durations(), money(currency), st.integers(0, 100_000), amount(0, 10_000)
+    )
 
 
 # -- ids ------------------------------------------------------------------------------------------
@@ -191,7 +348,7 @@ slugs = st.one_of(
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def unique_ids(n_min: int, n_max: int) -> st.SearchStrategy[list[str]]:
     return st.lists(slugs, min_size=n_min, max_size=n_max, unique=True)
 
@@ -229,7 +386,10 @@ def flag(draw: Any) -> bool:
     return draw(_BOOL)
 
 
-def _maybe(draw: Any, strategy: st.SearchStrategy[Any], p_true: st.SearchStrategy[bool] = st.booleans()) -> Any:
+_COIN = st.booleans()
+
+
+def _maybe(draw: Any, strategy: st.SearchStrategy[Any], p_true: st.SearchStrategy[bool] = _COIN) -> Any:
     return draw(strategy) if draw(p_true) else None
 
 
@@ -262,8 +422,10 @@ def stepped_target(draw: Any, start: dt.date, end: dt.date) -> dict[str, Any]:
     span = (end - start).days
     offsets = sorted(draw(st.lists(st.integers(0, span), min_size=count, max_size=count, unique=True)))
     ids = draw(unique_ids(count, count))
-    steps = [{"id": ids[i], "by": (start + dt.timedelta(days=offsets[i])).isoformat(), "value": fmt(values[i + 1])}
-             for i in range(count)]
+    steps = [
+        {"id": ids[i], "by": (start + dt.timedelta(days=offsets[i])).isoformat(), "value": fmt(values[i + 1])}
+        for i in range(count)
+    ]
     return {"metric": draw(lines()), "better": better, "baseline": fmt(values[0]), "steps": steps}
 
 
@@ -272,10 +434,27 @@ def commitment(draw: Any, ident: str, ctx: dict[str, Any]) -> dict[str, Any]:
     party_ids, start, end = ctx["parties"], ctx["start"], ctx["end"]
     item: dict[str, Any] = {"id": ident, "party": pick(draw, party_ids), "title": draw(lines())}
     _put(item, "to", _maybe(draw, st.sampled_from(party_ids)))
-    _put(item, "category", _maybe(draw, st.sampled_from(SCHEMA["$defs"]["commitment"]["properties"]["category"]["enum"])))
+    _put(
+        item, "category", _maybe(draw, st.sampled_from(SCHEMA["$defs"]["commitment"]["properties"]["category"]["enum"]))
+    )
     _put(item, "text", _maybe(draw, texts()))
-    blocks = draw(st.sets(st.sampled_from(["lead_volume", "lead_value", "pipeline_share", "follow_up", "touch_cadence",
-                                           "measure", "stepped_target", "reporting"]), max_size=3))
+    blocks = draw(
+        st.sets(
+            st.sampled_from(
+                [
+                    "lead_volume",
+                    "lead_value",
+                    "pipeline_share",
+                    "follow_up",
+                    "touch_cadence",
+                    "measure",
+                    "stepped_target",
+                    "reporting",
+                ]
+            ),
+            max_size=3,
+        )
+    )
     if "lead_volume" in blocks:
         lv: dict[str, Any] = {"count": draw(st.integers(0, 5000)), "per": pick(draw, PERIODS)}
         if ctx["definitions"]:
@@ -285,12 +464,24 @@ def commitment(draw: Any, ident: str, ctx: dict[str, Any]) -> dict[str, Any]:
     if "lead_value" in blocks:
         currency = pick(draw, CURRENCIES)
         ids = draw(unique_ids(1, 4))
-        sources = [{"id": i, "name": draw(lines()), "value_per_lead": draw(money(currency, 0, 100_000)),
-                    "planned": draw(st.integers(0, 2000))} for i in ids]
+        sources = [
+            {
+                "id": i,
+                "name": draw(lines()),
+                "value_per_lead": draw(money(currency, 0, 100_000)),
+                "planned": draw(st.integers(0, 2000)),
+            }
+            for i in ids
+        ]
         total = sum((Decimal(str(s["value_per_lead"]["amount"])) * s["planned"] for s in sources), Decimal(0))
-        item["lead_value"] = {"total": {"amount": int(total) if total == total.to_integral_value() else float(total),
-                                        "currency": currency},
-                              "per": pick(draw, PERIODS), "sources": sources}
+        item["lead_value"] = {
+            "total": {
+                "amount": int(total) if total == total.to_integral_value() else float(total),
+                "currency": currency,
+            },
+            "per": pick(draw, PERIODS),
+            "sources": sources,
+        }
     if "pipeline_share" in blocks:
         share: dict[str, Any] = {"share": percent_text(draw(percent_values()))}
         _put(share, "of", _maybe(draw, lines()))
@@ -299,20 +490,33 @@ def commitment(draw: Any, ident: str, ctx: dict[str, Any]) -> dict[str, Any]:
         fu: dict[str, Any] = {"response_time": draw(durations()), "clock_starts": draw(texts())}
         if ctx["calendars"]:
             _put(fu, "calendar", _maybe(draw, st.sampled_from(ctx["calendars"])))
-        _put(fu, "after_hours", _maybe(draw, st.sampled_from(["first-hour-next-business-day", "next-business-day",
-                                                               "clock-runs"])))
+        _put(
+            fu,
+            "after_hours",
+            _maybe(draw, st.sampled_from(["first-hour-next-business-day", "next-business-day", "clock-runs"])),
+        )
         _put(fu, "applies_to", _maybe(draw, texts()))
         _put(fu, "exclusions", _maybe(draw, st.lists(texts(), max_size=3)))
         item["follow_up"] = fu
     if "touch_cadence" in blocks:
-        touches = [{"id": i, "channel": pick(draw, ["email", "phone", "social", "video", "meeting", "mail"]),
-                    "count": draw(st.integers(1, 20)), "within": draw(durations())} for i in draw(unique_ids(1, 3))]
+        touches = [
+            {
+                "id": i,
+                "channel": pick(draw, ["email", "phone", "social", "video", "meeting", "mail"]),
+                "count": draw(st.integers(1, 20)),
+                "within": draw(durations()),
+            }
+            for i in draw(unique_ids(1, 3))
+        ]
         tc: dict[str, Any] = {"touches": touches}
         _put(tc, "until", _maybe(draw, texts()))
         item["touch_cadence"] = tc
     if "measure" in blocks:
-        measure: dict[str, Any] = {"metric": draw(lines()), "target": draw(quantities()),
-                                   "better": pick(draw, ["higher", "lower"])}
+        measure: dict[str, Any] = {
+            "metric": draw(lines()),
+            "target": draw(quantities()),
+            "better": pick(draw, ["higher", "lower"]),
+        }
         _put(measure, "per", _maybe(draw, st.sampled_from(PERIODS)))
         item["measure"] = measure
     if "stepped_target" in blocks:
@@ -351,21 +555,39 @@ def agreements(draw: Any, status: str | None = None, small: bool = False) -> dic
         base = last or start
         due = add_months(base, REVIEW_MONTHS[cadence])
         upper = min(due, end) if end and end > base else due
-        term["next_review"] = draw(dates_between(base + dt.timedelta(days=1), max(upper, base + dt.timedelta(days=1)))).isoformat()
+        term["next_review"] = draw(
+            dates_between(base + dt.timedelta(days=1), max(upper, base + dt.timedelta(days=1)))
+        ).isoformat()
     data["term"] = term
     data["timezone"] = pick(draw, TIMEZONES)
 
     calendars = []
     for ident in draw(unique_ids(0, 0 if small else 2)):
-        hours = sorted(draw(st.lists(st.tuples(st.integers(0, 23), st.sampled_from([0, 15, 30, 45])), min_size=2,
-                                     max_size=2, unique=True)))
-        cal: dict[str, Any] = {"id": ident, "name": draw(lines()),
-                               "days": draw(st.lists(st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
-                                                     min_size=1, max_size=7, unique=True)),
-                               "hours": {"start": "%02d:%02d" % hours[0], "end": "%02d:%02d" % hours[1]}}
+        hours = sorted(
+            draw(
+                st.lists(
+                    st.tuples(st.integers(0, 23), st.sampled_from([0, 15, 30, 45])), min_size=2, max_size=2, unique=True
+                )
+            )
+        )
+        cal: dict[str, Any] = {
+            "id": ident,
+            "name": draw(lines()),
+            "days": draw(
+                st.lists(
+                    st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
+                    min_size=1,
+                    max_size=7,
+                    unique=True,
+                )
+            ),
+            "hours": {"start": "{:02d}:{:02d}".format(*hours[0]), "end": "{:02d}:{:02d}".format(*hours[1])},
+        }
         _put(cal, "timezone", _maybe(draw, st.sampled_from(TIMEZONES)))
-        holidays = [{"id": h, "date": draw(dates_between(start, last_day)).isoformat(), "name": draw(lines())}
-                    for h in draw(unique_ids(0, 2))]
+        holidays = [
+            {"id": h, "date": draw(dates_between(start, last_day)).isoformat(), "name": draw(lines())}
+            for h in draw(unique_ids(0, 2))
+        ]
         if holidays:
             cal["holidays"] = holidays
         calendars.append(cal)
@@ -385,8 +607,10 @@ def agreements(draw: Any, status: str | None = None, small: bool = False) -> dic
         person: dict[str, Any] = {"id": ident, "name": name, "role": draw(lines()), "party": pick(draw, party_ids)}
         _put(person, "responsibilities", _maybe(draw, texts()))
         if flag(draw):
-            contact: dict[str, Any] = {"channel": pick(draw, ["email", "phone", "chat", "meeting", "crm", "in-person"]),
-                                       "when": draw(texts())}
+            contact: dict[str, Any] = {
+                "channel": pick(draw, ["email", "phone", "chat", "meeting", "crm", "in-person"]),
+                "when": draw(texts()),
+            }
             _put(contact, "address", _maybe(draw, lines()))
             _put(contact, "response_time", _maybe(draw, durations()))
             person["contact"] = contact
@@ -419,7 +643,11 @@ def agreements(draw: Any, status: str | None = None, small: bool = False) -> dic
                 if flag(draw):
                     point["monthly"] = {"amount": round(annual / 12), "currency": currency}
                 if name == "baseline":
-                    _put(point, "as_of", _maybe(draw, dates_between(start - dt.timedelta(days=400), last_day).map(dt.date.isoformat)))
+                    _put(
+                        point,
+                        "as_of",
+                        _maybe(draw, dates_between(start - dt.timedelta(days=400), last_day).map(dt.date.isoformat)),
+                    )
                 else:
                     _put(point, "by", _maybe(draw, dates_between(start, last_day).map(dt.date.isoformat)))
                     _put(point, "sustain_until", _maybe(draw, dates_between(start, last_day).map(dt.date.isoformat)))
@@ -435,17 +663,29 @@ def agreements(draw: Any, status: str | None = None, small: bool = False) -> dic
             goals["items"] = items
         data["goals"] = goals
 
-    ctx = {"parties": party_ids, "start": start, "end": last_day, "definitions": definition_ids,
-           "calendars": [c["id"] for c in calendars]}
+    ctx = {
+        "parties": party_ids,
+        "start": start,
+        "end": last_day,
+        "definitions": definition_ids,
+        "calendars": [c["id"] for c in calendars],
+    }
     commitment_ids = draw(unique_ids(1, 2 if small else 5))
     data["commitments"] = [draw(commitment(ident, ctx)) for ident in commitment_ids]
 
     meetings = []
     for ident in draw(unique_ids(0, 0 if small else 2)):
         meeting: dict[str, Any] = {
-            "id": ident, "title": draw(lines()), "cadence": pick(draw, CADENCES), "duration": draw(durations()),
-            "attendees": draw(st.lists(st.sampled_from(list(dict.fromkeys(party_ids + people_ids))), min_size=1,
-                                       max_size=4, unique=True))}
+            "id": ident,
+            "title": draw(lines()),
+            "cadence": pick(draw, CADENCES),
+            "duration": draw(durations()),
+            "attendees": draw(
+                st.lists(
+                    st.sampled_from(list(dict.fromkeys(party_ids + people_ids))), min_size=1, max_size=4, unique=True
+                )
+            ),
+        }
         _put(meeting, "purpose", _maybe(draw, texts()))
         _put(meeting, "agenda", _maybe(draw, st.lists(texts(), max_size=3)))
         meetings.append(meeting)
@@ -473,8 +713,11 @@ def agreements(draw: Any, status: str | None = None, small: bool = False) -> dic
         data["communication"] = comm
 
     if people_ids and flag(draw):
-        conflict: dict[str, Any] = {"panel": draw(st.lists(st.sampled_from(people_ids), min_size=1, max_size=3, unique=True)),
-                                    "time_per_side": draw(durations()), "binding": flag(draw)}
+        conflict: dict[str, Any] = {
+            "panel": draw(st.lists(st.sampled_from(people_ids), min_size=1, max_size=3, unique=True)),
+            "time_per_side": draw(durations()),
+            "binding": flag(draw),
+        }
         if flag(draw):
             arbiter: dict[str, Any] = {"role": draw(lines()), "when": draw(texts())}
             _put(arbiter, "stakeholder", _maybe(draw, st.sampled_from(people_ids)))
@@ -484,7 +727,12 @@ def agreements(draw: Any, status: str | None = None, small: bool = False) -> dic
 
     rewards = []
     for ident in draw(unique_ids(0, 0 if small else 2)):
-        reward: dict[str, Any] = {"id": ident, "title": draw(lines()), "condition": draw(texts()), "reward": draw(texts())}
+        reward: dict[str, Any] = {
+            "id": ident,
+            "title": draw(lines()),
+            "condition": draw(texts()),
+            "reward": draw(texts()),
+        }
         _put(reward, "period", _maybe(draw, st.sampled_from(PERIODS)))
         _put(reward, "pool", _maybe(draw, money()))
         rewards.append(reward)
@@ -494,11 +742,22 @@ def agreements(draw: Any, status: str | None = None, small: bool = False) -> dic
     steps = draw(unique_ids(0, 0 if small else 3))
     if steps:
         days = sorted(draw(st.lists(st.integers(1, 400), min_size=len(steps), max_size=len(steps), unique=True)))
-        data["escalation"] = [{"id": i, "after": f"{d // 7} weeks" if d % 7 == 0 and flag(draw) else f"{d} days",
-                               "actions": draw(st.lists(texts(), min_size=1, max_size=2))} for i, d in zip(steps, days)]
+        data["escalation"] = [
+            {
+                "id": i,
+                "after": f"{d // 7} weeks" if d % 7 == 0 and flag(draw) else f"{d} days",
+                "actions": draw(st.lists(texts(), min_size=1, max_size=2)),
+            }
+            for i, d in zip(steps, days)
+        ]
     penalties = []
     for ident in draw(unique_ids(0, 0 if small else 2)):
-        penalty: dict[str, Any] = {"id": ident, "title": draw(lines()), "when": draw(texts()), "consequence": draw(texts())}
+        penalty: dict[str, Any] = {
+            "id": ident,
+            "title": draw(lines()),
+            "when": draw(texts()),
+            "consequence": draw(texts()),
+        }
         _put(penalty, "applies_to", _maybe(draw, st.sampled_from(commitment_ids)))
         penalties.append(penalty)
     if penalties:
@@ -552,15 +811,22 @@ def signoff(draw: Any, data: dict[str, Any]) -> dict[str, Any]:
         if data["status"] != "active" and not flag(draw):
             continue
         current = data["status"] == "active" or flag(draw)
-        signatures.append({"name": name, "role": signer["role"], "party": signer["party"],
-                           "date": draw(dates_between(dt.date(2024, 1, 1), TODAY)).isoformat(),
-                           "terms": digest if current else "sha256:" + "0" * 63 + "1"})
+        signatures.append(
+            {
+                "name": name,
+                "role": signer["role"],
+                "party": signer["party"],
+                "date": draw(dates_between(dt.date(2024, 1, 1), TODAY)).isoformat(),
+                "terms": digest if current else "sha256:" + "0" * 63 + "1",
+            }
+        )
     if signatures or flag(draw):
         result["signatures"] = signatures
     return result
 
 
 # -- id-keyed lists: reordering and finding items --------------------------------------------------
+
 
 def keyed_lists(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], str]]:
     """(path, key) of every list in `data` whose items are identified by a key (id, or signatures' name)."""
@@ -603,6 +869,7 @@ def reorder_keyed(data: dict[str, Any], seed: int) -> dict[str, Any]:
 
 # -- revisions: valid edits of a valid agreement -----------------------------------------------------
 
+
 @st.composite
 def revisions(draw: Any, data: dict[str, Any], keep_context: bool = True) -> dict[str, Any]:
     """A valid later version of `data`: figures, titles and texts changed, commitments added or
@@ -612,10 +879,30 @@ def revisions(draw: Any, data: dict[str, Any], keep_context: bool = True) -> dic
     start = dt.date.fromisoformat(new["effective"])
     end = dt.date.fromisoformat(new["term"]["end"]) if "end" in new["term"] else start + dt.timedelta(days=1500)
     party_ids = [p["id"] for p in new["parties"]]
-    edits = draw(st.lists(st.sampled_from([
-        "title", "summary", "figure", "add-commitment", "remove-commitment", "commitment-title", "party-name",
-        "stakeholder-role", "status", "version", "reorder", "definition", "meeting", "steps",
-    ]), min_size=1, max_size=4))
+    edits = draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    "title",
+                    "summary",
+                    "figure",
+                    "add-commitment",
+                    "remove-commitment",
+                    "commitment-title",
+                    "party-name",
+                    "stakeholder-role",
+                    "status",
+                    "version",
+                    "reorder",
+                    "definition",
+                    "meeting",
+                    "steps",
+                ]
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
     for edit in edits:
         commitments = new["commitments"]
         if edit == "title":
@@ -639,9 +926,14 @@ def revisions(draw: Any, data: dict[str, Any], keep_context: bool = True) -> dic
             new = reorder_keyed(new, draw(st.integers(0, 2**32)))
         elif edit == "add-commitment":
             taken = {c["id"] for c in commitments}
-            ident = draw(slugs.filter(lambda s: s not in taken))
-            ctx = {"parties": party_ids, "start": start, "end": end, "calendars": [c["id"] for c in new.get("calendars", [])],
-                   "definitions": [d["id"] for d in new.get("definitions", [])]}
+            ident = draw(slugs.filter(lambda s, taken=taken: s not in taken))
+            ctx = {
+                "parties": party_ids,
+                "start": start,
+                "end": end,
+                "calendars": [c["id"] for c in new.get("calendars", [])],
+                "definitions": [d["id"] for d in new.get("definitions", [])],
+            }
             commitments.insert(draw(st.integers(0, len(commitments))), draw(commitment(ident, ctx)))
         elif edit == "remove-commitment" and len(commitments) > 1:
             used = {p.get("applies_to") for p in new.get("penalties", [])}
@@ -674,7 +966,8 @@ def data_commitment(data: dict[str, Any], ident: str) -> dict[str, Any]:
 
 def _sort_steps(target: dict[str, Any]) -> None:
     """Values put back in the target's own direction (the dates stay in order)."""
-    from slakit import quantities as q  # magnitude of any figure
+    from slakit.model import figures as q  # magnitude of any figure
+
     figures = [target["baseline"]] + [s["value"] for s in target["steps"]]
     ordered = sorted(figures, key=lambda v: q.magnitude(v), reverse=target["better"] == "lower")
     target["baseline"] = ordered[0]
@@ -684,7 +977,9 @@ def _sort_steps(target: dict[str, Any]) -> None:
 
 def _change_figure(draw: Any, data: dict[str, Any], keep_context: bool) -> None:
     c = pick(draw, data["commitments"])
-    options = [k for k in ("lead_volume", "lead_value", "pipeline_share", "follow_up", "touch_cadence", "measure") if k in c]
+    options = [
+        k for k in ("lead_volume", "lead_value", "pipeline_share", "follow_up", "touch_cadence", "measure") if k in c
+    ]
     if not options:
         c["lead_volume"] = {"count": draw(st.integers(0, 5000)), "per": pick(draw, PERIODS)}
         return
@@ -694,7 +989,9 @@ def _change_figure(draw: Any, data: dict[str, Any], keep_context: bool) -> None:
     elif block == "lead_value":
         source = pick(draw, c[block]["sources"])
         source["planned"] = draw(st.integers(0, 2000))
-        total = sum((Decimal(str(s["value_per_lead"]["amount"])) * s["planned"] for s in c[block]["sources"]), Decimal(0))
+        total = sum(
+            (Decimal(str(s["value_per_lead"]["amount"])) * s["planned"] for s in c[block]["sources"]), Decimal(0)
+        )
         c[block]["total"]["amount"] = int(total) if total == total.to_integral_value() else float(total)
     elif block == "pipeline_share":
         c[block]["share"] = percent_text(draw(percent_values()))
@@ -726,10 +1023,14 @@ def _refresh_signatures(new: dict[str, Any], old: dict[str, Any]) -> None:
 # -- invalid mutations --------------------------------------------------------------------------------
 
 REF_SITES = [
-    (("commitments", "*", "party"), "parties"), (("commitments", "*", "to"), "parties"),
-    (("stakeholders", "*", "party"), "parties"), (("parties", "*", "leader"), "stakeholders"),
-    (("signoff", "required", "*", "party"), "parties"), (("penalties", "*", "applies_to"), "commitments"),
-    (("meetings", "*", "attendees", "*"), "parties|stakeholders"), (("conflict_resolution", "panel", "*"), "stakeholders"),
+    (("commitments", "*", "party"), "parties"),
+    (("commitments", "*", "to"), "parties"),
+    (("stakeholders", "*", "party"), "parties"),
+    (("parties", "*", "leader"), "stakeholders"),
+    (("signoff", "required", "*", "party"), "parties"),
+    (("penalties", "*", "applies_to"), "commitments"),
+    (("meetings", "*", "attendees", "*"), "parties|stakeholders"),
+    (("conflict_resolution", "panel", "*"), "stakeholders"),
     (("commitments", "*", "lead_volume", "qualifies_as"), "definitions"),
     (("commitments", "*", "follow_up", "calendar"), "calendars"),
     (("communication", "feedback", "resolved_at"), "meetings"),
@@ -741,7 +1042,11 @@ def find_paths(data: Any, pattern: tuple[Any, ...], prefix: tuple[Any, ...] = ()
         return [prefix]
     step, rest = pattern[0], pattern[1:]
     if step == "*":
-        return [p for i, v in enumerate(data) for p in find_paths(v, rest, prefix + (i,))] if isinstance(data, list) else []
+        return (
+            [p for i, v in enumerate(data) for p in find_paths(v, rest, prefix + (i,))]
+            if isinstance(data, list)
+            else []
+        )
     if isinstance(data, dict) and step in data:
         return find_paths(data[step], rest, prefix + (step,))
     return []
@@ -783,21 +1088,53 @@ class Mutation:
     at: tuple[Any, ...] | None = None  # where it must be reported
 
 
-ODD_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False),
-                       st.text(max_size=20), st.lists(st.integers(), max_size=3),
-                       st.dictionaries(st.sampled_from(["a", "id", "name", "amount"]), st.integers(), max_size=2),
-                       st.just([["nested"]]), st.just({"id": ["x"]}))
-BAD_STRINGS = st.one_of(st.just(""), st.just("   "), st.just("two\nlines"), st.just("x" * 5001), st.just("y" * 201),
-                        st.just("2026-02-30"), st.just("2026-1-1"), st.just("Mars/Olympus"), st.just("35 %"),
-                        st.just("0 days"), st.just("UPPER-Case"), st.just("sha256:xyz"), st.sampled_from(HOSTILE))
+ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.sampled_from(["a", "id", "name", "amount"]), st.integers(), max_size=2),
+    st.just([["nested"]]),
+    st.just({"id": ["x"]}),
+)
+BAD_STRINGS = st.one_of(
+    st.just(""),
+    st.just("   "),
+    st.just("two\nlines"),
+    st.just("x" * 5001),
+    st.just("y" * 201),
+    st.just("2026-02-30"),
+    st.just("2026-1-1"),
+    st.just("Mars/Olympus"),
+    st.just("35 %"),
+    st.just("0 days"),
+    st.just("UPPER-Case"),
+    st.just("sha256:xyz"),
+    st.sampled_from(HOSTILE),
+)
 
 
 @st.composite
 def mutations(draw: Any, data: dict[str, Any]) -> Mutation:
     """An invalid variant of a valid agreement, and the rule and place that must report it."""
     new = copy.deepcopy(data)
-    kind = pick(draw, ["delete", "retype", "unknown-field", "bad-string", "dangling-ref", "broken-sum",
-                                 "duplicate-id", "steps-order", "date-outside", "revenue"])
+    kind = pick(
+        draw,
+        [
+            "delete",
+            "retype",
+            "unknown-field",
+            "bad-string",
+            "dangling-ref",
+            "broken-sum",
+            "duplicate-id",
+            "steps-order",
+            "date-outside",
+            "revenue",
+        ],
+    )
     if kind == "delete":
         path = pick(draw, all_paths(new))
         parent = get(new, path[:-1])
@@ -862,8 +1199,11 @@ def mutations(draw: Any, data: dict[str, Any]) -> Mutation:
         steps[0]["by"], steps[-1]["by"] = steps[-1]["by"], steps[0]["by"]
         return Mutation(kind, new, "steps")
     # date-outside
-    sites = [p for pattern in (("goals", "items", "*", "due"), ("commitments", "*", "stepped_target", "steps", "*", "by"))
-             for p in find_paths(new, pattern)]
+    sites = [
+        p
+        for pattern in (("goals", "items", "*", "due"), ("commitments", "*", "stepped_target", "steps", "*", "by"))
+        for p in find_paths(new, pattern)
+    ]
     if not sites:
         new["term"]["end"] = new["effective"]
         return Mutation("end-before-start", new, "dates", ("term", "end"))
@@ -873,6 +1213,7 @@ def mutations(draw: Any, data: dict[str, Any]) -> Mutation:
 
 
 # -- writing YAML --------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Style:
@@ -890,15 +1231,25 @@ class Style:
 
 
 DEFAULT = Style()
-styles = st.builds(Style, indent=st.sampled_from([2, 3, 4]), indentless=st.booleans(),
-                   quoting=st.sampled_from(["plain", "single", "double", "mixed"]), flow=st.booleans(),
-                   comments=st.booleans(), shuffle=st.one_of(st.none(), st.integers(0, 2**32)), crlf=st.booleans(),
-                   start=st.booleans(), literal=st.booleans())
+styles = st.builds(
+    Style,
+    indent=st.sampled_from([2, 3, 4]),
+    indentless=st.booleans(),
+    quoting=st.sampled_from(["plain", "single", "double", "mixed"]),
+    flow=st.booleans(),
+    comments=st.booleans(),
+    shuffle=st.one_of(st.none(), st.integers(0, 2**32)),
+    crlf=st.booleans(),
+    start=st.booleans(),
+    literal=st.booleans(),
+)
 
 # YAML 1.1 printable characters (libyaml rejects the rest raw), less its extra line breaks and the BOM.
 _RAW_OK = re.compile("[\t\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
-_PLAIN = re.compile(r"^(?:[A-Za-z][A-Za-z0-9 ,.()/'+\-]*[A-Za-z0-9.)]|[A-Za-z]|\d+(?:\.\d+)? [a-z ]*[a-z]|\d+(?:\.\d+)?%"
-                    r"|\d{4}-\d\d-\d\d|[a-z0-9]*[a-z][a-z0-9]*(?:-[a-z0-9]+)*)$")
+_PLAIN = re.compile(
+    r"^(?:[A-Za-z][A-Za-z0-9 ,.()/'+\-]*[A-Za-z0-9.)]|[A-Za-z]|\d+(?:\.\d+)? [a-z ]*[a-z]|\d+(?:\.\d+)?%"
+    r"|\d{4}-\d\d-\d\d|[a-z0-9]*[a-z][a-z0-9]*(?:-[a-z0-9]+)*)$"
+)
 _RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~", "nan", "inf"}
 
 
@@ -922,8 +1273,13 @@ def _double(text: str) -> str:
 
 
 def _plain_ok(text: str, flow: bool) -> bool:
-    return (bool(_PLAIN.match(text)) and text.lower() not in _RESERVED and "  " not in text
-            and not (flow and "," in text) and not re.match(r"^[0-9a-fA-Fx.oe_+-]+$", text))
+    return (
+        bool(_PLAIN.match(text))
+        and text.lower() not in _RESERVED
+        and "  " not in text
+        and not (flow and "," in text)
+        and not re.match(r"^[0-9a-fA-Fx.oe_+-]+$", text)
+    )
 
 
 def scalar(value: Any, style: Style, rng: random.Random, flow: bool = False) -> str:
@@ -946,9 +1302,13 @@ def scalar(value: Any, style: Style, rng: random.Random, flow: bool = False) -> 
 
 def _literal_ok(text: str) -> bool:
     body = text.split("\n")
-    return ("\n" in text and not text.endswith("\n") and not text[0].isspace()
-            and all(_RAW_OK.match(ch) and ch != "\t" for ch in text.replace("\n", ""))
-            and all(line == "" or (line.strip() and line == line.rstrip()) for line in body))
+    return (
+        "\n" in text
+        and not text.endswith("\n")
+        and not text[0].isspace()
+        and all(_RAW_OK.match(ch) and ch != "\t" for ch in text.replace("\n", ""))
+        and all(line == "" or (line.strip() and line == line.rstrip()) for line in body)
+    )
 
 
 def _keys(node: dict[str, Any], style: Style, rng: random.Random) -> list[str]:
@@ -968,14 +1328,23 @@ def _is_small(value: Any) -> bool:
 
 def _flow(value: Any, style: Style, rng: random.Random) -> str:
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key(k)}: {scalar(v, style, rng, flow=True)}" for k, v in
-                               ((k, value[k]) for k in _keys(value, style, rng))) + "}"
+        return (
+            "{"
+            + ", ".join(
+                f"{_key(k)}: {scalar(v, style, rng, flow=True)}"
+                for k, v in ((k, value[k]) for k in _keys(value, style, rng))
+            )
+            + "}"
+        )
     return "[" + ", ".join(scalar(v, style, rng, flow=True) for v in value) + "]"
 
 
 def _key(key: Any) -> str:
-    return key if isinstance(key, str) and re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key) and key.lower() not in _RESERVED \
+    return (
+        key
+        if isinstance(key, str) and re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key) and key.lower() not in _RESERVED
         else _double(str(key))
+    )
 
 
 COMMENTS = ["# note", "#", "# <b>not markup</b>", "# key: value", "# - item", "# ünïcödé 🎉", "# TODO: review"]
@@ -1012,7 +1381,7 @@ def _block(value: Any, indent: int, style: Style, rng: random.Random) -> list[st
             if isinstance(item, (dict, list)) and item:
                 inner = _block(item, indent + 2, style, rng)
                 first = next(i for i, line in enumerate(inner) if not line.lstrip().startswith("#"))
-                inner[first] = pad + "- " + inner[first][indent + 2:]
+                inner[first] = pad + "- " + inner[first][indent + 2 :]
                 out += inner
             elif isinstance(item, (dict, list)):
                 out.append(f"{pad}- {'{}' if isinstance(item, dict) else '[]'}")

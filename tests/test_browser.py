@@ -55,6 +55,7 @@ def render(sla: Path | str, out: Path) -> Path:
 
 # -- checks: each returns a list of problems, one readable line each -------------------------
 
+
 def settle(page: Page) -> None:
     """Let timers and the next two frames run, so late console errors are recorded too."""
     page.evaluate("new Promise(r => setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(r)), 50))")
@@ -144,6 +145,7 @@ def report(name: str, problems: list[str]) -> str:
 
 # -- fixtures ---------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def browser():
     with Browser() as b:
@@ -177,6 +179,7 @@ def opened(browser: Browser, site: Path):
 
 # -- the published site -----------------------------------------------------------------------
 
+
 def test_render_writes_a_page_per_agreement_and_an_index(site: Path) -> None:
     written = {p.name for p in site.glob("*.html")}
     assert set(PAGES) <= written, f"missing pages: {sorted(set(PAGES) - written)}"
@@ -207,8 +210,12 @@ def test_every_other_page_passes_the_same_checks(browser: Browser, site: Path) -
     failures = []
     for path in others:
         with browser.open(path.as_uri()) as page:
-            problems = (load_problems(page, site) + structure_problems(page)
-                        + pdf_problems(page, "A4") + pdf_problems(page, "Letter"))
+            problems = (
+                load_problems(page, site)
+                + structure_problems(page)
+                + pdf_problems(page, "A4")
+                + pdf_problems(page, "Letter")
+            )
         if problems:
             failures.append(report(path.relative_to(site).as_posix(), problems))
     assert not failures, "\n".join(failures)
@@ -217,16 +224,18 @@ def test_every_other_page_passes_the_same_checks(browser: Browser, site: Path) -
 # -- hostile text -----------------------------------------------------------------------------
 
 HOSTILE_TITLE = "<script>window.__pwned=1</script> Hostile agreement"
-HOSTILE_PARTY = "<b onmouseover=\"window.__pwned=1\">Marketing</b>"
-HOSTILE_COMMITMENT = "<img src=x onerror=\"window.__pwned=1\"> [click](javascript:window.__pwned=1)"
-HOSTILE_TEXT = "\n\n".join([
-    "[click](javascript:window.__pwned=1)",
-    "<script>window.__pwned=1</script>",
-    "<a href=\"javascript:window.__pwned=1\">link</a> <svg onload=\"window.__pwned=1\"></svg>",
-    "![x](x\" onerror=\"window.__pwned=1) <javascript:window.__pwned=1>",
-    "<iframe src=\"javascript:window.__pwned=1\"></iframe>",
-    "# not a heading",
-])
+HOSTILE_PARTY = '<b onmouseover="window.__pwned=1">Marketing</b>'
+HOSTILE_COMMITMENT = '<img src=x onerror="window.__pwned=1"> [click](javascript:window.__pwned=1)'
+HOSTILE_TEXT = "\n\n".join(
+    [
+        "[click](javascript:window.__pwned=1)",
+        "<script>window.__pwned=1</script>",
+        '<a href="javascript:window.__pwned=1">link</a> <svg onload="window.__pwned=1"></svg>',
+        '![x](x" onerror="window.__pwned=1) <javascript:window.__pwned=1>',
+        '<iframe src="javascript:window.__pwned=1"></iframe>',
+        "# not a heading",
+    ]
+)
 
 
 def hostile_yaml() -> str:
@@ -237,8 +246,7 @@ def hostile_yaml() -> str:
         "id: minimal\n": "id: hostile\n",
         "title: Minimal agreement\n": f"title: {json.dumps(HOSTILE_TITLE)}\n",
         "    name: Marketing\n": f"    name: {json.dumps(HOSTILE_PARTY)}\n",
-        "    title: Deliver 10 qualified leads a month\n":
-            f"    title: {json.dumps(HOSTILE_COMMITMENT)}\n    text: {json.dumps(HOSTILE_TEXT)}\n",
+        "    title: Deliver 10 qualified leads a month\n": f"    title: {json.dumps(HOSTILE_COMMITMENT)}\n    text: {json.dumps(HOSTILE_TEXT)}\n",
     }
     for old, new in replacements.items():
         assert text.count(old) == 1, f"{MINIMAL.name} no longer contains {old!r} exactly once"
@@ -277,8 +285,9 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("name, clean_name", [("hostile.html", "minimal.html"), ("index.html", "index.html")])
-def test_hostile_text_is_shown_as_text_and_never_runs(browser: Browser, sites: dict[str, Path], name: str,
-                                                      clean_name: str) -> None:
+def test_hostile_text_is_shown_as_text_and_never_runs(
+    browser: Browser, sites: dict[str, Path], name: str, clean_name: str
+) -> None:
     with browser.open((sites["clean"] / clean_name).as_uri()) as page:
         clean = page.evaluate(MARKUP_JS)
     with browser.open((sites["hostile"] / name).as_uri()) as page:
@@ -293,8 +302,13 @@ def test_hostile_text_is_shown_as_text_and_never_runs(browser: Browser, sites: d
     assert not problems, report(name, problems)
     assert "<script>window.__pwned=1</script>" in hostile["text"]
     if name == "hostile.html":
-        for shown in ("<img src=x onerror=", "[click](javascript:window.__pwned=1)", "<b onmouseover=",
-                      "<iframe src=", "# not a heading"):
+        for shown in (
+            "<img src=x onerror=",
+            "[click](javascript:window.__pwned=1)",
+            "<b onmouseover=",
+            "<iframe src=",
+            "# not a heading",
+        ):
             assert shown in hostile["text"], f"{shown!r} is not shown as text"
 
 
@@ -325,11 +339,22 @@ def test_the_checks_catch_a_broken_page_and_pass_a_clean_one(browser: Browser, t
 
     with browser.open((tmp_path / "broken.html").as_uri()) as page:
         found = "\n".join(load_problems(page, tmp_path / "site") + structure_problems(page))
-    for expected in ("console.error: boom", "uncaught exception: Error: late", "net::ERR_FILE_NOT_FOUND",
-                     "external request: http://example.invalid/pixel.png", "request for a file outside the output folder",
-                     "no lang attribute", "no <title>", "exactly one <h1>, found 2", "exactly one <main> landmark",
-                     "heading level skipped: h3", "has no <th> header cells", "id 'x' is used more than once",
-                     "#nowhere has no target", "<img src='missing.png'> has no alt attribute"):
+    for expected in (
+        "console.error: boom",
+        "uncaught exception: Error: late",
+        "net::ERR_FILE_NOT_FOUND",
+        "external request: http://example.invalid/pixel.png",
+        "request for a file outside the output folder",
+        "no lang attribute",
+        "no <title>",
+        "exactly one <h1>, found 2",
+        "exactly one <main> landmark",
+        "heading level skipped: h3",
+        "has no <th> header cells",
+        "id 'x' is used more than once",
+        "#nowhere has no target",
+        "<img src='missing.png'> has no alt attribute",
+    ):
         assert expected in found, f"{expected!r} not reported; reported:\n{found}"
 
     with browser.open((tmp_path / "clean.html").as_uri()) as page:

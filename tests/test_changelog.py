@@ -52,8 +52,16 @@ def history(repo: Path) -> Path:
     edit(repo, "sla/social.yaml", "version: 5", "version: 6")
     commit(repo, "Bump version", "2026-08-01T10:00:00+00:00")
     git(repo, "checkout", "-q", "main")
-    git(repo, "merge", "-q", "--no-ff", "feature", "-m", "Merge pull request #31 from team/feature",
-        env=at("2026-08-03T10:00:00+00:00"))
+    git(
+        repo,
+        "merge",
+        "-q",
+        "--no-ff",
+        "feature",
+        "-m",
+        "Merge pull request #31 from team/feature",
+        env=at("2026-08-03T10:00:00+00:00"),
+    )
     # Late on 30 September in New York is already the fourth quarter in UTC.
     edit(repo, A, "count: 290", "count: 295")
     commit(repo, "Late-night tweak", "2026-10-01T02:30:00+00:00")
@@ -73,21 +81,33 @@ def commits_of(data: dict, quarter: str, ident: str) -> list[dict]:
 def test_quarters_newest_first_with_commits_and_changes(history: Path) -> None:
     code, data = changelog(history)
     assert code == 0
-    assert [q["quarter"] for q in data["quarters"]] == ["2026-Q4", "2026-Q3", "2026-Q2", "2026-Q1", "2025-Q4", "2020-Q4"]
+    assert [q["quarter"] for q in data["quarters"]] == [
+        "2026-Q4",
+        "2026-Q3",
+        "2026-Q2",
+        "2026-Q1",
+        "2025-Q4",
+        "2020-Q4",
+    ]
     q1 = commits_of(data, "2026-Q1", "company-a-lead-management")
     assert [(c["subject"], c["kind"], c["pull_request"], c["author"]) for c in q1] == [
         ("Reword a comment", "no-change", None, "Test Author"),
-        ("Faster follow-up (#12)", "changed", 12, "Dana Whitfield")]
+        ("Faster follow-up (#12)", "changed", 12, "Dana Whitfield"),
+    ]
     change = q1[1]["changes"][0]
-    assert (change["label"].split(" > ")[-1], change["old"], change["new"], change["effect"]) == \
-        ("Response time", "1 business hour", "30 minutes", "stricter")
+    assert (change["label"].split(" > ")[-1], change["old"], change["new"], change["effect"]) == (
+        "Response time",
+        "1 business hour",
+        "30 minutes",
+        "stricter",
+    )
 
 
 def test_broken_revision_is_listed_and_the_thread_continues(history: Path) -> None:
     _, data = changelog(history)
     q2 = commits_of(data, "2026-Q2", "company-a-lead-management")
     assert [c["kind"] for c in q2] == ["changed", "broken"]
-    assert "duplicate key 'count'" in q2[1]["problems"][0]
+    assert "duplicate key 'count'" in q2[1]["problems"][0]["message"]
     # The fix is compared with the last good version (310), not with the broken one.
     assert [(c["old"], c["new"], c["effect"]) for c in q2[0]["changes"]] == [(310, 290, "looser")]
 
@@ -96,7 +116,9 @@ def test_renames_are_one_thread_and_merges_count_once(history: Path) -> None:
     _, data = changelog(history)
     q3 = commits_of(data, "2026-Q3", "social-selling")
     assert [(c["subject"], c["kind"]) for c in q3] == [
-        ("Merge pull request #31 from team/feature", "changed"), ("Shorter file name", "renamed")]
+        ("Merge pull request #31 from team/feature", "changed"),
+        ("Shorter file name", "renamed"),
+    ]
     assert q3[0]["pull_request"] == 31
     assert [(c["label"], c["old"], c["new"]) for c in q3[0]["changes"]] == [("Version", 5, 6)]
     assert q3[1]["old_path"] == "sla/social-selling.yaml" and q3[1]["path"] == "sla/social.yaml"
@@ -114,15 +136,21 @@ def test_quarter_follows_the_agreements_time_zone(history: Path) -> None:
 def test_fiscal_year_start(history: Path) -> None:
     _, data = changelog(history, "--fiscal-year-start", "2")
     # February 2026 opens fiscal 2027; December 2025 is the last quarter of fiscal 2026.
-    assert [c["subject"] for c in commits_of(data, "2027-Q1", "company-a-lead-management")] == \
-        ["Reword a comment", "Faster follow-up (#12)"]
-    assert [c["subject"] for c in commits_of(data, "2026-Q4", "company-a-lead-management")] == ["Add the Company A agreement"]
+    assert [c["subject"] for c in commits_of(data, "2027-Q1", "company-a-lead-management")] == [
+        "Reword a comment",
+        "Faster follow-up (#12)",
+    ]
+    assert [c["subject"] for c in commits_of(data, "2026-Q4", "company-a-lead-management")] == [
+        "Add the Company A agreement"
+    ]
 
 
 def test_terms_only_since_until_and_quarter(history: Path) -> None:
     _, data = changelog(history, "--terms-only", "--quarter", "2026-Q1")
     assert [q["quarter"] for q in data["quarters"]] == ["2026-Q1"]
-    assert [c["subject"] for c in commits_of(data, "2026-Q1", "company-a-lead-management")] == ["Faster follow-up (#12)"]
+    assert [c["subject"] for c in commits_of(data, "2026-Q1", "company-a-lead-management")] == [
+        "Faster follow-up (#12)"
+    ]
     _, data = changelog(history, "--since", "2026-04-01", "--until", "2026-06-30")
     subjects = [c["subject"] for q in data["quarters"] for a in q["agreements"] for c in a["commits"]]
     assert subjects == ["Fix the volume", "Oops", "Add social selling"]
@@ -136,9 +164,14 @@ def test_quarter_summary_and_reviews(history: Path) -> None:
     git(history, "tag", "review/company-a-lead-management/2026-Q1")
     md = run("changelog", cwd=history).output
     assert "## 2026-Q1" in md
-    assert ("- **Company A sales and marketing agreement 2020**: 1 change, 1 stricter, 0 looser; "
-            "review completed (tag `review/company-a-lead-management/2026-Q1`)") in md
-    assert "- **Company A sales and marketing agreement 2020**: 0 changes, 0 stricter, 0 looser; reviewed 1 October 2020" in md
+    assert (
+        "- **Company A sales and marketing agreement 2020**: 1 change, 1 stricter, 0 looser; "
+        "review completed (tag `review/company-a-lead-management/2026-Q1`)"
+    ) in md
+    assert (
+        "- **Company A sales and marketing agreement 2020**: 0 changes, 0 stricter, 0 looser; reviewed 1 October 2020"
+        in md
+    )
     assert "#### 10 February 2026: Faster follow-up (#12) (" in md and ", pull request #12, Dana Whitfield)" in md
     assert "No change in terms." in md
 
@@ -149,13 +182,16 @@ def test_html_changelog(history: Path) -> None:
     assert "stricter for Sales" in html
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--since", "03/04/2026"], "--since '03/04/2026' is not a date written YYYY-MM-DD"),
-    (["--until", "2026-13-45"], "--until '2026-13-45' is not a date written YYYY-MM-DD"),
-    (["--since", "no-such-tag"], "unknown revision 'no-such-tag'"),
-    (["--quarter", "Q3-2026"], "'Q3-2026' is not a quarter; write it like 2026-Q3"),
-    (["--fiscal-year-start", "13"], "--fiscal-year-start must be a month number from 1 to 12"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--since", "03/04/2026"], "--since '03/04/2026' is not a date written YYYY-MM-DD"),
+        (["--until", "2026-13-45"], "--until '2026-13-45' is not a date written YYYY-MM-DD"),
+        (["--since", "no-such-tag"], "unknown revision 'no-such-tag'"),
+        (["--quarter", "Q3-2026"], "'Q3-2026' is not a quarter; write it like 2026-Q3"),
+        (["--fiscal-year-start", "13"], "--fiscal-year-start must be a month number from 1 to 12"),
+    ],
+)
 def test_bad_options_are_usage_errors(history: Path, args: list[str], message: str) -> None:
     result = run_process("changelog", *args, cwd=history)
     assert result.returncode == 2
@@ -195,6 +231,14 @@ def test_status_table(history: Path) -> None:
     lines = result.output.splitlines()
     assert lines[0].split() == ["Agreement", "Status", "Last", "change", "Next", "review", "Sign-off"]
     assert lines[1].split() == ["company-a-lead-management", "retired", "2026-10-01", "2020-12-15", "-"]
-    assert lines[2].split() == ["social-selling", "active", "uncommitted", "2026-12-01", "signed", "by", "all"]  # version is not a term
+    assert lines[2].split() == [
+        "social-selling",
+        "active",
+        "uncommitted",
+        "2026-12-01",
+        "signed",
+        "by",
+        "all",
+    ]  # version is not a term
     data = json.loads(run("status", "--format", "json", cwd=history).output)
     assert [r["overdue"] for r in data["agreements"]] == [False, False]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -51,13 +50,21 @@ def test_value_change_is_labelled_and_judged_stricter(history: Path) -> None:
     result = run("diff", cwd=history)
     assert result.exit_code == 0
     assert result.output.splitlines()[0].startswith("Comparing HEAD (")
-    assert ("  ~ Sales commitments > Contact every marketing lead within one business hour > Follow-up > "
-            "Response time: 1 business hour -> 30 minutes  [stricter for Sales]") in result.output.splitlines()
-    code, data = diff_json(history)
+    assert (
+        "  ~ Sales commitments > Contact every marketing lead within one business hour > Follow-up > "
+        "Response time: 1 business hour -> 30 minutes  [stricter for Sales]"
+    ) in result.output.splitlines()
+    _code, data = diff_json(history)
     change = agreement(data, "company-a-lead-management")["changes"][0]
-    assert change == {"pointer": "/commitments/3/follow_up/response_time",
-                      "label": "Sales commitments > Contact every marketing lead within one business hour > Follow-up > Response time",
-                      "op": "changed", "old": "1 business hour", "new": "30 minutes", "effect": "stricter", "party": "sales"}
+    assert change == {
+        "pointer": "/commitments/3/follow_up/response_time",
+        "label": "Sales commitments > Contact every marketing lead within one business hour > Follow-up > Response time",
+        "op": "changed",
+        "old": "1 business hour",
+        "new": "30 minutes",
+        "effect": "stricter",
+        "party": "sales",
+    }
     assert data["from"] == "HEAD" and data["to"] is None and len(data["from_commit"]) == 40
 
 
@@ -66,15 +73,18 @@ def test_lower_lead_volume_is_looser_for_marketing(history: Path) -> None:
     edit(history, COMPANY_A, "          value: 40 days", "          value: 42 days")
     commit(history, "Relax volume, slow the cycle target")
     _, data = diff_json(history, "v1", "HEAD")
-    changes = {c["label"].split(" > ")[-1]: (c["old"], c["new"], c["effect"], c["party"])
-               for c in agreement(data, "company-a-lead-management")["changes"] if not c["pointer"].startswith("/signoff")}
+    changes = {
+        c["label"].split(" > ")[-1]: (c["old"], c["new"], c["effect"], c["party"])
+        for c in agreement(data, "company-a-lead-management")["changes"]
+        if not c["pointer"].startswith("/signoff")
+    }
     assert changes == {"Leads": (310, 300, "looser", "marketing"), "Target": ("40 days", "42 days", "looser", "sales")}
 
 
 def test_reordering_is_not_a_change(history: Path) -> None:
     text = (history / COMPANY_A).read_text()
     # Move the first lead source to the end of its list, and quote a date (same value).
-    referral = text[text.index("        - id: referral"):text.index("        - id: content")]
+    referral = text[text.index("        - id: referral") : text.index("        - id: content")]
     end = text.index("  - id: monthly-lead-volume")
     text = text[:end] + referral + text[end:]
     text = text.replace(referral, "", 1)
@@ -82,21 +92,38 @@ def test_reordering_is_not_a_change(history: Path) -> None:
     code, data = diff_json(history)
     assert code == 0
     assert agreement(data, "company-a-lead-management") == {
-        "path": COMPANY_A, "id": "company-a-lead-management", "status": "unchanged", "changes": []}
+        "path": COMPANY_A,
+        "id": "company-a-lead-management",
+        "status": "unchanged",
+        "changes": [],
+    }
     _, moves = diff_json(history, "--show-moves")
     ops = [(c["op"], c["label"].split(" > ")[-1]) for c in agreement(moves, "company-a-lead-management")["changes"]]
     assert ops == [("moved", "Referral leads")]
 
 
 def test_items_added_removed_and_renamed_ids(history: Path) -> None:
-    edit(history, COMPANY_A, "        - id: web-sales-ready\n", "        - id: events\n          name: Event leads\n"
-         "          value_per_lead: {amount: 1000, currency: USD}\n          planned: 0\n        - id: web-sales-ready\n")
-    edit(history, COMPANY_A, "  - id: close-rate\n    term: Close rate\n    meaning: Share of submitted proposals that end as won deals.\n", "")
+    edit(
+        history,
+        COMPANY_A,
+        "        - id: web-sales-ready\n",
+        "        - id: events\n          name: Event leads\n"
+        "          value_per_lead: {amount: 1000, currency: USD}\n          planned: 0\n        - id: web-sales-ready\n",
+    )
+    edit(
+        history,
+        COMPANY_A,
+        "  - id: close-rate\n    term: Close rate\n    meaning: Share of submitted proposals that end as won deals.\n",
+        "",
+    )
     edit(history, COMPANY_A, "  - id: crm-sales-tools\n", "  - id: crm-tools\n")
     result = run("diff", cwd=history)
     lines = [line.strip() for line in result.output.splitlines()]
     assert "- Definitions > Close rate: removed" in lines
-    assert "+ Marketing commitments > Deliver $550,000 of lead value every month > Lead value > Lead sources > Event leads: added" in lines
+    assert (
+        "+ Marketing commitments > Deliver $550,000 of lead value every month > Lead value > Lead sources > Event leads: added"
+        in lines
+    )
     assert "- Sales commitments > Use the CRM tools, templates and content: removed" in lines
     assert "+ Sales commitments > Use the CRM tools, templates and content: added" in lines
     assert "sla/company-a-lead-management.yaml: changed (4 changes to the terms)" in lines
@@ -114,7 +141,8 @@ def test_whole_agreements_added_removed_and_renamed(history: Path) -> None:
         ("sla/buyer-journey-handoff.yaml", "removed", None),
         ("sla/company-a-lead-management.yaml", "unchanged", None),
         ("sla/minimal.yaml", "added", None),
-        ("sla/social.yaml", "renamed", "sla/social-selling.yaml")]
+        ("sla/social.yaml", "renamed", "sla/social-selling.yaml"),
+    ]
 
 
 def test_broken_revision_is_a_problem_of_that_revision(history: Path) -> None:
@@ -123,8 +151,10 @@ def test_broken_revision_is_a_problem_of_that_revision(history: Path) -> None:
     commit(history, "Broken commit")
     result = run_process("diff", "v1", "HEAD", cwd=history)
     assert result.returncode == 1
-    assert ("HEAD:sla/company-a-lead-management.yaml:10:1: error[duplicate-key]: duplicate key 'status': "
-            "it is already set on line 9") in result.stdout
+    assert (
+        "HEAD:sla/company-a-lead-management.yaml:10:1: error[duplicate-key]: duplicate key 'status': "
+        "it is already set on line 9"
+    ) in result.stdout
     assert "sla/company-a-lead-management.yaml: broken" in result.stdout
     assert "~ Version: 5 -> 6" in result.stdout  # the others are still compared
     assert "Traceback" not in result.stderr
@@ -133,8 +163,10 @@ def test_broken_revision_is_a_problem_of_that_revision(history: Path) -> None:
 def test_redline_markdown_and_html(history: Path) -> None:
     edit(history, COMPANY_A, "response_time: 1 business hour", "response_time: 30 minutes")
     md = run("diff", "--format", "md", cwd=history).output
-    assert "| Sales commitments \\> Contact every marketing lead within one business hour \\> Follow-up \\> Response time " \
-           "| 1 business hour | 30 minutes | stricter for Sales |" in md
+    assert (
+        "| Sales commitments \\> Contact every marketing lead within one business hour \\> Follow-up \\> Response time "
+        "| 1 business hour | 30 minutes | stricter for Sales |" in md
+    )
     assert "| Sign-off \\> Signatures \\> Dana Whitfield \\> Terms signed | current | stale |  |" in md
     assert "- **Response time:** {--1 business hour,--}{++30 minutes,++} counted in" in md
     assert "#### 1. Parties and stakeholders (unchanged)" in md
@@ -148,7 +180,7 @@ def test_redline_markdown_and_html(history: Path) -> None:
 
 def test_redline_follows_moved_sections(history: Path) -> None:
     text = (history / COMPANY_A).read_text()
-    block = text[text.index("  - id: pipeline-share\n"):text.index("  # Sales\n")]
+    block = text[text.index("  - id: pipeline-share\n") : text.index("  # Sales\n")]
     text = text.replace(block, "", 1).replace("  - id: monthly-lead-value\n", block + "  - id: monthly-lead-value\n", 1)
     (history / COMPANY_A).write_text(text)
     md = run("diff", "--format", "md", "--show-moves", cwd=history).output
@@ -160,12 +192,17 @@ def test_redline_follows_moved_sections(history: Path) -> None:
 def test_two_files_outside_git(tmp_path: Path) -> None:
     old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
     shutil.copy(ROOT / COMPANY_A, old)
-    new.write_text(old.read_text().replace("planned: 50\n        - id: web-sales-ready", "planned: 40\n        - id: web-sales-ready")
-                   .replace("total: {amount: 550000, currency: USD}", "total: {amount: 530000, currency: USD}"))
+    new.write_text(
+        old.read_text()
+        .replace("planned: 50\n        - id: web-sales-ready", "planned: 40\n        - id: web-sales-ready")
+        .replace("total: {amount: 550000, currency: USD}", "total: {amount: 530000, currency: USD}")
+    )
     result = run("diff", "--files", str(old), str(new), cwd=tmp_path)
     assert result.exit_code == 0, result.output
-    assert "~ Marketing commitments > Deliver $550,000 of lead value every month > Lead value > Total lead value: " \
-           "$550,000 -> $530,000  [looser for Marketing]" in result.output
+    assert (
+        "~ Marketing commitments > Deliver $550,000 of lead value every month > Lead value > Total lead value: "
+        "$550,000 -> $530,000  [looser for Marketing]" in result.output
+    )
     assert "> Lead sources > Webinar leads > Planned leads: 50 -> 40  [looser for Marketing]" in result.output
 
 
@@ -178,11 +215,14 @@ def test_out_writes_only_that_file(history: Path, tmp_path: Path) -> None:
     assert git(history, "status", "--porcelain") == before
 
 
-@pytest.mark.parametrize("args, message", [
-    (["no-such-branch"], "unknown revision 'no-such-branch': Git knows no commit by that name."),
-    (["--", "--output=x"], "unknown revision '--output=x'"),
-    (["v1", "v1", "v1"], "at most two revisions can be compared, got 3"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["no-such-branch"], "unknown revision 'no-such-branch': Git knows no commit by that name."),
+        (["--", "--output=x"], "unknown revision '--output=x'"),
+        (["v1", "v1", "v1"], "at most two revisions can be compared, got 3"),
+    ],
+)
 def test_bad_revisions_are_usage_errors(history: Path, args: list[str], message: str) -> None:
     result = run_process("diff", *args, cwd=history)
     assert result.returncode == 2
@@ -215,7 +255,9 @@ def test_shallow_clone_missing_the_revision(history: Path, tmp_path: Path) -> No
     edit(history, COMPANY_A, "count: 310", "count: 300")
     commit(history, "Second")
     clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{history}", str(clone)], check=True, capture_output=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{history}", str(clone)], check=True, capture_output=True
+    )
     result = run_process("diff", "HEAD~1", "HEAD", cwd=clone)
     assert result.returncode == 2
     assert "The repository is a shallow clone" in result.stderr and "git fetch --unshallow" in result.stderr
@@ -229,7 +271,12 @@ def test_empty_repository(repo: Path) -> None:
 
 
 def test_untrusted_text_in_the_redline_stays_text(history: Path) -> None:
-    edit(history, COMPANY_A, "title: Shorten the sales cycle to 35 days", 'title: "<script>alert(1)</script> \\ue000 | x"')
+    edit(
+        history,
+        COMPANY_A,
+        "title: Shorten the sales cycle to 35 days",
+        'title: "<script>alert(1)</script> \\ue000 | x"',
+    )
     html = run("diff", "--format", "html", cwd=history).output
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

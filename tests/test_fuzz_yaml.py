@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import resource
 import subprocess
 import sys
@@ -23,14 +22,15 @@ from typing import Any
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from test_properties import assert_located
 
 import strategies as S
 from conftest import FIXED_EPOCH, ROOT, run
-from test_properties import assert_located, file_lines
 
 MINIMAL = (ROOT / "tests" / "cases" / "valid" / "minimal.yaml").read_text()
-SEED_TEXTS = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "sla").glob("*.yaml"))] + \
-    [p.read_text(encoding="utf-8") for p in sorted((ROOT / "tests" / "cases" / "valid").glob("*.yaml"))]
+SEED_TEXTS = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "sla").glob("*.yaml"))] + [
+    p.read_text(encoding="utf-8") for p in sorted((ROOT / "tests" / "cases" / "valid").glob("*.yaml"))
+]
 
 
 def validate_raw(raw: bytes, name: str = "a.yaml") -> tuple[int, list[dict[str, Any]], float]:
@@ -48,7 +48,7 @@ def validate_raw(raw: bytes, name: str = "a.yaml") -> tuple[int, list[dict[str, 
 
 
 def check(raw: bytes) -> list[dict[str, Any]]:
-    code, problems, _ = validate_raw(raw)
+    _code, problems, _ = validate_raw(raw)
     for problem in problems:
         assert_located(problem, raw)
     return problems
@@ -56,17 +56,74 @@ def check(raw: bytes) -> list[dict[str, Any]]:
 
 # -- random bytes and mutated texts -------------------------------------------------------------------
 
-YAML_BITS = [":", ": ", "-", "- ", "? ", "[", "]", "{", "}", ",", "#", "&a", "*a", "&a ", "*b", "!", "!!str ", "!!python/object ",
-             "|", ">", "'", '"', "%YAML 1.2\n", "---\n", "...\n", "\t", "\n", "\r\n", " " * 7, "<<: ", "\\", "\x00",
-             "\x85", "\u2028", "\ufeff", "\xef\xbb\xbf", "~", "null", ".inf", "-.nan", "0x1F", "1e999", "2026-02-30",
-             "é", "😀", "\u202e", "\x1b[2J", "@", "`", "%", "*", "&", "=", "<<: *a\n"]
+YAML_BITS = [
+    ":",
+    ": ",
+    "-",
+    "- ",
+    "? ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "#",
+    "&a",
+    "*a",
+    "&a ",
+    "*b",
+    "!",
+    "!!str ",
+    "!!python/object ",
+    "|",
+    ">",
+    "'",
+    '"',
+    "%YAML 1.2\n",
+    "---\n",
+    "...\n",
+    "\t",
+    "\n",
+    "\r\n",
+    " " * 7,
+    "<<: ",
+    "\\",
+    "\x00",
+    "\x85",
+    "\u2028",
+    "\ufeff",
+    "\xef\xbb\xbf",
+    "~",
+    "null",
+    ".inf",
+    "-.nan",
+    "0x1F",
+    "1e999",
+    "2026-02-30",
+    "é",
+    "😀",
+    "\u202e",
+    "\x1b[2J",
+    "@",
+    "`",
+    "%",
+    "*",
+    "&",
+    "=",
+    "<<: *a\n",
+]
 
 
 @settings(max_examples=S.examples(1.5))
-@given(raw=st.one_of(st.binary(max_size=3000),
-                     st.text(max_size=2000).map(lambda t: t.encode("utf-8", "surrogatepass")),
-                     st.lists(st.sampled_from(YAML_BITS) | st.text(max_size=5), max_size=200).map(
-                         lambda parts: "".join(parts).encode("utf-8", "surrogatepass"))))
+@given(
+    raw=st.one_of(
+        st.binary(max_size=3000),
+        st.text(max_size=2000).map(lambda t: t.encode("utf-8", "surrogatepass")),
+        st.lists(st.sampled_from(YAML_BITS) | st.text(max_size=5), max_size=200).map(
+            lambda parts: "".join(parts).encode("utf-8", "surrogatepass")
+        ),
+    )
+)
 def test_validate_survives_random_bytes(raw: bytes) -> None:
     """Random bytes, random text, runs of YAML punctuation: exit 0/1, every problem located."""
     problems = check(raw)
@@ -88,7 +145,7 @@ def mutated_texts(draw: Any) -> bytes:
         if op == "insert":
             text = text[:at] + draw(st.sampled_from(YAML_BITS) | st.text(max_size=4)) + text[at:]
         elif op == "delete":
-            text = text[:at] + text[at + draw(st.integers(1, 40)):]
+            text = text[:at] + text[at + draw(st.integers(1, 40)) :]
         elif op == "duplicate":
             lines.insert(line, lines[line] if lines else "")
             text = "\n".join(lines)
@@ -105,8 +162,11 @@ def mutated_texts(draw: Any) -> bytes:
         elif op == "truncate":
             text = text[:at]
         else:
-            text = text.replace(draw(st.sampled_from([": ", "- ", "id: ", "party: ", '"', "'", "%"])),
-                                draw(st.sampled_from(["", ":", " - ", "id: *x ", "party: [", "\\", "%%"])), 1)
+            text = text.replace(
+                draw(st.sampled_from([": ", "- ", "id: ", "party: ", '"', "'", "%"])),
+                draw(st.sampled_from(["", ":", " - ", "id: *x ", "party: [", "\\", "%%"])),
+                1,
+            )
     encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-8", "utf-8-sig", "utf-16", "latin-1"]))
     return text.encode(encoding, "replace")
 
@@ -121,13 +181,16 @@ def test_validate_survives_mutated_agreements(raw: bytes) -> None:
 
 # -- hostile structures: bounded time and memory --------------------------------------------------------
 
+
 def alias_bomb(levels: int, fanout: int, merge: bool) -> str:
     if merge:
-        lines = ["a0: &a0 {k: v}"] + [f"a{i}: &a{i} {{<<: [{', '.join([f'*a{i - 1}'] * fanout)}], k{i}: v}}"
-                                      for i in range(1, levels + 1)]
+        lines = ["a0: &a0 {k: v}"] + [
+            f"a{i}: &a{i} {{<<: [{', '.join([f'*a{i - 1}'] * fanout)}], k{i}: v}}" for i in range(1, levels + 1)
+        ]
     else:
-        lines = [f"a0: &a0 [{', '.join(['lol'] * fanout)}]"] + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * fanout)}]"
-                                                              for i in range(1, levels + 1)]
+        lines = [f"a0: &a0 [{', '.join(['lol'] * fanout)}]"] + [
+            f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * fanout)}]" for i in range(1, levels + 1)
+        ]
     return "id: bomb\n" + "\n".join(lines) + "\n"
 
 
@@ -159,8 +222,11 @@ def huge(kind: str, size: int) -> str:
 
 hostile_structures = st.one_of(
     st.builds(alias_bomb, st.integers(1, 14), st.integers(2, 16), st.booleans()),
-    st.builds(deep, st.sampled_from(["flow-seq", "flow-map", "block-map", "block-seq", "compact", "complex-key"]),
-              st.integers(1, 3000)),
+    st.builds(
+        deep,
+        st.sampled_from(["flow-seq", "flow-map", "block-map", "block-seq", "compact", "complex-key"]),
+        st.integers(1, 3000),
+    ),
     st.builds(huge, st.sampled_from(["plain", "quoted", "block", "key", "list"]), st.integers(1, 1_100_000)),
 )
 
@@ -181,7 +247,7 @@ def test_hostile_structures_are_refused_in_bounded_time_and_memory(text: str) ->
     raw = text.encode()
     tracemalloc.start()
     try:
-        code, problems, elapsed = validate_raw(raw)
+        _code, problems, elapsed = validate_raw(raw)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -199,10 +265,16 @@ def test_hostile_files_stay_within_memory_as_a_real_process(tmp_path: Path) -> N
     folder = tmp_path / "hostile"
     folder.mkdir()
     cases = {
-        "laughs": alias_bomb(14, 16, False), "merge": alias_bomb(60, 16, True),
-        "deep-flow": deep("flow-seq", 400_000), "deep-map": deep("flow-map", 100_000),
-        "deep-block": deep("block-map", 1_000), "compact": deep("compact", 300_000), "keys": deep("complex-key", 300_000),
-        "scalar": huge("plain", 1_048_000), "escapes": huge("quoted", 1_040_000), "key": huge("key", 1_040_000),
+        "laughs": alias_bomb(14, 16, False),
+        "merge": alias_bomb(60, 16, True),
+        "deep-flow": deep("flow-seq", 400_000),
+        "deep-map": deep("flow-map", 100_000),
+        "deep-block": deep("block-map", 1_000),
+        "compact": deep("compact", 300_000),
+        "keys": deep("complex-key", 300_000),
+        "scalar": huge("plain", 1_048_000),
+        "escapes": huge("quoted", 1_040_000),
+        "key": huge("key", 1_040_000),
         "big": huge("plain", 5_000_000),
     }
     for name, text in cases.items():
@@ -212,9 +284,14 @@ def test_hostile_files_stay_within_memory_as_a_real_process(tmp_path: Path) -> N
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, str(ROOT / "cli.py"), "validate", "--format", "json", str(folder)],
-                            capture_output=True, text=True, timeout=120, preexec_fn=limit,
-                            env={**os.environ, "SOURCE_DATE_EPOCH": FIXED_EPOCH})
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "validate", "--format", "json", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit,
+        env={**os.environ, "SOURCE_DATE_EPOCH": FIXED_EPOCH},
+    )
     assert result.returncode == 1, result.stderr[-3000:]
     assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr
     report = json.loads(result.stdout)
@@ -224,22 +301,30 @@ def test_hostile_files_stay_within_memory_as_a_real_process(tmp_path: Path) -> N
 
 # -- wide documents: time and report size must grow linearly -----------------------------------------
 
+
 def wide(kind: str, n: int) -> str:
     """The minimal agreement with n unknown fields, or n parties and n dangling references."""
     if kind == "unknown-fields":
         return MINIMAL + "".join(f"field{i}: 1\n" for i in range(n))
     head, tail = MINIMAL.split("parties:")[0], "commitments:" + MINIMAL.split("commitments:")[1]
-    parties = "parties:\n  - {id: marketing, name: M}\n" + "".join(f"  - {{id: team-{i}, name: T{i}}}\n" for i in range(n))
-    meeting = ("meetings:\n  - id: sync\n    title: Sync\n    cadence: weekly\n    duration: 1 hour\n    attendees:\n"
-               + "".join(f"      - ghost-{i}\n" for i in range(n)))
+    parties = "parties:\n  - {id: marketing, name: M}\n" + "".join(
+        f"  - {{id: team-{i}, name: T{i}}}\n" for i in range(n)
+    )
+    meeting = (
+        "meetings:\n  - id: sync\n    title: Sync\n    cadence: weekly\n    duration: 1 hour\n    attendees:\n"
+        + "".join(f"      - ghost-{i}\n" for i in range(n))
+    )
     return head + parties + meeting + tail
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: validate time grows with the square of the number of unknown "
-                                       "fields in one mapping (each is located by a linear scan of the mapping's "
-                                       "keys, load.py _find_key) and of the dangling references times the known ids "
-                                       "(a difflib 'did you mean' over every id, rules.py references); a 1 MiB file "
-                                       "of either takes many minutes")
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: validate time grows with the square of the number of unknown "
+    "fields in one mapping (each is located by a linear scan of the mapping's "
+    "keys, load.py _find_key) and of the dangling references times the known ids "
+    "(a difflib 'did you mean' over every id, rules.py references); a 1 MiB file "
+    "of either takes many minutes",
+)
 @settings(max_examples=S.examples(0.25))
 @example(kind="unknown-fields", n=3000).via("discovered failure")
 @given(kind=st.sampled_from(["unknown-fields", "dangling-refs"]), n=st.integers(1500, 3000))
@@ -257,9 +342,12 @@ def report_size(raw: bytes) -> int:
         return len(run("validate", str(Path(tmp) / "a.yaml")).stdout)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: each dangling-reference message lists every known id ('known "
-                                       "ids: ...'), so n dangling references among n ids print O(n^2) text: a 50 KB "
-                                       "file prints 11 MB, a 1 MiB one gigabytes")
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: each dangling-reference message lists every known id ('known "
+    "ids: ...'), so n dangling references among n ids print O(n^2) text: a 50 KB "
+    "file prints 11 MB, a 1 MiB one gigabytes",
+)
 @settings(max_examples=S.examples(0.25))
 @example(kind="dangling-refs", n=100).via("discovered failure")
 @given(kind=st.sampled_from(["unknown-fields", "dangling-refs"]), n=st.integers(60, 200))
@@ -271,13 +359,20 @@ def test_report_grows_linearly_with_the_file(kind: str, n: int) -> None:
 
 # -- one line per problem, at the place of the problem ---------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="engine bug: a control character in the file (YAML reader error) is reported "
-                                       "at 1:1 with a two-line message ('...not allowed\\n  in \"<unicode string>\", "
-                                       "position N'), instead of one line at the character's own line and column")
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: a control character in the file (YAML reader error) is reported "
+    'at 1:1 with a two-line message (\'...not allowed\\n  in "<unicode string>", '
+    "position N'), instead of one line at the character's own line and column",
+)
 @settings(max_examples=S.examples(0.25))
 @example(text=MINIMAL, at=3, char="\x01").via("discovered failure")
-@given(text=st.sampled_from(SEED_TEXTS), at=st.integers(0, 400),
-       char=st.sampled_from(["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x7f", "\x9b", "\ufffe"]))
+@given(
+    text=st.sampled_from(SEED_TEXTS),
+    at=st.integers(0, 400),
+    char=st.sampled_from(["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x7f", "\x9b", "\ufffe"]),
+)
 def test_a_forbidden_character_is_reported_where_it_is(text: str, at: int, char: str) -> None:
     """A character YAML forbids, put in a comment line of a real agreement: the report has one line
     per problem, and the character's problem is on the character's line."""

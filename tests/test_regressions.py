@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -79,13 +78,15 @@ def test_redline_keeps_escaped_table_pipes_whole(tmp_path: Path) -> None:
     new.write_text(old.read_text().replace("role: Chief Marketing Officer", 'role: "CMO | *CEO* | X"'))
     md = run("diff", "--files", str(old), str(new), "--format", "md").output
     row = next(line for line in md.splitlines() if line.startswith("| Dana Whitfield |"))
-    assert row.count(" | ") == md.splitlines()[md.splitlines().index(row) - 2].count(" | ")  # same columns as the header
+    assert row.count(" | ") == md.splitlines()[md.splitlines().index(row) - 2].count(
+        " | "
+    )  # same columns as the header
     assert "{++CMO \\| \\*CEO\\* \\| X++}" in row
 
 
 @pytest.mark.parametrize("share", ["100.5%", "150%", "-5%"])
 def test_percentage_above_100_is_rejected(tmp_path: Path, share: str) -> None:
-    text = MINIMAL.replace("    lead_volume:", f"    pipeline_share: {{share: \"{share}\"}}\n    lead_volume:")
+    text = MINIMAL.replace("    lead_volume:", f'    pipeline_share: {{share: "{share}"}}\n    lead_volume:')
     sla = folder_with(tmp_path, minimal=text)
     result = run("validate", str(sla))
     assert "is not a percentage (a percentage from 0% to 100%" in result.output
@@ -105,8 +106,14 @@ def test_unwritable_outputs_are_messages_not_tracebacks(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     result = run_process("render", str(sla), "--out", str(tmp_path / "afile" / "sub"))
     assert result.returncode == 1 and "cannot write to the output folder" in result.stderr
-    result = run_process("diff", "--files", str(sla / "minimal.yaml"), str(sla / "minimal.yaml"),
-                         "--out", str(tmp_path / "nodir" / "x.md"))
+    result = run_process(
+        "diff",
+        "--files",
+        str(sla / "minimal.yaml"),
+        str(sla / "minimal.yaml"),
+        "--out",
+        str(tmp_path / "nodir" / "x.md"),
+    )
     assert result.returncode == 2 and "cannot write" in result.stderr
     result = run_process("validate", str(sla), env={"SOURCE_DATE_EPOCH": "99999999999999"})
     assert result.returncode == 2 and "is not a timestamp" in result.stderr
@@ -142,9 +149,12 @@ def test_deleted_file_can_be_named(repo: Path) -> None:
 def test_figures_compare_by_value_and_objects_declare_direction(tmp_path: Path) -> None:
     old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
     shutil.copy(ROOT / A, old)
-    new.write_text(old.read_text().replace("within: 24 hours", "within: 1 day")
-                   .replace("annual: {amount: 15000000, currency: USD}", "annual: {amount: 16000000, currency: USD}")
-                   .replace("monthly: {amount: 1250000, currency: USD}", "monthly: {amount: 1333333, currency: USD}"))
+    new.write_text(
+        old.read_text()
+        .replace("within: 24 hours", "within: 1 day")
+        .replace("annual: {amount: 15000000, currency: USD}", "annual: {amount: 16000000, currency: USD}")
+        .replace("monthly: {amount: 1250000, currency: USD}", "monthly: {amount: 1333333, currency: USD}")
+    )
     out = run("diff", "--files", str(old), str(new)).output
     assert "Shared within" not in out
     assert "Company goals > Revenue > Target > Annual revenue: $15,000,000 -> $16,000,000  [stricter]" in out
@@ -153,8 +163,12 @@ def test_figures_compare_by_value_and_objects_declare_direction(tmp_path: Path) 
 def test_terminal_control_characters_are_escaped(tmp_path: Path) -> None:
     old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
     shutil.copy(ROOT / A, old)
-    new.write_text(old.read_text().replace("title: Company A sales and marketing agreement 2020",
-                                           'title: "Evil \\e]0;pwned\\a \\e[8mhidden \\u202etxt"'))
+    new.write_text(
+        old.read_text().replace(
+            "title: Company A sales and marketing agreement 2020",
+            'title: "Evil \\e]0;pwned\\a \\e[8mhidden \\u202etxt"',
+        )
+    )
     out = run("diff", "--files", str(old), str(new)).output
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
     assert "\\x1b]0;pwned\\x07" in out
@@ -170,9 +184,14 @@ def test_bidi_overrides_do_not_reach_the_page(tmp_path: Path) -> None:
 def test_redline_shows_context_headings_and_numbers_added_sections(repo: Path) -> None:
     history(repo)
     path = repo / A
-    path.write_text(path.read_text().replace("count: 310", "count: 300").replace(
-        "  - id: crm-sales-tools\n", "  - id: crm-sales-coaching\n    party: sales\n    title: Coach new reps\n"
-        "  - id: crm-sales-tools\n"))
+    path.write_text(
+        path.read_text()
+        .replace("count: 310", "count: 300")
+        .replace(
+            "  - id: crm-sales-tools\n",
+            "  - id: crm-sales-coaching\n    party: sales\n    title: Coach new reps\n  - id: crm-sales-tools\n",
+        )
+    )
     md = run("diff", "--format", "md", cwd=repo).output
     assert "#### 4. Marketing commitments\n" in md  # a changed subsection: not "(unchanged)"
     assert "##### 5.5 {++Coach new reps++} (added)" in md
@@ -181,9 +200,11 @@ def test_redline_shows_context_headings_and_numbers_added_sections(repo: Path) -
 def test_date_gaps(tmp_path: Path) -> None:
     unsigned = MINIMAL.split("  signatures:")[0]
     text = unsigned.replace("next_review: 2027-01-01", "next_review: 2027-01-01\n  end: 2026-12-31").replace(
-        "signoff:\n  everyone: true\n  required:", "goals:\n  revenue:\n    baseline: {annual: {amount: 1, currency: USD}, as_of: 2030-01-01}\n"
+        "signoff:\n  everyone: true\n  required:",
+        "goals:\n  revenue:\n    baseline: {annual: {amount: 1, currency: USD}, as_of: 2030-01-01}\n"
         "    target: {annual: {amount: 2, currency: USD}}\nsignoff:\n  signatures:\n"
-        "    - {name: Sam, role: Head of Marketing, party: marketing, date: 2099-01-01}\n  everyone: true\n  required:")
+        "    - {name: Sam, role: Head of Marketing, party: marketing, date: 2099-01-01}\n  everyone: true\n  required:",
+    )
     sla = folder_with(tmp_path, minimal=text)
     out = run("validate", str(sla)).output
     assert "warning[review]: term.next_review 2027-01-01 is after the agreement ends (2026-12-31)" in out
@@ -199,12 +220,15 @@ def test_diff_skips_hidden_folders_like_validate(repo: Path) -> None:
     assert ".drafts" not in result.output and result.exit_code == 0
 
 
-@pytest.mark.parametrize("old, new", [
-    ("review_cadence: annual", "review_cadence: [annual]"),
-    ("  - id: marketing\n    name: Marketing\n", "  - id: marketing\n    name: Marketing\n    leader: [x]\n"),
-    ("- name: Sam Lee", "- name: [Sam, Lee]"),
-    ("signoff:\n  everyone: true\n  required:", "stakeholders: 5\nsignoff:\n  everyone: true\n  required:"),
-])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("review_cadence: annual", "review_cadence: [annual]"),
+        ("  - id: marketing\n    name: Marketing\n", "  - id: marketing\n    name: Marketing\n    leader: [x]\n"),
+        ("- name: Sam Lee", "- name: [Sam, Lee]"),
+        ("signoff:\n  everyone: true\n  required:", "stakeholders: 5\nsignoff:\n  everyone: true\n  required:"),
+    ],
+)
 def test_wrong_types_in_id_and_enum_fields_are_reported_not_raised(tmp_path: Path, old: str, new: str) -> None:
     # Found by the property tests: a list where an id or an enum value belongs reached a dict lookup.
     assert old in MINIMAL

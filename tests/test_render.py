@@ -43,18 +43,27 @@ def test_golden_files(site: Path) -> None:
             shutil.copy(site / name, GOLDEN / name)
     assert outputs(site) == outputs(GOLDEN)
     for name in outputs(GOLDEN):
-        assert (site / name).read_bytes() == (GOLDEN / name).read_bytes(), f"{name} differs; run `make golden` if intended"
+        assert (site / name).read_bytes() == (GOLDEN / name).read_bytes(), (
+            f"{name} differs; run `make golden` if intended"
+        )
 
 
 def test_markdown_reads_like_the_agreement(site: Path) -> None:
     md = (site / "company-a-lead-management.md").read_text()
     headings = re.findall(r"^## (.+?) \{#([a-z0-9-]+)\}$", md, re.MULTILINE)
     assert headings == [
-        ("1. Parties and stakeholders", "parties"), ("2. Definitions", "definitions"), ("3. Company goals", "goals"),
-        ("4. Marketing commitments", "commitments-marketing"), ("5. Sales commitments", "commitments-sales"),
-        ("6. Communication and meetings", "communication"), ("7. Conflict resolution", "conflict-resolution"),
-        ("8. Rewards", "rewards"), ("9. Escalation", "escalation"), ("10. Term and review", "term"),
-        ("11. Sign-off", "sign-off")]
+        ("1. Parties and stakeholders", "parties"),
+        ("2. Definitions", "definitions"),
+        ("3. Company goals", "goals"),
+        ("4. Marketing commitments", "commitments-marketing"),
+        ("5. Sales commitments", "commitments-sales"),
+        ("6. Communication and meetings", "communication"),
+        ("7. Conflict resolution", "conflict-resolution"),
+        ("8. Rewards", "rewards"),
+        ("9. Escalation", "escalation"),
+        ("10. Term and review", "term"),
+        ("11. Sign-off", "sign-off"),
+    ]
     # Lead value by source, with subtotals computed from value x planned, and the total.
     assert "| Referral leads | $5,000 | 10 | $50,000 |" in md
     assert "| Content leads | $1,000 | 200 | $200,000 |" in md
@@ -69,7 +78,8 @@ def test_markdown_reads_like_the_agreement(site: Path) -> None:
 def test_monthly_run_rate_is_computed_when_omitted(tmp_path: Path) -> None:
     text = (CASES / "valid" / "minimal.yaml").read_text() + (
         "goals:\n  revenue:\n    baseline: {annual: {amount: 10000000, currency: USD}}\n"
-        "    target: {annual: {amount: 15000000, currency: EUR}}\n")
+        "    target: {annual: {amount: 15000000, currency: EUR}}\n"
+    )
     (tmp_path / "sla").mkdir()
     (tmp_path / "sla" / "minimal.yaml").write_text(text)
     assert run("render", str(tmp_path / "sla"), "--out", str(tmp_path / "out")).exit_code == 0
@@ -80,7 +90,7 @@ def test_monthly_run_rate_is_computed_when_omitted(tmp_path: Path) -> None:
 
 def test_html_page_is_standalone_with_anchors(site: Path) -> None:
     html = (site / "company-a-lead-management.html").read_text()
-    assert '<html lang="en">' in html and "<main id=\"content\">" in html
+    assert '<html lang="en">' in html and '<main id="content">' in html
     assert '<h2 id="commitments-sales">5. Sales commitments</h2>' in html
     assert '<h3 id="commitment-lead-follow-up">5.1 Contact every marketing lead within one business hour</h3>' in html
     assert '<a href="#commitment-close-rate">5.2 Raise the close rate on submitted proposals to 50%</a>' in html
@@ -153,8 +163,14 @@ def test_removed_agreement_removes_its_pages(tmp_path: Path) -> None:
     (sla / "social-selling.yaml").unlink()
     result = run("render", str(sla), "--out", str(out))
     assert "2 removed" in result.output
-    assert outputs(out) == ["buyer-journey-handoff.html", "buyer-journey-handoff.md", "company-a-lead-management.html",
-                            "company-a-lead-management.md", "index.html", "index.md"]
+    assert outputs(out) == [
+        "buyer-journey-handoff.html",
+        "buyer-journey-handoff.md",
+        "company-a-lead-management.html",
+        "company-a-lead-management.md",
+        "index.html",
+        "index.md",
+    ]
 
 
 def test_failed_build_leaves_previous_output_untouched(tmp_path: Path) -> None:
@@ -168,7 +184,10 @@ def test_failed_build_leaves_previous_output_untouched(tmp_path: Path) -> None:
     shutil.copy(CASES / "invalid" / "refs.yaml", sla / "refs.yaml")
     result = run_process("render", str(sla), "--out", str(out))
     assert result.returncode == 1
-    assert f"{sla}/refs.yaml:19:12: error[ref]: commitments[follow-up].party: there is no party with id 'salez'" in result.stdout
+    assert (
+        f"{sla}/refs.yaml:19:12: error[ref]: commitments[follow-up].party: there is no party with id 'salez'"
+        in result.stdout
+    )
     assert "the build stopped: 9 errors; nothing in the output folder was changed" in result.stderr
     assert "Traceback" not in result.stderr
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()} == snapshot
@@ -192,10 +211,12 @@ HOSTILE = {
 def hostile_agreement(tmp_path: Path) -> Path:
     text = (CASES / "valid" / "minimal.yaml").read_text()
     text = text.replace("title: Minimal agreement", f"title: {HOSTILE['title']!r}".replace("'", '"'))
-    text = text.replace("title: Deliver 10 qualified leads a month",
-                        f"title: \"{HOSTILE['commitment']}\"\n    text: |\n" +
-                        "".join(f"      {line}\n" for line in HOSTILE["text"].split("\n")))
-    text = text.replace("name: Sales\n", f"name: \"{HOSTILE['party']}\"\n")
+    text = text.replace(
+        "title: Deliver 10 qualified leads a month",
+        f'title: "{HOSTILE["commitment"]}"\n    text: |\n'
+        + "".join(f"      {line}\n" for line in HOSTILE["text"].split("\n")),
+    )
+    text = text.replace("name: Sales\n", f'name: "{HOSTILE["party"]}"\n')
     sla = tmp_path / "sla"
     sla.mkdir()
     (sla / "hostile.yaml").write_text(text)
@@ -214,8 +235,12 @@ def test_untrusted_text_stays_text(tmp_path: Path) -> None:
     assert "\\<script\\>alert(1)\\</script\\>" in md
     # HTML: the text shows, none of it is markup.
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "<script" not in html and "<img" not in html and "<b>" not in html and "javascript:" not in html.replace(
-        "[click](javascript:alert(1))", "")
+    assert (
+        "<script" not in html
+        and "<img" not in html
+        and "<b>" not in html
+        and "javascript:" not in html.replace("[click](javascript:alert(1))", "")
+    )
     assert "[click](javascript:alert(1)) **bold** `code`" in html
     assert "&amp;amp; &amp;lt;i&amp;gt;" in html
     assert "<li>" not in html.split('<main id="content">')[1].split("<h2")[1]  # the text made no list
@@ -239,7 +264,10 @@ def test_template_mistake_names_the_template_and_line(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     result = run_process("render", "sla", "--out", str(tmp_path / "out"), "--templates", str(tmp_path / "templates"))
     assert result.returncode == 1
-    assert f"{custom}/rewards.md.j2:2: error[template]: UndefinedError: the agreement's field has no attribute 'reward_pool'" in result.stderr
+    assert (
+        f"{custom}/rewards.md.j2:2: error[template]: UndefinedError: the agreement's field has no attribute 'reward_pool'"
+        in result.stderr
+    )
     assert list((tmp_path / "out").iterdir()) == []
 
 

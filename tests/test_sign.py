@@ -68,16 +68,21 @@ def added_lines(before: str, after: str) -> list[str]:
     b, a = before.splitlines(), after.splitlines()
     start = next((i for i, (x, y) in enumerate(zip(b, a)) if x != y), len(b))
     tail = len(b) - start
-    assert a[:start] == b[:start] and a[len(a) - tail:] == b[start:], "lines other than the signature changed"
-    return a[start:len(a) - tail]
+    assert a[:start] == b[:start] and a[len(a) - tail :] == b[start:], "lines other than the signature changed"
+    return a[start : len(a) - tail]
 
 
 def test_sign_adds_only_the_signature_lines(odd: Path) -> None:
     result = sign(odd, "--name", "Ana Ruiz", "--role", "Head of Marketing", "--date", "2026-03-01")
     assert result.returncode == 0, result.stderr
     lines = added_lines(ODD, odd.read_text())
-    assert lines[:5] == ["    signatures:", "      - name: Ana Ruiz", "        role: Head of Marketing",
-                         "        party: marketing", "        date: 2026-03-01"]
+    assert lines[:5] == [
+        "    signatures:",
+        "      - name: Ana Ruiz",
+        "        role: Head of Marketing",
+        "        party: marketing",
+        "        date: 2026-03-01",
+    ]
     assert lines[5].startswith("        terms: sha256:") and len(lines) == 6
     # A second signer goes after the first, in the same list; the party comes from the stakeholder.
     before = odd.read_text()
@@ -101,10 +106,14 @@ def test_digest_ignores_formatting_and_follows_terms(odd: Path) -> None:
     sign(odd, "--name", "Ana Ruiz", "--role", "Head of Marketing", "--date", "2026-03-01")
     signed = odd.read_text()
     # Reformat, reorder keys and list items, restate figures, bump version and status: still current.
-    reformatted = (signed.replace("id:   odd-format          # extra spaces before the value", "id: odd-format")
-                   .replace("lead_volume: {count: 10, per: month}", "lead_volume:\n    per: month\n    count: 10")
-                   .replace('version: "7"', 'version: "8"').replace("status: draft", "status: active")
-                   .replace("- {id: sales, name: Sales}\n", "").replace("parties:\n", "parties:\n- {name: Sales, id: sales}\n"))
+    reformatted = (
+        signed.replace("id:   odd-format          # extra spaces before the value", "id: odd-format")
+        .replace("lead_volume: {count: 10, per: month}", "lead_volume:\n    per: month\n    count: 10")
+        .replace('version: "7"', 'version: "8"')
+        .replace("status: draft", "status: active")
+        .replace("- {id: sales, name: Sales}\n", "")
+        .replace("parties:\n", "parties:\n- {name: Sales, id: sales}\n")
+    )
     odd.write_text(reformatted)
     out = run("validate", str(odd)).output
     assert "stale" not in out
@@ -112,13 +121,18 @@ def test_digest_ignores_formatting_and_follows_terms(odd: Path) -> None:
     odd.write_text(reformatted.replace("count: 10", "count: 11"))
     out = run("validate", "--format", "json", str(odd)).output
     messages = [p["message"] for p in json.loads(out)["files"][0]["problems"]]
-    assert any("Ana Ruiz signed earlier terms; the terms have changed since, so the signature is stale" in m for m in messages)
+    assert any(
+        "Ana Ruiz signed earlier terms; the terms have changed since, so the signature is stale" in m for m in messages
+    )
 
 
 def test_missing_signatures_warn_for_drafts_and_fail_active_agreements(odd: Path) -> None:
     result = run("validate", str(odd))
     assert result.exit_code == 0
-    assert "warning[signature]: signoff.required[marketing-lead]: no current signature from Head of Marketing (marketing)" in result.output
+    assert (
+        "warning[signature]: signoff.required[marketing-lead]: no current signature from Head of Marketing (marketing)"
+        in result.output
+    )
     assert run("validate", "--strict", str(odd)).exit_code == 1
     odd.write_text(ODD.replace("status: draft", "status: active"))
     result = run("validate", str(odd))
@@ -127,21 +141,37 @@ def test_missing_signatures_warn_for_drafts_and_fail_active_agreements(odd: Path
 
 
 def test_signature_by_a_stranger_is_an_error(odd: Path) -> None:
-    odd.write_text(ODD.replace("    everyone: false", "    everyone: false\n    signatures:\n"
-                               "    - {name: Mallory, role: Head of Sales, party: sales, date: 2026-02-01}"))
+    odd.write_text(
+        ODD.replace(
+            "    everyone: false",
+            "    everyone: false\n    signatures:\n"
+            "    - {name: Mallory, role: Head of Sales, party: sales, date: 2026-02-01}",
+        )
+    )
     result = run("validate", str(odd))
     assert "error[signature]: signoff.signatures[1]: 'Mallory' is not a stakeholder of this agreement" in result.output
     assert "records no terms digest" in result.output
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (["--name", "Ana Ruiz", "--role", "Head of Marketing", "--party", "finance"], 2, "unknown party 'finance'"),
-    (["--name", "Ana Ruiz", "--role", "Chief Cook"], 2, "unknown role 'Chief Cook' for party 'marketing'"),
-    (["--name", "Zed", "--role", "Head of Sales"], 2, "'Zed' is not a stakeholder of this agreement"),
-    (["--name", "Ana Ruiz", "--role", "Head of Marketing", "--date", "2099-01-01"], 2, "is in the future"),
-    (["--name", "Ana Ruiz", "--role", "Head of Marketing", "--date", "01/03/2026"], 2, "is not a date written YYYY-MM-DD"),
-    (["--name", "Ana Ruiz", "--role", "Head of Marketing", "--party", "sales"], 2, "Ana Ruiz belongs to party 'marketing'"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["--name", "Ana Ruiz", "--role", "Head of Marketing", "--party", "finance"], 2, "unknown party 'finance'"),
+        (["--name", "Ana Ruiz", "--role", "Chief Cook"], 2, "unknown role 'Chief Cook' for party 'marketing'"),
+        (["--name", "Zed", "--role", "Head of Sales"], 2, "'Zed' is not a stakeholder of this agreement"),
+        (["--name", "Ana Ruiz", "--role", "Head of Marketing", "--date", "2099-01-01"], 2, "is in the future"),
+        (
+            ["--name", "Ana Ruiz", "--role", "Head of Marketing", "--date", "01/03/2026"],
+            2,
+            "is not a date written YYYY-MM-DD",
+        ),
+        (
+            ["--name", "Ana Ruiz", "--role", "Head of Marketing", "--party", "sales"],
+            2,
+            "Ana Ruiz belongs to party 'marketing'",
+        ),
+    ],
+)
 def test_bad_signing_requests_leave_the_file_unchanged(odd: Path, args: list[str], code: int, message: str) -> None:
     before = odd.read_bytes()
     result = sign(odd, *args)
@@ -150,11 +180,14 @@ def test_bad_signing_requests_leave_the_file_unchanged(odd: Path, args: list[str
     assert odd.read_bytes() == before
 
 
-@pytest.mark.parametrize("breakage", [
-    ("lead_volume: {count: 10, per: month}", "lead_volume: {count: ten, per: month}"),
-    ("    everyone: false", "    everyone: false\n    signatures: {name: Ana}"),
-    ("    everyone: false", "    everyone: false\n    signatures:\n    - just a string"),
-])
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        ("lead_volume: {count: 10, per: month}", "lead_volume: {count: ten, per: month}"),
+        ("    everyone: false", "    everyone: false\n    signatures: {name: Ana}"),
+        ("    everyone: false", "    everyone: false\n    signatures:\n    - just a string"),
+    ],
+)
 def test_signing_a_file_that_does_not_validate_is_refused(odd: Path, breakage: tuple[str, str]) -> None:
     odd.write_text(ODD.replace(*breakage))
     before = odd.read_bytes()
@@ -201,8 +234,9 @@ def test_diff_and_changelog_report_signatures_added_and_made_stale(repo: Path) -
     git(repo, "commit", "-q", "-am", "Fewer posts")
     md = run("changelog", cwd=repo).output
     assert "Sign-off \\> Signatures \\> Priya Raman \\> Terms signed: current -\\> stale" in md
-    result = run_process("sign", "sla/social-selling.yaml", "--name", "Priya Raman", "--role", "Marketing program manager",
-                         cwd=repo)
+    result = run_process(
+        "sign", "sla/social-selling.yaml", "--name", "Priya Raman", "--role", "Marketing program manager", cwd=repo
+    )
     assert result.returncode == 0, result.stderr
     out = run("diff", cwd=repo).output
     assert "Sign-off > Signatures > Priya Raman > Date: 4 November 2026 -> 16 November 2026" in out

@@ -24,8 +24,9 @@ KINDS = ["lead-management", "social-selling", "buyer-journey-handoff"]
 @pytest.mark.parametrize("kind", KINDS)
 def test_new_agreement_is_valid_as_written(tmp_path: Path, kind: str) -> None:
     (tmp_path / "sla").mkdir()
-    result = run("new", kind, "acme-2027", "--title", 'Acme "2027": the plan', "--timezone", "America/Chicago",
-                 cwd=tmp_path)
+    result = run(
+        "new", kind, "acme-2027", "--title", 'Acme "2027": the plan', "--timezone", "America/Chicago", cwd=tmp_path
+    )
     assert result.exit_code == 0, result.output
     assert result.output == "created sla/acme-2027.yaml: edit it, then run `make validate`\n"
     text = (tmp_path / "sla" / "acme-2027.yaml").read_text()
@@ -71,9 +72,14 @@ def wait_for(check, timeout: float = 15.0):
 
 def test_preview_serves_rebuilds_and_shows_errors(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "sla", tmp_path / "sla")
-    proc = subprocess.Popen([sys.executable, "-u", str(ROOT / "cli.py"), "preview", "--port", "0"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-u", str(ROOT / "cli.py"), "preview", "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         line = wait_for(lambda: proc.stdout.readline())
         while "Serving" not in line:
@@ -107,8 +113,10 @@ def test_preview_binds_to_localhost_by_default() -> None:
     assert "--host TEXT" in result.output and "127.0.0.1" in result.output
 
 
-@pytest.mark.skipif(shutil.which("pre-commit", path=str(Path(sys.executable).parent)) is None,
-                    reason="pre-commit is not installed in this environment (requirements.txt installs it)")
+@pytest.mark.skipif(
+    shutil.which("pre-commit", path=str(Path(sys.executable).parent)) is None,
+    reason="pre-commit is not installed in this environment (requirements.txt installs it)",
+)
 def test_pre_commit_hook_through_try_repo(repo: Path, tmp_path: Path) -> None:
     (repo / "sla").mkdir()
     shutil.copy(ROOT / "sla" / "company-a-lead-management.yaml", repo / "sla")
@@ -117,15 +125,27 @@ def test_pre_commit_hook_through_try_repo(repo: Path, tmp_path: Path) -> None:
     git(repo, "add", ".")
     pre_commit = str(Path(sys.executable).parent / "pre-commit")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
-    result = subprocess.run([pre_commit, "try-repo", str(ROOT), "slakit-validate", "--all-files"], cwd=repo,
-                            capture_output=True, text=True, env=env, timeout=600)
+    result = subprocess.run(
+        [pre_commit, "try-repo", str(ROOT), "slakit-validate", "--all-files"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "sla/broken.yaml:3:1: error[duplicate-key]: duplicate key 'id'" in result.stdout
     assert "2 agreements checked: 1 error (1 invalid)" in result.stdout
     (repo / "sla" / "broken.yaml").unlink()
     git(repo, "add", "-A")
-    result = subprocess.run([pre_commit, "try-repo", str(ROOT), "slakit-validate", "--all-files"], cwd=repo,
-                            capture_output=True, text=True, env=env, timeout=600)
+    result = subprocess.run(
+        [pre_commit, "try-repo", str(ROOT), "slakit-validate", "--all-files"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout
 
 
@@ -141,20 +161,31 @@ def test_github_workflow_parses_and_names_real_actions() -> None:
     workflow = YAML(typ="safe").load((ROOT / ".github" / "workflows" / "sla.yml").read_text())
     assert set(workflow["on"]) == {"pull_request", "push", "workflow_dispatch"}
     uses = [step["uses"] for job in workflow["jobs"].values() for step in job["steps"] if "uses" in step]
-    known = {"actions/checkout@v4", "actions/setup-python@v5", "actions/upload-artifact@v4",
-             "actions/upload-pages-artifact@v3", "actions/deploy-pages@v4"}
+    known = {
+        "actions/checkout@v4",
+        "actions/setup-python@v5",
+        "actions/upload-artifact@v4",
+        "actions/upload-pages-artifact@v3",
+        "actions/deploy-pages@v4",
+    }
     assert set(uses) <= known
     runs = " ".join(step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"])
     assert "validate sla --format github" in runs and '--format md >> "$GITHUB_STEP_SUMMARY"' in runs
     assert "make render" in runs
 
 
-@pytest.mark.skipif(shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) is None,
-                    reason="check-jsonschema is not installed (requirements.txt installs it)")
+@pytest.mark.skipif(
+    shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) is None,
+    reason="check-jsonschema is not installed (requirements.txt installs it)",
+)
 def test_github_workflow_validates_against_its_published_schema() -> None:
     tool = str(Path(sys.executable).parent / "check-jsonschema")
-    result = subprocess.run([tool, "--builtin-schema", "vendor.github-workflows", str(ROOT / ".github/workflows/sla.yml")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [tool, "--builtin-schema", "vendor.github-workflows", str(ROOT / ".github/workflows/sla.yml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -181,7 +212,9 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     assert "Building" not in plain.stdout + plain.stderr
     pid, fd = pty.fork()
     if pid == 0:  # the child: the same command on a terminal
-        os.execv(sys.executable, [sys.executable, str(ROOT / "cli.py"), "render", str(sla), "--out", str(tmp_path / "out2")])
+        os.execv(
+            sys.executable, [sys.executable, str(ROOT / "cli.py"), "render", str(sla), "--out", str(tmp_path / "out2")]
+        )
     out = b""
     while True:
         try:

@@ -1,0 +1,1 @@
+"""Checking: the schema and the semantic rules, every problem of every file in one result."""

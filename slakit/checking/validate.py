@@ -1,0 +1,222 @@
+"""Validation: every file, every problem (YAML, schema, semantic rules), in one result."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema.exceptions import ValidationError
+
+from ..errors import ERROR, Problem
+from ..model.schema import index, pattern_of, pointer
+from ..world.clock import today
+from ..world.files import find_agreements
+from ..world.load import Document, load_file
+from .rules import check, suggest, where
+from .schema import validator
+
+
+@dataclass
+class FileResult:
+    """One file's outcome: the document (when it loaded) and its problems."""
+
+    path: str
+    document: Document | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == ERROR for p in self.problems)
+
+
+@dataclass
+class Report:
+    """The outcome of validating several files."""
+
+    files: list[FileResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(f.ok for f in self.files)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return sorted(p for f in self.files for p in f.problems)
+
+    def count(self, severity: str) -> int:
+        return sum(p.severity == severity for p in self.problems)
+
+
+def validate_paths(paths: Iterable[str], strict: bool = False, keep: bool = False) -> Report:
+    """Validate every agreement under `paths` (files or folders).
+
+    With `keep`, each result holds its loaded document for later stages (render);
+    otherwise documents are dropped as soon as they are checked, so memory stays flat.
+    """
+    return validate_files(find_agreements(paths), strict, keep)
+
+
+def validate_files(files: list[tuple[Path, str]], strict: bool = False, keep: bool = True) -> Report:
+    day = today()
+    owners: dict[str, str] = {}
+    results = []
+    for path, name in files:
+        result = check_source(load_file(path, name), name, day, owners, strict)
+        if not keep:
+            result.document = None
+        results.append(result)
+    return Report(results)
+
+
+def check_source(
+    loaded: tuple[Document | None, list[Problem]], name: str, day: dt.date, owners: dict[str, str], strict: bool = False
+) -> FileResult:
+    """All problems of one loaded file; `owners` maps agreement ids seen so far to their files."""
+    doc, problems = loaded
+    if doc is not None:
+        problems = schema_problems(doc) + check(doc, day) + same_id(doc, owners)
+    if strict:
+        problems = [p.as_error() for p in problems]
+    return FileResult(name, doc, problems)
+
+
+def content_errors(problems: list[Problem]) -> list[Problem]:
+    """Errors in what the agreement says, leaving out its sign-off state (missing or stale
+    signatures): those block publishing, but not reading, comparing or signing it."""
+    return sorted(p for p in problems if p.severity == ERROR and p.rule != "signature")
+
+
+def same_id(doc: Document, owners: dict[str, str]) -> list[Problem]:
+    """An agreement id already used by another file (both would publish to one page)."""
+    ident = doc.data.get("id")
+    if not isinstance(ident, str):
+        return []
+    if ident not in owners:
+        owners[ident] = doc.path
+        return []
+    line, col = doc.locate(("id",))
+    return [
+        Problem(
+            doc.path,
+            line,
+            col,
+            ERROR,
+            "unique",
+            f"agreement id {ident!r} is also used by {owners[ident]}; "
+            "both would publish to the same page, so give each agreement its own id",
+        )
+    ]
+
+
+# Schema errors -> messages that name the field, the value and what is accepted.
+
+_TYPE_NAMES = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "object": "a mapping of fields",
+    "array": "a list",
+    "boolean": "true or false",
+    "null": "nothing",
+}
+
+
+def describe(value: Any) -> str:
+    """A value as a message shows it."""
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (true/false)"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return f"the text {shown!r}"
+    if isinstance(value, list):
+        return f"a list of {len(value)} items"
+    return "a mapping of fields"
+
+
+def _expected(schema: dict[str, Any]) -> str:
+    title = schema.get("x-kind") or schema.get("title", "")
+    text = schema.get("x-kind-description") if schema.get("x-kind") else schema.get("description", "")
+    if title.startswith(("a ", "an ")):
+        return f"{title} ({_lower(text).rstrip('.')})" if text else title
+    if title and text:
+        return f"a valid {title.lower()} ({_lower(text).rstrip('.')})"
+    return title.lower() or "a valid value"
+
+
+def _lower(text: str) -> str:
+    """Lower-case a description's first letter, unless it starts an acronym (IANA, ISO)."""
+    return text[0].lower() + text[1:] if text and not text[1:2].isupper() else text
+
+
+def schema_problems(doc: Document) -> list[Problem]:
+    """Every schema error of the document, each located and explained (once: a malformed
+    date fails both its pattern and its format, but is one problem)."""
+    problems: dict[tuple[int, int, str], Problem] = {}
+    for error in validator().iter_errors(doc.data):
+        for problem in _explain(doc, error):
+            problems.setdefault((problem.line, problem.column, problem.message), problem)
+    return list(problems.values())
+
+
+def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
+    path = tuple(error.absolute_path)
+    data, value, schema, keyword = doc.data, error.instance, error.schema, error.validator
+    here = where(data, path)
+    key = False
+    if keyword == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else "?"
+        field = index().field(pattern_of(path) + (missing,))
+        detail = f" ({_lower(field['description']).rstrip('.')})" if field.get("description") else ""
+        message = f"{here}: the required field {missing!r} is missing{detail}"
+    elif keyword == "additionalProperties":
+        allowed = list(schema.get("properties", {}))
+        for extra in sorted(set(value) - set(allowed), key=str):
+            line, col = doc.locate(path + (extra,), key=True)
+            yield Problem(
+                doc.path,
+                line,
+                col,
+                ERROR,
+                "schema",
+                f"{here}: unknown field {extra!r}{suggest(str(extra), allowed)}; allowed fields: {', '.join(allowed)}",
+                pointer(path + (extra,)),
+            )
+        return
+    elif keyword == "type":
+        expected = schema.get("type")
+        names = " or ".join(
+            _TYPE_NAMES.get(str(t), str(t)) for t in (expected if isinstance(expected, list) else [expected])
+        )
+        kind = schema.get("x-kind") or schema.get("title", "")
+        shape = _expected(schema) if kind.startswith(("a ", "an ")) else names
+        message = f"{here}: expected {shape}, but found {describe(value)}"
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and "string" in str(expected):
+            message += "; put it in quotes to keep it as written"
+    elif keyword == "enum":
+        options = [str(o) for o in error.validator_value]
+        message = (
+            f"{here}: {describe(value)} is not accepted{suggest(str(value), options)}; use one of: {', '.join(options)}"
+        )
+    elif keyword in ("pattern", "format", "anyOf", "oneOf"):
+        message = f"{here}: {describe(value)} is not {_expected(schema)}"
+    elif keyword == "minLength":
+        message = f"{here}: must not be empty"
+    elif keyword == "maxLength":
+        message = f"{here}: is {len(value)} characters long; at most {error.validator_value} are allowed"
+    elif keyword == "minItems":
+        message = f"{here}: needs at least {error.validator_value} item{'s' if error.validator_value != 1 else ''}, found {len(value)}"
+    elif keyword == "uniqueItems":
+        message = f"{here}: lists the same value more than once"
+    elif keyword == "minimum":
+        message = f"{here}: {describe(value)} is below the minimum of {error.validator_value}"
+    else:
+        message = f"{here}: {error.message}"
+    line, col = doc.locate(path, key=key)
+    yield Problem(doc.path, line, col, ERROR, "schema", message, pointer(path))

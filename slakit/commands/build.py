@@ -1,0 +1,345 @@
+"""Publish: validate, render what changed, and write dist/ atomically.
+
+Nothing is written until every agreement has validated and rendered in memory, so a failed
+build leaves the previous dist/ exactly as it was. Each file is written to a temporary
+name and renamed into place; files whose bytes would not change are not touched.
+
+A manifest in the output folder records, per agreement, the hash of its source and what
+the index needs. When the sources, templates, schema and engine are unchanged, a rebuild
+neither validates nor renders those agreements again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import hashlib
+import json
+import multiprocessing
+import os
+import subprocess
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..checking.validate import FileResult, Report, check_source
+from ..errors import ERROR, InputError, Problem, UsageError, WriteError
+from ..model.agreement import Agreement
+from ..model.dates import parse_date as date
+from ..output.render import Renderer, index_entry
+from ..world.clock import epoch_is_set, today
+from ..world.files import find_agreements, write_if_changed
+from ..world.load import load_bytes
+from ..world.resources import ENGINE, SCHEMA_PATH, TEMPLATES
+
+MANIFEST = ".slakit-build.json"
+
+
+@dataclass
+class BuildResult:
+    rendered: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class BuildFailed(InputError):
+    """Validation failed; carries the report so the CLI can print it in the chosen format."""
+
+    def __init__(self, report: Report):
+        errors = report.count(ERROR)
+        super().__init__(
+            f"the build stopped: {errors} error{'s' * (errors != 1)}; nothing in the output folder was changed"
+        )
+        self.report = report
+
+
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def _tree_digest(folders: list[Path], pattern: str) -> list[bytes]:
+    parts = []
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob(pattern) if p.is_file()) if folder.is_dir() else []:
+            parts += [str(path.relative_to(folder)).encode(), path.read_bytes()]
+    return parts
+
+
+def build_key(templates: Path | None) -> str:
+    """Everything besides the sources that shapes the output: engine, schema, templates."""
+    folders = ([templates] if templates else []) + [TEMPLATES]
+    return _digest(
+        __version__.encode(), *_tree_digest([ENGINE], "*.py"), SCHEMA_PATH.read_bytes(), *_tree_digest(folders, "*")
+    )
+
+
+def reference_date(folder: Path, data: list[dict[str, Any]]) -> dt.date:
+    """The date reviews are judged against in the output, never the wall clock:
+    SOURCE_DATE_EPOCH, else the date of the last commit, else the latest date in the
+    agreements (their index entries: effective date and last review)."""
+    if epoch_is_set():
+        return today()
+    try:
+        out = subprocess.run(
+            ["git", "log", "-1", "--format=%cs"], cwd=folder, capture_output=True, text=True, timeout=30
+        )
+        if out.returncode == 0 and date(out.stdout.strip()):
+            return date(out.stdout.strip())  # type: ignore[return-value]
+    except (OSError, subprocess.SubprocessError):
+        pass
+    dates = [date(d.get("last_review")) or date(d.get("effective")) for d in data]
+    return max((d for d in dates if d), default=dt.date(1970, 1, 1))
+
+
+def build(
+    paths: list[str],
+    out: Path,
+    templates: Path | None = None,
+    strict: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildResult:
+    """Validate and publish the agreements under `paths` into `out`."""
+    if templates is not None and not templates.is_dir():
+        raise UsageError(f"templates folder '{templates}' does not exist")
+    files = find_agreements(paths)
+    key = build_key(templates)
+    manifest = _read_manifest(out)
+    cached = manifest.get("agreements", {}) if manifest.get("key") == key else {}
+
+    result = BuildResult()
+    results: list[FileResult] = []
+    pending: dict[str, tuple[str, Agreement, Future[tuple[str, str]]]] = {}
+    entries: dict[str, dict[str, Any]] = {}
+    owners: dict[str, str] = {}
+    day = today()
+    # A cached agreement skips validation only if it was checked today (reviews fall due
+    # with time) and with the same strictness; it always takes part in the id check.
+    checked_today = manifest.get("checked_on") == day.isoformat() and manifest.get("strict") == strict
+    sources: list[tuple[str, bytes, str]] = []
+    for path, name in files:
+        raw = path.read_bytes()
+        sha = _digest(raw)
+        old = cached.get(name)
+        reusable = bool(old and old["sha"] == sha and all((out / f).is_file() for f in old["outputs"]))
+        if old is not None and reusable and checked_today:
+            entries[name] = old
+            owners.setdefault(old["entry"]["id"], name)
+            warnings = [Problem(**w) for w in old.get("warnings", [])]
+            results.append(FileResult(name, None, warnings))
+            result.unchanged.append(name)
+        else:
+            sources.append((name, raw, sha))
+    steps = 2 * len(sources)  # each source is checked, then its pages are collected
+    with _RenderQueue(templates, len(sources)) as queue:
+        for done, (name, raw, sha) in enumerate(sources, 1):
+            if progress:
+                progress(done, steps)
+            checked = check_source(load_bytes(raw, name), name, day, owners, strict)
+            results.append(checked)
+            old = cached.get(name)
+            if checked.ok and checked.document is not None:
+                data = checked.document.data
+                if old and old["sha"] == sha and all((out / f).is_file() for f in old["outputs"]):
+                    entries[name] = {
+                        **old,
+                        "warnings": [asdict(p) for p in checked.problems],
+                    }  # same bytes: no re-render
+                    result.unchanged.append(name)
+                else:
+                    # Rendering starts while later files are still being checked.
+                    agreement = Agreement.from_data(data)
+                    pending[name] = (sha, agreement, queue.submit(data, agreement, _shown(name)))
+            checked.document = None  # node trees are only needed for positions; free them now
+        report = Report(sorted(results, key=lambda r: r.path))
+        if not report.ok:
+            queue.cancel()
+            raise BuildFailed(report)
+        result.warnings = report.problems
+        outputs: dict[str, bytes] = {}
+        by_name = {r.path: r for r in results}
+        for done, (name, (sha, agreement, future)) in enumerate(pending.items(), len(sources) + 1):
+            markdown, page = future.result()
+            ident = agreement.id
+            outputs[f"{ident}.md"] = markdown.encode()
+            outputs[f"{ident}.html"] = page.encode()
+            entries[name] = {
+                "sha": sha,
+                "outputs": [f"{ident}.md", f"{ident}.html"],
+                "entry": index_entry(agreement),
+                "warnings": [asdict(p) for p in by_name[name].problems],
+            }
+            result.rendered.append(name)
+            if progress:
+                progress(done, steps)
+
+    renderer = Renderer(templates)
+    first = Path(paths[0]) if paths else Path(".")
+    as_of = reference_date(first if first.is_dir() else first.parent, [e["entry"] for e in entries.values()])
+    changelog_head, changelog = _changelog(
+        paths, templates, manifest.get("changelog_head") if manifest.get("key") == key else None, out, result
+    )
+    outputs.update(changelog)
+    index = sorted(
+        (e["entry"] for e in entries.values()), key=lambda e: (e["status"] == "retired", e["title"], e["id"])
+    )
+    for entry in index:
+        entry["overdue"] = bool(
+            entry["next_review"] and entry["status"] != "retired" and entry["next_review"] < as_of.isoformat()
+        )
+    index_md, index_html = renderer.index(index, as_of, has_changelog=changelog_head is not None)
+    outputs["index.md"] = index_md.encode()
+    outputs["index.html"] = index_html.encode()
+
+    _write_all(out, outputs, result)
+    produced = {f for e in entries.values() for f in e["outputs"]} | {"index.md", "index.html"}
+    if changelog_head:
+        produced |= set(CHANGELOG)
+    for stale in sorted(set(manifest.get("outputs", [])) - produced):
+        # Only plain file names the build itself writes: a manifest edited by hand cannot
+        # make the build delete anything outside the output folder.
+        if (
+            not isinstance(stale, str)
+            or Path(stale).name != stale
+            or stale.startswith(".")
+            or not stale.endswith((".md", ".html"))
+        ):
+            continue
+        target = out / stale
+        if target.is_file() and not target.is_symlink():
+            target.unlink()
+            result.removed.append(stale)
+    new_manifest = {
+        "key": key,
+        "outputs": sorted(produced),
+        "changelog_head": changelog_head,
+        "checked_on": day.isoformat(),
+        "strict": strict,
+        "agreements": {n: {k: v for k, v in e.items() if k != "data"} for n, e in sorted(entries.items())},
+    }
+    _write_all(out, {MANIFEST: (json.dumps(new_manifest, indent=1, sort_keys=True) + "\n").encode()}, BuildResult())
+    return result
+
+
+PARALLEL_FROM = 24  # below this many agreements, starting worker processes costs more than it saves
+
+_worker: Renderer | None = None
+
+
+def _start_worker(templates: Path | None) -> None:
+    global _worker
+    _worker = Renderer(templates)
+    gc.freeze()  # what the worker inherited stays alive; do not walk it on every collection
+
+
+def _render_one(data: dict[str, Any], agreement: Agreement, shown: str) -> tuple[str, str]:
+    assert _worker is not None
+    return _worker.agreement(data, shown, agreement)
+
+
+class _RenderQueue:
+    """Renders agreements as they pass validation: in worker processes when there are
+    enough of them and more than one core, otherwise right away in this process."""
+
+    def __init__(self, templates: Path | None, count: int):
+        self.templates = templates
+        self.pool: ProcessPoolExecutor | None = None
+        self.local: Renderer | None = None
+        workers = min(os.cpu_count() or 1, 8)
+        if count >= PARALLEL_FROM and workers > 1:
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            self.pool = ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_start_worker, initargs=(templates,)
+            )
+
+    def submit(self, data: dict[str, Any], agreement: Agreement, shown: str) -> Future[tuple[str, str]]:
+        if self.pool is not None:
+            return self.pool.submit(_render_one, data, agreement, shown)
+        if self.local is None:
+            self.local = Renderer(self.templates)
+        future: Future[tuple[str, str]] = Future()
+        future.set_result(self.local.agreement(data, shown, agreement))
+        return future
+
+    def cancel(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> _RenderQueue:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+CHANGELOG = ("changelog.md", "changelog.html")
+
+
+def _changelog(
+    paths: list[str], templates: Path | None, cached_head: str | None, out: Path, result: BuildResult
+) -> tuple[str | None, dict[str, bytes]]:
+    """dist/changelog.md and .html from Git history; redone only when HEAD has moved.
+
+    Returns the commit the changelog describes (None when there is no usable history)."""
+    from ..output.changelog import document
+    from ..world.git import Repo
+    from .changelog import collect, shallow_problem
+
+    if not Repo.contains(Path.cwd()):
+        result.notes.append("no changelog: not inside a Git repository")
+        return None, {}
+    with Repo(Path.cwd()) as repo:
+        head = repo.git("rev-parse", "--verify", "--quiet", "HEAD", check=False).stdout.strip()
+        shallow = shallow_problem(repo)
+        if not head or shallow:
+            result.notes.append(f"no changelog: {shallow or 'the repository has no commits yet'}")
+            return None, {}
+        try:
+            [repo.relative(Path(p)) for p in paths]
+        except UsageError:
+            result.notes.append("no changelog: the agreements are outside this Git repository")
+            return None, {}
+    if cached_head == head and all((out / name).is_file() for name in CHANGELOG):
+        return head, {}
+    history, groups = collect(paths, None, None, None, 1, False)
+    return head, {
+        "changelog.md": document(groups, history, "md", templates).encode(),
+        "changelog.html": document(groups, history, "html", templates).encode(),
+    }
+
+
+def _shown(name: str) -> str:
+    """The source path as the page shows it: relative to the current folder when inside it."""
+    try:
+        return Path(name).resolve().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return Path(name).name
+
+
+def _read_manifest(out: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_all(out: Path, outputs: dict[str, bytes], result: BuildResult) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, content in sorted(outputs.items()):
+            if write_if_changed(out / name, content):
+                result.written.append(name)
+    except OSError as exc:
+        raise WriteError(f"cannot write to the output folder '{out}': {exc.strerror or exc}") from None

@@ -1,0 +1,92 @@
+"""The diff command: read two sides (Git revisions, the work tree or two files), compare, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..comparing.diff import DiffResult, Side, Version, compare_sides, read_versions
+from ..errors import UsageError
+from ..output.report import use_colour
+from ..world.files import YAML_SUFFIXES, agreement_files, is_agreement_under
+from ..world.git import Repo
+
+WORK_TREE = "working tree"
+
+
+def git_side(repo: Repo, revision: str, paths: list[str]) -> tuple[Side, list[Version]]:
+    """The agreements under `paths` at `revision`, each validated; messages say REV:path."""
+    commit = repo.verify(revision)
+    files = {name: sha for name, sha in repo.list_files(commit, paths).items() if is_agreement_under(name, paths)}
+    short = commit[:7]
+    label = revision if revision.startswith(short) else f"{revision} ({short})"
+    return Side(label, revision, commit), read_versions(
+        {path: repo.read_blob(sha) for path, sha in files.items()}, revision
+    )
+
+
+def work_tree_side(repo: Repo, paths: list[Path]) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for path in paths:
+        if path.is_dir():
+            candidates = agreement_files(path)
+        else:
+            candidates = [path] if path.is_file() else []
+        for file in candidates:
+            files[repo.relative(file)] = file.read_bytes()
+    return files
+
+
+def collect(repo: Repo, revisions: list[str], paths: list[Path]) -> tuple[Side, Side, list[Version], list[Version]]:
+    """Read both sides: no revision = HEAD vs work tree; one = REV vs work tree; two = A vs B."""
+    git_paths = [repo.relative(p) for p in paths]
+    if len(revisions) > 2:
+        raise UsageError(f"at most two revisions can be compared, got {len(revisions)}: {', '.join(revisions)}")
+    old_side, old = git_side(repo, revisions[0] if revisions else "HEAD", git_paths)
+    if len(revisions) == 2:
+        new_side, new = git_side(repo, revisions[1], git_paths)
+        return old_side, new_side, old, new
+    return old_side, Side(WORK_TREE, None), old, read_versions(work_tree_side(repo, paths), None)
+
+
+def run_diff(
+    args: list[str], files: tuple[str, str] | None, fmt: str, show_moves: bool, templates: Path | None, colour: bool
+) -> tuple[str, bool]:
+    """The whole diff command: returns the report and whether every version was readable."""
+    if fmt in ("md", "html") and templates is not None and not templates.is_dir():
+        raise UsageError(f"templates folder '{templates}' does not exist")
+    if files:
+        if args:
+            raise UsageError("--files compares two files; do not also give revisions or paths")
+        for name in files:
+            if not Path(name).is_file():
+                raise UsageError(f"path '{name}' does not exist")
+        old = read_versions({files[0]: Path(files[0]).read_bytes()}, None)
+        new = read_versions({files[1]: Path(files[1]).read_bytes()}, None)
+        # Two files are one agreement's two versions, whatever their ids or names say.
+        old[0].path = new[0].path
+        if old[0].data and new[0].data:
+            old[0].data = {**old[0].data, "id": new[0].data["id"]}
+        old_side, new_side = Side(files[0], None), Side(files[1], None)
+    else:
+        # A path is an existing file or folder, or a YAML file name (it may exist only in history).
+        is_path = [Path(a).exists() or a.endswith(YAML_SUFFIXES) for a in args]
+        paths = [Path(a) for a, flag in zip(args, is_path) if flag]
+        revisions = [a for a, flag in zip(args, is_path) if not flag]
+        if not paths:
+            if not Path("sla").is_dir():
+                raise UsageError("no sla/ folder here; name the agreements to compare (files or folders)")
+            paths = [Path("sla")]
+        with Repo(
+            Path.cwd() if Repo.contains(Path.cwd()) else paths[0] if paths[0].is_dir() else paths[0].parent
+        ) as repo:
+            old_side, new_side, old, new = collect(repo, revisions, paths)
+    result = DiffResult(old_side, new_side, compare_sides(old, new, show_moves), show_moves)
+    from ..output import diff as report
+
+    if fmt == "json":
+        text = report.as_json(result)
+    elif fmt == "text":
+        text = report.as_text(result, use_colour(colour))
+    else:
+        text = report.document(result, fmt, templates)
+    return text, result.ok

@@ -1,0 +1,1 @@
+"""Comparing: what changed in meaning between two versions, and across Git history."""

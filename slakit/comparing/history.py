@@ -1,0 +1,428 @@
+"""History: the semantic changes of every commit to the agreements, grouped by quarter.
+
+One `git log` lists the commits and the blobs they changed; one `git cat-file --batch`
+reads the blobs, each parsed once. The first-parent line is followed, and a merge counts
+as its change against the first parent, so changes merged from a branch are counted once.
+Each agreement is one thread through its whole life, across renames of its file; a revision
+that does not parse is listed as such, and the thread goes on from the last good version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..errors import ERROR, Problem, UsageError
+from ..model.dates import parse_date as date
+from ..model.dates import quarter_of
+from ..model.review import ReviewSchedule
+from ..world.files import is_agreement_under, write_if_changed
+from ..world.git import NULL_SHA, Repo
+from ..world.load import load_bytes
+from .compare import Change, compare
+
+_PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
+_QUARTER = re.compile(r"^(?:FY)?(\d{4})-Q([1-4])$")
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    author: str
+    date: dt.datetime  # committer date, aware
+    subject: str
+
+    @property
+    def short(self) -> str:
+        return self.sha[:7]
+
+    @property
+    def pull_request(self) -> int | None:
+        match = _PR.search(self.subject)
+        return int(match.group(1) or match.group(2)) if match else None
+
+
+@dataclass
+class Entry:
+    """What one commit did to one agreement."""
+
+    commit: Commit
+    key: str  # the agreement's id (or its path while it has never parsed)
+    path: str
+    kind: str  # added | changed | renamed | removed | no-change | broken
+    changes: list[Change] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    old_path: str | None = None
+    local_date: dt.date = dt.date(1970, 1, 1)
+    quarter: str = ""
+
+    def count(self, effect: str) -> int:
+        return sum(c.effect == effect for c in self.changes)
+
+
+@dataclass
+class Thread:
+    """One agreement across its history."""
+
+    key: str
+    title: str
+    path: str
+    timezone: str = "UTC"
+    data: dict[str, Any] | None = None  # latest good version
+    reviews: set[dt.date] = field(default_factory=set)  # every last_review date seen
+
+
+def parse_revision(raw: bytes, shown: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """A historical version: its data if it parses into an agreement with an id, else why not.
+
+    History is read, not judged: a revision counts as broken when it does not parse (the
+    full validation is `validate`'s job, and would triple the time of a long history).
+    """
+    doc, problems = load_bytes(raw, shown)
+    if doc is None:
+        return None, problems
+    if not isinstance(doc.data.get("id"), str) or not isinstance(doc.data.get("parties", []), list):
+        line, col = doc.locate(("id",))
+        return None, [
+            Problem(shown, line, col, ERROR, "schema", "the agreement has no id (or its parties are not a list)")
+        ]
+    return doc.data, []
+
+
+def parse_quarter(text: str) -> str:
+    match = _QUARTER.match(text.strip())
+    if not match:
+        raise UsageError(f"'{text}' is not a quarter; write it like 2026-Q3")
+    return f"{match.group(1)}-Q{match.group(2)}"
+
+
+def parse_log(raw: str) -> list[tuple[Commit, list[tuple[str, str, str, str, str | None]]]]:
+    """`git log -z --raw` output -> commits with (status, old blob, new blob, path, old path)."""
+    commits = []
+    for chunk in raw.split("\x1e")[1:]:
+        fields = chunk.split("\x1f")
+        sha, _parents, author, committed, subject = fields[:5]
+        files: list[tuple[str, str, str, str, str | None]] = []
+        tokens = [t for t in fields[5].lstrip("\0\n").split("\0")]
+        i = 0
+        while i < len(tokens):
+            token = tokens[i].strip("\n")
+            if not token.startswith(":"):
+                i += 1
+                continue
+            _, _, old_sha, new_sha, status = token[1:].split()
+            if status[0] in "RC":
+                files.append((status[0], old_sha, new_sha, tokens[i + 2], tokens[i + 1]))
+                i += 3
+            else:
+                files.append((status[0], old_sha, new_sha, tokens[i + 1], None))
+                i += 2
+        commits.append((Commit(sha, author, dt.datetime.fromisoformat(committed), subject), files))
+    return commits
+
+
+PARALLEL_FROM = 64  # revisions; fewer are parsed faster than worker processes start
+CACHE_NAME = "slakit-history-cache.json.z"
+_ENGINE_FILES = ("world/load.py", "comparing/history.py")
+
+
+def _parse_job(job: tuple[bytes, str]) -> tuple[dict[str, Any] | None, list[Problem]]:
+    return parse_revision(*job)
+
+
+class RevisionCache:
+    """Parsed revisions by blob id, kept in the repository's Git folder between runs.
+
+    A blob never changes, so its parse never does; the cache is dropped whenever the
+    loader's code changes. Stored as compressed JSON, never as pickle."""
+
+    def __init__(self, repo: Repo):
+        git_dir = repo.git("rev-parse", "--git-common-dir").stdout.strip()
+        self.path = (repo.root / git_dir).resolve() / CACHE_NAME
+        here = Path(__file__).resolve().parent.parent
+        self.engine = hashlib.sha256(b"".join((here / f).read_bytes() for f in _ENGINE_FILES)).hexdigest()
+        self.entries: dict[str, Any] = {}
+        self.dirty = False
+        try:
+            stored = json.loads(zlib.decompress(self.path.read_bytes()))
+            if stored.get("engine") == self.engine:
+                self.entries = stored["revisions"]
+        except (OSError, ValueError, zlib.error, KeyError, TypeError, AttributeError):
+            pass
+
+    def get(self, sha: str) -> tuple[dict[str, Any] | None, list[Problem]] | None:
+        hit = self.entries.get(sha)
+        if hit is None:
+            return None
+        return hit[0], [Problem(**p) for p in hit[1]]
+
+    def put(self, sha: str, parsed: tuple[dict[str, Any] | None, list[Problem]]) -> None:
+        self.entries[sha] = [parsed[0], [asdict(p) for p in parsed[1]]]
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        try:
+            payload = json.dumps({"engine": self.engine, "revisions": self.entries}, separators=(",", ":"))
+            write_if_changed(self.path, zlib.compress(payload.encode(), 1))
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+
+class History:
+    """Reads the agreements' history from a repository and threads it per agreement."""
+
+    def __init__(
+        self, repo: Repo, paths: list[str], since: str | None = None, until: str | None = None, progress: Any = None
+    ):
+        self.repo = repo
+        self.progress = progress  # called (done, total) while revisions are parsed
+        self.paths = paths
+        self.since, self.until = since, until
+        self.parsed: dict[str, tuple[dict[str, Any] | None, list[Problem]]] = {}
+        self.threads: dict[str, Thread] = {}
+        self.entries: list[Entry] = []
+        self.cache = RevisionCache(repo)
+
+    def _prefetch(self, wanted: list[tuple[str, str]]) -> None:
+        """Parse every revision the log names, from the cache or on all cores, before threading."""
+        todo = []
+        for sha, shown in wanted:
+            if sha in self.parsed:
+                continue
+            hit = self.cache.get(sha)
+            if hit is not None:
+                self.parsed[sha] = hit
+            else:
+                todo.append((sha, shown))
+                self.parsed[sha] = (None, [])  # placeholder, filled below
+        jobs = [(self.repo.read_blob(sha), shown) for sha, shown in todo]
+        workers = min(os.cpu_count() or 1, 8)
+        if len(jobs) >= PARALLEL_FROM and workers > 1:
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                results = []
+                for result in pool.map(_parse_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))):
+                    results.append(result)
+                    if self.progress:
+                        self.progress(len(results), len(jobs))
+        else:
+            results = []
+            for job in jobs:
+                results.append(parse_revision(*job))
+                if self.progress:
+                    self.progress(len(results), len(jobs))
+        for (sha, _), parsed in zip(todo, results):
+            self.parsed[sha] = parsed
+            self.cache.put(sha, parsed)
+
+    def _load(self, sha: str, shown: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+        if sha not in self.parsed:  # each blob is parsed once, whatever commits share it
+            self.parsed[sha] = parse_revision(self.repo.read_blob(sha), shown)
+        return self.parsed[sha]
+
+    def read(self) -> History:
+        if not self.repo.git("rev-parse", "--verify", "--quiet", "HEAD", check=False).stdout.strip():
+            raise UsageError("the repository has no commits yet, so there is no history to report")
+        revisions = ["HEAD"]
+        if self.until and not date(self.until):
+            revisions = [self.repo.verify(self.until)]
+        if self.since and not date(self.since):
+            revisions.append("^" + self.repo.verify(self.since))
+        out = self.repo.git(
+            "log",
+            "--first-parent",
+            "--diff-merges=first-parent",
+            "--raw",
+            "--no-abbrev",
+            "-M",
+            "--reverse",
+            "-z",
+            "--format=%x1e%H%x1f%P%x1f%an%x1f%cI%x1f%s%x1f",
+            *revisions,
+            "--",
+            *self.paths,
+        ).stdout
+        by_path: dict[str, str] = {}  # current path -> thread key
+        log = parse_log(out)
+        self._prefetch(
+            [
+                (new_sha, f"{commit.short}:{path}")
+                for commit, files in log
+                for status, _, new_sha, path, _ in files
+                if status != "D" and is_agreement_under(path, self.paths)
+            ]
+        )
+        for commit, files in log:
+            for status, old_sha, new_sha, path, old_path in files:
+                if not is_agreement_under(path, self.paths) and not (
+                    old_path and is_agreement_under(old_path, self.paths)
+                ):
+                    continue
+                self._apply(commit, status, old_sha, new_sha, path, old_path, by_path)
+        self.cache.save()
+        return self
+
+    def _apply(
+        self,
+        commit: Commit,
+        status: str,
+        old_sha: str,
+        new_sha: str,
+        path: str,
+        old_path: str | None,
+        by_path: dict[str, str],
+    ) -> None:
+        key = by_path.pop(old_path, None) if old_path else by_path.get(path)
+        previous = self.threads.get(key) if key is not None else None
+        if status == "D":
+            if previous is not None:
+                by_path.pop(path, None)
+                self._add(Entry(commit, previous.key, path, "removed"), previous)
+            return
+        data, problems = self._load(new_sha, f"{commit.short}:{path}")
+        if data is None:
+            thread = previous or self.threads.setdefault(path, Thread(path, path, path))
+            by_path[path] = thread.key
+            self._add(Entry(commit, thread.key, path, "broken", problems=problems, old_path=old_path), thread)
+            return
+        ident = data["id"]
+        if previous is not None and previous.key != ident:
+            if previous.data is None:  # it never parsed before: now it has a name
+                self.threads.pop(previous.key)
+                previous.key = ident
+            else:  # the id changed: one agreement ends, another begins
+                self._add(Entry(commit, previous.key, old_path or path, "removed"), previous)
+                previous = None
+        thread = self.threads.setdefault(ident, previous or Thread(ident, data["title"], path))
+        thread.key = ident
+        base = thread.data
+        if base is None and old_sha != NULL_SHA and status != "A" and previous is None:
+            base, _ = self._load(old_sha, f"{commit.short}^:{old_path or path}")
+        if base is None:
+            entry = Entry(commit, ident, path, "added")
+        else:
+            changes = compare(base, data)
+            kind = (
+                "renamed"
+                if old_path and old_path != path
+                else "changed"
+                if any(c.op != "moved" for c in changes)
+                else "no-change"
+            )
+            entry = Entry(commit, ident, path, kind, changes, old_path=old_path)
+        thread.data, thread.title, thread.path = data, data["title"], path
+        thread.timezone = data.get("timezone", "UTC")
+        if date(data.get("term", {}).get("last_review")):
+            thread.reviews.add(date(data["term"]["last_review"]))  # type: ignore[arg-type]
+        by_path[path] = ident
+        self._add(entry, thread)
+
+    def _add(self, entry: Entry, thread: Thread) -> None:
+        try:
+            zone = ZoneInfo(thread.timezone)
+        except (ValueError, OSError, KeyError):
+            zone = ZoneInfo("UTC")
+        entry.local_date = entry.commit.date.astimezone(zone).date()
+        self.threads[thread.key] = thread
+        self.entries.append(entry)
+
+
+@dataclass
+class QuarterGroup:
+    quarter: str
+    agreements: list[dict[str, Any]]
+
+
+def review_tags(repo: Repo) -> set[tuple[str, str]]:
+    """(agreement id, quarter) of every `review/<id>/<YYYY-Qn>` tag: reviews held."""
+    out = repo.git("tag", "--list", "review/*").stdout
+    found = set()
+    for tag in out.split():
+        parts = tag.split("/")
+        if len(parts) == 3 and _QUARTER.match(parts[2]):
+            found.add((parts[1], parse_quarter(parts[2])))
+    return found
+
+
+def group(
+    history: History,
+    fy_start: int,
+    tags: set[tuple[str, str]],
+    terms_only: bool = False,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    only: str | None = None,
+) -> list[QuarterGroup]:
+    """Quarter (newest first) -> agreement -> commits (newest first) -> changes."""
+    quarters: dict[str, dict[str, list[Entry]]] = {}
+    for entry in history.entries:
+        if (since and entry.local_date < since) or (until and entry.local_date > until):
+            continue
+        if terms_only and entry.kind == "no-change":
+            continue
+        entry.quarter = quarter_of(entry.local_date, fy_start)
+        quarters.setdefault(entry.quarter, {}).setdefault(entry.key, []).append(entry)
+    # Reviews fall in quarters even when nothing changed then.
+    for each in history.threads.values():
+        for day in sorted(each.reviews) + _due(each):
+            if (not since or day >= since) and (not until or day <= until):
+                quarters.setdefault(quarter_of(day, fy_start), {}).setdefault(each.key, [])
+    for ident, quarter in tags:
+        if ident in history.threads:
+            quarters.setdefault(quarter, {}).setdefault(ident, [])
+    groups = []
+    for quarter in sorted(quarters, key=_quarter_key, reverse=True):
+        if only and quarter != only:
+            continue
+        agreements = []
+        for key in sorted(quarters[quarter], key=lambda k: history.threads[k].title if k in history.threads else k):
+            thread = history.threads.get(key)
+            entries = sorted(quarters[quarter][key], key=lambda e: e.commit.date, reverse=True)
+            changes = [c for e in entries for c in e.changes if c.op != "moved" and c.term]
+            held = [d for d in sorted(thread.reviews) if quarter_of(d, fy_start) == quarter] if thread else []
+            due = [d for d in _due(thread) if quarter_of(d, fy_start) == quarter and d not in held] if thread else []
+            agreements.append(
+                {
+                    "id": key,
+                    "title": thread.title if thread else key,
+                    "path": thread.path if thread else key,
+                    "entries": entries,
+                    "summary": {
+                        "changes": len(changes),
+                        "stricter": sum(c.effect == "stricter" for c in changes),
+                        "looser": sum(c.effect == "looser" for c in changes),
+                        "commits": len(entries),
+                    },
+                    "reviews_held": held,
+                    "reviews_due": due,
+                    "review_tagged": (key, quarter) in tags,
+                }
+            )
+        groups.append(QuarterGroup(quarter, agreements))
+    return groups
+
+
+def _due(thread: Thread | None) -> list[dt.date]:
+    """The next review of an agreement still in force, as its latest version sets it."""
+    if thread is None or not thread.data or thread.data.get("status") == "retired":
+        return []
+    upcoming = ReviewSchedule.from_data(thread.data).next_review
+    return [upcoming] if upcoming else []
+
+
+def _quarter_key(quarter: str) -> tuple[int, int]:
+    year, q = quarter.split("-Q")
+    return int(year), int(q)

@@ -1,0 +1,1 @@
+"""Measuring: commitments held against what happened (CRM exports), period by period."""

@@ -1,0 +1,257 @@
+"""The typed agreement: built once from validated data, read by every later stage."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .calendar import Calendar
+from .dates import parse_date
+from .figures import Duration, Money, Percentage, parse_duration, parse_percent
+from .plans import LeadValuePlan, RevenuePlan
+from .review import ReviewSchedule
+from .targets import Target
+from .terms import SignatureState, signature_state, terms_digest
+
+# The typed block a commitment carries decides its kind (None: a commitment in words only).
+KINDS = (
+    "lead_volume",
+    "lead_value",
+    "pipeline_share",
+    "follow_up",
+    "touch_cadence",
+    "measure",
+    "stepped_target",
+    "reporting",
+)
+
+
+@dataclass(frozen=True)
+class Party:
+    id: str
+    name: str
+    description: str | None = None
+    leader: str | None = None
+
+
+@dataclass(frozen=True)
+class Stakeholder:
+    id: str
+    name: str
+    role: str
+    party: str
+    email: str | None = None  # the contact address when it is an e-mail address
+
+    def label(self) -> str:
+        return f"{self.name} ({self.role})"
+
+
+@dataclass(frozen=True)
+class Definition:
+    id: str
+    term: str
+    meaning: str
+    abbreviation: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.term + (f" ({self.abbreviation})" if self.abbreviation else "")
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    response_time: Duration
+    calendar: str | None
+    after_hours: str | None
+    clock_starts: str
+    exclusions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Commitment:
+    id: str
+    party: str
+    title: str
+    to: str | None
+    category: str | None
+    text: str | None
+    kind: str | None  # lead_volume | lead_value | ... (the typed block it carries), None for words only
+    target: Target | None
+    block: dict[str, Any] = field(compare=False, repr=False)  # the typed block as written
+    lead_value: LeadValuePlan | None = None
+    follow_up: FollowUp | None = None
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    id: str
+    after: Duration
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reward:
+    id: str
+    title: str
+    condition: str
+    period: str | None
+    pool: Money | None
+
+
+@dataclass(frozen=True)
+class Agreement:
+    id: str
+    title: str
+    kind: str
+    status: str
+    version: str
+    effective: dt.date
+    end: dt.date | None
+    timezone: str
+    calendars: tuple[Calendar, ...]
+    parties: tuple[Party, ...]
+    stakeholders: tuple[Stakeholder, ...]
+    definitions: tuple[Definition, ...]
+    commitments: tuple[Commitment, ...]
+    review: ReviewSchedule
+    revenue: RevenuePlan | None
+    escalation: tuple[EscalationStep, ...]
+    rewards: tuple[Reward, ...]
+    signoff: SignatureState
+    data: dict[str, Any] = field(compare=False, repr=False)  # the validated data it was built from
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Agreement:
+        """The typed agreement; `data` must have passed schema validation."""
+        term = data["term"]
+        goals = data.get("goals") or {}
+        return cls(
+            id=data["id"],
+            title=data["title"],
+            kind=data["kind"],
+            status=data["status"],
+            version=str(data["version"]),
+            effective=_date(data["effective"]),
+            end=parse_date(term.get("end")),
+            timezone=data["timezone"],
+            calendars=tuple(Calendar.from_data(c, data["timezone"]) for c in data.get("calendars") or []),
+            parties=tuple(Party(p["id"], p["name"], p.get("description"), p.get("leader")) for p in data["parties"]),
+            stakeholders=tuple(_stakeholder(s) for s in data.get("stakeholders") or []),
+            definitions=tuple(
+                Definition(d["id"], d["term"], d["meaning"], d.get("abbreviation"))
+                for d in data.get("definitions") or []
+            ),
+            commitments=tuple(_commitment(c) for c in data["commitments"]),
+            review=ReviewSchedule.from_data(data),
+            revenue=RevenuePlan.from_data(goals["revenue"]) if goals.get("revenue") else None,
+            escalation=tuple(
+                EscalationStep(e["id"], _duration(e["after"]), tuple(e["actions"]))
+                for e in data.get("escalation") or []
+            ),
+            rewards=tuple(
+                Reward(
+                    r["id"],
+                    r["title"],
+                    r["condition"],
+                    r.get("period"),
+                    Money.from_data(r["pool"]) if r.get("pool") else None,
+                )
+                for r in data.get("rewards") or []
+            ),
+            signoff=signature_state(data),
+            data=data,
+        )
+
+    @property
+    def digest(self) -> str:
+        return self.signoff.digest if self.signoff else terms_digest(self.data)
+
+    @property
+    def retired(self) -> bool:
+        return self.status == "retired"
+
+    def party_name(self, ident: str) -> str:
+        return next((p.name for p in self.parties if p.id == ident), ident)
+
+    def party_names(self) -> dict[str, str]:
+        return {p.id: p.name for p in self.parties}
+
+    def who(self, ident: str) -> str:
+        """A party or stakeholder id -> the name people know it by."""
+        person = next((s for s in self.stakeholders if s.id == ident), None)
+        if person is not None:
+            return person.label()
+        party = next((p for p in self.parties if p.id == ident), None)
+        return f"all of {party.name}" if party else ident
+
+    def calendar(self, ident: str | None) -> Calendar | None:
+        return next((c for c in self.calendars if c.id == ident), None)
+
+    def commitment(self, ident: str) -> Commitment | None:
+        return next((c for c in self.commitments if c.id == ident), None)
+
+    def signoff_summary(self) -> str:
+        return self.signoff.summary(self.retired)
+
+
+def _date(value: Any) -> dt.date:
+    day = parse_date(value)
+    assert day is not None, value
+    return day
+
+
+def _duration(value: Any) -> Duration:
+    duration = parse_duration(value)
+    assert duration is not None, value
+    return duration
+
+
+def _stakeholder(s: dict[str, Any]) -> Stakeholder:
+    contact = s.get("contact") or {}
+    address = contact.get("address")
+    email = address if isinstance(address, str) and "@" in address and " " not in address else None
+    return Stakeholder(s["id"], s["name"], s["role"], s["party"], email)
+
+
+def _commitment(c: dict[str, Any]) -> Commitment:
+    kind = next((k for k in KINDS if k in c), None)
+    block = c.get(kind, {}) if kind else {}
+    target: Target | None = None
+    lead_value = follow_up = None
+    if kind == "lead_volume":
+        target = Target("Leads", Decimal(block["count"]), "higher", block["per"])
+    elif kind == "lead_value":
+        lead_value = LeadValuePlan.from_data(block)
+        target = Target("Lead value", lead_value.stated_total, "higher", block["per"])
+    elif kind == "pipeline_share":
+        share = parse_percent(block["share"])
+        assert share is not None
+        target = Target("Share of pipeline", Percentage(share), "higher", "month")
+    elif kind == "follow_up":
+        follow_up = FollowUp(
+            _duration(block["response_time"]),
+            block.get("calendar"),
+            block.get("after_hours"),
+            block["clock_starts"],
+            tuple(block.get("exclusions") or ()),
+        )
+        target = Target("Response time", follow_up.response_time, "lower")
+    elif kind == "measure":
+        target = Target.measure(block)
+    elif kind == "stepped_target":
+        target = Target.stepped(block)
+    return Commitment(
+        c["id"],
+        c["party"],
+        c["title"],
+        c.get("to"),
+        c.get("category"),
+        c.get("text"),
+        kind,
+        target,
+        block,
+        lead_value,
+        follow_up,
+    )

@@ -1,0 +1,1 @@
+"""Output: Markdown, HTML and text for people, JSON for machines."""

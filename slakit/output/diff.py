@@ -1,0 +1,150 @@
+"""The diff as people and machines read it: text, JSON, and the Markdown or HTML report with its redline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..comparing.compare import Change
+from ..comparing.diff import DiffResult
+from .markdown import MdText
+from .present import display
+from .redline import redline, to_critic, to_html_marks
+from .render import Renderer, tidy
+from .report import printable
+
+
+def effect_text(change: Change, parties: dict[str, str]) -> str:
+    if not change.effect:
+        return ""
+    party = parties.get(change.party or "", change.party)
+    return f"{change.effect} for {party}" if party else change.effect
+
+
+def change_line(change: Change) -> str:
+    """One change as a sentence: "label: old -> new", "label: added", ..."""
+    if change.op == "changed":
+        return f"{change.label}: {display(change.old, change.path)} -> {display(change.new, change.path)}"
+    if change.op == "moved":
+        return f"{change.label}: moved" + (
+            f" from position {change.old} to {change.new}" if isinstance(change.old, int) else ""
+        )
+    return f"{change.label}: {change.op}"
+
+
+def as_json(result: DiffResult) -> str:
+    agreements = []
+    for a in result.agreements:
+        entry: dict[str, Any] = {
+            "path": a.path,
+            "id": a.id,
+            "status": a.status,
+            "changes": [c.as_json() for c in a.visible(result.show_moves)],
+        }
+        if a.old_path and a.old_path != a.path:
+            entry["old_path"] = a.old_path
+        if a.problems:
+            entry["problems"] = [p.as_json() for p in a.problems]
+        agreements.append(entry)
+    sides = {
+        "from": result.old.revision,
+        "to": result.new.revision,
+        "from_commit": result.old.commit,
+        "to_commit": result.new.commit,
+    }
+    return json.dumps({**sides, "agreements": agreements}, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+_SIGNS = {"added": "+", "removed": "-", "changed": "~", "moved": ">"}
+_COLOURS = {"added": "green", "removed": "red", "changed": "yellow", "moved": "cyan"}
+
+
+def as_text(result: DiffResult, colour: bool) -> str:
+    def paint(text: str, fg: str, bold: bool = False) -> str:
+        text = printable(text)  # text from the files is made safe before any colour is added
+        return click.style(text, fg=fg, bold=bold) if colour else text
+
+    changed = [a for a in result.agreements if a.status != "unchanged"]
+    total = len(result.agreements)
+    lines = [
+        printable(
+            f"Comparing {result.old_label} with {result.new_label}: {len(changed)} of {total} "
+            f"agreement{'s' * (total != 1)} {'differs' if len(changed) == 1 else 'differ'}"
+        )
+    ]
+    for a in result.agreements:
+        if a.status == "unchanged":
+            continue
+        visible = a.visible(result.show_moves)
+        where = f"{a.old_path} -> {a.path}" if a.status == "renamed" else a.path
+        tally = ""
+        if visible:
+            terms = a.term_changes()
+            tally = f" ({terms} change{'s' * (terms != 1)} to the terms" if terms else " (no change to the terms"
+            tally += "".join(f", {a.count(e)} {e}" for e in ("stricter", "looser") if a.count(e)) + ")"
+        lines.append("")
+        lines.append(
+            paint(f"{where}: {a.status}", "red" if a.status == "broken" else "white", bold=True) + paint(tally, "white")
+        )
+        for problem in a.problems:
+            lines.append("  " + paint(problem.format(), "red"))
+        parties = a.parties
+        for change in visible:
+            effect = effect_text(change, parties)
+            line = f"  {_SIGNS[change.op]} {change_line(change)}" + (f"  [{effect}]" if effect else "")
+            lines.append(paint(line, _COLOURS[change.op]))
+    return "\n".join(lines) + "\n"
+
+
+def document(result: DiffResult, fmt: str, templates: Path | None = None) -> str:
+    """The md or html report: a summary table of changes, then the redline."""
+    renderer = Renderer(templates)
+    attach_redlines(result, renderer)
+    rows = []
+    for a in result.agreements:
+        parties = a.parties
+        rows.append(
+            {
+                "diff": a,
+                "changes": [
+                    {
+                        "change": c,
+                        "line": change_line(c),
+                        "label": c.label,
+                        "old": display(c.old, c.path) if c.op == "changed" else "",
+                        "new": display(c.new, c.path) if c.op == "changed" else "",
+                        "effect": effect_text(c, parties),
+                    }
+                    for c in a.visible(result.show_moves)
+                ],
+                "sections": [
+                    {
+                        "status": s.status,
+                        "level": s.level,
+                        "heading": MdText(
+                            to_critic(s.heading) if fmt == "md" else to_html_marks(s.heading, inline=True)
+                        ),
+                        "body": MdText(to_critic(s.body) if fmt == "md" else to_html_marks(s.body)),
+                    }
+                    for s in a.redline or []
+                ],
+            }
+        )
+    context = {"result": result, "rows": rows}
+    if fmt == "md":
+        return tidy(renderer.template(renderer.markdown_env, "diff.md.j2", **context))
+    return renderer.template(renderer.html_env, "diff.html.j2", style=renderer.style(), **context)
+
+
+def attach_redlines(result: DiffResult, renderer: Renderer) -> None:
+    """The word-by-word redline of each agreement that changed, from its rendered text."""
+    for a in result.agreements:
+        if a.status in ("broken", "unchanged"):
+            continue
+        old = renderer.body(a.old_data) if a.old_data else ""
+        new = renderer.body(a.new_data) if a.new_data else ""
+        sections = redline(old, new)
+        a.redline = sections if any(s.status != "same" for s in sections) else None

@@ -1,0 +1,95 @@
+"""How an agreement reads: figures, dates and enum values formatted for people.
+
+The templates call these through Jinja filters, so the Markdown and the HTML say the same
+thing. Derived figures are not computed here: they come from the model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ..model import figures as q
+from ..model.dates import parse_date as date
+from ..model.figures import Money
+from ..model.schema import index, pattern_of
+
+DAY_NAMES = {
+    "mon": "Monday",
+    "tue": "Tuesday",
+    "wed": "Wednesday",
+    "thu": "Thursday",
+    "fri": "Friday",
+    "sat": "Saturday",
+    "sun": "Sunday",
+}
+AFTER_HOURS = {
+    "first-hour-next-business-day": "within the first business hour of the next business day",
+    "next-business-day": "during the next business day",
+    "clock-runs": "the clock keeps running outside business hours",
+}
+PER = {"day": "per day", "week": "per week", "month": "per month", "quarter": "per quarter", "year": "per year"}
+EVERY = {
+    "daily": "every day",
+    "weekly": "every week",
+    "biweekly": "every two weeks",
+    "monthly": "every month",
+    "quarterly": "every quarter",
+    "semiannual": "every six months",
+    "annual": "every year",
+}
+STATUS = {"draft": "Draft", "active": "Active", "retired": "Retired"}
+
+
+def long_date(value: Any) -> str:
+    """2020-06-30 -> 30 June 2020 (unambiguous in every English locale)."""
+    day = value if isinstance(value, dt.date) else date(value)
+    return f"{day.day} {day:%B %Y}" if day else str(value)
+
+
+def days(values: list[str]) -> str:
+    """[mon, tue, wed, thu, fri] -> Monday to Friday; otherwise a list of names."""
+    order = list(DAY_NAMES)
+    picked = sorted(values, key=order.index)
+    indexes = [order.index(v) for v in picked]
+    if len(picked) > 2 and indexes == list(range(indexes[0], indexes[-1] + 1)):
+        return f"{DAY_NAMES[picked[0]]} to {DAY_NAMES[picked[-1]]}"
+    return ", ".join(DAY_NAMES[v] for v in picked)
+
+
+def better(value: str) -> str:
+    return "higher is better" if value == "higher" else "lower is better"
+
+
+FILTERS = {
+    "date": long_date,
+    "figure": q.figure,
+    "money": lambda value: str(value) if isinstance(value, Money) else q.money(value),
+    "number": q.number,
+    "per": lambda period: PER.get(period, f"per {period}"),
+    "days": days,
+    "better": better,
+    "after_hours": lambda rule: AFTER_HOURS.get(rule, rule),
+    "status": lambda status: STATUS.get(status, status),
+    "cadence": lambda cadence: str(cadence).capitalize(),
+    "every": lambda cadence: EVERY.get(cadence, cadence),
+}
+
+
+def display(value: Any, path: tuple[Any, ...] = ()) -> str:
+    """A value as the rendered agreement would show it (dates written out)."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, dict):
+        if q.is_money(value):
+            return q.money(value)
+        name = next(
+            (value[f] for f in ("title", "name", "term", "role", "metric", "id") if isinstance(value.get(f), str)), None
+        )
+        return name if name is not None else ", ".join(f"{k}: {display(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(display(v) for v in value)
+    field = index().field(pattern_of(path)) if path else {}
+    if field.get("format") == "date" or field.get("x-kind") == "a date":
+        return long_date(value)
+    return q.figure(value)

@@ -1,0 +1,243 @@
+"""Render: a validated agreement -> Markdown -> HTML page, and the index of all agreements.
+
+Templates are looked up first in the user's folder (--templates), then in templates/.
+The Markdown environment escapes every value by default (finalize), so text from YAML
+cannot change the document's structure; the HTML environment autoescapes.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import re
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ..errors import InputError
+from ..model.agreement import Agreement
+from ..model.schema import index
+from ..world.resources import TEMPLATES
+from . import present
+from .markdown import Heading, MdText, clean_text, escape, inline, to_html
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Section:
+    number: int
+    title: str
+    anchor: str
+    template: str
+    commitments: tuple[dict[str, Any], ...] = ()
+
+
+def sections(data: dict[str, Any]) -> list[Section]:
+    """The agreement's numbered sections, in reading order, leaving out the empty ones."""
+    plan: list[tuple[str, str, str, tuple[dict[str, Any], ...]]] = [
+        ("Parties and stakeholders", "parties", "parties", ())
+    ]
+    if data.get("definitions"):
+        plan.append(("Definitions", "definitions", "definitions", ()))
+    if data.get("goals"):
+        plan.append(("Company goals", "goals", "goals", ()))
+    for party in data["parties"]:
+        owed = tuple(c for c in data["commitments"] if c["party"] == party["id"])
+        if owed:
+            plan.append((f"{party['name']} commitments", f"commitments-{party['id']}", "commitments", owed))
+    if data.get("communication") or data.get("meetings"):
+        plan.append(("Communication and meetings", "communication", "communication", ()))
+    if data.get("conflict_resolution"):
+        plan.append(("Conflict resolution", "conflict-resolution", "conflict", ()))
+    if data.get("rewards"):
+        plan.append(("Rewards", "rewards", "rewards", ()))
+    if data.get("escalation") or data.get("penalties"):
+        title = "Escalation" if not data.get("penalties") else "Escalation and penalties"
+        plan.append((title, "escalation", "escalation", ()))
+    plan.append(("Term and review", "term", "term", ()))
+    plan.append(("Sign-off", "sign-off", "signoff", ()))
+    return [Section(i, title, anchor, template, owed) for i, (title, anchor, template, owed) in enumerate(plan, 1)]
+
+
+def _anchor(ident: str) -> MdText:
+    if not _SLUG.match(ident):
+        raise ValueError(f"not a valid anchor: {ident!r}")
+    return MdText("{#" + ident + "}")
+
+
+def _lower_first(value: Any) -> str:
+    text = str(value).strip()
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def _csp_hash(script: str) -> str:
+    """The Content-Security-Policy source that allows exactly this inline script."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(str(script).encode()).digest()).decode()
+
+
+def _join_cells(values: Iterable[Any], sep: str) -> MdText:
+    return MdText(sep.join(inline(v) for v in values))
+
+
+class Fields(dict[str, Any]):
+    """A mapping of the document in which a field the schema allows but the file omits reads
+    as None, while a name the schema does not know stays undefined (a template mistake)."""
+
+    allowed: frozenset[str] = frozenset()
+
+    def __missing__(self, key: str) -> None:
+        if key in self.allowed:
+            return None
+        raise KeyError(key)
+
+
+def view(value: Any, path: tuple[str, ...] = ()) -> Any:
+    """The document prepared for templates: every mapping a `Fields` aware of its schema."""
+    if isinstance(value, list):
+        return [view(item, path + ("*",)) for item in value]
+    if isinstance(value, str):
+        return clean_text(value)
+    if not isinstance(value, dict):
+        return value
+    fields = Fields({k: view(v, path + (k,)) for k, v in value.items()})
+    fields.allowed = frozenset(index().field(path).get("properties", {}))
+    return fields
+
+
+class Renderer:
+    """Jinja environments for one build; `templates` is searched before the built-in ones."""
+
+    def __init__(self, templates: Path | None = None):
+        search = [str(templates)] if templates else []
+        search.append(str(TEMPLATES))
+        loader = jinja2.FileSystemLoader(search)
+        self.search = search
+        self.markdown_env = jinja2.Environment(
+            loader=loader,
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            finalize=escape,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.html_env = jinja2.Environment(
+            loader=loader,
+            undefined=jinja2.StrictUndefined,
+            autoescape=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        for env in (self.markdown_env, self.html_env):
+            env.filters.update(present.FILTERS)
+            env.filters.update(
+                {"cell": inline, "lower_first": _lower_first, "join_cells": _join_cells, "csp_hash": _csp_hash}
+            )
+            env.globals["anchor"] = _anchor
+            env.globals["hashes"] = lambda level: MdText("#" * max(1, min(int(level), 6)))
+
+    def template(self, env: jinja2.Environment, name: str, **context: Any) -> str:
+        try:
+            return env.get_template(name).render(**context)
+        except jinja2.TemplateSyntaxError as exc:
+            raise InputError(f"{exc.filename or name}:{exc.lineno}: error[template]: {exc.message}") from None
+        except jinja2.TemplateNotFound as exc:
+            raise InputError(f"template {exc.name!r} not found in {', '.join(self.search)}") from None
+        except Exception as exc:  # a template bug (undefined name, bad filter argument): say where
+            frame = next(
+                (f for f in reversed(traceback.extract_tb(exc.__traceback__)) if f.filename.endswith(".j2")), None
+            )
+            where = f"{frame.filename}:{frame.lineno}" if frame else name
+            message = str(exc).replace(f"'{Fields.__module__}.Fields object'", "the agreement's field")
+            raise InputError(f"{where}: error[template]: {type(exc).__name__}: {message}") from None
+
+    def context(self, data: dict[str, Any], agreement: Agreement | None = None) -> dict[str, Any]:
+        """What the agreement templates see: the typed agreement (figures derived there) and
+        `data`, its fields with text made safe for a page."""
+        agreement = agreement or Agreement.from_data(data)
+        data = view(data)
+        return {
+            "agreement": agreement,
+            "data": data,
+            "sections": sections(data),
+            "party_names": {p["id"]: p["name"] for p in data["parties"]},
+            "stakeholder_names": {s["id"]: s["name"] for s in data.get("stakeholders") or []},
+            "calendars": {c["id"]: c for c in data.get("calendars", [])},
+            "definition_names": {
+                d["id"]: d["term"] + (f" ({d['abbreviation']})" if d.get("abbreviation") else "")
+                for d in data.get("definitions", [])
+            },
+            "meeting_titles": {m["id"]: m["title"] for m in data.get("meetings", [])},
+            "commitment_titles": {c["id"]: c["title"] for c in data["commitments"]},
+        }
+
+    def body(self, data: dict[str, Any], agreement: Agreement | None = None) -> str:
+        """The numbered sections as Markdown (the page's body, and what the redline compares)."""
+        return tidy(self.template(self.markdown_env, "body.md.j2", **self.context(data, agreement)))
+
+    def agreement(self, data: dict[str, Any], source: str, agreement: Agreement | None = None) -> tuple[str, str]:
+        """The agreement's Markdown file and its standalone HTML page."""
+        context = self.context(data, agreement)
+        body = tidy(self.template(self.markdown_env, "body.md.j2", **context))
+        markdown = tidy(self.template(self.markdown_env, "agreement.md.j2", body=MdText(body), **context))
+        html, headings = to_html(body)
+        page = self.template(
+            self.html_env,
+            "agreement.html.j2",
+            body=MdText(html),
+            toc=toc(headings),
+            source=source,
+            style=self.style(),
+            **context,
+        )
+        return markdown, page
+
+    def index(self, entries: list[dict[str, Any]], as_of: dt.date, has_changelog: bool = False) -> tuple[str, str]:
+        """The index of all agreements, as Markdown and HTML."""
+        context = {"entries": entries, "as_of": as_of, "has_changelog": has_changelog}
+        markdown = tidy(self.template(self.markdown_env, "index.md.j2", **context))
+        page = self.template(self.html_env, "index.html.j2", style=self.style(), **context)
+        return markdown, page
+
+    def style(self) -> MdText:
+        return MdText(self.template(self.html_env, "style.css.j2"))
+
+
+def tidy(markdown: str) -> str:
+    """At most one blank line in a row, no trailing spaces, one final newline."""
+    lines = [line.rstrip() for line in markdown.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"
+
+
+def toc(headings: list[Heading]) -> list[dict[str, Any]]:
+    """Sections (h2) with their subsections (h3) for the page's table of contents."""
+    entries: list[dict[str, Any]] = []
+    for heading in headings:
+        if heading.level == 2:
+            entries.append({"anchor": heading.anchor, "text": heading.text, "children": []})
+        elif heading.level == 3 and entries:
+            entries[-1]["children"].append({"anchor": heading.anchor, "text": heading.text})
+    return entries
+
+
+def index_entry(agreement: Agreement) -> dict[str, Any]:
+    """What the index shows about one agreement (also kept in the build cache)."""
+    review = agreement.review.next_review
+    return {
+        "id": agreement.id,
+        "title": clean_text(agreement.title),
+        "kind": agreement.kind,
+        "status": agreement.status,
+        "version": clean_text(agreement.version),
+        "effective": agreement.effective.isoformat(),
+        "next_review": review.isoformat() if review else None,
+        "last_review": agreement.review.last_review.isoformat() if agreement.review.last_review else None,
+        "signoff": agreement.signoff_summary(),
+    }

@@ -1,0 +1,439 @@
+"""Load an agreement file: bytes -> YAML node tree -> plain data, keeping source positions.
+
+The C parser (libyaml) composes the node tree; our own small constructor turns nodes into
+plain Python data. Building the data ourselves lets one pass check duplicate keys, tags,
+non-finite numbers, nesting depth and alias expansion, keep YAML dates as strings (so JSON
+Schema's `format: date` applies), and never expand an alias twice. The node tree is kept
+so any later stage can turn a data path into a line and column, only when it needs one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver, implicit_resolvers
+from ruamel.yaml.tag import Tag
+
+from ..errors import ERROR, Problem
+
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+MAX_VALUES = 200_000
+
+_TAG = "tag:yaml.org,2002:"
+_PLAIN_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq", "merge")}
+
+# The C composer recurses on the C stack and crashes on very deep nesting, so a file that
+# could nest deeply is first measured with the C parser's event stream, which stops early.
+# (Three compact indicators in a row, "- - - x", are rare in real files and cheap to find.)
+_DEEP_HINT = re.compile(r"[-?] +[-?] +[-?] ")
+_YAML_12: dict[str | None, list[tuple[str, Any]]] = {}
+for _versions, _tag, _regexp, _first in implicit_resolvers:
+    if (1, 2) in _versions:
+        for _char in [*(_first or [])] or [None]:  # type: ignore[list-item]
+            _YAML_12.setdefault(_char, []).append((_tag, _regexp))
+
+
+# YAML 1.2 core schema numbers; ruamel also accepts 1.1 forms (1_000, 012 as octal).
+_CORE_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_CORE_FLOAT = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+
+
+@lru_cache(maxsize=65536)
+def _implicit_tag(value: str) -> Tag:
+    for tag, regexp in _YAML_12.get(value[:1], []) + _YAML_12.get(None, []):
+        if regexp.match(value):
+            if (tag == _TAG + "int" and not _CORE_INT.match(value)) or (
+                tag == _TAG + "float" and not _CORE_FLOAT.match(value)
+            ):
+                break
+            return Tag(suffix=tag)
+    return Tag(suffix=_TAG + "str")
+
+
+class _Resolver(VersionedResolver):
+    """YAML 1.2 tag resolution, cached per scalar.
+
+    ruamel's resolver looks up the document's YAML version for every scalar, which was
+    half of the loading time; agreements are always read as YAML 1.2 (so `no` stays text).
+    """
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode and implicit[0]:
+            return _implicit_tag(value)
+        return super().resolve(kind, value, (False, False))
+
+
+_YAML = YAML(typ="safe", pure=False)
+_YAML.Resolver = _Resolver
+_MERGE = _implicit_tag("<<")
+
+
+@dataclass
+class Document:
+    """A parsed agreement: its data, its node tree (for positions) and where it came from."""
+
+    path: str
+    data: Any
+    root: Node | None
+    text: str = ""
+
+    def locate(self, path: Iterable[Any], key: bool = False) -> tuple[int, int]:
+        """Line and column (1-based) of the value at `path`, or of its key when `key`."""
+        return locate(self.root, path, key)
+
+
+class LoadFailed(Exception):
+    """Raised inside the loader; carries the problems that stopped the load."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(problems)
+        self.problems = problems
+
+
+def load_file(path: str | Path, display: str | None = None) -> tuple[Document | None, list[Problem]]:
+    """Read and parse one file. Returns the document (None if unusable) and its problems."""
+    name = display or str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        return None, [Problem(name, 1, 1, ERROR, "file", f"cannot read the file: {exc.strerror or exc}")]
+    if len(raw) > MAX_BYTES:
+        return None, [
+            Problem(
+                name,
+                1,
+                1,
+                ERROR,
+                "size",
+                f"the file is {len(raw):,} bytes; agreements are limited to {MAX_BYTES:,} bytes",
+            )
+        ]
+    return load_bytes(raw, name)
+
+
+def load_bytes(raw: bytes, name: str) -> tuple[Document | None, list[Problem]]:
+    """Parse bytes already read; see `load_file`."""
+    try:
+        text = _decode(raw, name)
+        root = _compose(text, name)
+        data = _Builder(name).build(root)
+    except LoadFailed as failed:
+        return None, failed.problems
+    if not isinstance(data, dict):
+        found = (
+            "a list" if isinstance(data, list) else "nothing (null)" if data is None else f"the single value {data!r}"
+        )
+        line, col = _mark(root)
+        return None, [
+            Problem(
+                name,
+                line,
+                col,
+                ERROR,
+                "yaml",
+                f"an agreement must be a mapping of fields (id: ..., title: ...), but the file holds {found}",
+            )
+        ]
+    return Document(name, data, root, text), []
+
+
+def _decode(raw: bytes, name: str) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise LoadFailed([Problem(name, 1, 1, ERROR, "encoding", "the file is UTF-16; save it as UTF-8")])
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        raise LoadFailed(
+            [
+                Problem(
+                    name,
+                    line,
+                    col,
+                    ERROR,
+                    "encoding",
+                    f"byte 0x{raw[exc.start]:02x} is not valid UTF-8; save the file as UTF-8",
+                )
+            ]
+        ) from None
+    if not text.strip():
+        raise LoadFailed(
+            [
+                Problem(
+                    name, 1, 1, ERROR, "empty", "the file is empty; an agreement needs at least id, title and parties"
+                )
+            ]
+        )
+    return text
+
+
+def _compose(text: str, name: str) -> Node:
+    try:
+        if text.count("[") + text.count("{") > 500 or " " * 300 in text or _DEEP_HINT.search(text):
+            _check_depth(text, name)
+        root = _YAML.compose(text)
+    except MarkedYAMLError as exc:
+        raise LoadFailed([_yaml_problem(exc, text, name)]) from None
+    except YAMLError as exc:  # errors without a position
+        raise LoadFailed([Problem(name, 1, 1, ERROR, "yaml", str(exc).strip())]) from None
+    if root is None:
+        raise LoadFailed(
+            [
+                Problem(
+                    name,
+                    1,
+                    1,
+                    ERROR,
+                    "empty",
+                    "the file holds only comments; an agreement needs at least id, title and parties",
+                )
+            ]
+        )
+    return root  # type: ignore[no-any-return]
+
+
+def _check_depth(text: str, name: str) -> None:
+    depth = 0
+    for event in _YAML.parse(text):
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line, col = event.start_mark.line + 1, event.start_mark.column + 1
+                raise LoadFailed(
+                    [Problem(name, line, col, ERROR, "yaml", f"the YAML is nested more than {MAX_DEPTH} levels deep")]
+                )
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+
+
+_HINTS = {
+    "expected a single document in the stream": "the file holds more than one YAML document (a second '---'); keep one agreement per file",
+    "mapping values are not allowed": "a ':' appears where a value was expected; quote the value if it contains ': ', or check the indentation",
+    "found character '\\t' that cannot start any token": "a tab character is used for indentation; YAML needs spaces",
+    "found unexpected ':'": "a ':' appears inside a value; put the value in quotes, such as \"09:00\"",
+    "found undefined alias": "an alias (*name) refers to an anchor (&name) that is not defined before it",
+}
+
+
+def _yaml_problem(exc: MarkedYAMLError, text: str, name: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = (exc.problem or "").strip()
+    context = (exc.context or "").strip()
+    message = next((hint for key, hint in _HINTS.items() if key in (problem, context) or problem.startswith(key)), None)
+    if message is None:
+        tab = _first_tab_indent(text)
+        if tab and tab[0] <= line:
+            line, col = tab
+            message = _HINTS["found character '\\t' that cannot start any token"]
+    if message is None:
+        message = f"invalid YAML: {problem}"
+        if exc.context:
+            message += f" ({exc.context.strip()}"
+            if exc.context_mark:
+                message += f" at line {exc.context_mark.line + 1}"
+            message += ")"
+    return Problem(name, line, col, ERROR, "yaml", message)
+
+
+def _first_tab_indent(text: str) -> tuple[int, int] | None:
+    match = re.search(r"^[ ]*\t", text, re.MULTILINE)
+    if not match:
+        return None
+    line = text.count("\n", 0, match.start()) + 1
+    return line, match.end() - match.start()
+
+
+def _mark(node: Node | None) -> tuple[int, int]:
+    if node is None or node.start_mark is None:
+        return 1, 1
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Builder:
+    """Nodes -> plain data in one pass, collecting every problem found on the way."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.problems: list[Problem] = []
+        self.built: dict[int, Any] = {}
+        self.sizes: dict[int, int] = {}
+        self.active: set[int] = set()
+
+    def build(self, root: Node) -> Any:
+        data = self._node(root, 0)
+        if self.problems:
+            raise LoadFailed(sorted(self.problems))
+        return data
+
+    def _add(self, node: Node, message: str, rule: str = "yaml") -> None:
+        line, col = _mark(node)
+        self.problems.append(Problem(self.name, line, col, ERROR, rule, message))
+
+    def _node(self, node: Node, depth: int) -> Any:
+        key = id(node)
+        if key in self.built:
+            return self.built[key]
+        if key in self.active:
+            self._add(node, "an alias refers to the collection that contains it; recursive structures are not allowed")
+            self.sizes[key] = 1
+            return None
+        if depth > MAX_DEPTH:
+            raise LoadFailed(
+                [
+                    Problem(
+                        self.name, *_mark(node), ERROR, "yaml", f"the YAML is nested more than {MAX_DEPTH} levels deep"
+                    )
+                ]
+            )
+        tag = str(node.ctag)  # Node.tag converts on every access; convert once
+        if tag not in _PLAIN_TAGS:
+            self._add(node, f"the tag {tag!r} is not allowed; write plain values without '!' tags")
+            self.sizes[key] = 1
+            return None
+        if isinstance(node, ScalarNode):
+            self.sizes[key] = 1
+            value = self._scalar(node, tag)
+        elif isinstance(node, SequenceNode):
+            self.active.add(key)
+            value = [self._node(item, depth + 1) for item in node.value]
+            self.active.discard(key)
+            self.sizes[key] = 1 + sum(self.sizes.get(id(item), 1) for item in node.value)
+        else:
+            self.active.add(key)
+            assert isinstance(node, MappingNode)
+            value = self._mapping(node, depth)
+            self.active.discard(key)
+        # Expansion is bounded here, before anything downstream walks the data as a tree.
+        if self.sizes[key] > MAX_VALUES:
+            raise LoadFailed(
+                [
+                    Problem(
+                        self.name,
+                        *_mark(node),
+                        ERROR,
+                        "yaml",
+                        f"aliases (*name) expand this file to more than {MAX_VALUES:,} values; "
+                        "an agreement this large is refused (is it a 'billion laughs' alias bomb?)",
+                    )
+                ]
+            )
+        self.built[key] = value
+        return value
+
+    def _mapping(self, node: MappingNode, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_seen: dict[str, Node] = {}
+        merged: list[Node] = []
+        size = 1
+        for key_node, value_node in node.value:
+            if key_node.ctag is _MERGE or str(key_node.ctag) == _TAG + "merge":
+                merged.append(value_node)
+                continue
+            if not isinstance(key_node, ScalarNode):
+                self._add(key_node, "a key must be plain text, not a list or mapping")
+                continue
+            key = key_node.value
+            if key in first_seen:
+                line = first_seen[key].start_mark.line + 1
+                self._add(
+                    key_node,
+                    f"duplicate key {key!r}: it is already set on line {line}; keep one and delete the other",
+                    rule="duplicate-key",
+                )
+                continue
+            first_seen[key] = key_node
+            result[key] = self._node(value_node, depth + 1)
+            size += self.sizes.get(id(value_node), 1)
+        for source in merged:
+            sources = source.value if isinstance(source, SequenceNode) else [source]
+            for item in sources:
+                value = self._node(item, depth + 1)
+                if not isinstance(value, dict):
+                    self._add(item, "a merge key '<<' must refer to a mapping")
+                    continue
+                for k, v in value.items():
+                    result.setdefault(k, v)
+                size += self.sizes.get(id(item), 1)
+        self.sizes[id(node)] = size
+        return result
+
+    def _scalar(self, node: ScalarNode, full_tag: str) -> Any:
+        tag, text = full_tag[len(_TAG) :], node.value
+        if tag in ("str", "timestamp"):
+            return text
+        if tag == "null":
+            return None
+        if tag == "bool":
+            return text.lower() == "true"
+        if tag == "int":
+            try:
+                base = 8 if text.startswith("0o") else 16 if text.startswith("0x") else 10
+                return int(text[2:] if base != 10 else text, base)
+            except ValueError:
+                self._add(node, f"{text!r} is not a valid whole number")
+                return None
+        # float
+        try:
+            number = float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))
+        except ValueError:
+            self._add(node, f"{text!r} is not a valid number")
+            return None
+        if not math.isfinite(number):
+            self._add(node, f"{text!r} is not a finite number; write an actual figure")
+            return None
+        return number
+
+
+def locate(root: Node | None, path: Iterable[Any], key: bool = False) -> tuple[int, int]:
+    """Line and column (1-based) of the node at `path` (keys and list indexes).
+
+    Stops at the deepest node that exists, so a missing field points at its parent.
+    With `key`, the last step points at the mapping key instead of its value.
+    """
+    node = root
+    steps = list(path)
+    for i, step in enumerate(steps):
+        last = i == len(steps) - 1
+        child = None
+        if isinstance(node, MappingNode):
+            child = _find_key(node, step, want_key=key and last)
+        elif isinstance(node, SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+            child = node.value[step]
+        if child is None:
+            break
+        node = child
+    return _mark(node)
+
+
+def _find_key(node: MappingNode, step: Any, want_key: bool) -> Node | None:
+    for key_node, value_node in node.value:
+        if key_node.tag == _TAG + "merge":
+            continue
+        if isinstance(key_node, ScalarNode) and key_node.value == str(step):
+            return key_node if want_key else value_node
+    for key_node, value_node in node.value:
+        if key_node.tag == _TAG + "merge":
+            for source in value_node.value if isinstance(value_node, SequenceNode) else [value_node]:
+                if isinstance(source, MappingNode):
+                    found = _find_key(source, step, want_key)
+                    if found is not None:
+                        return found
+    return None
