@@ -15,7 +15,8 @@ from ..model.schema import index, pattern_of, pointer
 from ..world.clock import today
 from ..world.files import find_agreements
 from ..world.load import Document, load_file
-from .rules import check, suggest, where
+from .evidence import Evidence, Witness
+from .rules import SIGNOFF, check, suggest, where
 from .schema import validator
 
 
@@ -26,6 +27,7 @@ class FileResult:
     path: str
     document: Document | None
     problems: list[Problem] = field(default_factory=list)
+    evidence: Evidence | None = None  # what was found outside the file about its sign-off
 
     @property
     def ok(self) -> bool:
@@ -50,43 +52,65 @@ class Report:
         return sum(p.severity == severity for p in self.problems)
 
 
-def validate_paths(paths: Iterable[str], strict: bool = False, keep: bool = False) -> Report:
+def validate_paths(
+    paths: Iterable[str], strict: bool = False, keep: bool = False, enforce_signoff: bool = False
+) -> Report:
     """Validate every agreement under `paths` (files or folders).
 
     With `keep`, each result holds its loaded document for later stages (render);
     otherwise documents are dropped as soon as they are checked, so memory stays flat.
     """
-    return validate_files(find_agreements(paths), strict, keep)
+    return validate_files(find_agreements(paths), strict, keep, enforce_signoff)
 
 
-def validate_files(files: list[tuple[Path, str]], strict: bool = False, keep: bool = True) -> Report:
+def validate_files(
+    files: list[tuple[Path, str]], strict: bool = False, keep: bool = True, enforce_signoff: bool = False
+) -> Report:
     day = today()
     owners: dict[str, str] = {}
     results = []
-    for path, name in files:
-        result = check_source(load_file(path, name), name, day, owners, strict)
-        if not keep:
-            result.document = None
-        results.append(result)
+    with Witness() as witness:
+        for path, name in files:
+            result = check_source(load_file(path, name), name, day, owners, strict, witness, enforce_signoff)
+            if not keep:
+                result.document = None
+            results.append(result)
     return Report(results)
 
 
 def check_source(
-    loaded: tuple[Document | None, list[Problem]], name: str, day: dt.date, owners: dict[str, str], strict: bool = False
+    loaded: tuple[Document | None, list[Problem]],
+    name: str,
+    day: dt.date,
+    owners: dict[str, str],
+    strict: bool = False,
+    witness: Witness | None = None,
+    enforce_signoff: bool = False,
 ) -> FileResult:
-    """All problems of one loaded file; `owners` maps agreement ids seen so far to their files."""
+    """All problems of one loaded file; `owners` maps agreement ids seen so far to their files.
+
+    With a `witness`, `name` is the file's path on disk, and what lies outside the file
+    (roster files, allowed_signers, Git history) is checked too; without one (a revision
+    read from history), only the file itself. `enforce_signoff` makes the stale and missing
+    signatures of an active agreement errors (as `strict` makes every warning one)."""
     doc, problems = loaded
+    evidence = None
     if doc is not None:
-        problems = schema_problems(doc) + check(doc, day) + same_id(doc, owners)
+        evidence = witness.gather(doc, Path(name), day) if witness is not None else None
+        problems = schema_problems(doc) + check(doc, day, evidence) + same_id(doc, owners)
+        if evidence is not None:
+            problems += evidence.problems
+        if enforce_signoff and isinstance(doc.data, dict) and doc.data.get("status") == "active":
+            problems = [p.as_error() if p.rule == SIGNOFF else p for p in problems]
     if strict:
         problems = [p.as_error() for p in problems]
-    return FileResult(name, doc, problems)
+    return FileResult(name, doc, problems, evidence)
 
 
 def content_errors(problems: list[Problem]) -> list[Problem]:
-    """Errors in what the agreement says, leaving out its sign-off state (missing or stale
+    """Errors in what the agreement says, leaving out its sign-off (missing, stale or bad
     signatures): those block publishing, but not reading, comparing or signing it."""
-    return sorted(p for p in problems if p.severity == ERROR and p.rule != "signature")
+    return sorted(p for p in problems if p.severity == ERROR and p.rule not in ("signature", SIGNOFF))
 
 
 def same_id(doc: Document, owners: dict[str, str]) -> list[Problem]:
