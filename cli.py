@@ -289,7 +289,7 @@ def status(paths: tuple[str, ...], fmt: str) -> None:
             r["status"] or "invalid",
             r["last_change"] or "-",
             r["next_review"] or "-",
-            r["signoff"] or "-",
+            _signoff_cell(r),
             "OVERDUE" if r["overdue"] else ("INVALID" if r["problems"] else ""),
         )
         for r in rows
@@ -297,6 +297,15 @@ def status(paths: tuple[str, ...], fmt: str) -> None:
     widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
     for row in table:
         click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def _signoff_cell(row: dict[str, object]) -> str:
+    """ "awaiting 1 of 3 signatures (2 verified, 1 stale)": the summary and each state's count."""
+    if not row["signoff"]:
+        return "-"
+    states = [s["state"] for s in row["signatures"]]  # type: ignore[attr-defined]
+    counts = ", ".join(f"{states.count(k)} {k}" for k in ("verified", "unverified", "stale", "invalid") if k in states)
+    return f"{row['signoff']} ({counts})" if counts else str(row["signoff"])
 
 
 @main.command()

@@ -266,7 +266,9 @@ def test_diff_and_changelog_report_signatures_added_and_made_stale(repo: Path) -
     git(repo, "commit", "-q", "-am", "Fewer posts")
     md = run("changelog", cwd=repo).output
     assert "Sign-off \\> Signatures \\> Priya Raman \\> Terms signed: current -\\> stale" in md
-    result = sign(Path("sla/social-selling.yaml"), "--name", "Priya Raman", "--role", "Marketing program manager", cwd=repo)
+    result = sign(
+        Path("sla/social-selling.yaml"), "--name", "Priya Raman", "--role", "Marketing program manager", cwd=repo
+    )
     assert result.returncode == 0, result.stderr
     out = run("diff", cwd=repo).output
     assert "Sign-off > Signatures > Priya Raman > Date: 13 November 2026 -> 16 November 2026" in out

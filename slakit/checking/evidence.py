@@ -65,8 +65,9 @@ def _shown(path: Path) -> str:
 class Witness:
     """Gathers evidence for the agreements of one run; `history` reads Git for dates."""
 
-    def __init__(self, history: bool = True):
+    def __init__(self, history: bool = True, current_terms: bool = False):
         self.history = history
+        self.current_terms = current_terms  # also find when the terms as they are now appeared (sign)
         self._repos: dict[Path, Repo] = {}
         self._checked: dict[tuple[str, str, bytes, str], Check] = {}
 
@@ -76,8 +77,11 @@ class Witness:
         root = repository_root(path)
         self._rosters(doc, data, root, evidence)
         self._signatures(data, root, evidence)
-        if self.history and _signed_digests(data):
-            self._first_seen(path, data, root, evidence, today)
+        wanted = _signed_digests(data)
+        if self.current_terms:
+            wanted.add(_digest(data) or "")
+        if self.history and wanted - {""}:
+            self._first_seen(path, wanted, root, evidence, today)
         return evidence
 
     # -- roster files ---------------------------------------------------------------------
@@ -147,13 +151,12 @@ class Witness:
             self._repos[root] = Repo(root)
         return self._repos[root]
 
-    def _first_seen(self, path: Path, data: dict[str, Any], root: Path, evidence: Evidence, today: dt.date) -> None:
+    def _first_seen(self, path: Path, wanted: set[str], root: Path, evidence: Evidence, today: dt.date) -> None:
         """One `git log` of the file, oldest first; its revisions read through the shared
         cat-file process until every signed digest has been found. Commits dated after
         `today` (SOURCE_DATE_EPOCH) are left out: as of that day they do not exist yet."""
         if _root(str(path.resolve().parent)) is None:
             return
-        wanted = _signed_digests(data)
         try:
             repo = self._repo(root)
             name = repo.relative(path)
@@ -184,10 +187,7 @@ class Witness:
                     continue
                 if evidence.first_effective is None:
                     evidence.first_effective = parse_date(old.data.get("effective"))
-                try:
-                    digest = terms_digest(old.data)
-                except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError):
-                    continue
+                digest = _digest(old.data)
                 if digest in wanted and digest not in evidence.first_seen:
                     evidence.first_seen[digest] = FirstSeen(when, commit, _signers_of(old.data, digest))
                     if wanted <= set(evidence.first_seen):
@@ -205,6 +205,14 @@ class Witness:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _digest(data: dict[str, Any]) -> str | None:
+    """The terms digest of data that may be far from valid (an old revision), or None."""
+    try:
+        return terms_digest(data)
+    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError):
+        return None
 
 
 def _signature_list(data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -530,17 +530,17 @@ def _dated(
     if day is None:
         return
     seen = evidence.first_seen.get(signature.terms or "")
-    if seen is not None and signature.name not in seen.signed and day < seen.date:
-        f.error(
-            path + ("date",),
-            "signature",
-            f"{where(data, path)}: {signature.name} signed on {day}, but the terms they signed first appear in "
-            f"commit {seen.commit[:12]} of {seen.date}; a signature cannot be older than its terms",
-        )
-    elif first is not None and day < first:
+    if first is not None and day < first:
         f.error(
             path + ("date",),
             "signature",
             f"{where(data, path)}: {signature.name} signed on {day}, before the agreement's first version took "
             f"effect ({first}); a signature cannot be older than the agreement",
+        )
+    elif seen is not None and signature.name not in seen.signed and day < seen.date:
+        f.error(
+            path + ("date",),
+            "signature",
+            f"{where(data, path)}: {signature.name} signed on {day}, but the terms they signed first appear in "
+            f"commit {seen.commit[:12]} of {seen.date}; a signature cannot be older than its terms",
         )

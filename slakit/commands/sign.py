@@ -45,7 +45,7 @@ def sign(path: Path, name: str, role: str, party: str | None, when: str | None, 
         raise UsageError(f"path '{path}' does not exist")
     raw = path.read_bytes()
     day_today = today()
-    with Witness() as witness:
+    with Witness(current_terms=True) as witness:
         checked = check_source(load_bytes(raw, str(path)), str(path), day_today, {}, witness=witness)
     # Missing or stale signatures are what signing fixes; every other error stops it.
     blocking = content_errors(checked.problems)
@@ -111,14 +111,14 @@ def _signing_date(when: str | None, day: dt.date, data: dict[str, Any], evidence
             raise UsageError(f"--date {when} is in the future (today is {day}); a signature is dated when it is given")
     seen = evidence.first_seen.get(digest)
     first = evidence.first_effective or date(data.get("effective"))
+    if first is not None and parsed < first:
+        raise UsageError(
+            f"a signature dated {parsed} would be older than the agreement: its first version took effect on {first}"
+        )
     if seen is not None and parsed < seen.date:
         raise UsageError(
             f"a signature dated {parsed} would be older than the terms it signs: they first appear in "
             f"commit {seen.commit[:12]} of {seen.date}"
-        )
-    if first is not None and parsed < first:
-        raise UsageError(
-            f"a signature dated {parsed} would be older than the agreement: its first version took effect on {first}"
         )
     return parsed
 

@@ -33,7 +33,13 @@ def status_rows(paths: list[str], today_: dt.date) -> list[dict[str, Any]]:
     rows = []
     for result in report.files:
         data = result.document.data if result.document else {}
-        agreement = Agreement.from_data(data) if result.document and not content_errors(result.problems) else None
+        evidence = result.evidence
+        agreement = (
+            Agreement.from_data(data, evidence.rosters if evidence else None, evidence.checks if evidence else None)
+            if result.document and not content_errors(result.problems)
+            else None
+        )
+        shown = agreement is not None and not agreement.retired
         review = agreement.review.next_review if agreement else None
         rows.append(
             {
@@ -43,7 +49,13 @@ def status_rows(paths: list[str], today_: dt.date) -> list[dict[str, Any]]:
                 "last_change": last_change.get(str(Path(result.path).resolve())),
                 "next_review": review.isoformat() if review else None,
                 "overdue": bool(agreement and agreement.review.overdue(today_)),
-                "signoff": agreement.signoff_summary() if agreement and result.ok and not agreement.retired else None,
+                "signoff": agreement.signoff_summary() if agreement and shown else None,
+                "signatures": [
+                    {"name": sig.name, "role": sig.role, "party": sig.party, "date": sig.date, "state": sig.state}
+                    | ({"why": sig.why} if sig.why else {})
+                    for sig in (agreement.signoff.signatures if agreement and shown else ())
+                ],
+                "awaiting": agreement.signoff.awaiting() if agreement and shown else [],
                 "problems": sum(p.severity == "error" for p in result.problems),
             }
         )
