@@ -239,6 +239,8 @@ def test_status_table(history: Path) -> None:
         "signed",
         "by",
         "all",
+        "(3",
+        "unverified)",  # this repository has no allowed_signers to check the SSH signatures with
     ]  # version is not a term
     data = json.loads(run("status", "--format", "json", cwd=history).output)
     assert [r["overdue"] for r in data["agreements"]] == [False, False]

@@ -35,7 +35,7 @@ def test_new_agreement_is_valid_as_written(tmp_path: Path, kind: str) -> None:
     data = json.loads(run("validate", "--format", "json", "sla", cwd=tmp_path).output)
     problems = data["files"][0]["problems"]
     assert [p for p in problems if p["severity"] == "error"] == []
-    assert {p["rule"] for p in problems} <= {"signature"}  # a draft waits for its signatures
+    assert {p["rule"] for p in problems} <= {"signoff"}  # a draft waits for its signatures
     assert run("render", "sla", "--out", "out", cwd=tmp_path).exit_code == 0
     assert 'Acme "2027": the plan' in (tmp_path / "out" / "acme-2027.md").read_text()
 
@@ -97,7 +97,7 @@ def test_preview_serves_rebuilds_and_shows_errors(tmp_path: Path) -> None:
         path.write_text(path.read_text() + "status: bogus\n")
         wait_for(lambda: not json.loads(fetch(url + "__slakit/version"))["ok"])
         error = fetch(url + "social-selling.html")
-        assert "The agreements have problems" in error and "duplicate key &#x27;status&#x27;" in error
+        assert "This agreement has problems" in error and "duplicate key &#x27;status&#x27;" in error
         path.write_text(path.read_text().replace("status: bogus\n", ""))
         wait_for(lambda: json.loads(fetch(url + "__slakit/version"))["ok"])
         assert "Harbourline" in fetch(url + "social-selling.html")
