@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_workflow import fetch, wait_for
 
 from conftest import ROOT, git, run, run_process
-from test_workflow import fetch, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs OpenSSH's ssh-keygen")
 
