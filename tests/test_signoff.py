@@ -434,3 +434,33 @@ def test_amending_an_active_agreement_end_to_end(pact: Path, keys: dict[str, Pat
         proc.wait(timeout=10)
     other.unlink()
     assert run("validate", "--enforce-signoff", "sla", cwd=root).exit_code == 0
+
+
+def test_a_rebuild_rechecks_signatures_when_allowed_signers_changes(pact: Path, keys: dict[str, Path]) -> None:
+    root = pact.parent.parent
+    assert sign(pact, "--name", "Ana Ruiz", "--role", "Head of Marketing", "--key", str(keys["ana"])).returncode == 0
+    assert run("render", "sla", "--out", "dist", cwd=root).exit_code == 0
+    assert "0 rendered, 1 unchanged" in run("render", "sla", "--out", "dist", cwd=root).output
+    # Ana's key is taken out of allowed_signers: the cached page may not go on saying "verified".
+    (root / "allowed_signers").write_text("# nobody yet\n")
+    result = run("render", "sla", "--out", "dist", cwd=root)
+    assert result.exit_code == 1 and "the key that made it is not in allowed_signers" in result.output
+    (root / "allowed_signers").unlink()
+    result = run("render", "sla", "--out", "dist", cwd=root)
+    assert result.exit_code == 0 and "1 rendered" in result.output
+    assert (
+        "| Ana Ruiz | Head of Marketing | Marketing | 16 November 2026 | unverified;"
+        in (root / "dist" / "team-pact.md").read_text()
+    )
+
+
+def test_the_pull_request_workflow_enforces_the_sign_off_into_main() -> None:
+    from ruamel.yaml import YAML
+
+    workflow = YAML(typ="safe").load((ROOT / ".github" / "workflows" / "sla.yml").read_text())
+    job = workflow["jobs"]["signoff"]
+    assert job["if"] == "github.event_name == 'pull_request' && github.base_ref == 'main'"
+    assert job["env"] == {"SLAKIT_ENFORCE_SIGNOFF": "1"}
+    assert any("cli.py validate sla --format github" in step.get("run", "") for step in job["steps"])
+    # The check job (annotations for every pull request) does not enforce it.
+    assert "SLAKIT_ENFORCE_SIGNOFF" not in json.dumps(workflow["jobs"]["check"])
