@@ -243,10 +243,7 @@ def test_rendered_sign_off_shows_who_signed_which_terms(odd: Path, tmp_path: Pat
     assert "| Draft | 7 | 1 January 2026 | 1 January 2027 | awaiting 1 of 2 signatures |" in md
     assert "| Head of Marketing | Marketing | – | Ana Ruiz, 1 March 2026 |" in md
     assert "| Head of Sales | Sales | – | **missing** |" in md
-    assert (
-        "| Ana Ruiz | Head of Marketing | Marketing | 1 March 2026 | unverified; recorded by Rita Ops "
-        "\\<rita.ops@example.com\\> |" in md
-    )
+    assert "| Ana Ruiz | Head of Marketing | Marketing | 1 March 2026 | unverified; recorded by Rita Ops |" in md
     html = (tmp_path / "out" / "odd-format.html").read_text()
     assert '<dt>Sign-off</dt><dd><a href="#sign-off">Awaiting 1 of 2 signatures</a></dd>' in html
     assert 'class="banner"' not in html  # a draft awaiting signatures is not an amendment

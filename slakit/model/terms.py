@@ -139,6 +139,12 @@ class Signature:
     why: str = ""
 
     @property
+    def recorder(self) -> str | None:
+        """Who ran `sign`, by name, when it was someone other than the signer."""
+        name = (self.recorded_by or "").split(" <", 1)[0].strip()
+        return name if name and name != self.name else None
+
+    @property
     def counts(self) -> bool:
         """Whether it meets a required signature (current, and not shown to be forged)."""
         return self.current and self.state != INVALID
