@@ -464,3 +464,33 @@ def test_the_pull_request_workflow_enforces_the_sign_off_into_main() -> None:
     assert any("cli.py validate sla --format github" in step.get("run", "") for step in job["steps"])
     # The check job (annotations for every pull request) does not enforce it.
     assert "SLAKIT_ENFORCE_SIGNOFF" not in json.dumps(workflow["jobs"]["check"])
+
+
+def test_preview_shows_a_never_built_broken_agreement_on_its_own_page(tmp_path: Path) -> None:
+    """A file that has never built and does not even parse still gets its error page (by the
+    id written at its top, else its file name); every other page is served as usual."""
+    (tmp_path / "sla").mkdir()
+    shutil.copy(ROOT / "tests" / "cases" / "valid" / "minimal.yaml", tmp_path / "sla" / "minimal.yaml")
+    (tmp_path / "sla" / "broken.yaml").write_text("id: half-done  # being written\ntitle: x\ntitle: y\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-u", str(ROOT / "cli.py"), "preview", "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        line = wait_for(lambda: proc.stdout.readline())
+        while "Serving" not in line:
+            line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        page = fetch(url + "half-done.html")
+        assert "This agreement has problems" in page and "duplicate key &#x27;title&#x27;" in page
+        assert "Minimal agreement" in fetch(url + "minimal.html")
+        index = fetch(url)
+        assert '<code>sla/broken.yaml</code> (<a href="/half-done.html">its page shows why</a>)' in index
+        assert not json.loads(fetch(url + "__slakit/version"))["ok"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

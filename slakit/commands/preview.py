@@ -26,6 +26,7 @@ from ..world.resources import SCHEMA_PATH, TEMPLATES
 from .build import MANIFEST, BuildFailed, build
 
 _PAGE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_ID_LINE = re.compile(r"""^id:[ \t]*["']?([a-z0-9]+(?:-[a-z0-9]+)*)["']?[ \t]*(?:#.*)?$""", re.MULTILINE)
 
 RELOAD_JS = """(function () {
   var seen = null;
@@ -122,6 +123,12 @@ class Site:
         pages = []
         doc, _ = load_file(source)
         ident = doc.data.get("id") if doc is not None and isinstance(doc.data, dict) else None
+        if doc is None:  # it does not parse: the id as written at the top level, else the file's name
+            try:
+                found = _ID_LINE.search(Path(source).read_text(encoding="utf-8", errors="replace"))
+            except OSError:
+                found = None
+            ident = found.group(1) if found else Path(source).stem
         if isinstance(ident, str) and _PAGE.match(ident):
             pages.append(f"/{ident}.html")
         try:
