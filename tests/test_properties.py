@@ -222,6 +222,7 @@ ALLOWED_TAGS = {
     "footer",
 }
 ALLOWED_ATTRIBUTES = {
+    "role",
     "lang",
     "charset",
     "name",

@@ -138,7 +138,13 @@ class Renderer:
         for env in (self.markdown_env, self.html_env):
             env.filters.update(present.FILTERS)
             env.filters.update(
-                {"cell": inline, "lower_first": _lower_first, "join_cells": _join_cells, "csp_hash": _csp_hash}
+                {
+                    "cell": inline,
+                    "lower_first": _lower_first,
+                    "join_cells": _join_cells,
+                    "csp_hash": _csp_hash,
+                    "clean": clean_text,
+                }
             )
             env.globals["anchor"] = _anchor
             env.globals["hashes"] = lambda level: MdText("#" * max(1, min(int(level), 6)))
