@@ -434,6 +434,10 @@ def test_amending_an_active_agreement_end_to_end(pact: Path, keys: dict[str, Pat
         proc.wait(timeout=10)
     other.unlink()
     assert run("validate", "--enforce-signoff", "sla", cwd=root).exit_code == 0
+    # The diff shows each new SSH signature by its tail, not as eight lines of base64.
+    diff = run("diff", cwd=root).output
+    assert re.search(r"Ana Ruiz > SSH signature: SSH signature …\S{12} -> SSH signature …\S{12}\n", diff)
+    assert "BEGIN SSH SIGNATURE" not in diff
 
 
 def test_a_rebuild_rechecks_signatures_when_allowed_signers_changes(pact: Path, keys: dict[str, Path]) -> None:
