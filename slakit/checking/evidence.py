@@ -69,6 +69,7 @@ class Witness:
         self.history = history
         self.current_terms = current_terms  # also find when the terms as they are now appeared (sign)
         self._repos: dict[Path, Repo] = {}
+        self._files: dict[Path, frozenset[str]] = {}
         self._checked: dict[tuple[str, str, bytes, str], Check] = {}
 
     def gather(self, doc: Document, path: Path, today: dt.date) -> Evidence:
@@ -146,6 +147,13 @@ class Witness:
 
     # -- Git history ----------------------------------------------------------------------
 
+    def _tracked(self, repo: Repo) -> frozenset[str]:
+        """The files Git tracks in a repository, listed once per run."""
+        if repo.root not in self._files:
+            out = repo.git("ls-files", "-z", check=False).stdout
+            self._files[repo.root] = frozenset(name for name in out.split("\0") if name)
+        return self._files[repo.root]
+
     def _repo(self, root: Path) -> Repo:
         if root not in self._repos:
             self._repos[root] = Repo(root)
@@ -160,6 +168,8 @@ class Witness:
         try:
             repo = self._repo(root)
             name = repo.relative(path)
+            if name not in self._tracked(repo):
+                return  # never committed: no history to compare with (and no git log to run)
             out = repo.git(
                 "log",
                 "--reverse",
