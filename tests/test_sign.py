@@ -270,3 +270,13 @@ def test_diff_and_changelog_report_signatures_added_and_made_stale(repo: Path) -
     out = run("diff", cwd=repo).output
     assert "Sign-off > Signatures > Priya Raman > Date: 13 November 2026 -> 16 November 2026" in out
     assert "Sign-off > Signatures > Priya Raman > SSH signature: removed" in out  # signed again without a key
+
+
+def test_sign_keeps_unicode_line_separators_in_a_role(odd: Path) -> None:
+    # Found by the property tests: a role holding U+2028/U+2029 was written raw into a quoted
+    # scalar, which YAML folds like a line break, so the signature no longer matched.
+    role = "Head of\u2028Marketing\u2029"
+    odd.write_text(ODD.replace("role: Head of Marketing", 'role: "Head of\\LMarketing\\P"'))
+    result = sign(odd, "--name", "Ana Ruiz", "--role", role, "--date", "2026-03-01")
+    assert result.returncode == 0, result.stderr
+    assert '        role: "Head of\\u2028Marketing\\u2029"\n' in odd.read_text()

@@ -171,6 +171,7 @@ def _escape(ch: str) -> str:
     if (
         code < 0x20
         or 0x7F <= code <= 0x9F
+        or code in (0x2028, 0x2029)  # line and paragraph separators: YAML folds them like line breaks
         or 0xFDD0 <= code <= 0xFDEF
         or code & 0xFFFE == 0xFFFE
         or 0xD800 <= code <= 0xDFFF
