@@ -1,0 +1,485 @@
+"""CRM exports (leads, deals, activities) read into an in-memory DuckDB, in canonical columns.
+
+Exports hold personal data: they are read where they lie (CSV and Parquet by DuckDB itself,
+XLSX through python-calamine straight into DuckDB), never copied to disk. Every bad cell of
+every file is collected with file:row:column before anything is reported.
+
+Timestamps: a value with an offset (Z, +02:00) is taken as given; a naive value is local
+time in the agreement's zone. In the hour that occurs twice when clocks go back, a naive
+time is read as its first occurrence (still daylight time); a naive time that does not
+exist (the skipped spring hour) is moved forward by the gap. Times become epoch seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ERROR, InputError, Problem, UsageError
+
+KINDS = ("leads", "deals", "activities")
+
+# canonical column -> type (id, time, text, amount, outcome); the first two of each kind are required
+COLUMNS: dict[str, dict[str, str]] = {
+    "leads": {"lead_id": "id", "mql_at": "time", "source": "text", "owner": "text", "first_touch_at": "time"},
+    "deals": {
+        "deal_id": "id",
+        "created_at": "time",
+        "closed_at": "time",
+        "amount": "amount",
+        "currency": "text",
+        "outcome": "outcome",
+        "proposal_at": "time",
+        "source": "text",
+        "owner": "text",
+    },
+    "activities": {
+        "activity_id": "id",
+        "requested_at": "time",
+        "done_at": "time",
+        "kind": "text",
+        "party": "text",
+    },
+}
+REQUIRED = {kind: tuple(list(cols)[:2]) for kind, cols in COLUMNS.items()}
+
+PRESETS: dict[str, dict[str, dict[str, str]]] = {
+    "canonical": {kind: {c: c for c in cols} for kind, cols in COLUMNS.items()},
+    "hubspot": {
+        "leads": {
+            "lead_id": "Record ID",
+            "mql_at": "Became a Marketing Qualified Lead Date",
+            "source": "Original Source",
+            "owner": "Contact owner",
+            "first_touch_at": "Date of first engagement",
+        },
+        "deals": {
+            "deal_id": "Record ID",
+            "created_at": "Create Date",
+            "closed_at": "Close Date",
+            "amount": "Amount",
+            "currency": "Currency",
+            "outcome": "Deal Stage",
+            "proposal_at": "Date entered Proposal Sent",
+            "source": "Original Source",
+            "owner": "Deal owner",
+        },
+        "activities": {
+            "activity_id": "Record ID",
+            "requested_at": "Create Date",
+            "done_at": "Completed Date",
+            "kind": "Task Type",
+            "party": "Team",
+        },
+    },
+    "salesforce": {
+        "leads": {
+            "lead_id": "Lead ID",
+            "mql_at": "MQL Date",
+            "source": "Lead Source",
+            "owner": "Lead Owner",
+            "first_touch_at": "First Activity Date",
+        },
+        "deals": {
+            "deal_id": "Opportunity ID",
+            "created_at": "Created Date",
+            "closed_at": "Close Date",
+            "amount": "Amount",
+            "currency": "Opportunity Currency",
+            "outcome": "Stage",
+            "proposal_at": "Proposal Date",
+            "source": "Lead Source",
+            "owner": "Opportunity Owner",
+        },
+        "activities": {
+            "activity_id": "Activity ID",
+            "requested_at": "Created Date",
+            "done_at": "Completed Date",
+            "kind": "Type",
+            "party": "Assigned Role",
+        },
+    },
+}
+
+# Deal stages read as outcomes (lower case); anything else is an open deal.
+OUTCOMES = {
+    "won": "won",
+    "closed won": "won",
+    "closedwon": "won",
+    "lost": "lost",
+    "closed lost": "lost",
+    "closedlost": "lost",
+    "open": "open",
+}
+
+# Naive timestamp layouts tried in order (DuckDB strptime); ISO with an offset is cast directly.
+NAIVE_FORMATS = [
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%Y-%m-%d",
+    "%m/%d/%Y",
+]
+_OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)$"  # a time of day, then its offset
+SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+MAX_LISTED = 20  # bad cells listed per file before the summary
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which export column feeds each canonical column, and how source values map to ids."""
+
+    preset: str
+    columns: dict[str, dict[str, str]]  # kind -> canonical -> export column
+    sources: dict[str, str] = field(default_factory=dict)  # export value (lower case) -> lead-source id
+    outcomes: dict[str, str] = field(default_factory=dict)  # export stage (lower case) -> won|lost|open
+
+
+def column_map(preset: str, overrides: dict[str, Any] | None = None, where: str = "--columns") -> ColumnMap:
+    """The preset's mapping with a --columns file's overrides applied (checked: unknown names are errors)."""
+    if preset not in PRESETS:
+        raise UsageError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    columns = {kind: dict(cols) for kind, cols in PRESETS[preset].items()}
+    sources: dict[str, str] = {}
+    outcomes = dict(OUTCOMES)
+    problems = []
+    for key, value in (overrides or {}).items():
+        if key in KINDS and isinstance(value, dict):
+            for canonical, column in value.items():
+                if canonical not in COLUMNS[key]:
+                    problems.append(
+                        f"{where}: {key}.{canonical} is not a canonical column; "
+                        f"known {key} columns: {', '.join(COLUMNS[key])}"
+                    )
+                elif not isinstance(column, str) or not column:
+                    problems.append(f"{where}: {key}.{canonical} must name a column of the export")
+                else:
+                    columns[key][canonical] = column
+        elif key == "sources" and isinstance(value, dict):
+            sources.update({str(k).strip().lower(): str(v) for k, v in value.items()})
+        elif key == "outcomes" and isinstance(value, dict):
+            for stage, outcome in value.items():
+                if outcome not in ("won", "lost", "open"):
+                    problems.append(f"{where}: outcomes[{stage!r}] is {outcome!r}; use won, lost or open")
+                else:
+                    outcomes[str(stage).strip().lower()] = outcome
+        else:
+            problems.append(
+                f"{where}: unknown key {key!r}; use leads, deals, activities (canonical column: export column), "
+                "sources (export value: lead-source id) or outcomes (deal stage: won, lost or open)"
+            )
+    if problems:
+        raise UsageError("\n".join(problems))
+    return ColumnMap(preset, columns, sources, outcomes)
+
+
+@dataclass
+class Table:
+    """One export read into DuckDB as table `kind` with the canonical columns it has."""
+
+    kind: str
+    path: str
+    sha256: str
+    rows: int
+    present: tuple[str, ...]  # canonical columns found in the file
+    missing: dict[str, str]  # optional canonical column -> the export column that was looked for
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _sniff(path: Path) -> str:
+    """The file's real type from its first bytes, whatever its name says."""
+    with path.open("rb") as stream:
+        head = stream.read(8)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "xls"
+    return "csv"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Exports:
+    """The exports of one run, in one in-memory DuckDB connection (closed with the object)."""
+
+    def __init__(self, mapping: ColumnMap, zone: str):
+        import duckdb
+
+        self.duckdb = duckdb
+        self.mapping = mapping
+        self.zone = zone
+        self.con = duckdb.connect(":memory:")
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.tables: dict[str, Table] = {}
+        self.problems: list[Problem] = []
+        self.summaries: list[str] = []
+
+    def __enter__(self) -> Exports:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.con.close()
+
+    def sql(self, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.con.execute(query, params or []).fetchall()
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def read(self, kind: str, given: str) -> None:
+        """Read one export as table `kind`; problems are collected, raised by `check()`."""
+        path = Path(given)
+        if not path.is_file():
+            raise UsageError(f"--{kind} {given}: no such file")
+        suffix = SUFFIXES.get(path.suffix.lower())
+        actual = _sniff(path)
+        if suffix is None:
+            self._fail(
+                given,
+                f"{path.suffix or 'a file without extension'} is not an export slakit reads; "
+                "export CSV, XLSX or Parquet",
+            )
+            return
+        if actual == "xls":
+            self._fail(given, "this is an old Excel (.xls) workbook; save it as .xlsx or CSV")
+            return
+        if actual != suffix and not (suffix == "csv" and actual == "csv"):
+            self._fail(
+                given, f"the file is named {path.suffix} but holds {actual.upper()} data; rename or re-export it"
+            )
+            return
+        if path.stat().st_size == 0:
+            self._fail(given, "the file is empty: export it again with a header row and at least one record")
+            return
+        raw = f"raw_{kind}"
+        try:
+            if suffix == "csv":
+                self.con.execute(
+                    f"CREATE TEMP TABLE {raw} AS SELECT row_number() OVER () + 1 AS _row, * FROM "
+                    f"read_csv({_literal(str(path))}, all_varchar = true, header = true, auto_detect = true, "
+                    "normalize_names = false, null_padding = true)"
+                )
+            elif suffix == "parquet":
+                self.con.execute(
+                    f"CREATE TEMP TABLE {raw} AS SELECT row_number() OVER () + 1 AS _row, * FROM "
+                    f"read_parquet({_literal(str(path))})"
+                )
+            else:
+                self._read_xlsx(path, raw)
+        except self.duckdb.Error as exc:
+            self._fail(given, f"cannot read it as {suffix.upper()}: {str(exc).splitlines()[0]}")
+            return
+        self._canonical(kind, given, raw, path)
+
+    def _read_xlsx(self, path: Path, raw: str) -> None:
+        """The first sheet, as text columns, passed to DuckDB as lists (no temporary file)."""
+        from python_calamine import CalamineWorkbook
+
+        try:
+            book = CalamineWorkbook.from_path(str(path))
+            rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        except Exception as exc:  # calamine raises its own error types for a broken workbook
+            raise self.duckdb.InvalidInputException(f"not a readable workbook ({exc})") from None
+        if not rows:
+            self.con.execute(f"CREATE TEMP TABLE {raw} (_row BIGINT)")
+            return
+        header = [str(h).strip() for h in rows[0]]
+        body = rows[1:]
+        cols = [[_cell(r[i]) if i < len(r) else None for r in body] for i in range(len(header))]
+        select = ", ".join(
+            f"unnest(${i + 2})::VARCHAR AS {_quote(h or f'column{i + 1}')}" for i, h in enumerate(header)
+        )
+        self.con.execute(
+            f"CREATE TEMP TABLE {raw} AS SELECT unnest($1) AS _row, {select}",
+            [list(range(2, len(body) + 2)), *cols],
+        )
+
+    def _canonical(self, kind: str, given: str, raw: str, path: Path) -> None:
+        found = [name for (name,) in self.sql(f"SELECT column_name FROM (DESCRIBE {raw})")][1:]
+        rows = self.sql(f"SELECT count(*) FROM {raw}")[0][0]
+        if rows == 0:
+            self._fail(given, "the file has a header but no records")
+            return
+        wanted = self.mapping.columns[kind]
+        index = {name.strip().lower(): name for name in found}
+        present: dict[str, str] = {}
+        missing: dict[str, str] = {}
+        for canonical, column in wanted.items():
+            name = index.get(column.strip().lower())
+            if name is not None:
+                present[canonical] = name
+            elif canonical in REQUIRED[kind]:
+                self.problems.append(
+                    Problem(
+                        given,
+                        1,
+                        1,
+                        ERROR,
+                        "column",
+                        f"no column {column!r} for {canonical} in the {kind} export (preset {self.mapping.preset}); "
+                        f"columns found: {', '.join(repr(f) for f in found) or 'none'}. "
+                        f"Choose another --preset, or map it in a --columns file ({kind}: {{{canonical}: ...}})",
+                    )
+                )
+            else:
+                missing[canonical] = column
+        if any(c not in present for c in REQUIRED[kind]):
+            return
+        position = {name: found.index(name) + 1 for name in found}
+        selects, checks = ["_row"], []
+        for canonical, name in present.items():
+            kind_of = COLUMNS[kind][canonical]
+            col = f"nullif(trim(CAST({_quote(name)} AS VARCHAR)), '')"
+            if kind_of == "time":
+                expr = self._time_sql(col)
+                checks.append((canonical, name, col, expr, "a date and time such as 2020-03-05 14:03"))
+            elif kind_of == "amount":
+                expr = f"try_cast(regexp_replace({col}, '[\\s$€£¥,]|^[A-Z]{{3}}', '', 'g') AS DECIMAL(18, 2))"
+                checks.append((canonical, name, col, expr, "an amount such as 12500.00"))
+            elif kind_of == "outcome":
+                cases = " ".join(
+                    f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in sorted(self.mapping.outcomes.items())
+                )
+                expr = f"CASE lower({col}) {cases} ELSE 'open' END"
+            else:
+                expr = col
+            selects.append(f"{expr} AS {canonical}")
+        self.con.execute(f"CREATE TEMP TABLE {kind} AS SELECT {', '.join(selects)} FROM {raw}")
+        for canonical, name, col, expr, accepted in checks:
+            self._bad_cells(given, raw, canonical, name, position[name], col, expr, accepted)
+        ident = REQUIRED[kind][0]
+        self._required_cells(given, kind, ident, present[ident], position[present[ident]])
+        self._duplicates(given, kind, ident, present[ident], position[present[ident]])
+        self.con.execute(f"DROP TABLE {raw}")
+        self.tables[kind] = Table(kind, given, sha256_of(path), rows, tuple(present), missing)
+
+    def _time_sql(self, col: str) -> str:
+        formats = "[" + ", ".join(_literal(f) for f in NAIVE_FORMATS) + "]"
+        naive = f"timezone({_literal(self.zone)}, try_strptime({col}, {formats}))"
+        aware = f"try_cast({col} AS TIMESTAMPTZ)"
+        return (
+            f"CAST(epoch(CASE WHEN regexp_matches({col}, {_literal(_OFFSET)}) THEN {aware} ELSE {naive} END) AS BIGINT)"
+        )
+
+    def _bad_cells(
+        self, given: str, raw: str, canonical: str, name: str, column: int, col: str, expr: str, accepted: str
+    ) -> None:
+        bad = self.sql(f"SELECT _row, {col} FROM {raw} WHERE {col} IS NOT NULL AND ({expr}) IS NULL ORDER BY _row")
+        for row, value in bad[:MAX_LISTED]:
+            self.problems.append(
+                Problem(given, row, column, ERROR, "cell", f"{name} ({canonical}): {value!r} is not {accepted}")
+            )
+        if len(bad) > MAX_LISTED:
+            self.summaries.append(f"{given}: {len(bad)} bad values in column {name!r}, the first {MAX_LISTED} listed")
+
+    def _required_cells(self, given: str, kind: str, ident: str, name: str, column: int) -> None:
+        empty = self.sql(f"SELECT _row FROM {kind} WHERE {ident} IS NULL ORDER BY _row")
+        for (row,) in empty[:MAX_LISTED]:
+            self.problems.append(
+                Problem(given, row, column, ERROR, "cell", f"{name} ({ident}) is empty; every record needs an id")
+            )
+        if len(empty) > MAX_LISTED:
+            self.summaries.append(f"{given}: {len(empty)} records without {name!r}, the first {MAX_LISTED} listed")
+
+    def _duplicates(self, given: str, kind: str, ident: str, name: str, column: int) -> None:
+        dupes = self.sql(
+            f"SELECT {ident}, list(_row ORDER BY _row) FROM {kind} WHERE {ident} IS NOT NULL "
+            f"GROUP BY {ident} HAVING count(*) > 1 ORDER BY min(_row)"
+        )
+        for value, rows in dupes[:MAX_LISTED]:
+            self.problems.append(
+                Problem(
+                    given,
+                    rows[1],
+                    column,
+                    ERROR,
+                    "duplicate",
+                    f"{name} {value!r} appears {len(rows)} times (rows {', '.join(map(str, rows[:5]))}); "
+                    "each record must appear once",
+                )
+            )
+        if len(dupes) > MAX_LISTED:
+            self.summaries.append(f"{given}: {len(dupes)} duplicated ids in {name!r}, the first {MAX_LISTED} listed")
+
+    def _fail(self, given: str, message: str) -> None:
+        self.problems.append(Problem(given, 1, 1, ERROR, "file", message))
+
+    def check(self) -> None:
+        """Raise one InputError listing every problem of every file, then a summary."""
+        if not self.problems:
+            return
+        lines = [p.format() for p in sorted(self.problems)]
+        lines += self.summaries
+        files = len({p.path for p in self.problems})
+        lines.append(
+            f"{len(self.problems)} problem{'s' * (len(self.problems) != 1)} in {files} export file{'s' * (files != 1)}"
+        )
+        raise InputError("\n".join(lines))
+
+    # -- source ids ------------------------------------------------------------------------------
+
+    def map_sources(self, known: dict[str, str]) -> None:
+        """Rewrite `source` in leads and deals to lead-source ids: a --columns `sources` entry, the
+        id itself, the source's name, or the value written as an id (Web Sales-Ready -> web-sales-ready).
+        `known` maps lead-source id -> name. Unmatched values stay as written."""
+        pairs: dict[str, str] = {}
+        for ident, name in known.items():
+            pairs[ident.lower()] = ident
+            pairs[name.strip().lower()] = ident
+        pairs.update(self.mapping.sources)
+        for kind in ("leads", "deals"):
+            if kind in self.tables and "source" in self.tables[kind].present:
+                values = [v for (v,) in self.sql(f"SELECT DISTINCT source FROM {kind} WHERE source IS NOT NULL")]
+                mapping = {}
+                for value in values:
+                    key = value.strip().lower()
+                    slug = re.sub(r"[^a-z0-9]+", "-", key).strip("-")
+                    target = pairs.get(key) or (slug if slug in known else None)
+                    if target and target != value:
+                        mapping[value] = target
+                if mapping:
+                    self.con.execute(f"CREATE TEMP TABLE source_map_{kind} (value VARCHAR, id VARCHAR)")
+                    self.con.executemany(f"INSERT INTO source_map_{kind} VALUES (?, ?)", list(mapping.items()))
+                    self.con.execute(
+                        f"UPDATE {kind} SET source = m.id FROM source_map_{kind} m WHERE {kind}.source = m.value"
+                    )
+                    self.con.execute(f"DROP TABLE source_map_{kind}")
+
+
+def _cell(value: Any) -> str | None:
+    """An XLSX cell as the text DuckDB parses (dates in ISO, whole numbers without .0)."""
+    import datetime as dt
+
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
