@@ -48,10 +48,15 @@ def _axes(top: float, labels: list[str], unit: str) -> list[str]:
 
 
 def _fmt(value: float, unit: str) -> str:
+    """A short axis label: 45%, 30 d, 880k, 1.5M."""
     if unit == "%":
         return f"{value:.0f}%"
     if unit == "days":
         return f"{value:.0f} d"
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
+    if value >= 10_000:
+        return f"{value / 1000:.0f}k"
     return f"{value:,.0f}"
 
 

@@ -5,9 +5,11 @@ XLSX through python-calamine straight into DuckDB), never copied to disk. Every 
 every file is collected with file:row:column before anything is reported.
 
 Timestamps: a value with an offset (Z, +02:00) is taken as given; a naive value is local
-time in the agreement's zone. In the hour that occurs twice when clocks go back, a naive
-time is read as its first occurrence (still daylight time); a naive time that does not
-exist (the skipped spring hour) is moved forward by the gap. Times become epoch seconds.
+time in the agreement's zone (or --timezone). In the hour that occurs twice when clocks go
+back, a naive time is read as its second occurrence (standard time, after the change: 01:30
+on 2020-11-01 in New York is 06:30 UTC); a naive time that does not exist (the skipped
+spring hour) is read with the standard-time offset, so it lands one hour later (02:30 on
+2020-03-08 is 03:30 daylight time). Times become epoch seconds.
 """
 
 from __future__ import annotations
