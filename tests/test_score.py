@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from conftest import ROOT, run
 
+from conftest import ROOT, run
 from slakit.measuring.business import BusinessClock
 from slakit.model.agreement import Agreement
 from slakit.model.figures import parse_duration
