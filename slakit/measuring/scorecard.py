@@ -27,7 +27,6 @@ from ..model.dates import add_months
 from ..model.figures import Duration, Money, Percentage
 from ..model.targets import figure_value
 from ..world.exports import Exports
-from .business import BusinessClock, WallClock
 
 MIN_DEALS = 5  # fewer decided deals than this in a period: a ratio or average is not scored
 DAYS_PER_MONTH = 30  # a missed month counts as 30 days toward the 30/60/90-day escalation steps
@@ -409,17 +408,17 @@ class Measure:
         owners = np.asarray(found["owner"], dtype=object)
         ids = np.asarray(found["lead_id"], dtype=object)
         touched = touches >= 0
-        if len(starts):
-            hi = int(max(starts.max(), touches.max(), self.now))
-            clock: BusinessClock | WallClock = (
-                BusinessClock(calendar, int(starts.min()), hi)
-                if calendar and fu.response_time.is_business
-                else WallClock()
-            )
-            deadline = clock.deadlines(starts, fu.response_time, fu.after_hours)
-            minutes = clock.seconds_between(starts, np.where(touched, touches, starts)) / 60
-        else:
-            deadline = minutes = np.zeros(0, dtype=np.int64)
+        try:
+            if calendar is not None and fu.response_time.is_business:
+                deadline = calendar.deadlines(starts, fu.response_time, fu.after_hours)
+                seconds = calendar.business_seconds_between(starts, np.where(touched, touches, starts))
+            else:  # clock time: the calendar plays no part
+                deadline = starts + int(fu.response_time.magnitude * 60)
+                seconds = np.maximum(np.where(touched, touches, starts) - starts, 0)
+        except ValueError as exc:  # a span of centuries: a wrong year somewhere in the export
+            score.reason = f"the deadlines cannot be counted: {exc}"
+            return
+        minutes = seconds / 60
         on_time = touched & (touches <= deadline)
         late = (touched & (touches > deadline)) | (~touched & (deadline < self.now))
         pending = ~touched & (deadline >= self.now)
