@@ -507,3 +507,32 @@ def test_the_export_is_not_copied(files, tmp_path):
     before = {p for p in tmp_path.rglob("*")}
     run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--format", "json")
     assert {p for p in tmp_path.rglob("*")} == before
+
+
+# -- make render publishes the dashboard when slakit.yaml names the exports ------------------------
+
+
+def test_render_publishes_the_scorecard_only_when_configured(files, tmp_path):
+    project = files["agreement"].parent.parent
+    result = run("render", "sla", "--out", "dist", cwd=project)
+    assert result.exit_code == 0, result.output
+    assert not (project / "dist" / "scorecard.html").exists()
+    assert "scorecard" not in (project / "dist" / "index.html").read_text()
+
+    (project / "slakit.yaml").write_text("scorecard:\n  leads: leads.csv\n  deals: deals.csv\n")
+    result = run("render", "sla", "--out", "dist", cwd=project)
+    assert result.exit_code == 0, result.output
+    page = (project / "dist" / "scorecard.html").read_text()
+    assert "Scorecard test agreement" in page and "default-src 'none'" in page
+    assert '<a href="scorecard.html">the scorecard</a>' in (project / "dist" / "index.html").read_text()
+    assert not any(p.suffix == ".csv" for p in (project / "dist").iterdir())  # the export is never copied
+
+    before = {p.name: p.stat().st_mtime_ns for p in (project / "dist").iterdir()}
+    (project / "slakit.yaml").write_text("scorecard:\n  leads: missing.csv\n")
+    result = run("render", "sla", "--out", "dist", cwd=project)
+    assert result.exit_code == 1 and "slakit.yaml: scorecard:" in result.output and "missing.csv" in result.output
+    assert {p.name: p.stat().st_mtime_ns for p in (project / "dist").iterdir()} == before  # dist/ as it was
+
+    (project / "slakit.yaml").write_text("# no scorecard section\n")
+    result = run("render", "sla", "--out", "dist", cwd=project)
+    assert result.exit_code == 0 and not (project / "dist" / "scorecard.html").exists()  # removed with its config

@@ -83,3 +83,59 @@ def run_score(
         if day is None:
             day = latest_timestamp(exports, zone) or dt.date(1970, 1, 1)
         return score(agreements, exports, day, period)
+
+
+CONFIG = "slakit.yaml"
+CONFIG_KEYS = ("leads", "deals", "activities", "preset", "columns", "period", "timezone", "agreements")
+
+
+def configured(folder: Path) -> dict[str, Any] | None:
+    """The `scorecard:` section of slakit.yaml in `folder` (export paths made relative to it),
+    or None when there is no such file or section: then `make render` publishes no scorecard."""
+    path = folder / CONFIG
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
+        return None  # only comments: nothing configured
+    doc, problems = load_file(path, CONFIG)
+    if doc is None:
+        raise InputError("\n".join(p.format() for p in problems))
+    section = doc.data.get("scorecard") if isinstance(doc.data, dict) else None
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise InputError(f"{CONFIG}: scorecard must be a mapping of leads, deals, activities, preset, columns, period")
+    unknown = sorted(set(section) - set(CONFIG_KEYS))
+    if unknown:
+        raise InputError(f"{CONFIG}: scorecard: unknown key {unknown[0]!r}; use {', '.join(CONFIG_KEYS)}")
+    settings = dict(section)
+    for key in ("leads", "deals", "activities", "columns"):
+        if settings.get(key) is not None:
+            settings[key] = str(folder / str(settings[key]))
+    if not any(settings.get(k) for k in ("leads", "deals", "activities")):
+        raise InputError(f"{CONFIG}: scorecard names no export; give leads (and deals, activities)")
+    return settings
+
+
+def configured_scorecard(paths: list[str], folder: Path) -> Scorecard | None:
+    """The scorecard slakit.yaml asks `make render` to publish, or None."""
+    settings = configured(folder)
+    if settings is None:
+        return None
+    ids = settings.get("agreements")
+    try:
+        return run_score(
+            paths,
+            settings.get("leads"),
+            settings.get("deals"),
+            settings.get("activities"),
+            str(settings.get("preset") or "canonical"),
+            settings.get("columns"),
+            None,
+            str(settings.get("period") or "month"),
+            settings.get("timezone"),
+            [str(i) for i in ids] if isinstance(ids, list) else None,
+        )
+    except UsageError as exc:  # a wrong path in the config file is a problem of the input here
+        raise InputError(f"{CONFIG}: scorecard: {exc.message}") from None

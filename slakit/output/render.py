@@ -199,9 +199,11 @@ class Renderer:
         )
         return markdown, page
 
-    def index(self, entries: list[dict[str, Any]], as_of: dt.date, has_changelog: bool = False) -> tuple[str, str]:
+    def index(
+        self, entries: list[dict[str, Any]], as_of: dt.date, has_changelog: bool = False, has_scorecard: bool = False
+    ) -> tuple[str, str]:
         """The index of all agreements, as Markdown and HTML."""
-        context = {"entries": entries, "as_of": as_of, "has_changelog": has_changelog}
+        context = {"entries": entries, "as_of": as_of, "has_changelog": has_changelog, "has_scorecard": has_scorecard}
         markdown = tidy(self.template(self.markdown_env, "index.md.j2", **context))
         page = self.template(self.html_env, "index.html.j2", style=self.style(), **context)
         return markdown, page
