@@ -536,3 +536,14 @@ def test_render_publishes_the_scorecard_only_when_configured(files, tmp_path):
     (project / "slakit.yaml").write_text("# no scorecard section\n")
     result = run("render", "sla", "--out", "dist", cwd=project)
     assert result.exit_code == 0 and not (project / "dist" / "scorecard.html").exists()  # removed with its config
+
+
+def test_quarters(files):
+    data = score_json(files, "--as-of", "2020-03-31", "--period", "quarter")
+    q1 = period(data, "lead-volume", "2020-Q1")
+    assert (q1["actual"], q1["target"], q1["status"]) == (9, 9, "met")  # 3 a month x 3
+    value = period(data, "lead-value", "2020-Q1")
+    assert (value["actual"], value["target"], value["status"]) == (450, 630, "missed")
+    escalation = data["agreements"][0]["escalation"]
+    # one missed quarter counts 90 days: the last step, so there is no next one
+    assert (escalation["step"], escalation["days_missed"], escalation["next_step_on"]) == ("day-90", 90, None)

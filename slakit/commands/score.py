@@ -69,17 +69,16 @@ def run_score(
     except (ValueError, OSError, KeyError):
         raise UsageError(f"--timezone {zone!r} is not an IANA time zone such as America/New_York") from None
     mapping = column_map(preset, read_columns(columns), columns or "--columns")
-    with Exports(mapping, zone) as exports:
+    known: dict[str, str] = {}
+    for a in agreements:
+        for c in a.commitments:
+            for row in c.lead_value.rows if c.lead_value else ():
+                known.setdefault(row.id, row.name)
+    with Exports(mapping, zone, known) as exports:
         for kind, given in (("leads", leads), ("deals", deals), ("activities", activities)):
             if given:
                 exports.read(kind, given)
         exports.check()
-        known: dict[str, str] = {}
-        for a in agreements:
-            for c in a.commitments:
-                for row in c.lead_value.rows if c.lead_value else ():
-                    known.setdefault(row.id, row.name)
-        exports.map_sources(known)
         if day is None:
             day = latest_timestamp(exports, zone) or dt.date(1970, 1, 1)
         return score(agreements, exports, day, period)

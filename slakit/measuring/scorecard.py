@@ -396,17 +396,15 @@ class Measure:
         where = ""
         if excluded:
             where = "WHERE source IS NULL OR source NOT IN (" + ", ".join("?" for _ in excluded) + ")"
-        owner = "coalesce(owner, '(no owner)')" if "owner" in self.x.tables["leads"].present else "'(no owner)'"
         found = self.x.con.execute(
-            f"SELECT p.i AS i, mql_at, coalesce(first_touch_at, -1) AS touch, {owner} AS owner, lead_id FROM leads JOIN periods p "
-            f"ON mql_at >= p.lo AND mql_at < p.hi {where} ORDER BY mql_at, lead_id",
+            "SELECT p.i AS i, mql_at, coalesce(first_touch_at, -1) AS touch, _row FROM leads JOIN periods p "
+            f"ON mql_at >= p.lo AND mql_at < p.hi {where} ORDER BY mql_at, _row",
             excluded,
-        ).fetchnumpy()
+        ).fetchnumpy()  # numbers only: names and ids are looked up for the late leads alone
         idx = found["i"].astype(np.int64)
         starts = found["mql_at"].astype(np.int64)
         touches = found["touch"].astype(np.int64)
-        owners = np.asarray(found["owner"], dtype=object)
-        ids = np.asarray(found["lead_id"], dtype=object)
+        rows = found["_row"].astype(np.int64)
         touched = touches >= 0
         try:
             if calendar is not None and fu.response_time.is_business:
@@ -435,9 +433,7 @@ class Measure:
                 continue
             compliance = (Decimal(n_on) * 100 / decided).quantize(Decimal("0.1"))
             times = np.sort(minutes[mask & touched])
-            breaches: dict[str, int] = {}
-            for name in owners[mask & late]:
-                breaches[name] = breaches.get(name, 0) + 1
+            breaches, late_ids = self._late_leads(rows[mask & late])
             result = self._score(score, i, objective, compliance, "higher", None)
             if result.status != IN_PROGRESS and n_pending:
                 result.status = PENDING
@@ -448,13 +444,30 @@ class Measure:
                 "pending": n_pending,
                 "median_minutes": _median(times),
                 "p90_minutes": _nearest_rank(times, 90),
-                "breaches_by_owner": dict(sorted(breaches.items(), key=lambda kv: (-kv[1], kv[0]))),
-                "late_ids": [str(x) for x in ids[mask & late][:20]],
+                "breaches_by_owner": breaches,
+                "late_ids": late_ids,
                 "minutes": times,  # for the distribution chart; not in json
                 "allowed_minutes": _allowed_minutes(fu.response_time),
             }
             score.periods.append(result)
         score.status = ""
+
+    def _late_leads(self, rows: np.ndarray) -> tuple[dict[str, int], list[str]]:
+        """Late leads per owner (most first), and the ids of the first 20 late leads."""
+        if not len(rows):
+            return {}, []
+        owner = "coalesce(owner, '(no owner)')" if "owner" in self.x.tables["leads"].present else "'(no owner)'"
+        listed = [int(r) for r in rows]
+        per_owner = self.x.sql(
+            f"SELECT {owner} AS name, count(*) AS n FROM leads WHERE _row IN (SELECT unnest(?::BIGINT[])) "
+            "GROUP BY name ORDER BY n DESC, name",
+            [listed],
+        )
+        ids = self.x.sql(
+            "SELECT CAST(lead_id AS VARCHAR) FROM leads WHERE _row IN (SELECT unnest(?::BIGINT[])) ORDER BY mql_at, _row",
+            [listed[:20]],
+        )
+        return {name: n for name, n in per_owner}, [i for (i,) in ids]
 
     def stepped(self, c: Commitment, score: CommitmentScore) -> None:
         target = c.targets["stepped_target"]

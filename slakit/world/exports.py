@@ -118,18 +118,11 @@ OUTCOMES = {
 }
 
 # Naive timestamp layouts tried in order (DuckDB strptime); ISO with an offset is cast directly.
-NAIVE_FORMATS = [
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%d %H:%M:%S.%f",
-    "%Y-%m-%dT%H:%M:%S.%f",
+NAIVE_FORMATS = [  # ISO layouts (2020-03-05 14:03, with T, seconds, fractions, a date alone) are cast
     "%m/%d/%Y %I:%M %p",
     "%m/%d/%Y %I:%M:%S %p",
     "%m/%d/%Y %H:%M",
     "%m/%d/%Y %H:%M:%S",
-    "%Y-%m-%d",
     "%m/%d/%Y",
 ]
 _OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)$"  # a time of day, then its offset
@@ -229,14 +222,17 @@ def _literal(text: str) -> str:
 class Exports:
     """The exports of one run, in one in-memory DuckDB connection (closed with the object)."""
 
-    def __init__(self, mapping: ColumnMap, zone: str):
+    def __init__(self, mapping: ColumnMap, zone: str, sources: dict[str, str] | None = None):
+        """`sources`: the agreements' lead-source ids and names, which source values are mapped to."""
         import duckdb
 
         self.duckdb = duckdb
         self.mapping = mapping
         self.zone = zone
+        self.sources = dict(sources or {})
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET enable_progress_bar = false")
         self.tables: dict[str, Table] = {}
         self.problems: list[Problem] = []
         self.summaries: list[str] = []
@@ -277,25 +273,21 @@ class Exports:
         if path.stat().st_size == 0:
             self._fail(given, "the file is empty: export it again with a header row and at least one record")
             return
-        raw = f"raw_{kind}"
         try:
             if suffix == "csv":
-                self.con.execute(
-                    f"CREATE TEMP TABLE {raw} AS SELECT row_number() OVER () + 1 AS _row, * FROM "
-                    f"read_csv({_literal(str(path))}, all_varchar = true, header = true, auto_detect = true, "
-                    "normalize_names = false, null_padding = true)"
+                raw = (
+                    f"(SELECT row_number() OVER () + 1 AS _row, * FROM read_csv({_literal(str(path))}, "
+                    "all_varchar = true, header = true, auto_detect = true, normalize_names = false, null_padding = true))"
                 )
             elif suffix == "parquet":
-                self.con.execute(
-                    f"CREATE TEMP TABLE {raw} AS SELECT row_number() OVER () + 1 AS _row, * FROM "
-                    f"read_parquet({_literal(str(path))})"
-                )
+                raw = f"(SELECT row_number() OVER () + 1 AS _row, * FROM read_parquet({_literal(str(path))}))"
             else:
+                raw = f"raw_{kind}"
                 self._read_xlsx(path, raw)
+            self._canonical(kind, given, raw, path)
         except self.duckdb.Error as exc:
             self._fail(given, f"cannot read it as {suffix.upper()}: {str(exc).splitlines()[0]}")
-            return
-        self._canonical(kind, given, raw, path)
+            self.con.execute(f"DROP TABLE IF EXISTS {kind}")
 
     def _read_xlsx(self, path: Path, raw: str) -> None:
         """The first sheet, as text columns, passed to DuckDB as lists (no temporary file)."""
@@ -321,11 +313,7 @@ class Exports:
         )
 
     def _canonical(self, kind: str, given: str, raw: str, path: Path) -> None:
-        found = [name for (name,) in self.sql(f"SELECT column_name FROM (DESCRIBE {raw})")][1:]
-        rows = self.sql(f"SELECT count(*) FROM {raw}")[0][0]
-        if rows == 0:
-            self._fail(given, "the file has a header but no records")
-            return
+        found = [name for (name,) in self.sql(f"SELECT column_name FROM (DESCRIBE SELECT * FROM {raw})")][1:]
         wanted = self.mapping.columns[kind]
         index = {name.strip().lower(): name for name in found}
         present: dict[str, str] = {}
@@ -352,45 +340,60 @@ class Exports:
         if any(c not in present for c in REQUIRED[kind]):
             return
         position = {name: found.index(name) + 1 for name in found}
-        selects, checks = ["_row"], []
+        # One pass: the inner query cleans each cell once, the outer one parses it and keeps the
+        # text of the parsed columns beside it, so bad cells are found without parsing again.
+        inner = ["_row"] + [
+            f"nullif(trim(CAST({_quote(name)} AS VARCHAR)), '') AS {canonical}" for canonical, name in present.items()
+        ]
+        outer, checks = ["_row"], []
         for canonical, name in present.items():
             kind_of = COLUMNS[kind][canonical]
-            col = f"nullif(trim(CAST({_quote(name)} AS VARCHAR)), '')"
             if kind_of == "time":
-                expr = self._time_sql(col)
-                checks.append((canonical, name, col, expr, "a date and time such as 2020-03-05 14:03"))
+                outer += [f"{self._time_sql(canonical)} AS {canonical}", f"{canonical} AS _text_{canonical}"]
+                checks.append((canonical, name, "a date and time such as 2020-03-05 14:03"))
             elif kind_of == "amount":
-                expr = f"try_cast(regexp_replace({col}, '[\\s$€£¥,]|^[A-Z]{{3}}', '', 'g') AS DECIMAL(18, 2))"
-                checks.append((canonical, name, col, expr, "an amount such as 12500.00"))
+                parse = f"try_cast(regexp_replace({canonical}, '[\\s$€£¥,]|^[A-Z]{{3}}', '', 'g') AS DECIMAL(18, 2))"
+                outer += [f"{parse} AS {canonical}", f"{canonical} AS _text_{canonical}"]
+                checks.append((canonical, name, "an amount such as 12500.00"))
             elif kind_of == "outcome":
                 cases = " ".join(
                     f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in sorted(self.mapping.outcomes.items())
                 )
-                expr = f"CASE lower({col}) {cases} ELSE 'open' END"
+                outer.append(f"CASE lower({canonical}) {cases} ELSE 'open' END AS {canonical}")
+            elif canonical == "source":
+                outer.append(f"{self._source_sql(canonical)} AS {canonical}")
             else:
-                expr = col
-            selects.append(f"{expr} AS {canonical}")
-        self.con.execute(f"CREATE TEMP TABLE {kind} AS SELECT {', '.join(selects)} FROM {raw}")
-        for canonical, name, col, expr, accepted in checks:
-            self._bad_cells(given, raw, canonical, name, position[name], col, expr, accepted)
+                outer.append(canonical)
+        self.con.execute(
+            f"CREATE TEMP TABLE {kind} AS SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {raw})"
+        )
+        self.con.execute(f"DROP TABLE IF EXISTS raw_{kind}")
+        rows = self.sql(f"SELECT count(*) FROM {kind}")[0][0]
+        if rows == 0:
+            self._fail(given, "the file has a header but no records")
+            self.con.execute(f"DROP TABLE {kind}")
+            return
+        for canonical, name, accepted in checks:
+            self._bad_cells(given, kind, canonical, name, position[name], accepted)
+            self.con.execute(f"ALTER TABLE {kind} DROP COLUMN _text_{canonical}")
         ident = REQUIRED[kind][0]
         self._required_cells(given, kind, ident, present[ident], position[present[ident]])
         self._duplicates(given, kind, ident, present[ident], position[present[ident]])
-        self.con.execute(f"DROP TABLE {raw}")
         self.tables[kind] = Table(kind, given, sha256_of(path), rows, tuple(present), missing)
 
     def _time_sql(self, col: str) -> str:
+        """Epoch seconds: with an offset as given, else local time in the zone (ISO by a cast,
+        US layouts by strptime only when the cast fails)."""
         formats = "[" + ", ".join(_literal(f) for f in NAIVE_FORMATS) + "]"
-        naive = f"timezone({_literal(self.zone)}, try_strptime({col}, {formats}))"
+        naive = f"timezone({_literal(self.zone)}, coalesce(try_cast({col} AS TIMESTAMP), try_strptime({col}, {formats})))"
         aware = f"try_cast({col} AS TIMESTAMPTZ)"
-        return (
-            f"CAST(epoch(CASE WHEN regexp_matches({col}, {_literal(_OFFSET)}) THEN {aware} ELSE {naive} END) AS BIGINT)"
-        )
+        return f"CAST(epoch(CASE WHEN regexp_matches({col}, {_literal(_OFFSET)}) THEN {aware} ELSE {naive} END) AS BIGINT)"
 
-    def _bad_cells(
-        self, given: str, raw: str, canonical: str, name: str, column: int, col: str, expr: str, accepted: str
-    ) -> None:
-        bad = self.sql(f"SELECT _row, {col} FROM {raw} WHERE {col} IS NOT NULL AND ({expr}) IS NULL ORDER BY _row")
+    def _bad_cells(self, given: str, kind: str, canonical: str, name: str, column: int, accepted: str) -> None:
+        bad = self.sql(
+            f"SELECT _row, _text_{canonical} FROM {kind} WHERE _text_{canonical} IS NOT NULL AND {canonical} IS NULL "
+            "ORDER BY _row"
+        )
         for row, value in bad[:MAX_LISTED]:
             self.problems.append(
                 Problem(given, row, column, ERROR, "cell", f"{name} ({canonical}): {value!r} is not {accepted}")
@@ -409,8 +412,9 @@ class Exports:
 
     def _duplicates(self, given: str, kind: str, ident: str, name: str, column: int) -> None:
         dupes = self.sql(
-            f"SELECT {ident}, list(_row ORDER BY _row) FROM {kind} WHERE {ident} IS NOT NULL "
-            f"GROUP BY {ident} HAVING count(*) > 1 ORDER BY min(_row)"
+            f"WITH twice AS (SELECT {ident} FROM {kind} WHERE {ident} IS NOT NULL GROUP BY {ident} HAVING count(*) > 1) "
+            f"SELECT {ident}, list(_row ORDER BY _row) FROM {kind} JOIN twice USING ({ident}) "
+            f"GROUP BY {ident} ORDER BY min(_row)"
         )
         for value, rows in dupes[:MAX_LISTED]:
             self.problems.append(
@@ -442,34 +446,21 @@ class Exports:
         )
         raise InputError("\n".join(lines))
 
-    # -- source ids ------------------------------------------------------------------------------
-
-    def map_sources(self, known: dict[str, str]) -> None:
-        """Rewrite `source` in leads and deals to lead-source ids: a --columns `sources` entry, the
-        id itself, the source's name, or the value written as an id (Web Sales-Ready -> web-sales-ready).
-        `known` maps lead-source id -> name. Unmatched values stay as written."""
+    def _source_sql(self, col: str) -> str:
+        """A source value as a lead-source id: a --columns `sources` entry, the id itself, the
+        source's name, or the value written as an id (Web Sales-Ready -> web-sales-ready);
+        anything else stays as written. Cases are only reached by the rows still unmatched."""
         pairs: dict[str, str] = {}
-        for ident, name in known.items():
+        for ident, name in self.sources.items():
             pairs[ident.lower()] = ident
             pairs[name.strip().lower()] = ident
         pairs.update(self.mapping.sources)
-        for kind in ("leads", "deals"):
-            if kind in self.tables and "source" in self.tables[kind].present:
-                values = [v for (v,) in self.sql(f"SELECT DISTINCT source FROM {kind} WHERE source IS NOT NULL")]
-                mapping = {}
-                for value in values:
-                    key = value.strip().lower()
-                    slug = re.sub(r"[^a-z0-9]+", "-", key).strip("-")
-                    target = pairs.get(key) or (slug if slug in known else None)
-                    if target and target != value:
-                        mapping[value] = target
-                if mapping:
-                    self.con.execute(f"CREATE TEMP TABLE source_map_{kind} (value VARCHAR, id VARCHAR)")
-                    self.con.executemany(f"INSERT INTO source_map_{kind} VALUES (?, ?)", list(mapping.items()))
-                    self.con.execute(
-                        f"UPDATE {kind} SET source = m.id FROM source_map_{kind} m WHERE {kind}.source = m.value"
-                    )
-                    self.con.execute(f"DROP TABLE source_map_{kind}")
+        if not pairs:
+            return col
+        cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in sorted(pairs.items()))
+        slug = f"trim(regexp_replace(lower({col}), '[^a-z0-9]+', '-', 'g'), '-')"
+        ids = ", ".join(_literal(i) for i in sorted(self.sources)) or "NULL"
+        return f"CASE lower({col}) {cases} ELSE CASE WHEN {slug} IN ({ids}) THEN {slug} ELSE {col} END END"
 
 
 def _cell(value: Any) -> str | None:
