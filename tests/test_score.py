@@ -547,3 +547,10 @@ def test_quarters(files):
     escalation = data["agreements"][0]["escalation"]
     # one missed quarter counts 90 days: the last step, so there is no next one
     assert (escalation["step"], escalation["days_missed"], escalation["next_step_on"]) == ("day-90", 90, None)
+
+
+def test_a_file_that_is_not_utf8(files, tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("lead_id,mql_at,owner\nL1,2020-03-02 10:00,Ren\xe9\n".encode("latin-1"))
+    out = bad(files, "--leads", str(path))
+    assert f"{path}:1:1: error[file]: the file is not UTF-8 text (line 2); export it again as CSV UTF-8" in out

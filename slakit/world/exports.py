@@ -286,7 +286,13 @@ class Exports:
                 self._read_xlsx(path, raw)
             self._canonical(kind, given, raw, path)
         except self.duckdb.Error as exc:
-            self._fail(given, f"cannot read it as {suffix.upper()}: {str(exc).splitlines()[0]}")
+            text = str(exc)
+            if "not utf-8 encoded" in text:
+                line = re.search(r"CSV Error on Line: (\d+)", text)
+                where = f" (line {line.group(1)})" if line else ""
+                self._fail(given, f"the file is not UTF-8 text{where}; export it again as CSV UTF-8")
+            else:
+                self._fail(given, f"cannot read it as {suffix.upper()}: {text.splitlines()[0]}")
             self.con.execute(f"DROP TABLE IF EXISTS {kind}")
 
     def _read_xlsx(self, path: Path, raw: str) -> None:
@@ -385,9 +391,13 @@ class Exports:
         """Epoch seconds: with an offset as given, else local time in the zone (ISO by a cast,
         US layouts by strptime only when the cast fails)."""
         formats = "[" + ", ".join(_literal(f) for f in NAIVE_FORMATS) + "]"
-        naive = f"timezone({_literal(self.zone)}, coalesce(try_cast({col} AS TIMESTAMP), try_strptime({col}, {formats})))"
+        naive = (
+            f"timezone({_literal(self.zone)}, coalesce(try_cast({col} AS TIMESTAMP), try_strptime({col}, {formats})))"
+        )
         aware = f"try_cast({col} AS TIMESTAMPTZ)"
-        return f"CAST(epoch(CASE WHEN regexp_matches({col}, {_literal(_OFFSET)}) THEN {aware} ELSE {naive} END) AS BIGINT)"
+        return (
+            f"CAST(epoch(CASE WHEN regexp_matches({col}, {_literal(_OFFSET)}) THEN {aware} ELSE {naive} END) AS BIGINT)"
+        )
 
     def _bad_cells(self, given: str, kind: str, canonical: str, name: str, column: int, accepted: str) -> None:
         bad = self.sql(
