@@ -177,6 +177,7 @@ class Measure:
                 "INSERT INTO periods VALUES (?, ?, ?)", [(i, p.lo, p.hi) for i, p in enumerate(self.periods)]
             )
         self.currency = self._currency()
+        self._lead_counts: dict[int, dict[str | None, int]] | None = None
 
     def _currency(self) -> str:
         for c in self.a.commitments:
@@ -275,6 +276,18 @@ class Measure:
                 out.add(i)
         return out
 
+    def lead_counts(self) -> dict[int, dict[str | None, int]]:
+        """Leads per period and source (one pass over the leads, shared by volume and value)."""
+        if self._lead_counts is None:
+            source = "source" if "source" in self.x.tables["leads"].present else "NULL"
+            self._lead_counts = {}
+            for i, value, n in self.x.sql(
+                f"SELECT p.i, {source}, count(*) FROM leads JOIN periods p ON mql_at >= p.lo AND mql_at < p.hi "
+                "GROUP BY ALL ORDER BY 1, 2"
+            ):
+                self._lead_counts.setdefault(i, {})[value] = n
+        return self._lead_counts
+
     def lead_volume(self, c: Commitment, score: CommitmentScore) -> None:
         score.unit = "leads"
         why = self.has("leads", "mql_at")
@@ -282,16 +295,9 @@ class Measure:
             score.reason = why
             return
         block = c.blocks["lead_volume"]
-        per_period = self.counts(
-            "SELECT p.i, count(*) FROM leads JOIN periods p ON mql_at >= p.lo AND mql_at < p.hi GROUP BY p.i"
-        )
-        by_source: dict[int, dict[str, int]] = {}
-        if "source" in self.x.tables["leads"].present:
-            for i, source, n in self.x.sql(
-                "SELECT p.i, coalesce(source, '(none)'), count(*) FROM leads JOIN periods p "
-                "ON mql_at >= p.lo AND mql_at < p.hi GROUP BY ALL ORDER BY 1, 2"
-            ):
-                by_source.setdefault(i, {})[source] = n
+        counts = self.lead_counts()
+        per_period = {i: sum(by.values()) for i, by in counts.items()}
+        by_source = {i: {s or "(none)": n for s, n in by.items()} for i, by in counts.items()}
         planned = {row.id: row.planned for cm in self.a.commitments if cm.lead_value for row in cm.lead_value.rows}
         uncovered = self._uncovered(score, "leads", "mql_at")
         for i, p in enumerate(self.periods):
@@ -317,18 +323,12 @@ class Measure:
         if why:
             score.reason = why
             return
-        self.x.con.execute("CREATE OR REPLACE TEMP TABLE lead_values (source VARCHAR, amount DECIMAL(18, 2))")
-        self.x.con.executemany(
-            "INSERT INTO lead_values VALUES (?, ?)", [(r.id, r.value_per_lead.amount) for r in plan.rows]
-        )
-        values = self.counts(
-            "SELECT p.i, sum(coalesce(v.amount, 0)) FROM leads JOIN periods p ON mql_at >= p.lo AND mql_at < p.hi "
-            "LEFT JOIN lead_values v USING (source) GROUP BY p.i"
-        )
-        unvalued = self.counts(
-            "SELECT p.i, count(*) FROM leads JOIN periods p ON mql_at >= p.lo AND mql_at < p.hi "
-            "WHERE source IS NULL OR source NOT IN (SELECT source FROM lead_values) GROUP BY p.i"
-        )
+        worth = {r.id: r.value_per_lead.amount for r in plan.rows}
+        counts = self.lead_counts()
+        values = {
+            i: sum((worth.get(s or "", Decimal(0)) * n for s, n in by.items()), Decimal(0)) for i, by in counts.items()
+        }
+        unvalued = {i: sum(n for s, n in by.items() if s not in worth) for i, by in counts.items()}
         uncovered = self._uncovered(score, "leads", "mql_at")
         for i, p in enumerate(self.periods):
             if i in uncovered:
@@ -398,7 +398,7 @@ class Measure:
             where = "WHERE source IS NULL OR source NOT IN (" + ", ".join("?" for _ in excluded) + ")"
         found = self.x.con.execute(
             "SELECT p.i AS i, mql_at, coalesce(first_touch_at, -1) AS touch, _row FROM leads JOIN periods p "
-            f"ON mql_at >= p.lo AND mql_at < p.hi {where} ORDER BY mql_at, _row",
+            f"ON mql_at >= p.lo AND mql_at < p.hi {where}",
             excluded,
         ).fetchnumpy()  # numbers only: names and ids are looked up for the late leads alone
         idx = found["i"].astype(np.int64)
