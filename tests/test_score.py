@@ -554,3 +554,15 @@ def test_a_file_that_is_not_utf8(files, tmp_path):
     path.write_bytes("lead_id,mql_at,owner\nL1,2020-03-02 10:00,Ren\xe9\n".encode("latin-1"))
     out = bad(files, "--leads", str(path))
     assert f"{path}:1:1: error[file]: the file is not UTF-8 text (line 2); export it again as CSV UTF-8" in out
+
+
+def test_source_values_written_as_ids_match(files, tmp_path):
+    rows = [
+        (i, t, {"referral": "REFERRAL", "content": "Content Leads", "webinar": " Webinar "}.get(s, s), o, f)
+        for i, t, s, o, f in LEADS
+    ]
+    rows[0] = ("L1", "2020-01-02 10:00", "Referral!", "Ann", "2020-01-02 10:30")  # written as an id: referral
+    leads = write_csv(tmp_path / "odd.csv", LEAD_HEADER, rows)
+    data = score_json({**files, "leads": leads}, "--as-of", "2020-03-31")
+    assert [p["actual"] for p in commitment(data, "lead-value")["periods"]] == [220, 200, 30]
+    assert period(data, "follow-up", "2020-01")["eligible"] == 3  # " Webinar " is still the excluded source

@@ -453,7 +453,7 @@ class Measure:
         score.status = ""
 
     def _late_leads(self, rows: np.ndarray) -> tuple[dict[str, int], list[str]]:
-        """Late leads per owner (most first), and the ids of the first 20 late leads."""
+        """Late leads per owner (most first), and the ids of the first 20 late leads by arrival."""
         if not len(rows):
             return {}, []
         owner = "coalesce(owner, '(no owner)')" if "owner" in self.x.tables["leads"].present else "'(no owner)'"
@@ -464,8 +464,9 @@ class Measure:
             [listed],
         )
         ids = self.x.sql(
-            "SELECT CAST(lead_id AS VARCHAR) FROM leads WHERE _row IN (SELECT unnest(?::BIGINT[])) ORDER BY mql_at, _row",
-            [listed[:20]],
+            "SELECT CAST(lead_id AS VARCHAR) FROM leads WHERE _row IN (SELECT unnest(?::BIGINT[])) "
+            "ORDER BY mql_at, _row LIMIT 20",
+            [listed],
         )
         return {name: n for name, n in per_owner}, [i for (i,) in ids]
 

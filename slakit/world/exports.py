@@ -382,6 +382,8 @@ class Exports:
         for canonical, name, accepted in checks:
             self._bad_cells(given, kind, canonical, name, position[name], accepted)
             self.con.execute(f"ALTER TABLE {kind} DROP COLUMN _text_{canonical}")
+        if "source" in present:
+            self._source_slugs(kind)
         ident = REQUIRED[kind][0]
         self._required_cells(given, kind, ident, present[ident], position[present[ident]])
         self._duplicates(given, kind, ident, present[ident], position[present[ident]])
@@ -457,9 +459,8 @@ class Exports:
         raise InputError("\n".join(lines))
 
     def _source_sql(self, col: str) -> str:
-        """A source value as a lead-source id: a --columns `sources` entry, the id itself, the
-        source's name, or the value written as an id (Web Sales-Ready -> web-sales-ready);
-        anything else stays as written. Cases are only reached by the rows still unmatched."""
+        """A source value as a lead-source id: a --columns `sources` entry, the id itself or the
+        source's name (any case); anything else stays as written (see `_source_slugs`)."""
         pairs: dict[str, str] = {}
         for ident, name in self.sources.items():
             pairs[ident.lower()] = ident
@@ -468,9 +469,29 @@ class Exports:
         if not pairs:
             return col
         cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in sorted(pairs.items()))
-        slug = f"trim(regexp_replace(lower({col}), '[^a-z0-9]+', '-', 'g'), '-')"
-        ids = ", ".join(_literal(i) for i in sorted(self.sources)) or "NULL"
-        return f"CASE lower({col}) {cases} ELSE CASE WHEN {slug} IN ({ids}) THEN {slug} ELSE {col} END END"
+        return f"CASE lower({col}) {cases} ELSE {col} END"
+
+    def _source_slugs(self, kind: str) -> None:
+        """Values still unmatched that are a source id written another way (Web Sales-Ready ->
+        web-sales-ready): worked out on the distinct values, then rewritten in one update."""
+        if not self.sources:
+            return
+        known = list(self.sources)
+        values = [
+            v
+            for (v,) in self.sql(
+                f"SELECT DISTINCT source FROM {kind} WHERE source IS NOT NULL AND source NOT IN "
+                f"(SELECT unnest(?::VARCHAR[]))",
+                [known],
+            )
+        ]
+        mapping = {v: slug for v in values if (slug := re.sub(r"[^a-z0-9]+", "-", v.lower()).strip("-")) in known}
+        if mapping:
+            cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in sorted(mapping.items()))
+            self.con.execute(
+                f"UPDATE {kind} SET source = CASE source {cases} END WHERE source IN (SELECT unnest(?::VARCHAR[]))",
+                [sorted(mapping)],
+            )
 
 
 def _cell(value: Any) -> str | None:
