@@ -346,8 +346,8 @@ class Exports:
         if any(c not in present for c in REQUIRED[kind]):
             return
         position = {name: found.index(name) + 1 for name in found}
-        # One pass: the inner query cleans each cell once, the outer one parses it and keeps the
-        # text of the parsed columns beside it, so bad cells are found without parsing again.
+        # One pass: the inner query cleans each cell once, the next parses it beside its text, and
+        # the text of cells that failed to parse is kept, so bad cells are found without parsing again.
         inner = ["_row"] + [
             f"nullif(trim(CAST({_quote(name)} AS VARCHAR)), '') AS {canonical}" for canonical, name in present.items()
         ]
@@ -370,8 +370,12 @@ class Exports:
                 outer.append(f"{self._source_sql(canonical)} AS {canonical}")
             else:
                 outer.append(canonical)
+        # only the text of cells that failed to parse is kept (for the messages), not a copy of every cell
+        final = ["*"] + [f"CASE WHEN {c} IS NULL THEN _text_{c} END AS _text_{c}" for c, _, _ in checks]
+        exclude = f" EXCLUDE ({', '.join(f'_text_{c}' for c, _, _ in checks)})" if checks else ""
         self.con.execute(
-            f"CREATE TEMP TABLE {kind} AS SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {raw})"
+            f"CREATE TEMP TABLE {kind} AS SELECT {final[0]}{exclude}{''.join(', ' + f for f in final[1:])} "
+            f"FROM (SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {raw}))"
         )
         self.con.execute(f"DROP TABLE IF EXISTS raw_{kind}")
         rows = self.sql(f"SELECT count(*) FROM {kind}")[0][0]
