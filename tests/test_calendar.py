@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from functools import cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import numpy as np
 import pytest
@@ -255,6 +255,11 @@ def test_the_autumn_fold_counts_twice_inside_business_hours() -> None:
     lead = utc(2026, 11, 1, 6, 10)
     assert early.deadline(lead, hours("0.25"), "first-hour-next-business-day") == utc(2026, 11, 1, 7, 30)
     assert early.deadline(lead, hours("0.25"), "next-business-day") == utc(2026, 11, 1, 13)
+    # A lead before the day opens: the day's close is the close of its second stretch, and
+    # its first hour runs 30 minutes in the first stretch and 30 in the second.
+    night = utc(2026, 11, 1, 4)
+    assert early.deadline(night, hours("0.25"), "next-business-day") == utc(2026, 11, 1, 13)
+    assert early.deadline(night, hours("0.25"), "first-hour-next-business-day") == utc(2026, 11, 1, 7)
 
 
 def test_hours_inside_the_fold_count_twice() -> None:
@@ -309,6 +314,8 @@ def test_broken_calendars_are_explained() -> None:
         cal("Mars/Olympus").deadline(FRIDAY_EVENING, hours(1))
     with pytest.raises(ValueError, match="ends at 09:00, not after it starts at 17:00"):
         cal(start="17:00", end="09:00").deadline(FRIDAY_EVENING, hours(1))
+    with pytest.raises(ValueError, match="no working days; list at least one of mon, tue"):
+        cal(days=frozenset()).deadline(FRIDAY_EVENING, hours(1))
 
 
 def test_absurd_spans_are_refused() -> None:
@@ -378,6 +385,20 @@ def test_scalar_calls_share_the_cached_table_and_give_the_same_answers() -> None
     assert [epoch(office.deadline(s, hours(1))) for s in starts] == vector.tolist()
     # New Year's Eve 16:30 + 1 h: 30 minutes on Thursday, 30 on Friday 1 January (not a holiday here).
     assert vector[2] == epoch(at(NY, 2027, 1, 1, 9, 30))
+
+
+def test_offset_changes_are_further_apart_than_the_probe() -> None:
+    """The engine probes offsets every 6 hours: it relies on no zone changing its offset twice
+    within that. Checked on the installed tzdata through the pure-Python zoneinfo, whose
+    transition lists can be read."""
+    pure = pytest.importorskip("zoneinfo._zoneinfo")
+    closest = min(
+        (b - a, name)
+        for name in sorted(available_timezones())
+        for trans in [list(getattr(pure.ZoneInfo.no_cache(name), "_trans_utc", []))]
+        for a, b in zip(trans, trans[1:])
+    )
+    assert closest[0] > 3 * 86400, closest
 
 
 # -- the oracle -------------------------------------------------------------------------------------
