@@ -5,6 +5,7 @@ engine: no tables, no offsets, no bisection; just zoneinfo's wall time of every 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -396,7 +397,7 @@ def test_offset_changes_are_further_apart_than_the_probe() -> None:
         (b - a, name)
         for name in sorted(available_timezones())
         for trans in [list(getattr(pure.ZoneInfo.no_cache(name), "_trans_utc", []))]
-        for a, b in zip(trans, trans[1:])
+        for a, b in itertools.pairwise(trans)
     )
     assert closest[0] > 3 * 86400, closest
 
