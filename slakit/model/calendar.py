@@ -367,7 +367,7 @@ class _Index:
         self.base = int(keys[0]) - self.bucket
         edges = self.base + np.arange((int(keys[-1]) - self.base) // self.bucket + 2, dtype=np.int64) * self.bucket
         self.below = np.searchsorted(keys, edges, side="left")  # keys < each bucket's start
-        self.steps = int(np.diff(self.below).max(initial=0)) + 1
+        self.steps = int(np.diff(self.below).max(initial=0))  # the most keys in one bucket
         self.padded = np.append(keys, np.iinfo(np.int64).max)  # a sentinel that stops every count
 
     def count_below(self, t: Int64s) -> npt.NDArray[np.intp]:
