@@ -5,9 +5,10 @@ engine: no tables, no offsets, no bisection; just zoneinfo's wall time of every 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 from functools import cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 import strategies as S
 from conftest import ROOT
 from slakit.model.agreement import Agreement
-from slakit.model.calendar import MISSING, Calendar
+from slakit.model.calendar import MISSING, Calendar, _Index
 from slakit.model.figures import Duration
 from slakit.world.load import load_file
 
@@ -255,6 +256,11 @@ def test_the_autumn_fold_counts_twice_inside_business_hours() -> None:
     lead = utc(2026, 11, 1, 6, 10)
     assert early.deadline(lead, hours("0.25"), "first-hour-next-business-day") == utc(2026, 11, 1, 7, 30)
     assert early.deadline(lead, hours("0.25"), "next-business-day") == utc(2026, 11, 1, 13)
+    # A lead before the day opens: the day's close is the close of its second stretch, and
+    # its first hour runs 30 minutes in the first stretch and 30 in the second.
+    night = utc(2026, 11, 1, 4)
+    assert early.deadline(night, hours("0.25"), "next-business-day") == utc(2026, 11, 1, 13)
+    assert early.deadline(night, hours("0.25"), "first-hour-next-business-day") == utc(2026, 11, 1, 7)
 
 
 def test_hours_inside_the_fold_count_twice() -> None:
@@ -309,6 +315,8 @@ def test_broken_calendars_are_explained() -> None:
         cal("Mars/Olympus").deadline(FRIDAY_EVENING, hours(1))
     with pytest.raises(ValueError, match="ends at 09:00, not after it starts at 17:00"):
         cal(start="17:00", end="09:00").deadline(FRIDAY_EVENING, hours(1))
+    with pytest.raises(ValueError, match="no working days; list at least one of mon, tue"):
+        cal(days=frozenset()).deadline(FRIDAY_EVENING, hours(1))
 
 
 def test_absurd_spans_are_refused() -> None:
@@ -378,6 +386,20 @@ def test_scalar_calls_share_the_cached_table_and_give_the_same_answers() -> None
     assert [epoch(office.deadline(s, hours(1))) for s in starts] == vector.tolist()
     # New Year's Eve 16:30 + 1 h: 30 minutes on Thursday, 30 on Friday 1 January (not a holiday here).
     assert vector[2] == epoch(at(NY, 2027, 1, 1, 9, 30))
+
+
+def test_offset_changes_are_further_apart_than_the_probe() -> None:
+    """The engine probes offsets every 6 hours: it relies on no zone changing its offset twice
+    within that. Checked on the installed tzdata through the pure-Python zoneinfo, whose
+    transition lists can be read."""
+    pure = pytest.importorskip("zoneinfo._zoneinfo")
+    closest = min(
+        (b - a, name)
+        for name in sorted(available_timezones())
+        for trans in [list(getattr(pure.ZoneInfo.no_cache(name), "_trans_utc", []))]
+        for a, b in itertools.pairwise(trans)
+    )
+    assert closest[0] > 3 * 86400, closest
 
 
 # -- the oracle -------------------------------------------------------------------------------------
@@ -543,13 +565,14 @@ def test_deadline_matches_the_oracle(case: tuple[Calendar, int], rule: str | Non
 @given(
     calendars_and_starts(),
     AFTER_HOURS,
-    st.lists(st.integers(-5 * 86400, 20 * 86400), min_size=1, max_size=30),
+    st.lists(st.integers(-5 * 86400, 20 * 86400), min_size=1, max_size=150),
     st.data(),
 )
 def test_vector_and_scalar_agree(
     case: tuple[Calendar, int], rule: str | None, offsets: list[int], data: st.DataObject
 ) -> None:
-    """Second-level starts spread over weeks, in one array, against one scalar call each."""
+    """Second-level starts spread over weeks, in one array (long ones take the bucket lookup,
+    short ones a binary search), against one scalar call each."""
     calendar, start = case
     allowed = data.draw(allowances(calendar))
     starts = np.array([start + o for o in offsets] + [MISSING], dtype=np.int64)
@@ -570,3 +593,21 @@ def test_vector_and_scalar_agree(
         for a, b in zip(starts, ends)
     ]
     assert between.tolist() == expected
+
+
+@settings(max_examples=S.examples(2))
+@given(
+    st.lists(st.integers(-(10**12), 10**12), min_size=1, max_size=300).map(sorted),
+    st.lists(st.integers(-(10**12) - 5, 10**12 + 5), min_size=0, max_size=300),
+    st.booleans(),
+)
+def test_bucket_index_counts_as_a_binary_search(keys: list[int], extra: list[int], clustered: bool) -> None:
+    """_Index (the bucket lookup behind the million-lead speed) against np.searchsorted, on
+    keys with duplicates and clusters, for queries on, between and beyond the keys."""
+    if clustered:  # many keys in one bucket: the lookup must fall back or step enough
+        keys = sorted(keys + [keys[0] + i for i in range(40)])
+    array = np.array(keys, dtype=np.int64)
+    queries = np.array(extra + keys + [k - 1 for k in keys] + [k + 1 for k in keys] + list(range(64)), dtype=np.int64)
+    index = _Index(array)
+    assert (index.count_below(queries) == np.searchsorted(array, queries, side="left")).all()
+    assert (index.count_at_or_below(queries) == np.searchsorted(array, queries, side="right")).all()

@@ -72,7 +72,8 @@ _FIRST_DAY = dt.date(2, 1, 1).toordinal() - _EPOCH_ORDINAL
 _LAST_DAY = dt.date(9998, 12, 31).toordinal() - _EPOCH_ORDINAL
 _MAX_SPAN_DAYS = round(MAX_SPAN_YEARS * 365.25)
 # Offsets are probed every 6 hours and each change is found by bisection. In tzdata no two
-# changes are closer than 3 days, so none can hide between two probes.
+# changes are closer than 3 days (tests/test_calendar.py checks the installed data), so no
+# change and its undoing can hide between two probes.
 _PROBE = 6 * 3_600
 
 
@@ -221,6 +222,8 @@ class Calendar:
             )
 
     def _checked_day_seconds(self) -> int:
+        if not self.days:
+            raise ValueError(f"calendar {self.id}: no working days; list at least one of {', '.join(DAYS)}")
         seconds = _seconds_of(self.end) - _seconds_of(self.start)
         if seconds <= 0:
             raise ValueError(
@@ -328,12 +331,9 @@ def _build_table(calendar: Calendar, d0: int, d1: int) -> _Table:
             hi = min(seg_end, day * _DAY + end - offset)
             if lo >= hi:
                 continue
-            if closes[-1] == lo and days[-1] == day:  # one period cut in two by an offset change
-                closes[-1] = hi
-            else:
-                opens.append(lo)
-                closes.append(hi)
-                days.append(day)
+            opens.append(lo)
+            closes.append(hi)
+            days.append(day)
     last_of_day = {day: i for i, day in enumerate(days)}
     o = np.array(opens, dtype=np.int64) * _US
     c = np.array(closes, dtype=np.int64) * _US
@@ -367,7 +367,7 @@ class _Index:
         self.base = int(keys[0]) - self.bucket
         edges = self.base + np.arange((int(keys[-1]) - self.base) // self.bucket + 2, dtype=np.int64) * self.bucket
         self.below = np.searchsorted(keys, edges, side="left")  # keys < each bucket's start
-        self.steps = int(np.diff(self.below).max(initial=0)) + 1
+        self.steps = int(np.diff(self.below).max(initial=0))  # the most keys in one bucket
         self.padded = np.append(keys, np.iinfo(np.int64).max)  # a sentinel that stops every count
 
     def count_below(self, t: Int64s) -> npt.NDArray[np.intp]:
