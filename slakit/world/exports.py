@@ -224,7 +224,10 @@ class Exports:
 
     def __init__(self, mapping: ColumnMap, zone: str, sources: dict[str, str] | None = None):
         """`sources`: the agreements' lead-source ids and names, which source values are mapped to."""
-        import duckdb
+        try:
+            import duckdb
+        except ImportError:
+            raise UsageError("slakit score reads exports with DuckDB: pip install 'slakit[score]'") from None
 
         self.duckdb = duckdb
         self.mapping = mapping
@@ -297,7 +300,10 @@ class Exports:
 
     def _read_xlsx(self, path: Path, raw: str) -> None:
         """The first sheet, as text columns, passed to DuckDB as lists (no temporary file)."""
-        from python_calamine import CalamineWorkbook
+        try:
+            from python_calamine import CalamineWorkbook
+        except ImportError:
+            raise UsageError("XLSX exports are read with python-calamine: pip install 'slakit[score]'") from None
 
         try:
             book = CalamineWorkbook.from_path(str(path))
