@@ -159,9 +159,10 @@ def distribution(c: CommitmentScore) -> Markup | None:
     x = LEFT + (W - LEFT - RIGHT) * allowed / limit
     body.append(f'<line x1="{_f(x)}" y1="{TOP}" x2="{_f(x)}" y2="{H - BOTTOM}" class="target"/>')
     body.append(f'<text x="{_f(x + 4)}" y="{TOP + 10}" class="tick">allowed: {allowed:.0f} business min</text>')
-    for frac in (0, 0.5, 1):
+    for frac, anchor in ((0, "start"), (0.5, "middle"), (1, "end")):
         body.append(
-            f'<text x="{_f(LEFT + (W - LEFT - RIGHT) * frac)}" y="{H - BOTTOM + 16}" text-anchor="middle" class="tick">{limit * frac:.0f} min</text>'
+            f'<text x="{_f(LEFT + (W - LEFT - RIGHT) * frac)}" y="{H - BOTTOM + 16}" text-anchor="{anchor}" class="tick">'
+            f"{limit * frac:.0f} min{' or more' if frac == 1 else ''}</text>"
         )
     return _svg(f"{c.title}: distribution of response times in business minutes", body)
 
