@@ -42,7 +42,13 @@ def to_pdf(page: str, agreement: Agreement, renderer: Renderer, paper: str = "a4
     """The PDF of an agreement's HTML page on A4 or Letter paper."""
     if paper not in PAPERS:
         raise UsageError(f"paper must be one of {', '.join(PAPERS)}, not {paper!r}")
-    from weasyprint import HTML  # imported here: loading it costs half a second
+    try:
+        from weasyprint import HTML  # imported here: loading it costs half a second
+    except OSError as exc:  # WeasyPrint loads Pango when imported
+        raise UsageError(
+            f"the PDF needs the Pango text library, which could not be loaded ({exc}); "
+            "on Debian or Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0"
+        ) from None
 
     css = renderer.template(renderer.html_env, "pdf.css.j2", paper=PAPERS[paper])
     html = page.replace("</head>", f"<style>\n{css}</style>\n</head>", 1)

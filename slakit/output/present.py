@@ -73,7 +73,7 @@ def days(values: list[str]) -> str:
 
 
 def lower_first(value: Any) -> str:
-    """"The Smarketing dashboard" -> "the Smarketing dashboard", "A deal" -> "a deal"; a first
+    """ "The Smarketing dashboard" -> "the Smarketing dashboard", "A deal" -> "a deal"; a first
     word with more capitals ("CRM", "SQLs", "iPhone") stays as written."""
     text = str(value).strip()
     word = text.split(maxsplit=1)[0] if text else ""

@@ -133,9 +133,7 @@ class Renderer:
         )
         for env in (self.markdown_env, self.html_env):
             env.filters.update(present.FILTERS)
-            env.filters.update(
-                {"cell": inline, "join_cells": _join_cells, "csp_hash": _csp_hash}
-            )
+            env.filters.update({"cell": inline, "join_cells": _join_cells, "csp_hash": _csp_hash})
             env.globals["anchor"] = _anchor
             env.globals["undertaking"] = wording.undertaking
             env.globals["hashes"] = lambda level: MdText("#" * max(1, min(int(level), 6)))
@@ -196,9 +194,11 @@ class Renderer:
         )
         return markdown, page
 
-    def index(self, entries: list[dict[str, Any]], as_of: dt.date, has_changelog: bool = False) -> tuple[str, str]:
-        """The index of all agreements, as Markdown and HTML."""
-        context = {"entries": entries, "as_of": as_of, "has_changelog": has_changelog}
+    def index(
+        self, entries: list[dict[str, Any]], as_of: dt.date, has_changelog: bool = False, has_pdf: bool = False
+    ) -> tuple[str, str]:
+        """The index of all agreements, as Markdown and HTML (linking each PDF when there is one)."""
+        context = {"entries": entries, "as_of": as_of, "has_changelog": has_changelog, "has_pdf": has_pdf}
         markdown = tidy(self.template(self.markdown_env, "index.md.j2", **context))
         page = self.template(self.html_env, "index.html.j2", style=self.style(), **context)
         return markdown, page

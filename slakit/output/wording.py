@@ -131,7 +131,7 @@ def _stepped(target: Target, party: str) -> str:
 
 
 def _reach(target: Target) -> str:
-    """"achieve at least 3 posts shared per rep each week", "keep X at 95% or more"."""
+    """ "achieve at least 3 posts shared per rep each week", "keep X at 95% or more"."""
     metric = lower_first(target.metric)
     period = f" {_each(target.per)}" if target.per else ""
     higher = target.better == "higher"
