@@ -13,11 +13,11 @@ import difflib
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from ..model import figures as q
-from ..model.schema import index, pattern_of, pointer
+from ..model.agreement import party_names
+from ..model.schema import index, list_keys, pattern_of, pointer
 from ..model.terms import is_term, terms_digest
 
 NAME_FIELDS = ("title", "name", "term", "role", "metric", "id")
@@ -134,7 +134,7 @@ class _Comparer:
     def __init__(self, old: dict[str, Any], new: dict[str, Any]):
         self.old, self.new = old, new
         self.changes: list[Change] = []
-        self.parties = {p["id"]: p["name"] for doc in (old, new) for p in doc.get("parties", []) if isinstance(p, dict)}
+        self.parties = party_names(old, new)
 
     def run(self) -> list[Change]:
         self._value(self.old, self.new, (), [], None)
@@ -145,7 +145,8 @@ class _Comparer:
     def _step_label(self, path: tuple[Any, ...], step: Any, item: Any) -> str:
         if isinstance(step, int) or (path and path[-1] == "*"):
             if path == ("commitments",) and isinstance(item, dict):
-                party = self.parties.get(item.get("party"), item.get("party"))
+                owner = item.get("party")
+                party = self.parties.get(owner, owner) if isinstance(owner, str) else owner
                 return f"{party} commitments > {label_of(item)}"
             return label_of(item)
         field = index().field(pattern_of(path + (step,)))
@@ -211,7 +212,7 @@ class _Comparer:
                     self._value(old[i], new[i], here, label, party)
 
     def _key(self, path: tuple[Any, ...]) -> str | None:
-        return _list_keys().get(pattern_of(path))
+        return list_keys().get(pattern_of(path))
 
     def _keyed(
         self,
@@ -304,11 +305,6 @@ class _Comparer:
                 nearest = node["better"]
             node = node[step] if isinstance(node, (dict, list)) else None
         return nearest
-
-
-@lru_cache(maxsize=1)
-def _list_keys() -> dict[tuple[str, ...], str]:
-    return dict(index().keyed_lists())
 
 
 def _direction(old: Any, new: Any) -> int | None:
