@@ -32,52 +32,57 @@ TOUCHES = {
 }
 
 
-def undertaking(agreement: Agreement, ident: str) -> list[str]:
-    """The commitment `ident` in contract voice: the undertaking, then how it is measured,
-    one sentence each (empty for a commitment in words only: its text says it all)."""
+def undertaking(agreement: Agreement, ident: str) -> list[list[str]]:
+    """The commitment `ident` in contract voice: a paragraph per typed block it carries,
+    each the undertaking then how it is measured, one sentence each (empty for a commitment
+    in words only: its text says it all)."""
     c = agreement.commitment(ident)
-    sentence = _sentences(agreement, c) if c is not None and c.kind is not None else None
-    return sentence.split("\n") if sentence else []
+    if c is None:
+        return []
+    paragraphs = []
+    for kind in c.kinds:
+        text = _sentences(agreement, c, kind, c.blocks[kind], c.targets.get(kind))
+        if text:
+            paragraphs.append(text.split("\n"))
+    return paragraphs
 
 
-def _sentences(agreement: Agreement, c: Commitment) -> str | None:
+def _sentences(agreement: Agreement, c: Commitment, kind: str, block: dict[str, Any], target: Target | None) -> str:
     party = agreement.party_name(c.party)
     to = f" to {agreement.party_name(c.to)}" if c.to else ""
-    block = c.block
-    if c.kind == "lead_volume":
-        return _lead_volume(agreement, c, party, to)
-    if c.kind == "lead_value" and c.lead_value is not None:
+    if kind == "lead_volume":
+        return _lead_volume(agreement, block, party, to)
+    if kind == "lead_value" and c.lead_value is not None:
         plan = c.lead_value
         return (
             f"{party} will deliver at least {plan.stated_total} of lead value{to} {_each(plan.per)}, "
             f"planned by source as set out below."
         )
-    if c.kind == "pipeline_share" and c.target is not None:
+    if kind == "pipeline_share" and target is not None:
         of = _clause(block.get("of")) or "the new sales pipeline"
-        return f"{party} will source at least {c.target.value} of {of}."
-    if c.kind == "follow_up":
+        return f"{party} will source at least {target.value} of {of}."
+    if kind == "follow_up":
         return _follow_up(agreement, c, party)
-    if c.kind == "touch_cadence":
+    if kind == "touch_cadence":
         return _touches(block, party)
-    if c.kind == "measure" and c.target is not None:
-        return f"{party} will {_reach(c.target)}."
-    if c.kind == "stepped_target" and c.target is not None:
-        return _stepped(c.target, party)
-    if c.kind == "reporting":
+    if kind == "measure" and target is not None:
+        return f"{party} will {_reach(target)}."
+    if kind == "stepped_target" and target is not None:
+        return _stepped(target, party)
+    if kind == "reporting":
         via = _clause(block.get("via"))
         until = _clause(block.get("until"))
         return (
-            f"{party} will report{to or ' to ' + agreement.party_name(block.get('to', ''))} "
+            f"{party} will report to {agreement.party_name(str(block.get('to', '')))} "
             f"{EVERY.get(block.get('cadence', ''), block.get('cadence', ''))}"
             + (f" through {via}" if via else "")
             + (f", until {until}" if until else "")
             + "."
         )
-    return None
+    return ""
 
 
-def _lead_volume(agreement: Agreement, c: Commitment, party: str, to: str) -> str:
-    block = c.block
+def _lead_volume(agreement: Agreement, block: dict[str, Any], party: str, to: str) -> str:
     count = _count(block.get("count"))
     sentence = f"{party} will deliver at least {count} lead{'s' * (count != '1')}{to} {_each(block.get('per'))}"
     definition = next((d for d in agreement.definitions if d.id == block.get("qualifies_as")), None)
@@ -86,11 +91,11 @@ def _lead_volume(agreement: Agreement, c: Commitment, party: str, to: str) -> st
     return sentence + "."
 
 
-def _follow_up(agreement: Agreement, c: Commitment, party: str) -> str | None:
+def _follow_up(agreement: Agreement, c: Commitment, party: str) -> str:
     fu = c.follow_up
     if fu is None:
-        return None
-    who = _clause(c.block.get("applies_to")) or "every lead"
+        return ""
+    who = _clause(c.blocks["follow_up"].get("applies_to")) or "every lead"
     sentences = [f"{party} will make first contact within {fu.response_time} with {who}"]
     calendar = agreement.calendar(fu.calendar)
     if calendar is not None:
@@ -135,6 +140,8 @@ def _reach(target: Target) -> str:
     metric = lower_first(target.metric)
     period = f" {_each(target.per)}" if target.per else ""
     higher = target.better == "higher"
+    if isinstance(target.value, Decimal) and target.value == 0 and not higher:
+        return f"keep {metric} at 0{period}"
     if isinstance(target.value, Decimal):
         bound = "at least" if higher else "no more than"
         return f"achieve {bound} {_count(target.value)} {metric}{period}"
