@@ -56,7 +56,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pages(pdf: Path) -> list[list[str]]:
     """Each page's text as lines, whitespace runs collapsed."""
     reader = PdfReader(io.BytesIO(pdf.read_bytes()))
-    return [[" ".join(line.split()) for line in page.extract_text().splitlines() if line.strip()] for page in reader.pages]
+    return [
+        [" ".join(line.split()) for line in page.extract_text().splitlines() if line.strip()] for page in reader.pages
+    ]
 
 
 def contents(first_page: list[str]) -> dict[str, int]:
@@ -121,9 +123,9 @@ def test_footer_on_every_page(site: Path) -> None:
     assert total >= 5  # an eleven-section agreement does not fit on a few pages
     for number, lines in enumerate(text, 1):
         joined = " ".join(lines)
-        assert (
-            f"Company A sales and marketing agreement 2020, version 4 · terms {COMPANY_A_TERMS[:12]}" in joined
-        ), f"page {number} has no footer: {lines[-3:]}"
+        assert f"Company A sales and marketing agreement 2020, version 4 · terms {COMPANY_A_TERMS[:12]}" in joined, (
+            f"page {number} has no footer: {lines[-3:]}"
+        )
         assert f"Page {number} of {total}" in joined, f"page {number} is not numbered"
 
 
@@ -173,9 +175,7 @@ def test_dates_in_the_pdf_come_from_source_date_epoch_or_the_agreement(site: Pat
     # Without SOURCE_DATE_EPOCH: the latest date in the agreement (its last review,
     # 1 October 2020, is later than its effective date and both signatures).
     shutil.copytree(ROOT / "sla", tmp_path / "sla")
-    result = run_process(
-        "render", "sla", "--out", "dist", "--pdf", cwd=tmp_path, env={"SOURCE_DATE_EPOCH": ""}
-    )
+    result = run_process("render", "sla", "--out", "dist", "--pdf", cwd=tmp_path, env={"SOURCE_DATE_EPOCH": ""})
     assert result.returncode == 0, result.stderr
     meta = PdfReader(tmp_path / "dist" / f"{COMPANY_A}.pdf").metadata
     assert meta.creation_date.date() == dt.date(2020, 10, 1)

@@ -86,7 +86,9 @@ def test_monthly_run_rate_is_computed_when_omitted(tmp_path: Path) -> None:
     (tmp_path / "sla" / "minimal.yaml").write_text(text)
     assert run("render", str(tmp_path / "sla"), "--out", str(tmp_path / "out")).exit_code == 0
     md = (tmp_path / "out" / "minimal.md").read_text()
-    assert "| Baseline | $10,000,000 | $833,333 (computed) | as of 1 January 2026, when the agreement takes effect |" in md
+    assert (
+        "| Baseline | $10,000,000 | $833,333 (computed) | as of 1 January 2026, when the agreement takes effect |" in md
+    )
     assert "| Target | €15,000,000 | €1,250,000 (computed) |" in md
 
 
@@ -345,7 +347,10 @@ def test_commitments_read_as_undertakings(site: Path, tmp_path: Path) -> None:
     assert "**Sales will keep the share of reps whose profile meets the complete-profile checklist at 100%.**" in social
     assert "**Sales will keep the share of social touches logged in the CRM at 95% or more.**" in social
     # Contacts read as phrases, not "channel: address".
-    assert "- **Fiona McBride**, Executive sponsor (Sales). At a meeting, arranged through fiona.mcbride@example.com;" in social
+    assert (
+        "- **Fiona McBride**, Executive sponsor (Sales). At a meeting, arranged through fiona.mcbride@example.com;"
+        in social
+    )
     assert "meeting: fiona" not in social
     # Lower is better, other figures, several touches, a second block on one commitment.
     text = (CASES / "valid" / "minimal.yaml").read_text().replace("\nsignoff:", VOICE + "signoff:")
