@@ -129,6 +129,14 @@ def test_footer_on_every_page(site: Path) -> None:
         assert f"Page {number} of {total}" in joined, f"page {number} is not numbered"
 
 
+@pytest.mark.parametrize("ident", [COMPANY_A, "social-selling", "buyer-journey-handoff"])
+def test_no_page_holds_only_a_footer(site: Path, ident: str) -> None:
+    """A last page with nothing but the publication note (or a lone line) is wasted paper."""
+    for number, lines in enumerate(pages(site / f"{ident}.pdf"), 1):
+        body = [line for line in lines if "Page " not in line and "· terms " not in line]
+        assert len(body) >= 3, f"{ident} page {number} holds only {body}"
+
+
 def test_sign_off_heading_shares_its_page_with_the_signature_table(site: Path) -> None:
     for ident, signers in (
         (COMPANY_A, ["Chief Marketing Officer", "Chief Sales Officer"]),
