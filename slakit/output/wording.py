@@ -16,7 +16,7 @@ from typing import Any
 
 from ..model.agreement import Agreement, Commitment
 from ..model.calendar import DAYS
-from ..model.figures import Figure, Percentage
+from ..model.figures import Percentage, figure, number
 from ..model.targets import Target
 from .present import AFTER_HOURS_RULE, EVERY, days, long_date, lower_first
 
@@ -83,7 +83,7 @@ def _sentences(agreement: Agreement, c: Commitment, kind: str, block: dict[str, 
 
 
 def _lead_volume(agreement: Agreement, block: dict[str, Any], party: str, to: str) -> str:
-    count = _count(block.get("count"))
+    count = number(block.get("count"))
     sentence = f"{party} will deliver at least {count} lead{'s' * (count != '1')}{to} {_each(block.get('per'))}"
     definition = next((d for d in agreement.definitions if d.id == block.get("qualifies_as")), None)
     if definition is not None:
@@ -117,7 +117,7 @@ def _touches(block: dict[str, Any], party: str) -> str:
     parts = []
     for touch in block.get("touches") or []:
         one, many = TOUCHES.get(touch.get("channel"), (touch.get("channel", "touch"),) * 2)
-        count = _count(touch.get("count"))
+        count = number(touch.get("count"))
         parts.append(f"at least {count} {one if count == '1' else many} within {touch.get('within')}")
     if not parts:
         return f"{party} will keep in touch as set out below."
@@ -144,21 +144,12 @@ def _reach(target: Target) -> str:
         return f"keep {metric} at 0{period}"
     if isinstance(target.value, Decimal):
         bound = "at least" if higher else "no more than"
-        return f"achieve {bound} {_count(target.value)} {metric}{period}"
+        return f"achieve {bound} {number(target.value)} {metric}{period}"
     if isinstance(target.value, Percentage):
         metric = f"the share of {metric}"
         if target.value.value == (100 if higher else 0):
             return f"keep {metric} at {target.value}{period}"
-    return f"keep {metric} at {_figure(target.value)} {'or more' if higher else 'or less'}{period}"
-
-
-def _figure(value: Figure) -> str:
-    return _count(value) if isinstance(value, Decimal) else str(value)
-
-
-def _count(value: Any) -> str:
-    dec = Decimal(str(value))
-    return f"{int(dec):,}" if dec == dec.to_integral_value() else f"{dec.normalize():,f}"
+    return f"keep {metric} at {figure(target.value)} {'or more' if higher else 'or less'}{period}"
 
 
 def _each(per: Any) -> str:
