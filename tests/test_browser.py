@@ -262,6 +262,8 @@ def test_every_other_page_passes_the_same_checks(browser: Browser, site: Path) -
                 + structure_problems(page)
                 + pdf_problems(page, "A4")
                 + pdf_problems(page, "Letter")
+                + split_words(page, 1280)
+                + split_words(page, 390)
             )
         if problems:
             failures.append(report(path.relative_to(site).as_posix(), problems))
