@@ -27,7 +27,11 @@ def document_date(agreement: Agreement) -> str:
     """The date the PDF says it was made: SOURCE_DATE_EPOCH when set, else the latest date
     the agreement holds (effective, last review, signatures), never the wall clock."""
     if epoch_is_set():
-        moment = dt.datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"].strip()), dt.UTC)
+        epoch = os.environ["SOURCE_DATE_EPOCH"].strip()
+        try:
+            moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+        except (ValueError, OverflowError, OSError):
+            raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} is not a timestamp (seconds since 1970-01-01)") from None
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     dates = [agreement.effective, agreement.review.last_review]
     dates += [parse_date(s.date) for s in agreement.signoff.signatures]
