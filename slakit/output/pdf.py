@@ -48,6 +48,8 @@ def to_pdf(page: str, agreement: Agreement, renderer: Renderer, paper: str = "a4
         raise UsageError(f"paper must be one of {', '.join(PAPERS)}, not {paper!r}")
     try:
         from weasyprint import HTML  # imported here: loading it costs half a second
+    except ImportError:
+        raise UsageError("the PDF needs WeasyPrint, an optional part of slakit: pip install 'slakit[pdf]'") from None
     except OSError as exc:  # WeasyPrint loads Pango when imported
         raise UsageError(
             f"the PDF needs the Pango text library, which could not be loaded ({exc}); "
