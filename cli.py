@@ -10,16 +10,16 @@ from slakit import __version__
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="slakit")
+@click.version_option(__version__, "-V", "--version", prog_name="slakit")
 def main() -> None:
     """Sales and marketing service level agreements, kept as code.
 
     \b
     Start with:
-      python cli.py validate          check every agreement under sla/
-      python cli.py render            publish them to dist/ (what `make render` runs)
-      python cli.py diff              what changed since the last commit
-      python cli.py COMMAND --help    each command, with an example
+      slakit validate          check every agreement under sla/
+      slakit render            publish them to dist/ (what `make render` runs)
+      slakit diff              what changed since the last commit
+      slakit COMMAND --help    each command, with an example
     """
 
 
@@ -57,17 +57,25 @@ class Progress:
     show_default=True,
     help="text for people, json for machines, github for workflow annotations.",
 )
-def validate(paths: tuple[str, ...], strict: bool, fmt: str) -> None:
+@click.option(
+    "--context",
+    "context",
+    multiple=True,
+    type=click.Path(),
+    metavar="FOLDER",
+    help="Also read the agreements here, to catch an id used twice, but report only on PATHS (what the pre-commit hook does).",
+)
+def validate(paths: tuple[str, ...], strict: bool, fmt: str, context: tuple[str, ...]) -> None:
     """Check agreements: YAML, schema and semantic rules. PATHS are files or folders (default: sla/).
 
     \b
     Example:
-      python cli.py validate sla/company-a-lead-management.yaml --strict
+      slakit validate sla/company-a-lead-management.yaml --strict
     """
     from slakit.checking.validate import validate_paths
     from slakit.output import report
 
-    result = validate_paths(paths or ("sla",), strict=strict)
+    result = validate_paths(paths or ("sla",), strict=strict, context=context)
     if fmt == "text":
         click.echo(report.text(result, colour=report.use_colour(sys.stdout.isatty())), nl=False)
     else:
@@ -100,7 +108,7 @@ def render(paths: tuple[str, ...], out: str, templates: str | None, strict: bool
 
     \b
     Example:
-      python cli.py render sla --out dist --templates my-templates
+      slakit render sla --out dist --templates my-templates
     """
     from pathlib import Path
 
@@ -162,9 +170,9 @@ def diff(
 
     \b
     Examples:
-      python cli.py diff                          # uncommitted changes
-      python cli.py diff v1.0 HEAD --format md    # a pull-request comment
-      python cli.py diff --files old.yaml new.yaml
+      slakit diff                          # uncommitted changes
+      slakit diff v1.0 HEAD --format md    # a pull-request comment
+      slakit diff --files old.yaml new.yaml
     """
     from pathlib import Path
 
@@ -228,8 +236,8 @@ def changelog(
 
     \b
     Examples:
-      python cli.py changelog --quarter 2026-Q3
-      python cli.py changelog --since 2026-01-01 --format html --out changelog.html
+      slakit changelog --quarter 2026-Q3
+      slakit changelog --since 2026-01-01 --format html --out changelog.html
     """
     from pathlib import Path
 
@@ -264,7 +272,7 @@ def status(paths: tuple[str, ...], fmt: str) -> None:
 
     \b
     Example:
-      python cli.py status
+      slakit status
     """
     import json
 
@@ -306,7 +314,7 @@ def sign(path: str, name: str, role: str, party: str | None, when: str | None) -
 
     \b
     Example:
-      python cli.py sign sla/social-selling.yaml --name "Priya Nair" --role "Executive sponsor"
+      slakit sign sla/social-selling.yaml --name "Priya Nair" --role "Executive sponsor"
     """
     from pathlib import Path
 
@@ -327,14 +335,62 @@ def new(kind: str, ident: str, title: str | None, folder: str, timezone: str) ->
 
     \b
     Example:
-      python cli.py new lead-management acme-2027 --title "Acme lead management 2027"
+      slakit new lead-management acme-2027 --title "Acme lead management 2027"
     """
     from pathlib import Path
 
     from slakit.commands.new import new_agreement
 
     path = new_agreement(kind, ident, title, Path(folder), timezone)
-    click.echo(f"created {path}: edit it, then run `make validate`")
+    click.echo(f"created {path}: edit it, then run `slakit validate`")
+    if not (Path(folder).parent / "schema" / "sla.schema.json").is_file():
+        click.echo("tip: `slakit init` sets up editor completion, the pre-commit hook and a workflow here")
+
+
+@main.command()
+@click.option(
+    "--source",
+    metavar="SPEC",
+    help="What pip installs slakit from in the hook and workflow, e.g. 'slakit @ git+https://github.com/OWNER/slakit@TAG' "
+    "(default: where this slakit came from).",
+)
+def init(source: str | None) -> None:
+    """Set up this repository for agreements; files that exist are left as they are.
+
+    Writes sla/, schema/sla.schema.json (editor completion), .vscode/settings.json (the
+    schema mapped to sla/*.yaml), .pre-commit-config.yaml (the validate hook),
+    .github/workflows/sla.yml (checks pull requests, publishes main) and a README section.
+
+    \b
+    Example:
+      slakit init
+      slakit new lead-management acme-2027
+    """
+    from pathlib import Path
+
+    from slakit.commands.init import init_repository
+
+    for line in init_repository(Path.cwd(), source):
+        click.echo(line)
+
+
+@main.command()
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the schema to this file instead of the terminal.")
+def schema(out: str | None) -> None:
+    """Print the agreements' JSON Schema (what editors complete and check fields from).
+
+    \b
+    Example:
+      slakit schema --out schema/sla.schema.json
+    """
+    from pathlib import Path
+
+    from slakit.commands.init import schema_text, write_schema
+
+    if out:
+        write_schema(Path(out))
+    else:
+        click.echo(schema_text(), nl=False)
 
 
 @main.command()
@@ -357,7 +413,7 @@ def preview(paths: tuple[str, ...], out: str, host: str, port: int, templates: s
 
     \b
     Example:
-      python cli.py preview --port 8080     # then open http://127.0.0.1:8080/
+      slakit preview --port 8080     # then open http://127.0.0.1:8080/
     """
     from pathlib import Path
 
@@ -374,8 +430,9 @@ def preview(paths: tuple[str, ...], out: str, host: str, port: int, templates: s
 
 
 def validate_hook() -> None:
-    """Entry point of the `slakit-validate` pre-commit hook: validate the files it is given."""
-    main(["validate", *sys.argv[1:]])
+    """Entry point of the `slakit-validate` pre-commit hook: validate the files it is given,
+    in the context of every agreement under sla/ (an id used twice is caught)."""
+    main(["validate", "--context", "sla", *sys.argv[1:]], prog_name="slakit-validate")
 
 
 if __name__ == "__main__":

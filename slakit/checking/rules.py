@@ -154,18 +154,24 @@ def _zone_ok(name: str) -> bool:
         return False
 
 
+def timezone_problem(name: str) -> str | None:
+    """Why `name` is not a time zone (with the nearest real one), or None when it is one."""
+    if _zone_ok(name):
+        return None
+    return (
+        f"{name!r} is not an IANA time zone{suggest(name, sorted(available_timezones()))}; "
+        "use a name such as America/New_York"
+    )
+
+
 @rule
 def timezones(data: dict[str, Any], f: Findings, today: dt.date) -> None:
     paths = [(("timezone",), data.get("timezone"))]
     paths += list(iter_values(data, ("calendars", "*", "timezone")))
     for path, name in paths:
-        if isinstance(name, str) and not _zone_ok(name):
-            f.error(
-                path,
-                "timezone",
-                f"{where(data, path)}: {name!r} is not an IANA time zone"
-                f"{suggest(name, sorted(available_timezones()))}; use a name such as America/New_York",
-            )
+        problem = timezone_problem(name) if isinstance(name, str) else None
+        if problem:
+            f.error(path, "timezone", f"{where(data, path)}: {problem}")
 
 
 @rule

@@ -10,7 +10,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from ..errors import ERROR, Problem
+from ..errors import ERROR, Problem, UsageError
 from ..model.schema import index, pattern_of, pointer
 from ..world.clock import today
 from ..world.files import find_agreements
@@ -50,13 +50,34 @@ class Report:
         return sum(p.severity == severity for p in self.problems)
 
 
-def validate_paths(paths: Iterable[str], strict: bool = False, keep: bool = False) -> Report:
+def validate_paths(
+    paths: Iterable[str], strict: bool = False, keep: bool = False, context: Iterable[str] = ()
+) -> Report:
     """Validate every agreement under `paths` (files or folders).
 
     With `keep`, each result holds its loaded document for later stages (render);
     otherwise documents are dropped as soon as they are checked, so memory stays flat.
+    The agreements under the `context` folders are read too, before `paths`, so a file in
+    `paths` that reuses one of their ids is reported; the report covers `paths` only.
     """
-    return validate_files(find_agreements(paths), strict, keep)
+    given = find_agreements(paths)
+    if not context:
+        return validate_files(given, strict, keep)
+    seen = {path for path, _ in given}
+    others: list[tuple[Path, str]] = []
+    for folder in context:
+        if not Path(folder).is_dir():
+            continue
+        try:
+            found = find_agreements([folder])
+        except UsageError:  # a folder without agreements gives no context
+            continue
+        for path, name in found:
+            if path not in seen:
+                seen.add(path)
+                others.append((path, name))
+    report = validate_files(others + given, strict, keep)
+    return Report(report.files[len(others) :])
 
 
 def validate_files(files: list[tuple[Path, str]], strict: bool = False, keep: bool = True) -> Report:
