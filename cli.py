@@ -268,7 +268,9 @@ def changelog(
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def status(paths: tuple[str, ...], fmt: str) -> None:
-    """A short table: each agreement's status, last change, next review, and whether it is overdue.
+    """A short table: each agreement's status, last change, next review, sign-off, and what needs attention.
+
+    Marks reviews overdue or due within 14 days, and invalid agreements (then exits 1).
 
     \b
     Example:
@@ -276,28 +278,28 @@ def status(paths: tuple[str, ...], fmt: str) -> None:
     """
     import json
 
-    from slakit.commands.status import status_rows
+    from slakit.commands.status import status_rows, status_table
+    from slakit.output.report import printable, use_colour
     from slakit.world.clock import today
 
     rows = status_rows(list(paths or ("sla",)), today())
+    ok = all(r["valid"] for r in rows)
     if fmt == "json":
         click.echo(json.dumps({"agreements": rows}, indent=2))
-        return
-    header = ("Agreement", "Status", "Last change", "Next review", "Sign-off", "")
-    table = [header] + [
-        (
-            r["id"] or r["path"],
-            r["status"] or "invalid",
-            r["last_change"] or "-",
-            r["next_review"] or "-",
-            r["signoff"] or "-",
-            "OVERDUE" if r["overdue"] else ("INVALID" if r["problems"] else ""),
-        )
-        for r in rows
-    ]
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
-    for row in table:
-        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+        sys.exit(0 if ok else 1)
+    table = status_table(rows)
+    colour = use_colour(sys.stdout.isatty())
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for n, row in enumerate(table):
+        line = printable("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        if colour and n == 0:
+            line = click.style(line, underline=True)
+        elif colour and ("INVALID" in row[-1] or "OVERDUE" in row[-1]):
+            line = click.style(line, fg="red")
+        elif colour and row[-1]:
+            line = click.style(line, fg="yellow")
+        click.echo(line)
+    sys.exit(0 if ok else 1)
 
 
 @main.command()

@@ -30,7 +30,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (packages / "project-deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     source = tmp_path_factory.mktemp("source") / "slakit"  # a copy: building leaves nothing in the checkout
     shutil.copytree(
-        ROOT, source, ignore=shutil.ignore_patterns(".venv", ".git", "dist", "build", "*.egg-info", "__pycache__", "bench")
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(".venv", ".git", "dist", "build", "*.egg-info", "__pycache__", "bench"),
     )
     wheels = source.parent / "wheels"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
@@ -49,9 +51,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def slakit(bin_: Path, *args: str, cwd: Path, command: str = "slakit") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(SOURCE_DATE_EPOCH=FIXED_EPOCH, PATH=f"{bin_}{os.pathsep}{env.get('PATH', '')}")
-    return subprocess.run(
-        [str(bin_ / command), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([str(bin_ / command), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_installed_from_the_working_tree_not_the_checkout(installed: Path, tmp_path: Path) -> None:

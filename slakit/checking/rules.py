@@ -491,7 +491,11 @@ def placeholders(data: dict[str, Any], f: Findings, today: dt.date) -> None:
     advice = "keep status: draft until it is replaced"
     summary = _text(data.get("summary"))
     if summary and " ".join(summary.split()).startswith(STARTER_SUMMARY):
-        f.error(("summary",), "placeholder", f"summary: still the starter's placeholder text; say why the teams make this agreement, or {advice}")
+        f.error(
+            ("summary",),
+            "placeholder",
+            f"summary: still the starter's placeholder text; say why the teams make this agreement, or {advice}",
+        )
     for i, person in enumerate(_list(data.get("stakeholders"))):
         if not isinstance(person, dict):
             continue

@@ -1,0 +1,59 @@
+"""The daily path: status, diff, changelog and messages say everything they know (issue 17).
+Every test goes through the real CLI; "today" is 2026-11-16 (conftest.FIXED_EPOCH)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import ROOT, git, run, run_process
+
+MINIMAL = (ROOT / "tests" / "cases" / "valid" / "minimal.yaml").read_text()
+
+
+def _agreement(ident: str, **replace: str) -> str:
+    text = MINIMAL.replace("id: minimal", f"id: {ident}", 1)
+    for old, new in replace.items():
+        text = text.replace(old.replace("_", " "), new, 1)
+    return text
+
+
+def test_status_shows_invalid_stale_and_due_soon_and_fails_on_invalid(repo: Path) -> None:
+    sla = repo / "sla"
+    sla.mkdir()
+    (sla / "good.yaml").write_text(MINIMAL)  # signed, next review 2027-01-01: 46 days away
+    (sla / "soon.yaml").write_text(_agreement("soon").replace("next_review: 2027-01-01", "next_review: 2026-11-30"))
+    (sla / "late.yaml").write_text(_agreement("late").replace("next_review: 2027-01-01", "next_review: 2026-11-01"))
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "Agreements", env={"GIT_COMMITTER_DATE": "2026-11-02T10:00:00Z"})
+    (sla / "broken.yaml").write_text(_agreement("broken").replace("count: 10", "count: ten"))
+
+    result = run_process("status", cwd=repo)
+    assert result.returncode == 1, result.stdout + result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
+    assert rows["minimal"].split("  ")[0:1] == ["minimal"]
+    assert "signed by all" in rows["minimal"] and rows["minimal"].rstrip().endswith("signed by all")
+    assert "2026-11-02" in rows["minimal"]
+    # Changing the id changed the terms: Sam Lee's signature is stale, and says so.
+    assert "awaiting 1 signature (1 stale)" in rows["soon"]
+    assert rows["soon"].endswith("review due within 14 days")  # 2026-11-30 is 14 days after 2026-11-16
+    assert rows["late"].endswith("review OVERDUE")
+    assert "uncommitted" in rows["broken"]
+    assert rows["broken"].endswith("INVALID (1 error: run `slakit validate sla/broken.yaml`)")
+    assert "-  " not in result.stdout  # nothing shown as a bare dash
+
+    data = json.loads(run_process("status", "--format", "json", cwd=repo).stdout)
+    by_id = {row["id"]: row for row in data["agreements"]}
+    assert (by_id["broken"]["valid"], by_id["broken"]["problems"]) == (False, 1)
+    assert by_id["broken"]["next_review"] == "2027-01-01"  # still read from the invalid file
+    assert (by_id["soon"]["due_soon"], by_id["late"]["overdue"], by_id["minimal"]["due_soon"]) == (True, True, False)
+
+    (sla / "broken.yaml").unlink()
+    assert run_process("status", cwd=repo).returncode == 0
+
+
+def test_status_of_files_outside_the_current_repository(tmp_path: Path) -> None:
+    (tmp_path / "one.yaml").write_text(MINIMAL)
+    result = run("status", str(tmp_path / "one.yaml"))  # run from the project's own repository
+    assert result.exit_code == 0, result.output
+    assert "not in Git" in result.output and "signed by all" in result.output
