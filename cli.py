@@ -124,7 +124,7 @@ def render(paths: tuple[str, ...], out: str, templates: str | None, strict: bool
         click.echo(report.text(failed.report, colour=colour), nl=False)
         raise
     for problem in result.warnings:
-        click.echo(problem.format())
+        click.echo(report.problem_line(problem, colour))
     for note in result.notes if not quiet else []:
         click.echo(note)
     if not quiet:

@@ -229,8 +229,18 @@ def test_status_table(history: Path) -> None:
     edit(history, "sla/social.yaml", "version: 6", "version: 7")
     result = run("status", cwd=history)
     lines = result.output.splitlines()
-    assert lines[0].split() == ["Agreement", "Status", "Last", "change", "Next", "review", "Sign-off"]
-    assert lines[1].split() == ["company-a-lead-management", "retired", "2026-10-01", "2020-12-15", "-"]
+    assert lines[0].split() == ["Agreement", "Status", "Last", "change", "Next", "review", "Sign-off", "Attention"]
+    assert lines[1].split() == [
+        "company-a-lead-management",
+        "retired",
+        "2026-10-01",
+        "2020-12-15",
+        "not",
+        "signed",
+        "by",
+        "all",
+        "(retired)",
+    ]
     assert lines[2].split() == [
         "social-selling",
         "active",

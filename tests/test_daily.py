@@ -57,3 +57,60 @@ def test_status_of_files_outside_the_current_repository(tmp_path: Path) -> None:
     result = run("status", str(tmp_path / "one.yaml"))  # run from the project's own repository
     assert result.exit_code == 0, result.output
     assert "not in Git" in result.output and "signed by all" in result.output
+
+
+def _committed(repo: Path, text: str) -> Path:
+    (repo / "sla").mkdir(exist_ok=True)
+    path = repo / "sla" / "minimal.yaml"
+    path.write_text(text)
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "Minimal agreement")
+    return path
+
+
+def test_diff_of_a_revision_that_breaks_a_rule_still_lists_its_changes(repo: Path) -> None:
+    path = _committed(repo, MINIMAL)
+    # Parses and fits the schema, but names a party that does not exist (rule `ref`),
+    # and raises the lead count from 10 to 12 without raising the version.
+    path.write_text(
+        MINIMAL.replace("    party: marketing\n    title:", "    party: marketting\n    title:").replace(
+            "count: 10", "count: 12"
+        )
+    )
+    result = run_process("diff", cwd=repo)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[2] == "sla/minimal.yaml: changed (2 changes to the terms, 1 stricter)"
+    assert lines[3].startswith("  sla/minimal.yaml:21:12: error[ref]: commitments[mql-volume].party: there is no party")
+    assert lines[4] == "  ! the terms changed but the version did not go up (still 1): raise `version` in this revision"
+    assert any(line.endswith("Lead volume > Leads: 10 -> 12  [stricter for marketting]") for line in lines)
+
+    data = json.loads(run_process("diff", "--format", "json", cwd=repo).stdout)["agreements"][0]
+    assert data["status"] == "changed" and data["version_not_raised"] is True
+    assert [p["rule"] for p in data["problems"]] == ["ref"]
+    assert ("/commitments/0/lead_volume/count", 10, 12) in [(c["pointer"], c["old"], c["new"]) for c in data["changes"]]
+
+    md = run_process("diff", "--format", "md", cwd=repo).stdout
+    assert "| changed, **version not raised**, **breaks rules** | 2 | 1 | 0 |" in md
+    assert "This revision breaks these rules (its changes are listed below):" in md
+    # A code span shows its text as it is: no Markdown escapes inside it.
+    assert "- `sla/minimal.yaml:21:12: error[ref]: commitments[mql-volume].party:" in md
+    assert "| 10 | 12 | stricter for marketting |" in md
+
+
+def test_version_raised_is_not_flagged_and_unparsable_is_still_broken(repo: Path) -> None:
+    path = _committed(repo, MINIMAL)
+    path.write_text(MINIMAL.replace("count: 10", "count: 12").replace("version: 1", "version: 2"))
+    data = json.loads(run_process("diff", "--format", "json", cwd=repo).stdout)["agreements"][0]
+    assert (data["status"], data["version_not_raised"]) == ("changed", False)
+    assert "version" not in run_process("diff", cwd=repo).stdout.split("\n", 1)[1]
+    # Only a change of status or review dates (not terms): no flag either.
+    path.write_text(MINIMAL.replace("next_review: 2027-01-01", "next_review: 2026-12-20"))
+    data = json.loads(run_process("diff", "--format", "json", cwd=repo).stdout)["agreements"][0]
+    assert data["version_not_raised"] is False and data["changes"]
+    # A revision that does not parse cannot be compared: broken, its problem listed, no changes.
+    path.write_text(MINIMAL + "id: twice\n")
+    result = run_process("diff", "--format", "json", cwd=repo)
+    data = json.loads(result.stdout)["agreements"][0]
+    assert (result.returncode, data["status"], data["changes"]) == (1, "broken", [])
+    assert data["problems"][0]["rule"] == "duplicate-key"

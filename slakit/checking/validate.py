@@ -110,6 +110,21 @@ def content_errors(problems: list[Problem]) -> list[Problem]:
     return sorted(p for p in problems if p.severity == ERROR and p.rule != "signature")
 
 
+# Problems that leave no agreement to read: the file did not parse, or breaks the schema
+# (the comparing code may rely on the shapes the schema guarantees).
+UNREADABLE_RULES = frozenset({"yaml", "duplicate-key", "encoding", "empty", "size", "file", "schema"})
+
+
+def unreadable(problems: list[Problem]) -> bool:
+    """Whether these problems leave the document unfit to compare: it did not parse, breaks
+    the schema, or shares its id with another file (so it cannot be matched). Broken rules
+    (a sum that does not add up, a date out of term) leave it readable."""
+    return any(
+        p.severity == ERROR and (p.rule in UNREADABLE_RULES or (p.rule == "unique" and p.pointer == ""))
+        for p in problems
+    )
+
+
 def same_id(doc: Document, owners: dict[str, str]) -> list[Problem]:
     """An agreement id already used by another file (both would publish to one page)."""
     ident = doc.data.get("id")

@@ -24,7 +24,7 @@ from ..model.agreement import Agreement
 from ..model.schema import index
 from ..world.resources import TEMPLATES
 from . import present
-from .markdown import Heading, MdText, clean_text, escape, inline, to_html
+from .markdown import Heading, MdText, clean_text, code, escape, inline, to_html
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -142,6 +142,7 @@ class Renderer:
             )
             env.globals["anchor"] = _anchor
             env.globals["hashes"] = lambda level: MdText("#" * max(1, min(int(level), 6)))
+        self.markdown_env.filters["code"] = code  # Markdown only: in HTML, MdText would skip escaping
 
     def template(self, env: jinja2.Environment, name: str, **context: Any) -> str:
         try:
