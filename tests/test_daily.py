@@ -114,3 +114,43 @@ def test_version_raised_is_not_flagged_and_unparsable_is_still_broken(repo: Path
     data = json.loads(result.stdout)["agreements"][0]
     assert (result.returncode, data["status"], data["changes"]) == (1, "broken", [])
     assert data["problems"][0]["rule"] == "duplicate-key"
+
+
+def test_mis_indentation_is_named_at_the_offending_line(tmp_path: Path) -> None:
+    """Each file is the minimal agreement with one line mis-indented; the message says
+    "indentation", on that line, at its first character, and names the column it belongs at."""
+    cases = {
+        # a key pushed one space right inside `term`
+        "deeper.yaml": (
+            MINIMAL.replace("  last_review: 2026-01-01", "   last_review: 2026-01-01"),
+            "11:4: error[yaml]: indentation: line 11 is indented more than the key on line 10 above it "
+            "(column 4, not 3)",
+        ),
+        # a key pulled one space left out of `term`
+        "shallower.yaml": (
+            MINIMAL.replace("  last_review: 2026-01-01", " last_review: 2026-01-01"),
+            "11:2: error[yaml]: indentation: line 11 starts at column 2, but the mapping that starts at line 3 "
+            "has its keys at column 1",
+        ),
+        # an item's key written at the column of the list's '-'
+        "item.yaml": (
+            MINIMAL.replace("  - id: marketing\n    name: Marketing", "  - id: marketing\n  name: Marketing"),
+            "16:3: error[yaml]: indentation: line 16 starts at column 3, where the list's '-' marks are, but is "
+            "not a list item: indent it to column 5 to belong to the item at line 15",
+        ),
+        # a second item one space off
+        "dash.yaml": (
+            MINIMAL.replace("  - id: sales", "   - id: sales"),
+            "17:4: error[yaml]: indentation: line 17 starts at column 4, but the list that starts at line 15 "
+            "has its items at column 3",
+        ),
+    }
+    for name, (text, expected) in cases.items():
+        (tmp_path / name).write_text(text)
+        result = run_process("validate", str(tmp_path / name))
+        assert result.returncode == 1
+        assert result.stdout.splitlines()[0].startswith(f"{tmp_path / name}:{expected}"), result.stdout
+    # A colon inside a value on a correctly indented line keeps its own advice.
+    (tmp_path / "colon.yaml").write_text(MINIMAL.replace("title: Minimal agreement", "title: Plan: leads"))
+    out = run_process("validate", str(tmp_path / "colon.yaml")).stdout
+    assert "4:12: error[yaml]: a ':' appears where a value was expected; quote the value" in out
