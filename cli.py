@@ -209,8 +209,15 @@ def diff(
     metavar="MONTH",
     help="Month (1-12) the fiscal year starts in; a year starting later than January is named after the year it ends in.",
 )
-@click.option("--terms-only", is_flag=True, help="Leave out commits that did not change the terms.")
-@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
+@click.option(
+    "--terms-only", is_flag=True, help="Leave out commits that did not change the terms (only status, signatures, ...)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "md", "html", "json"]),
+    help="text on a terminal, md (Markdown) when written to a file or a pipe, unless given.",
+)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of the terminal.")
 @click.option(
     "--templates",
@@ -225,14 +232,15 @@ def changelog(
     quarter: str | None,
     fy_start: int,
     terms_only: bool,
-    fmt: str,
+    fmt: str | None,
     out: str | None,
     templates: str | None,
 ) -> None:
     """The semantic changes of every commit to the agreements, grouped by quarter (newest first).
 
     Read from Git history (default: sla/). Each quarter opens with a summary per agreement
-    and the reviews that fall in it; a tag review/<id>/<YYYY-Qn> marks a review held.
+    and the reviews that fall in it; a tag review/<id>/<YYYY-Qn> (FY<YYYY>-Qn with
+    --fiscal-year-start) marks a review held.
 
     \b
     Examples:
@@ -242,7 +250,10 @@ def changelog(
     from pathlib import Path
 
     from slakit.commands.changelog import render as render_changelog
+    from slakit.output.report import use_colour
 
+    terminal = sys.stdout.isatty() and not out
+    fmt = fmt or ("text" if terminal else "md")
     progress = Progress("Reading history")
     text = render_changelog(
         fmt,
@@ -254,6 +265,7 @@ def changelog(
         terms_only,
         Path(templates) if templates else None,
         progress,
+        colour=use_colour(terminal),
     )
     progress.close()
     if out:

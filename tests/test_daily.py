@@ -4,7 +4,13 @@ Every test goes through the real CLI; "today" is 2026-11-16 (conftest.FIXED_EPOC
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
+import sys
 from pathlib import Path
+
+import pytest
 
 from conftest import ROOT, git, run, run_process
 
@@ -154,3 +160,118 @@ def test_mis_indentation_is_named_at_the_offending_line(tmp_path: Path) -> None:
     (tmp_path / "colon.yaml").write_text(MINIMAL.replace("title: Minimal agreement", "title: Plan: leads"))
     out = run_process("validate", str(tmp_path / "colon.yaml")).stdout
     assert "4:12: error[yaml]: a ':' appears where a value was expected; quote the value" in out
+
+
+def _at(when: str) -> dict[str, str]:
+    return {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+
+
+def _commit(repo: Path, message: str, when: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message, env=_at(when))
+
+
+@pytest.fixture
+def fiscal_history(repo: Path) -> Path:
+    """One agreement through a fiscal year starting in February: added unsigned, signed,
+    tightened in a pull request, set active; its next review (1 September 2026) is overdue
+    on 2026-11-16."""
+    unsigned = MINIMAL[: MINIMAL.index("  signatures:")].replace("next_review: 2027-01-01", "next_review: 2026-09-01")
+    (repo / "sla").mkdir()
+    path = repo / "sla" / "minimal.yaml"
+    path.write_text(unsigned)
+    _commit(repo, "Add the minimal agreement", "2025-05-10T10:00:00+00:00")
+    path.write_text(unsigned + MINIMAL[MINIMAL.index("  signatures:") :])
+    _commit(repo, "Sam Lee signs", "2025-06-02T10:00:00+00:00")
+    path.write_text(path.read_text().replace("count: 10", "count: 12"))
+    _commit(repo, "Raise the lead count (#7)", "2025-07-15T10:00:00+00:00")
+    path.write_text(path.read_text().replace("status: draft", "status: active"))
+    _commit(repo, "Set active", "2025-08-01T10:00:00+00:00")
+    git(repo, "tag", "review/minimal/FY2026-Q2")
+    return repo
+
+
+def test_changelog_fiscal_quarters_reviews_and_pull_requests(fiscal_history: Path) -> None:
+    md = run("changelog", "--fiscal-year-start", "2", cwd=fiscal_history).output
+    headings = [line for line in md.splitlines() if line.startswith("## ")]
+    # February to January: May-Jul 2025 is the second quarter of the year ending January 2026.
+    assert headings == [
+        "## FY2027-Q3 (Aug-Oct 2026)",
+        "## FY2026-Q4 (Nov 2025-Jan 2026)",  # the last review, 1 January 2026
+        "## FY2026-Q3 (Aug-Oct 2025)",
+        "## FY2026-Q2 (May-Jul 2025)",
+    ]
+    q2 = md[md.index("## FY2026-Q2") :]
+    assert "review completed (tag `review/minimal/FY2026-Q2`)" in q2
+    assert "- Sign-off > Signatures: added (Sam Lee)" in q2.replace("\\>", ">")
+    assert "Raise the lead count (#7) (" in q2 and "pull request #7" not in q2
+    overdue = md[md.index("## FY2027-Q3") : md.index("## FY2026-Q4")]
+    assert "**review overdue** (due 1 September 2026)" in overdue
+    data = json.loads(run("changelog", "--fiscal-year-start", "2", "--format", "json", cwd=fiscal_history).output)
+    assert [(q["quarter"], q["label"], q["months"]) for q in data["quarters"]] == [
+        ("2027-Q3", "FY2027-Q3", "Aug-Oct 2026"),
+        ("2026-Q4", "FY2026-Q4", "Nov 2025-Jan 2026"),
+        ("2026-Q3", "FY2026-Q3", "Aug-Oct 2025"),
+        ("2026-Q2", "FY2026-Q2", "May-Jul 2025"),
+    ]
+    assert data["quarters"][0]["agreements"][0]["reviews_overdue"] == ["2026-09-01"]
+    assert data["quarters"][3]["agreements"][0]["review_tagged"] is True
+    # Calendar quarters keep their plain names, with their months.
+    calendar = run("changelog", cwd=fiscal_history).output
+    assert "## 2025-Q2 (Apr-Jun 2025)" in calendar and "## 2025-Q3 (Jul-Sep 2025)" in calendar
+
+
+def test_changelog_terms_only_leaves_out_status_and_signature_commits(fiscal_history: Path) -> None:
+    data = json.loads(run("changelog", "--terms-only", "--format", "json", cwd=fiscal_history).output)
+    subjects = [c["subject"] for q in data["quarters"] for a in q["agreements"] for c in a["commits"]]
+    assert subjects == ["Raise the lead count (#7)", "Add the minimal agreement"]
+    everything = json.loads(run("changelog", "--format", "json", cwd=fiscal_history).output)
+    assert len([c for q in everything["quarters"] for a in q["agreements"] for c in a["commits"]]) == 4
+
+
+def test_changelog_html_links_only_where_they_lead(fiscal_history: Path) -> None:
+    standalone = fiscal_history / "changelog.html"
+    assert run("changelog", "--format", "html", "--out", str(standalone), cwd=fiscal_history).exit_code == 0
+    html = standalone.read_text()
+    hrefs = re.findall(r'href="([^"]+)"', html)
+    assert all(h.startswith(("#", "https://")) or (fiscal_history / h).is_file() for h in hrefs), hrefs
+    path = fiscal_history / "sla" / "minimal.yaml"  # active with a stale signature would not publish
+    path.write_text(path.read_text().replace("status: active", "status: draft"))
+    assert run("render", "--out", "dist", cwd=fiscal_history).exit_code == 0
+    published = (fiscal_history / "dist" / "changelog.html").read_text()
+    links = re.findall(r'href="([^"#]+)"', published)
+    assert "index.html" in links and all((fiscal_history / "dist" / h).is_file() for h in links)
+
+
+def test_changelog_on_a_terminal_is_plain_text(fiscal_history: Path) -> None:
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: `slakit changelog` on a terminal
+        os.chdir(fiscal_history)
+        os.environ["NO_COLOR"] = "1"
+        os.execv(sys.executable, [sys.executable, str(ROOT / "cli.py"), "changelog"])
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.waitpid(pid, 0)
+    text = out.decode().replace("\r\n", "\n")
+    assert text.startswith("Changelog of the agreements\n\n2026-Q3 (Jul-Sep 2026)\n")
+    assert "      + Sign-off > Signatures: added (Sam Lee)\n" in text
+    assert "      ~ Marketing commitments > Deliver 10 qualified leads a month > Lead volume > Leads: 10 -> 12" in text
+    assert not any(mark in text for mark in ("\\>", "**", "##", "`"))  # no Markdown
+    assert "review OVERDUE (due 1 September 2026)" in text
+
+
+def test_a_field_titled_like_its_item_is_named_once(tmp_path: Path) -> None:
+    old = tmp_path / "old.yaml"
+    old.write_text((ROOT / "tests" / "cases" / "invalid" / "review-overdue.yaml").read_text())
+    new = tmp_path / "new.yaml"
+    new.write_text(old.read_text().replace("target: 3, per: week", "target: 4, per: week"))
+    out = run_process("diff", "--files", str(old), str(new)).stdout
+    assert "Marketing commitments > Posts > Target: 3 -> 4" in out
+    assert "Target > Target" not in out

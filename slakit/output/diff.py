@@ -32,7 +32,13 @@ def change_line(change: Change) -> str:
         return f"{change.label}: moved" + (
             f" from position {change.old} to {change.new}" if isinstance(change.old, int) else ""
         )
-    return f"{change.label}: {change.op}"
+    value = change.new if change.op == "added" else change.old
+    names = (
+        [v["name"] for v in value if isinstance(v, dict) and isinstance(v.get("name"), str)]
+        if isinstance(value, list)
+        else []
+    )
+    return f"{change.label}: {change.op}" + (f" ({', '.join(names)})" if names else "")
 
 
 def version_note(a: AgreementDiff) -> str:
@@ -67,7 +73,7 @@ def as_json(result: DiffResult) -> str:
     return json.dumps({**sides, "agreements": agreements}, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-_SIGNS = {"added": "+", "removed": "-", "changed": "~", "moved": ">"}
+SIGNS = {"added": "+", "removed": "-", "changed": "~", "moved": ">"}
 # Colours that read on light and dark terminals alike (no white, no yellow); a change of
 # value keeps the terminal's own colour so that stricter and looser stand out.
 _COLOURS = {"added": "green", "removed": "red", "changed": "", "moved": "blue"}
@@ -107,7 +113,7 @@ def as_text(result: DiffResult, colour: bool) -> str:
         parties = a.parties
         for change in visible:
             effect = effect_text(change, parties)
-            line = paint(f"  {_SIGNS[change.op]} {change_line(change)}", _COLOURS[change.op])
+            line = paint(f"  {SIGNS[change.op]} {change_line(change)}", _COLOURS[change.op])
             if effect:
                 line += "  " + paint(f"[{effect}]", EFFECT_COLOURS.get(change.effect or "", ""), bold=True)
             lines.append(line)
