@@ -102,8 +102,12 @@ def test_preview_serves_rebuilds_and_shows_errors(tmp_path: Path) -> None:
         assert "<div><dt>Version</dt><dd>6</dd></div>" in fetch(url + "social-selling.html")
         path.write_text(path.read_text() + "status: bogus\n")
         wait_for(lambda: not json.loads(fetch(url + "__slakit/version"))["ok"])
-        error = fetch(url + "social-selling.html")
-        assert "The agreements have problems" in error and "duplicate key &#x27;status&#x27;" in error
+        with pytest.raises(urllib.error.HTTPError) as failed:
+            fetch(url + "social-selling.html")
+        assert failed.value.code == 500  # served as the server error it is
+        error = failed.value.read().decode()
+        assert "The agreements have problems" in error and "duplicate key &#39;status&#39;" in error
+        assert '<header class="title-block">' in error and "--accent" in error  # the site's own look
         path.write_text(path.read_text().replace("status: bogus\n", ""))
         wait_for(lambda: json.loads(fetch(url + "__slakit/version"))["ok"])
         assert "Harbourline" in fetch(url + "social-selling.html")
@@ -317,3 +321,19 @@ def test_hook_checks_staged_files_among_all_agreements(tmp_path: Path) -> None:
     assert result.returncode == 0 and "unique" not in result.stdout and "1 agreement checked" in result.stdout
     # A repository without sla/ yet: the context is simply empty.
     assert run_process("validate", "--context", "missing", "sla/a-staged.yaml", cwd=tmp_path).returncode == 0
+
+
+def test_preview_port_in_use_suggests_port_zero(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        (tmp_path / "sla").mkdir()
+        shutil.copy(ROOT / "tests" / "cases" / "valid" / "minimal.yaml", tmp_path / "sla")
+        result = run_process("preview", "--port", str(port), cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert "--port 0 to pick a free one" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "dist").exists()  # refused before building anything
