@@ -189,9 +189,7 @@ def build(
         paths, templates, manifest.get("changelog_head") if manifest.get("key") == key else None, out, result, as_of
     )
     outputs.update(changelog)
-    index = sorted(
-        (e["entry"] for e in entries.values()), key=lambda e: (e["status"] == "retired", e["title"], e["id"])
-    )
+    index = [e["entry"] for e in entries.values()]  # the renderer orders it
     for entry in index:
         entry["overdue"] = bool(
             entry["next_review"] and entry["status"] != "retired" and entry["next_review"] < as_of.isoformat()

@@ -25,6 +25,7 @@ from ..model.schema import index
 from ..world.resources import TEMPLATES
 from . import present
 from .markdown import Heading, MdText, clean_text, code, escape, inline, to_html
+from .present import natural_key
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -201,8 +202,18 @@ class Renderer:
         return markdown, page
 
     def index(self, entries: list[dict[str, Any]], as_of: dt.date, has_changelog: bool = False) -> tuple[str, str]:
-        """The index of all agreements, as Markdown and HTML."""
-        context = {"entries": entries, "as_of": as_of, "has_changelog": has_changelog}
+        """The index of all agreements, as Markdown and HTML: in force first, then by title
+        as people count ("unit 2" before "unit 10"), with counts by status and kind."""
+        entries = sorted(entries, key=lambda e: (e["status"] == "retired", natural_key(e["title"]), e["id"]))
+        statuses = [s for s in ("active", "draft", "retired") if any(e["status"] == s for e in entries)]
+        kinds = sorted({e["kind"] for e in entries})
+        context = {
+            "entries": entries,
+            "as_of": as_of,
+            "has_changelog": has_changelog,
+            "by_status": [(s, sum(e["status"] == s for e in entries)) for s in statuses],
+            "by_kind": [(k, sum(e["kind"] == k for e in entries)) for k in kinds],
+        }
         markdown = tidy(self.template(self.markdown_env, "index.md.j2", **context))
         page = self.template(self.html_env, "index.html.j2", style=self.style(), **context)
         return markdown, page
