@@ -243,12 +243,15 @@ def test_changelog_html_links_only_where_they_lead(fiscal_history: Path) -> None
     assert "index.html" in links and all((fiscal_history / "dist" / h).is_file() for h in links)
 
 
-def test_changelog_on_a_terminal_is_plain_text(fiscal_history: Path) -> None:
+def on_terminal(cwd: Path, *args: str, colour: bool = True) -> str:
+    """`slakit ARGS` run on a pseudo-terminal (as a person runs it); what it printed."""
     pid, fd = pty.fork()
-    if pid == 0:  # the child: `slakit changelog` on a terminal
-        os.chdir(fiscal_history)
-        os.environ["NO_COLOR"] = "1"
-        os.execv(sys.executable, [sys.executable, str(ROOT / "cli.py"), "changelog"])
+    if pid == 0:  # the child
+        os.chdir(cwd)
+        os.environ.pop("NO_COLOR", None)
+        if not colour:
+            os.environ["NO_COLOR"] = "1"
+        os.execv(sys.executable, [sys.executable, str(ROOT / "cli.py"), *args])
     out = b""
     while True:
         try:
@@ -259,7 +262,47 @@ def test_changelog_on_a_terminal_is_plain_text(fiscal_history: Path) -> None:
             break
         out += chunk
     os.waitpid(pid, 0)
-    text = out.decode().replace("\r\n", "\n")
+    return out.decode().replace("\r\n", "\n")
+
+
+# ANSI SGR codes click uses: 31 red, 32 green, 34 blue, 35 magenta; 33 yellow and 37 white are
+# faint on a light or a dark terminal respectively, so neither may appear.
+RED, MAGENTA, BLUE = "\x1b[31m", "\x1b[35m", "\x1b[34m"
+
+
+def plain_weight(text: str) -> str:
+    """The text with bold on/off codes dropped, so colours can be compared."""
+    return text.replace("\x1b[1m", "").replace("\x1b[22m", "")
+
+
+def test_colours_read_on_light_and_dark_terminals(repo: Path) -> None:
+    path = _committed(repo, MINIMAL.replace("next_review: 2027-01-01", "next_review: 2026-11-01"))
+    warnings = on_terminal(repo, "validate")
+    assert f"{MAGENTA}warning\x1b[0m[review]" in plain_weight(warnings)
+    rendered = on_terminal(repo, "render", "--out", "dist")
+    warning_line = next(line for line in rendered.splitlines() if "[review]" in line)
+    assert warning_line == next(line for line in warnings.splitlines() if "[review]" in line)  # as validate
+    # Stricter and looser in different colours; errors red; never yellow or white.
+    path.write_text(
+        path.read_text()
+        .replace("count: 10", "count: 12")
+        .replace("  - id: sales\n    name: Sales\n", "  - id: sales\n    name: Sales\n  - id: ops\n    name: Ops\n")
+        .replace("    party: marketing\n    title:", "    party: marketting\n    title:")
+    )
+    diff = on_terminal(repo, "diff")
+    stricter = next(line for line in diff.splitlines() if "[stricter for" in line)
+    assert f"{MAGENTA}[stricter for marketting]" in plain_weight(stricter)
+    assert f"  {RED}sla/minimal.yaml:" in plain_weight(diff)
+    for text in (warnings, rendered, diff, on_terminal(repo, "status")):
+        assert "\x1b[33m" not in text and "\x1b[37m" not in text and "\x1b[97m" not in text
+    path.write_text(MINIMAL.replace("count: 10", "count: 8").replace("version: 1", "version: 2"))
+    looser = next(line for line in on_terminal(repo, "diff").splitlines() if "[looser for" in line)
+    assert f"{BLUE}[looser for Marketing]" in plain_weight(looser)
+    assert "\x1b[" not in on_terminal(repo, "diff", colour=False)  # NO_COLOR is respected
+
+
+def test_changelog_on_a_terminal_is_plain_text(fiscal_history: Path) -> None:
+    text = on_terminal(fiscal_history, "changelog", colour=False)
     assert text.startswith("Changelog of the agreements\n\n2026-Q3 (Jul-Sep 2026)\n")
     assert "      + Sign-off > Signatures: added (Sam Lee)\n" in text
     assert "      ~ Marketing commitments > Deliver 10 qualified leads a month > Lead volume > Leads: 10 -> 12" in text
