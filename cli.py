@@ -309,7 +309,7 @@ def status(paths: tuple[str, ...], fmt: str) -> None:
         elif colour and ("INVALID" in row[-1] or "OVERDUE" in row[-1]):
             line = click.style(line, fg="red")
         elif colour and row[-1]:
-            line = click.style(line, fg="yellow")
+            line = click.style(line, fg="magenta")
         click.echo(line)
     sys.exit(0 if ok else 1)
 
