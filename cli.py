@@ -16,9 +16,12 @@ def main() -> None:
 
     \b
     Start with:
+      slakit init              set up a repository for agreements (sla/, schema, hook, workflow)
+      slakit new KIND ID       start an agreement from a commented starter
       slakit validate          check every agreement under sla/
       slakit render            publish them to dist/ (what `make render` runs)
       slakit diff              what changed since the last commit
+      slakit status            status, sign-off and reviews due, per agreement
       slakit COMMAND --help    each command, with an example
     """
 
