@@ -242,7 +242,7 @@ def bench_score(repeat: int) -> None:
     agreement = str(ROOT / "sla" / "company-a-lead-management.yaml")
     command = [PY, "cli.py", "score", agreement, "--leads", str(files["leads"]), "--deals", str(files["deals"])]
     command += ["--activities", str(files["activities"]), "--preset", "hubspot", "--columns", str(files["columns"])]
-    command += ["--format", "json", "--out", os.devnull]
+    command += ["--format", "json"]  # stdout goes nowhere; never --out /dev/null (a rename would replace it)
     reference = [PY, "-c", DUCKDB_ALONE, str(files["leads"]), str(files["deals"])]
     ours, ref = [], []
     for _ in range(repeat):  # interleaved, so both see the same load on a shared machine
