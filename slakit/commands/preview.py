@@ -9,6 +9,7 @@ and served as usual. Only a failure of the whole build (a template error) shows 
 
 from __future__ import annotations
 
+import errno
 import html
 import json
 import re
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checking.validate import Report
-from ..errors import SlakitError
+from ..errors import SlakitError, UsageError
 from ..world.files import find_agreements
 from ..world.load import load_file
 from ..world.resources import SCHEMA_PATH, TEMPLATES
@@ -181,11 +182,11 @@ def handler(site: Site) -> type[SimpleHTTPRequestHandler]:
                 self.send(RELOAD_JS.encode(), "text/javascript; charset=utf-8")
                 return
             if path == "/" or path.endswith(".html"):
-                if problems is not None:
-                    self.send(error_page(problems).encode(), "text/html; charset=utf-8")
+                if problems is not None:  # a server-side failure, so 500: tools and tests see it too
+                    self.send(error_page(problems).encode(), "text/html; charset=utf-8", 500)
                     return
                 if path in broken:
-                    self.send(error_page(broken[path], one=True).encode(), "text/html; charset=utf-8")
+                    self.send(error_page(broken[path], one=True).encode(), "text/html; charset=utf-8", 500)
                     return
                 target = site.out / ("index.html" if path == "/" else path.lstrip("/"))
                 try:
@@ -227,19 +228,27 @@ def with_notice(page: str, files: list[tuple[str, list[str]]]) -> str:
 
 
 def error_page(problems: str, one: bool = False) -> str:
-    heading, after = (
-        ("This agreement has problems", " The other agreements are published as usual.")
-        if one
-        else ("The agreements have problems", "")
-    )
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Build failed</title>'
-        "<style>body{font:1rem/1.5 sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
-        "pre{background:#fdecea;padding:1rem;white-space:pre-wrap}</style></head><body><main>"
-        f"<h1>{heading}</h1><p>Fix them and save: this page reloads by itself.{after}</p>"
-        f"<pre>{html.escape(problems)}</pre></main>"
-        '<script src="/__slakit/reload.js"></script></body></html>'
-    )
+    """The page shown while the build fails (or, `one`, a broken agreement's own page),
+    styled like the site (the built-in templates: the user's own may be what fails)."""
+    from ..output.render import Renderer
+
+    count = sum(1 for line in problems.splitlines() if re.search(r":\d+:\d+: (error|warning)\[", line))
+    try:
+        renderer = Renderer(None)
+        return renderer.template(
+            renderer.html_env,
+            "error.html.j2",
+            problems=problems.rstrip(),
+            count=count or 1,
+            style=renderer.style(),
+            one=one,
+        )
+    except SlakitError:
+        return (
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Build failed</title></head><body>'
+            f"<h1>The agreements have problems</h1><pre>{html.escape(problems)}</pre>"
+            '<script src="/__slakit/reload.js"></script></body></html>'
+        )
 
 
 def serve(
@@ -247,12 +256,24 @@ def serve(
 ) -> None:
     """Build, then serve `out` and rebuild on change until interrupted."""
     site = Site(paths, out, templates, log)
-    site.rebuild()
-    out.mkdir(parents=True, exist_ok=True)
-    try:
+    try:  # listen first: a port in use is known at once, before a build that may take a while
         server = ThreadingHTTPServer((host, port), handler(site))
     except OSError as exc:
-        raise SlakitError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        hint = ""
+        if exc.errno == errno.EADDRINUSE:
+            hint = (
+                f"; another program (perhaps another preview) is using port {port}: stop it, or choose "
+                "another port with --port 8080, or --port 0 to pick a free one"
+            )
+        elif exc.errno == errno.EACCES:
+            hint = "; ports below 1024 need administrator rights: use --port 8000, or --port 0 to pick a free one"
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
+    site.rebuild()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        server.server_close()
+        raise UsageError(f"cannot create the output folder '{out}': {exc.strerror or exc}") from None
     stop = threading.Event()
     watcher = threading.Thread(target=site.watch, args=(stop,), daemon=True)
     watcher.start()

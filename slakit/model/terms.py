@@ -209,12 +209,14 @@ class SignatureState:
         return list(names)
 
     def summary(self, retired: bool = False) -> str:
-        """ "signed by all", "awaiting 2 of 3 signatures" (retired: "not signed by all (retired)")."""
+        """ "signed by all", "awaiting 2 of 3 signatures", "awaiting 1 of 2 signatures (1 stale)";
+        retired agreements: "not signed by all (retired)"."""
         if self.complete:
             return "signed by all"
         if retired:
             return "not signed by all (retired)"
-        return f"awaiting {self.missing} of {self.total} signature{'s' * (self.total != 1)}"
+        awaiting = f"awaiting {self.missing} of {self.total} signature{'s' * (self.total != 1)}"
+        return awaiting + (f" ({self.stale} stale)" if self.stale else "")
 
 
 def _text(value: Any) -> str:
