@@ -243,6 +243,8 @@ def test_status_table(history: Path) -> None:
         "by",
         "all",
         "(retired)",
+        "(3",
+        "stale)",  # the history's last commits changed Company A's terms
     ]
     assert lines[2].split() == [
         "social-selling",

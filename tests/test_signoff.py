@@ -67,6 +67,16 @@ WHO = {"GIT_COMMITTER_NAME": "Rita Ops", "GIT_COMMITTER_EMAIL": "rita.ops@exampl
 DAY = {"GIT_AUTHOR_DATE": "2026-11-02T10:00:00+00:00", "GIT_COMMITTER_DATE": "2026-11-02T10:00:00+00:00"}
 
 
+def fetch_error(url: str) -> str:
+    """A page the preview serves as the server error it is (status 500): its body."""
+    import urllib.error
+
+    with pytest.raises(urllib.error.HTTPError) as failed:
+        fetch(url)
+    assert failed.value.code == 500
+    return failed.value.read().decode()
+
+
 def keygen(folder: Path, name: str) -> Path:
     key = folder / name
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)], check=True)
@@ -268,7 +278,7 @@ def test_everyone_signs_means_every_listed_member(pact: Path, keys: dict[str, Pa
     )
     assert run("render", "sla", "--out", "out", cwd=root).exit_code == 0
     md = (root / "out" / "team-pact.md").read_text()
-    assert "1 of 3 have signed these terms. Awaiting: Eve Lund, Dev Shah." in md
+    assert "1 of 3 have signed these terms, awaiting Eve Lund, Dev Shah. Sign-off: awaiting 2 of 5 signatures." in md
     assert "> **Not signed by all: awaiting 2 signatures (Eve Lund, Dev Shah).**" in md
     # Only listed people sign, and only in a role the agreement gives them.
     before = pact.read_bytes()
@@ -398,7 +408,7 @@ def test_amending_an_active_agreement_end_to_end(pact: Path, keys: dict[str, Pat
     assert "**stale** (signed earlier terms)" not in page and "<strong>stale</strong> (signed earlier terms)" in page
     assert (root / "dist" / "minimal.html").read_bytes() == minimal_page
     status = json.loads(run("status", "--format", "json", "sla", cwd=root).output)["agreements"]
-    assert [r["signoff"] for r in status if r["id"] == "team-pact"] == ["awaiting 2 of 2 signatures"]
+    assert [r["signoff"] for r in status if r["id"] == "team-pact"] == ["awaiting 2 of 2 signatures (2 stale)"]
 
     # The preview shows the amendment, and a broken agreement only on its own page.
     proc = subprocess.Popen(
@@ -418,8 +428,8 @@ def test_amending_an_active_agreement_end_to_end(pact: Path, keys: dict[str, Pat
         version = json.loads(fetch(url + "__slakit/version"))["version"]
         other.write_text(other.read_text() + "status: bogus\n")
         wait_for(lambda: json.loads(fetch(url + "__slakit/version"))["version"] > version)
-        broken = fetch(url + "minimal.html")
-        assert "This agreement has problems" in broken and "duplicate key &#x27;status&#x27;" in broken
+        broken = fetch_error(url + "minimal.html")
+        assert "This agreement has problems" in broken and "duplicate key &#39;status&#39;" in broken
         assert banner in fetch(url + "team-pact.html")  # every other page as usual
         index = fetch(url)
         assert "Not published while they have problems" in index and "Team pact" in index
@@ -489,8 +499,8 @@ def test_preview_shows_a_never_built_broken_agreement_on_its_own_page(tmp_path: 
         while "Serving" not in line:
             line = proc.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
-        page = fetch(url + "half-done.html")
-        assert "This agreement has problems" in page and "duplicate key &#x27;title&#x27;" in page
+        page = fetch_error(url + "half-done.html")
+        assert "This agreement has problems" in page and "duplicate key &#39;title&#39;" in page
         assert "Minimal agreement" in fetch(url + "minimal.html")
         index = fetch(url)
         assert '<code>sla/broken.yaml</code> (<a href="/half-done.html">its page shows why</a>)' in index

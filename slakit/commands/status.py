@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -114,5 +115,5 @@ def _signoff_cell(row: dict[str, Any]) -> str:
         return "?"
     states = [s["state"] for s in row["signatures"]]
     counts = ", ".join(f"{states.count(k)} {k}" for k in ("verified", "unverified", "stale", "invalid") if k in states)
-    summary = str(row["signoff"]).split(" (", 1)[0]  # the stale count is among the counts
+    summary = re.sub(r" \(\d+ stale\)$", "", str(row["signoff"]))  # the stale count is among the counts
     return f"{summary} ({counts})" if counts else summary
