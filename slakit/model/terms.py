@@ -345,6 +345,10 @@ def signature_state(
     everyone = []
     if signoff.get("everyone") is True:
         named = {stakeholders.get(r.stakeholder, {}).get("name") for r in required if r.stakeholder}
+        for r in required:  # a role no one is named for, held by one person: that person's signature
+            holders = [p.name for p in listed if p.party == r.party and r.role in p.roles]
+            if not r.stakeholder and len(holders) == 1:
+                named.add(holders[0])
         for person in listed:
             if person.name in named:
                 continue  # their required signature stands for them
