@@ -420,14 +420,14 @@ def test_amending_an_active_agreement_end_to_end(pact: Path, keys: dict[str, Pat
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        line = wait_for(lambda: proc.stdout.readline())
+        line = wait_for(lambda: proc.stdout.readline(), timeout=90)
         while "Serving" not in line:
             line = proc.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
         assert banner in fetch(url + "team-pact.html")
         version = json.loads(fetch(url + "__slakit/version"))["version"]
         other.write_text(other.read_text() + "status: bogus\n")
-        wait_for(lambda: json.loads(fetch(url + "__slakit/version"))["version"] > version)
+        wait_for(lambda: json.loads(fetch(url + "__slakit/version"))["version"] > version, timeout=90)
         broken = fetch_error(url + "minimal.html")
         assert "This agreement has problems" in broken and "duplicate key &#39;status&#39;" in broken
         assert banner in fetch(url + "team-pact.html")  # every other page as usual
@@ -437,7 +437,7 @@ def test_amending_an_active_agreement_end_to_end(pact: Path, keys: dict[str, Pat
         version = json.loads(fetch(url + "__slakit/version"))["version"]
         for name, role, key in [("Ana Ruiz", "Head of Marketing", "ana"), ("Ben O'Hara", "Head of Sales", "ben")]:
             assert sign(pact, "--name", name, "--role", role, "--key", str(keys[key])).returncode == 0
-        wait_for(lambda: 'class="banner"' not in fetch(url + "team-pact.html"))
+        wait_for(lambda: 'class="banner"' not in fetch(url + "team-pact.html"), timeout=90)
         assert "verified; recorded by Rita Ops" in fetch(url + "team-pact.html")
     finally:
         proc.terminate()
@@ -495,7 +495,7 @@ def test_preview_shows_a_never_built_broken_agreement_on_its_own_page(tmp_path: 
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        line = wait_for(lambda: proc.stdout.readline())
+        line = wait_for(lambda: proc.stdout.readline(), timeout=90)
         while "Serving" not in line:
             line = proc.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
