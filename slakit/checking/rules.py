@@ -636,15 +636,20 @@ def funnel(data: dict[str, Any], f: Findings, today: dt.date) -> None:
 
 @rule
 def lead_counts_agree(data: dict[str, Any], f: Findings, today: dt.date) -> None:
-    """A lead-volume count equals the leads planned per source, when a commitment gives both
-    (or the funnel names the two commitments)."""
+    """A lead-volume count equals the leads planned per source, when a commitment gives both,
+    or when the agreement has one of each (or the funnel names the two), counted per the same period."""
     commitments = _commitments(data)
     ids = list(commitments)
     pairs = [(c["id"], c["id"]) for c in commitments.values() if isinstance(c.get("lead_volume"), dict)]
     goals = data.get("goals") if isinstance(data.get("goals"), dict) else {}
     funnel = goals.get("funnel") if isinstance(goals.get("funnel"), dict) else {}
-    if _text(funnel.get("lead_volume")) in commitments and _text(funnel.get("lead_value")) in commitments:
-        pairs.append((funnel["lead_volume"], funnel["lead_value"]))
+    chosen = []
+    for kind in ("lead_volume", "lead_value"):
+        carriers = [c["id"] for c in commitments.values() if isinstance(c.get(kind), dict)]
+        named = _text(funnel.get(kind))
+        chosen.append(named if named in commitments else (carriers[0] if len(carriers) == 1 else None))
+    if chosen[0] and chosen[1]:
+        pairs.append((chosen[0], chosen[1]))
     for volume_id, value_id in dict.fromkeys(pairs):
         volume, value = commitments[volume_id].get("lead_volume"), commitments[value_id].get("lead_value")
         if not isinstance(volume, dict) or not isinstance(value, dict) or volume.get("per") != value.get("per"):
@@ -752,7 +757,7 @@ def zone_aliases(data: dict[str, Any], f: Findings, today: dt.date) -> None:
         if not isinstance(name, str) or not _zone_ok(name):
             continue
         canonical = zone_links().get(name)
-        if name in FIXED_OFFSET_ZONES or name.startswith("Etc/GMT") and name[7:8] in "+-" and name[8:]:
+        if name in FIXED_OFFSET_ZONES or (name.startswith("Etc/GMT") and name[7:8] in "+-" and name[8:]):
             f.warning(
                 path,
                 "timezone",
