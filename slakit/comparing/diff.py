@@ -17,6 +17,7 @@ from ..model.agreement import party_names
 from ..world.clock import today
 from ..world.load import load_bytes
 from .compare import Change, compare
+from .funnel import funnel_notes
 
 
 @dataclass
@@ -38,6 +39,7 @@ class AgreementDiff:
     changes: list[Change] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     redline: list[Any] | None = None  # the word-by-word redline, when the output asks for one
+    notes: list[str] = field(default_factory=list)  # what the change does to the funnel
     old_data: dict[str, Any] | None = None
     new_data: dict[str, Any] | None = None
     parties: dict[str, str] = field(default_factory=dict)  # id -> name, for "stricter for Sales"
@@ -96,7 +98,9 @@ def read_versions(files: dict[str, bytes], label: str | None) -> list[Version]:
     for path, raw in sorted(files.items()):
         shown = f"{label}:{path}" if label else path
         checked = check_source(load_bytes(raw, shown), shown, day, owners)
-        errors = content_errors(checked.problems)
+        # A funnel the commitments no longer cover is what the comparison reports (a note on
+        # the change), not a reason to stop comparing.
+        errors = [p for p in content_errors(checked.problems) if p.rule != "funnel"]
         data = checked.document.data if checked.document is not None and not errors else None
         versions.append(Version(path, data, errors))
     return versions
@@ -143,6 +147,7 @@ def _pair(old: Version | None, new: Version | None, show_moves: bool) -> Agreeme
         return diff
     assert old.data is not None and new.data is not None
     diff.changes = compare(old.data, new.data)
+    diff.notes = funnel_notes(old.data, new.data) if diff.changes else []
     if old.path != new.path:
         diff.status = "renamed"
     elif diff.visible(show_moves):

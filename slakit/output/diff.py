@@ -48,6 +48,8 @@ def as_json(result: DiffResult) -> str:
             entry["old_path"] = a.old_path
         if a.problems:
             entry["problems"] = [p.as_json() for p in a.problems]
+        if a.notes:
+            entry["notes"] = a.notes
         agreements.append(entry)
     sides = {
         "from": result.old.revision,
@@ -96,6 +98,8 @@ def as_text(result: DiffResult, colour: bool) -> str:
             effect = effect_text(change, parties)
             line = f"  {_SIGNS[change.op]} {change_line(change)}" + (f"  [{effect}]" if effect else "")
             lines.append(paint(line, _COLOURS[change.op]))
+        for note in a.notes:
+            lines.append("  " + paint(f"! {note}", "red", bold=True))
     return "\n".join(lines) + "\n"
 
 

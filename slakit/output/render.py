@@ -47,6 +47,8 @@ def sections(data: dict[str, Any]) -> list[Section]:
         plan.append(("Definitions", "definitions", "definitions", ()))
     if data.get("goals"):
         plan.append(("Company goals", "goals", "goals", ()))
+    if (data.get("goals") or {}).get("funnel") and (data.get("goals") or {}).get("revenue"):
+        plan.append(("How the figures are derived", "funnel", "funnel", ()))
     for party in data["parties"]:
         owed = tuple(c for c in data["commitments"] if c["party"] == party["id"])
         if owed:
@@ -141,6 +143,8 @@ class Renderer:
                 {"cell": inline, "lower_first": _lower_first, "join_cells": _join_cells, "csp_hash": _csp_hash}
             )
             env.globals["anchor"] = _anchor
+            env.globals["funnel_rates"] = present.funnel_rates
+            env.globals["funnel_runs"] = present.funnel_runs
             env.globals["hashes"] = lambda level: MdText("#" * max(1, min(int(level), 6)))
 
     def template(self, env: jinja2.Environment, name: str, **context: Any) -> str:
