@@ -19,13 +19,16 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from ..errors import ERROR, WARNING, Problem
 from ..model import figures as q
+from ..model.agreement import Agreement
 from ..model.dates import parse_date
 from ..model.figures import Money
+from ..model.funnel import arithmetic
 from ..model.plans import LeadValuePlan, RevenuePoint
 from ..model.review import ReviewSchedule
 from ..model.schema import index, iter_values, pointer
 from ..model.terms import signature_state
 from ..world.load import Document
+from ..world.zones import zone_links
 
 Path_ = tuple[Any, ...]
 
@@ -479,6 +482,10 @@ PERCENT_METRIC = re.compile(r"\b(rate|percent|percentage|ratio|share of)\b|%", r
 MONEY_METRIC = re.compile(r"\b(revenue|value|pipeline|bookings|deal size|amount|spend|budget)\b|[$€£]", re.IGNORECASE)
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _commitments(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["id"]: c for c in _list(data.get("commitments")) if isinstance(c, dict) and isinstance(c.get("id"), str)}
 
@@ -506,7 +513,7 @@ def _funnel_figure(commitment: dict[str, Any] | None, kind: str) -> str | None:
 def funnel_setup(data: dict[str, Any], f: Findings, today: dt.date) -> None:
     """The funnel's figures can be worked out: a revenue goal in the deal's currency, rates
     above 0%, and the commitments it refers to carry the right kind of target."""
-    goals = data.get("goals") if isinstance(data.get("goals"), dict) else {}
+    goals = _mapping(data.get("goals"))
     funnel = goals.get("funnel")
     if not isinstance(funnel, dict):
         return
@@ -514,10 +521,10 @@ def funnel_setup(data: dict[str, Any], f: Findings, today: dt.date) -> None:
     revenue = goals.get("revenue")
     if not isinstance(revenue, dict):
         f.error(path, "funnel-setup", "goals.funnel: the funnel starts from the revenue goal; add goals.revenue")
-    deal = funnel.get("deal_size")
+    deal: Any = funnel.get("deal_size")
     if q.is_money(deal):
         target = revenue.get("target") if isinstance(revenue, dict) else None
-        annual = target.get("annual") if isinstance(target, dict) else None
+        annual: Any = target.get("annual") if isinstance(target, dict) else None
         if q.is_money(annual) and annual["currency"] != deal["currency"]:
             f.error(
                 path + ("deal_size", "currency"),
@@ -530,7 +537,7 @@ def funnel_setup(data: dict[str, Any], f: Findings, today: dt.date) -> None:
                 path + ("deal_size", "amount"), "funnel-setup", "goals.funnel.deal_size: a deal of 0 brings no revenue"
             )
     commitments = _commitments(data)
-    conversion = funnel.get("conversion") if isinstance(funnel.get("conversion"), dict) else {}
+    conversion = _mapping(funnel.get("conversion"))
     for stage, value in conversion.items():
         here = path + ("conversion", stage)
         if q.parse_percent(value) == 0:
@@ -592,10 +599,7 @@ def funnel_setup(data: dict[str, Any], f: Findings, today: dt.date) -> None:
 @rule
 def funnel(data: dict[str, Any], f: Findings, today: dt.date) -> None:
     """The committed MQLs and lead value cover what the funnel needs, every month of the term."""
-    from ..model.agreement import Agreement
-    from ..model.funnel import arithmetic
-
-    goals = data.get("goals") if isinstance(data.get("goals"), dict) else {}
+    goals = _mapping(data.get("goals"))
     if not isinstance(goals.get("funnel"), dict) or any(p.rule == "funnel-setup" for p in f.problems):
         return
     try:
@@ -641,8 +645,8 @@ def lead_counts_agree(data: dict[str, Any], f: Findings, today: dt.date) -> None
     commitments = _commitments(data)
     ids = list(commitments)
     pairs = [(c["id"], c["id"]) for c in commitments.values() if isinstance(c.get("lead_volume"), dict)]
-    goals = data.get("goals") if isinstance(data.get("goals"), dict) else {}
-    funnel = goals.get("funnel") if isinstance(goals.get("funnel"), dict) else {}
+    goals = _mapping(data.get("goals"))
+    funnel = _mapping(goals.get("funnel"))
     chosen = []
     for kind in ("lead_volume", "lead_value"):
         carriers = [c["id"] for c in commitments.values() if isinstance(c.get(kind), dict)]
@@ -654,7 +658,7 @@ def lead_counts_agree(data: dict[str, Any], f: Findings, today: dt.date) -> None
         volume, value = commitments[volume_id].get("lead_volume"), commitments[value_id].get("lead_value")
         if not isinstance(volume, dict) or not isinstance(value, dict) or volume.get("per") != value.get("per"):
             continue
-        planned = [s.get("planned") for s in _list(value.get("sources")) if isinstance(s, dict)]
+        planned: list[Any] = [s.get("planned") for s in _list(value.get("sources")) if isinstance(s, dict)]
         count = volume.get("count")
         if not planned or not all(q.is_number(p) for p in planned) or not q.is_number(count):
             continue
@@ -670,11 +674,11 @@ def lead_counts_agree(data: dict[str, Any], f: Findings, today: dt.date) -> None
 
 @rule
 def revenue_direction(data: dict[str, Any], f: Findings, today: dt.date) -> None:
-    goals = data.get("goals") if isinstance(data.get("goals"), dict) else {}
-    revenue = goals.get("revenue") if isinstance(goals.get("revenue"), dict) else {}
+    goals = _mapping(data.get("goals"))
+    revenue = _mapping(goals.get("revenue"))
     base, goal = revenue.get("baseline"), revenue.get("target")
-    base_annual = base.get("annual") if isinstance(base, dict) else None
-    goal_annual = goal.get("annual") if isinstance(goal, dict) else None
+    base_annual: Any = base.get("annual") if isinstance(base, dict) else None
+    goal_annual: Any = goal.get("annual") if isinstance(goal, dict) else None
     if (
         q.is_money(base_annual)
         and q.is_money(goal_annual)
@@ -749,8 +753,6 @@ def review_after_effective(data: dict[str, Any], f: Findings, today: dt.date) ->
 
 @rule
 def zone_aliases(data: dict[str, Any], f: Findings, today: dt.date) -> None:
-    from ..world.zones import zone_links
-
     paths = [(("timezone",), data.get("timezone"))]
     paths += list(iter_values(data, ("calendars", "*", "timezone")))
     for path, name in paths:
@@ -773,8 +775,8 @@ def zone_aliases(data: dict[str, Any], f: Findings, today: dt.date) -> None:
 
 
 def _currency(data: dict[str, Any]) -> str:
-    goals = data.get("goals") if isinstance(data.get("goals"), dict) else {}
-    revenue = goals.get("revenue") if isinstance(goals.get("revenue"), dict) else {}
+    goals = _mapping(data.get("goals"))
+    revenue = _mapping(goals.get("revenue"))
     for point in (revenue.get("target"), revenue.get("baseline")):
         if isinstance(point, dict) and q.is_money(point.get("annual")):
             return str(point["annual"]["currency"])
@@ -795,7 +797,7 @@ def bare_numbers(data: dict[str, Any], f: Findings, today: dt.date) -> None:
         for field in fields:
             node: Any = block
             for step in field:
-                node = node[step] if isinstance(node, (dict, list)) and _has(node, step) else None
+                node = node[step] if isinstance(node, (dict, list)) and _has(node, step) else None  # type: ignore[index]
             if not q.is_number(node):
                 continue
             value = Decimal(str(node))

@@ -37,7 +37,7 @@ def funnel_notes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list
     notes = []
     short = [m for m in after.months if m.shortfall]
     was_short = before is not None and any(m.shortfall for m in before.months)
-    if short and not was_short or short and before and before.mqls_committed != after.mqls_committed:
+    if short and (not was_short or (before is not None and before.mqls_committed != after.mqls_committed)):
         first = short[0]
         committed = number(after.mqls_committed)
         if before is not None and before.mqls_committed is not None and before.mqls_committed != after.mqls_committed:

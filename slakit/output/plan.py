@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 from ..model.agreement import Agreement
-from ..model.figures import Money, number
+from ..model.figures import number
 from ..model.funnel import STAGE_NAMES, FunnelPlan, PlanMonth, arithmetic
 from .markdown import inline
 from .report import printable
@@ -109,10 +108,6 @@ def _md(text: str) -> str:
     return str(inline(text))
 
 
-def _money(value: Money | None) -> dict[str, Any] | None:
-    return None if value is None else {"amount": float(value.amount), "currency": value.currency}
-
-
 def as_json(agreement: Agreement, plan: FunnelPlan, what_if: dict[str, str]) -> str:
     """The plan for machines (documented in the README)."""
     funnel = plan.funnel
@@ -136,7 +131,7 @@ def as_json(agreement: Agreement, plan: FunnelPlan, what_if: dict[str, str]) -> 
                 "mqls_committed": None if m.mqls_committed is None else float(m.mqls_committed),
                 "shortfall": m.shortfall,
                 "lead_value_required": float(m.lead_value_required.amount),
-                "lead_value_committed": _money(m.lead_value_committed)["amount"] if m.lead_value_committed else None,
+                "lead_value_committed": float(m.lead_value_committed.amount) if m.lead_value_committed else None,
                 "lead_value_shortfall": float(m.value_shortfall.amount) if m.value_shortfall else None,
             }
         )
