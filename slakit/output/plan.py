@@ -7,8 +7,10 @@ from collections.abc import Callable
 
 from ..model.agreement import Agreement
 from ..model.figures import number
-from ..model.funnel import STAGE_NAMES, FunnelPlan, PlanMonth, arithmetic
+from ..model.funnel import FunnelPlan, PlanMonth, arithmetic
+from ..model.targets import Target
 from .markdown import inline
+from .present import funnel_rates
 from .report import printable
 
 ROUNDING = (
@@ -38,19 +40,24 @@ def _row(month: PlanMonth) -> tuple[str, ...]:
     )
 
 
+def _steps(target: Target) -> str:
+    """A figure with its steps: 25%, 35% from 2020-06-30, 50% from 2020-12-31."""
+    if not target.steps:
+        return str(target.value)
+    first = f"{target.baseline}, " if target.baseline is not None else ""
+    return first + ", ".join(f"{step.value} from {step.by}" for step in target.steps)
+
+
 def _settings(plan: FunnelPlan, what_if: dict[str, str]) -> list[str]:
     funnel = plan.funnel
-    rates = ", ".join(
-        f"{STAGE_NAMES[r.stage]} "
-        + (f"from commitment {r.commitment} (its steps apply)" if r.commitment else str(r.target.value))
-        for r in funnel.rates
+    rates = "; ".join(
+        f"{r['label']} " + _steps(r["value"]) + (f" as committed in {r['commitment']}" if r["commitment"] else "")
+        for r in funnel_rates(funnel)
     )
-    lines = [
-        f"Deal size {funnel.deal_size}; marketing-sourced share {funnel.marketing_share}; rates to {rates}.",
-    ]
+    lines = [f"Deal size {funnel.deal_size}; marketing-sourced share {funnel.marketing_share}.", f"{rates}."]
     if funnel.sales_cycle is not None:
-        source = f"commitment {funnel.cycle_commitment}" if funnel.cycle_commitment else str(funnel.sales_cycle.value)
-        lines.append(f"Sales cycle from {source}.")
+        source = f" as committed in {funnel.cycle_commitment}" if funnel.cycle_commitment else ""
+        lines.append(f"Sales cycle {_steps(funnel.sales_cycle)}{source}.")
     if what_if:
         lines.append("What if: " + ", ".join(f"{k}={v}" for k, v in what_if.items()) + " (not in the file).")
     return lines
@@ -80,7 +87,16 @@ def _before(plan: FunnelPlan) -> list[str]:
 
 def _verdict(plan: FunnelPlan) -> list[str]:
     if not plan.shortfalls:
-        return ["The committed lead volume and lead value cover the funnel every month."]
+        committed = [
+            name
+            for name, figure in (("lead volume", plan.mqls_committed), ("lead value", plan.lead_value_committed))
+            if figure is not None
+        ]
+        if not committed:
+            return ["No lead volume or lead value is committed to compare with the funnel."]
+        return [
+            f"The committed {' and '.join(committed)} cover{'s' if len(committed) == 1 else ''} the funnel every month."
+        ]
     lines = [f"Short in {len(plan.shortfalls)} month{'s' if len(plan.shortfalls) != 1 else ''}:"]
     for month in plan.shortfalls:
         gaps = []
