@@ -46,13 +46,13 @@ def agreement(data: dict, ident: str) -> dict:
 
 
 def test_value_change_is_labelled_and_judged_stricter(history: Path) -> None:
-    edit(history, COMPANY_A, "response_time: 1 business hour", "response_time: 30 minutes")
+    edit(history, COMPANY_A, "response_time: 1 business hour", "response_time: 0.5 business hours")
     result = run("diff", cwd=history)
     assert result.exit_code == 0
     assert result.output.splitlines()[0].startswith("Comparing HEAD (")
     assert (
         "  ~ Sales commitments > Contact every marketing lead within one business hour > Follow-up > "
-        "Response time: 1 business hour -> 30 minutes  [stricter for Sales]"
+        "Response time: 1 business hour -> 0.5 business hours  [stricter for Sales]"
     ) in result.output.splitlines()
     _code, data = diff_json(history)
     change = agreement(data, "company-a-lead-management")["changes"][0]
@@ -61,7 +61,7 @@ def test_value_change_is_labelled_and_judged_stricter(history: Path) -> None:
         "label": "Sales commitments > Contact every marketing lead within one business hour > Follow-up > Response time",
         "op": "changed",
         "old": "1 business hour",
-        "new": "30 minutes",
+        "new": "0.5 business hours",
         "effect": "stricter",
         "party": "sales",
     }
@@ -142,6 +142,7 @@ def test_whole_agreements_added_removed_and_renamed(history: Path) -> None:
         ("sla/company-a-lead-management.yaml", "unchanged", None),
         ("sla/minimal.yaml", "added", None),
         ("sla/social.yaml", "renamed", "sla/social-selling.yaml"),
+        ("sla/two-way-street.yaml", "unchanged", None),
     ]
 
 
@@ -152,8 +153,8 @@ def test_broken_revision_is_a_problem_of_that_revision(history: Path) -> None:
     result = run_process("diff", "v1", "HEAD", cwd=history)
     assert result.returncode == 1
     assert (
-        "HEAD:sla/company-a-lead-management.yaml:10:1: error[duplicate-key]: duplicate key 'status': "
-        "it is already set on line 9"
+        "HEAD:sla/company-a-lead-management.yaml:13:1: error[duplicate-key]: duplicate key 'status': "
+        "it is already set on line 12"
     ) in result.stdout
     assert "sla/company-a-lead-management.yaml: broken" in result.stdout
     assert "~ Version: 5 -> 6" in result.stdout  # the others are still compared
@@ -161,19 +162,22 @@ def test_broken_revision_is_a_problem_of_that_revision(history: Path) -> None:
 
 
 def test_redline_markdown_and_html(history: Path) -> None:
-    edit(history, COMPANY_A, "response_time: 1 business hour", "response_time: 30 minutes")
+    edit(history, COMPANY_A, "response_time: 1 business hour", "response_time: 0.5 business hours")
     md = run("diff", "--format", "md", cwd=history).output
     assert (
         "| Sales commitments \\> Contact every marketing lead within one business hour \\> Follow-up \\> Response time "
-        "| 1 business hour | 30 minutes | stricter for Sales |" in md
+        "| 1 business hour | 0.5 business hours | stricter for Sales |" in md
     )
     assert "| Sign-off \\> Signatures \\> Dana Whitfield \\> Terms signed | current | stale |  |" in md
-    assert "- **Response time:** {--1 business hour,--}{++30 minutes,++} counted in" in md
+    assert "- **Response time:** {--1--}{++0.5++} business {--hour,--}{++hours,++} counted in" in md
     assert "#### 1. Parties and stakeholders (unchanged)" in md
-    assert "##### 5.2 Raise the close rate on submitted proposals to 50% (unchanged)" in md
+    assert "##### 6.2 Raise the close rate on submitted proposals to 50% (unchanged)" in md
     assert "Owed by Marketing" not in md  # unchanged sections are collapsed to their headings
     html = run("diff", "--format", "html", cwd=history).output
-    assert "<li><strong>Response time:</strong> <del>1 business hour,</del><ins>30 minutes,</ins> counted in" in html
+    assert (
+        "<li><strong>Response time:</strong> <del>1</del><ins>0.5</ins> business <del>hour,</del><ins>hours,</ins> counted in"
+        in html
+    )
     assert html.count("<del>") == html.count("</del>") >= 2  # the response time, the digest, stale signatures
     assert "default-src 'none'" in html
 

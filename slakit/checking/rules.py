@@ -640,20 +640,16 @@ def funnel(data: dict[str, Any], f: Findings, today: dt.date) -> None:
 
 @rule
 def lead_counts_agree(data: dict[str, Any], f: Findings, today: dt.date) -> None:
-    """A lead-volume count equals the leads planned per source, when a commitment gives both,
-    or when the agreement has one of each (or the funnel names the two), counted per the same period."""
+    """A lead-volume count equals the leads planned per source, when one commitment gives both
+    (or the funnel names the two as the ones it is compared with), counted per the same period."""
     commitments = _commitments(data)
     ids = list(commitments)
     pairs = [(c["id"], c["id"]) for c in commitments.values() if isinstance(c.get("lead_volume"), dict)]
     goals = _mapping(data.get("goals"))
     funnel = _mapping(goals.get("funnel"))
-    chosen = []
-    for kind in ("lead_volume", "lead_value"):
-        carriers = [c["id"] for c in commitments.values() if isinstance(c.get(kind), dict)]
-        named = _text(funnel.get(kind))
-        chosen.append(named if named in commitments else (carriers[0] if len(carriers) == 1 else None))
-    if chosen[0] and chosen[1]:
-        pairs.append((chosen[0], chosen[1]))
+    named = [_text(funnel.get(kind)) for kind in ("lead_volume", "lead_value")]
+    if named[0] in commitments and named[1] in commitments:
+        pairs.append((str(named[0]), str(named[1])))
     for volume_id, value_id in dict.fromkeys(pairs):
         volume, value = commitments[volume_id].get("lead_volume"), commitments[value_id].get("lead_value")
         if not isinstance(volume, dict) or not isinstance(value, dict) or volume.get("per") != value.get("per"):
