@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Callable
+from decimal import Decimal
 
 from ..model.agreement import Agreement
 from ..model.figures import number
@@ -71,7 +73,7 @@ def text(agreement: Agreement, plan: FunnelPlan, what_if: dict[str, str]) -> str
     out += [
         "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip() for r in rows
     ]
-    out += ["", ROUNDING]
+    out += ["", *textwrap.wrap(ROUNDING, 100)]
     out += _before(plan)
     out += [""] + _verdict(plan)
     return printable("\n".join(out)) + "\n"
@@ -124,6 +126,11 @@ def _md(text: str) -> str:
     return str(inline(text))
 
 
+def _num(value: Decimal) -> int | float:
+    """A figure for JSON: a whole number stays whole (400000, not 400000.0)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
 def as_json(agreement: Agreement, plan: FunnelPlan, what_if: dict[str, str]) -> str:
     """The plan for machines (documented in the README)."""
     funnel = plan.funnel
@@ -133,8 +140,8 @@ def as_json(agreement: Agreement, plan: FunnelPlan, what_if: dict[str, str]) -> 
         months.append(
             {
                 "month": f"{m.month:%Y-%m}",
-                "revenue": float(c.revenue.amount),
-                "marketing_revenue": float(c.marketing_revenue.rounded().amount),
+                "revenue": _num(c.revenue.amount),
+                "marketing_revenue": _num(c.marketing_revenue.rounded().amount),
                 "won": c.counts["won"],
                 "opportunities": c.counts.get("opportunity"),
                 "sqls": c.counts.get("sql"),
@@ -144,17 +151,17 @@ def as_json(agreement: Agreement, plan: FunnelPlan, what_if: dict[str, str]) -> 
                 "lag_months": c.lag,
                 "mqls_required": m.mqls_required,
                 "feeds": [f"{f.month:%Y-%m}" for f in m.feeds],
-                "mqls_committed": None if m.mqls_committed is None else float(m.mqls_committed),
+                "mqls_committed": None if m.mqls_committed is None else _num(m.mqls_committed),
                 "shortfall": m.shortfall,
-                "lead_value_required": float(m.lead_value_required.amount),
-                "lead_value_committed": float(m.lead_value_committed.amount) if m.lead_value_committed else None,
-                "lead_value_shortfall": float(m.value_shortfall.amount) if m.value_shortfall else None,
+                "lead_value_required": _num(m.lead_value_required.amount),
+                "lead_value_committed": _num(m.lead_value_committed.amount) if m.lead_value_committed else None,
+                "lead_value_shortfall": _num(m.value_shortfall.amount) if m.value_shortfall else None,
             }
         )
     doc = {
         "agreement": agreement.id,
         "currency": funnel.deal_size.currency,
-        "deal_size": float(funnel.deal_size.amount),
+        "deal_size": _num(funnel.deal_size.amount),
         "marketing_share": str(funnel.marketing_share),
         "what_if": what_if,
         "covered": not plan.shortfalls,
