@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import html5lib
-import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
@@ -723,14 +722,6 @@ def broken_histories(draw: Any) -> list[bytes]:
     return versions
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: changelog raises on a committed revision that parses but breaks "
-    "the schema, instead of listing it: KeyError 'title' (history.py, a revision "
-    "without a title), TypeError unhashable type 'list' (compare.py, a list where "
-    "a commitment's party belongs), AttributeError 'list' object has no attribute "
-    "'get' (history.py, term written as a list)",
-)
 @settings(max_examples=S.examples(0.25))
 @example(versions=[S.to_yaml(_minimal()).encode(), _TERM_LIST]).via("discovered failure")
 @given(versions=broken_histories())
