@@ -479,7 +479,10 @@ def signatures(data: dict[str, Any], f: Findings, today: dt.date) -> None:
 FIXED_OFFSET_ZONES = {"EST", "MST", "HST", "EST5EDT", "CST6CDT", "MST7MDT", "PST8PDT", "WET", "CET", "MET", "EET"}
 # Metrics that read as a percentage or as money, so a bare number there is a slip.
 PERCENT_METRIC = re.compile(r"\b(rate|percent|percentage|ratio|share of)\b|%", re.IGNORECASE)
-MONEY_METRIC = re.compile(r"\b(revenue|value|pipeline|bookings|deal size|amount|spend|budget)\b|[$€£]", re.IGNORECASE)
+MONEY_METRIC = re.compile(
+    r"\b(revenue|value|bookings|deal size|amount|spend|budget)\b|\bpipeline (created|generated|sourced|added)\b|[$€£]",
+    re.IGNORECASE,
+)
 
 
 def _mapping(value: Any) -> dict[str, Any]:
