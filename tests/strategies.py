@@ -346,6 +346,17 @@ def quantities(currency: str | None = None) -> st.SearchStrategy[Any]:
     )
 
 
+# Words that make a metric read as a percentage or as money, where a bare number is a slip
+# (the `figure` rule); generated metrics avoid them so that any kind of target fits.
+FIGURE_WORDS = ("rate", "share", "percent", "ratio", "revenue", "value", "bookings", "deal size", "amount")
+FIGURE_WORDS += ("spend", "budget", "pipeline", "$", "€", "£", "%")
+
+
+@cache
+def metrics() -> st.SearchStrategy[str]:
+    return lines().filter(lambda text: not any(word in text.lower() for word in FIGURE_WORDS))
+
+
 def not_a_fraction(value: Any) -> bool:
     """A bare number between 0 and 1 reads as a percentage written wrong (the `figure` rule)."""
     return not (isinstance(value, (int, float)) and 0 < value < 1)
@@ -437,7 +448,7 @@ def stepped_target(draw: Any, start: dt.date, end: dt.date) -> dict[str, Any]:
         {"id": ids[i], "by": (start + dt.timedelta(days=offsets[i])).isoformat(), "value": fmt(values[i + 1])}
         for i in range(count)
     ]
-    return {"metric": draw(lines()), "better": better, "baseline": fmt(values[0]), "steps": steps}
+    return {"metric": draw(metrics()), "better": better, "baseline": fmt(values[0]), "steps": steps}
 
 
 @st.composite
@@ -528,7 +539,7 @@ def commitment(draw: Any, ident: str, ctx: dict[str, Any]) -> dict[str, Any]:
         item["touch_cadence"] = tc
     if "measure" in blocks:
         measure: dict[str, Any] = {
-            "metric": draw(lines()),
+            "metric": draw(metrics()),
             "target": draw(quantities().filter(not_a_fraction)),
             "better": pick(draw, ["higher", "lower"]),
         }
