@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -54,14 +55,19 @@ class Change:
         }
 
 
-def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+def compare(
+    old: dict[str, Any], new: dict[str, Any], digest: Callable[[dict[str, Any]], str] = terms_digest
+) -> list[Change]:
     """Every change in meaning from `old` to `new`, in document order, then the signatures
-    whose state the change of terms turned (current -> stale, or stale -> current again)."""
+    whose state the change of terms turned (current -> stale, or stale -> current again).
+    `digest` computes the terms digest (history passes one that remembers)."""
     changes = _Comparer(old, new).run()
-    return changes + _signature_states(old, new) if changes else changes
+    return changes + _signature_states(old, new, digest) if changes else changes
 
 
-def _signature_states(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+def _signature_states(
+    old: dict[str, Any], new: dict[str, Any], digest: Callable[[dict[str, Any]], str]
+) -> list[Change]:
     """A signature kept as it was (same name, same digest) whose state the terms changed."""
 
     def signatures(doc: dict[str, Any]) -> list[Any]:
@@ -79,7 +85,7 @@ def _signature_states(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     ]
     if not signed:
         return []
-    before, after = terms_digest(old), terms_digest(new)
+    before, after = digest(old), digest(new)
     if before == after:
         return []
     changes = []
@@ -182,6 +188,8 @@ class _Comparer:
         order = list(index().field(pattern_of(path)).get("properties", {}))
         keys = [k for k in order if k in old or k in new] + [k for k in {**old, **new} if k not in order]
         for key in keys:
+            if key in old and key in new and type(old[key]) is type(new[key]) and old[key] == new[key]:
+                continue  # unchanged: not even labelled
             here = path + (key,)
             # Commitment items label themselves "<Party> commitments > <title>".
             label = labels if here == ("commitments",) else labels + [self._step_label(path, key, None)]
@@ -236,6 +244,8 @@ class _Comparer:
                     _owner(path, old[i], party),
                 )
         for k, i in new_at.items():
+            if k in old_at and type(old[old_at[k]]) is type(new[i]) and old[old_at[k]] == new[i]:
+                continue  # unchanged: not even labelled
             label = labels + [self._step_label(path, i, new[i])]
             owner = _owner(path, new[i], party)
             if k not in old_at:

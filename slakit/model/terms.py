@@ -31,15 +31,32 @@ def is_term(path: tuple[Any, ...]) -> bool:
     return not any(pattern[:n] in _excluded() for n in range(1, len(pattern) + 1))
 
 
-def canonical(value: Any, pattern: tuple[str, ...] = ()) -> Any:
-    """The terms as plain JSON data in one normal form (`pattern`: the schema path of `value`)."""
+_Memo = dict[tuple[int, tuple[str, ...]], tuple[Any, Any]]
+
+
+def canonical(value: Any, pattern: tuple[str, ...] = (), memo: _Memo | None = None) -> Any:
+    """The terms as plain JSON data in one normal form (`pattern`: the schema path of `value`).
+
+    With `memo`, the normal form of each mapping and list is remembered by identity (see
+    `TermsDigests`)."""
+    if memo is None or not isinstance(value, (dict, list)):
+        return _canonical(value, pattern, memo)
+    known = memo.get((id(value), pattern))
+    if known is None:  # the value is kept with its form, so its id is never reused
+        known = memo[(id(value), pattern)] = (value, _canonical(value, pattern, memo))
+    return known[1]
+
+
+def _canonical(value: Any, pattern: tuple[str, ...], memo: _Memo | None) -> Any:
     if isinstance(value, dict):
         if q.is_money(value):
             return {"amount": _number(value["amount"]), "currency": value["currency"]}
         excluded = _excluded()
-        return {k: canonical(v, pattern + (k,)) for k, v in sorted(value.items()) if pattern + (k,) not in excluded}
+        return {
+            k: canonical(v, pattern + (k,), memo) for k, v in sorted(value.items()) if pattern + (k,) not in excluded
+        }
     if isinstance(value, list):
-        items = [canonical(v, pattern + ("*",)) for v in value]
+        items = [canonical(v, pattern + ("*",), memo) for v in value]
         key = list_keys().get(pattern)
         return sorted(
             items,
@@ -65,10 +82,45 @@ def _number(value: Any) -> str:
     return f"{dec:f}"
 
 
-def terms_digest(data: dict[str, Any]) -> str:
+def terms_digest(data: dict[str, Any], memo: _Memo | None = None) -> str:
     """sha256:<hex> of the canonical terms (about half a millisecond for a full agreement)."""
-    text = json.dumps(canonical(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(canonical(data, (), memo), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+class TermsDigests:
+    """`terms_digest` for many versions of agreements that share their unchanged parts.
+
+    Versions read from history (`RevisionLoader`) share every unchanged mapping and list,
+    so each is put in normal form once. Only for data that is never changed while in use.
+    """
+
+    def __init__(self) -> None:
+        self.memo: _Memo = {}
+        self.texts: dict[int, tuple[Any, str]] = {}  # id of a normal form -> (it, its JSON)
+        self.digests: dict[int, tuple[dict[str, Any], str]] = {}
+
+    def __call__(self, data: dict[str, Any]) -> str:
+        known = self.digests.get(id(data))
+        if known is None:
+            text = self._json(canonical(data, (), self.memo))
+            known = self.digests[id(data)] = (data, "sha256:" + hashlib.sha256(text.encode()).hexdigest())
+        return known[1]
+
+    def _json(self, value: Any) -> str:
+        """The text `terms_digest` hashes, put together from the remembered text of each
+        unchanged part (`json.dumps` with sorted keys and no spaces writes the same)."""
+        if not isinstance(value, (dict, list)):
+            return json.dumps(value, ensure_ascii=False)
+        known = self.texts.get(id(value))
+        if known is None:
+            if isinstance(value, dict):
+                parts = (json.dumps(k, ensure_ascii=False) + ":" + self._json(value[k]) for k in sorted(value))
+                text = "{" + ",".join(parts) + "}"
+            else:
+                text = "[" + ",".join(self._json(v) for v in value) + "]"
+            known = self.texts[id(value)] = (value, text)
+        return known[1]
 
 
 @dataclass(frozen=True)

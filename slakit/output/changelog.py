@@ -7,9 +7,6 @@ from pathlib import Path
 
 from ..comparing.history import History, QuarterGroup
 from ..model.agreement import party_names
-from .diff import change_line, effect_text
-from .markdown import MdText, to_html
-from .render import Renderer, tidy
 
 
 def as_json(groups: list[QuarterGroup]) -> str:
@@ -49,6 +46,10 @@ def as_json(groups: list[QuarterGroup]) -> str:
 
 def document(groups: list[QuarterGroup], history: History, fmt: str, templates: Path | None = None) -> str:
     """The changelog as Markdown, or as a standalone HTML page."""
+    from .diff import change_line, effect_text  # the templates' libraries: not needed for JSON
+    from .markdown import MdText, to_html
+    from .render import Renderer, tidy
+
     renderer = Renderer(templates)
     names = {key: party_names(thread.data) for key, thread in history.threads.items()}
     markdown = tidy(

@@ -6,11 +6,14 @@ import json
 import os
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
-from ..checking.validate import Report
 from ..errors import ERROR, WARNING
+
+if TYPE_CHECKING:  # for the annotations only: printing a message needs no validator
+    from ..checking.validate import Report
 
 _COLOURS = {ERROR: "red", WARNING: "yellow"}
 # Control characters and bidirectional overrides from a file must not reach a terminal raw:
