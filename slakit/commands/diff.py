@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..comparing.diff import DiffResult, Side, Version, compare_sides, read_versions
 from ..errors import UsageError
+from ..model.terms import remembering_digests
 from ..output.report import use_colour
 from ..world.files import YAML_SUFFIXES, agreement_files, is_agreement_under
 from ..world.git import Repo
@@ -52,6 +53,15 @@ def run_diff(
     args: list[str], files: tuple[str, str] | None, fmt: str, show_moves: bool, templates: Path | None, colour: bool
 ) -> tuple[str, bool]:
     """The whole diff command: returns the report and whether every version was readable."""
+    # Each version is validated, compared and rendered, each step needing its terms digest;
+    # nothing here changes a version once read, so each digest is worked out once.
+    with remembering_digests():
+        return _run_diff(args, files, fmt, show_moves, templates, colour)
+
+
+def _run_diff(
+    args: list[str], files: tuple[str, str] | None, fmt: str, show_moves: bool, templates: Path | None, colour: bool
+) -> tuple[str, bool]:
     if fmt in ("md", "html") and templates is not None and not templates.is_dir():
         raise UsageError(f"templates folder '{templates}' does not exist")
     if files:

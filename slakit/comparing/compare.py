@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -55,19 +54,14 @@ class Change:
         }
 
 
-def compare(
-    old: dict[str, Any], new: dict[str, Any], digest: Callable[[dict[str, Any]], str] = terms_digest
-) -> list[Change]:
+def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     """Every change in meaning from `old` to `new`, in document order, then the signatures
-    whose state the change of terms turned (current -> stale, or stale -> current again).
-    `digest` computes the terms digest (history passes one that remembers)."""
+    whose state the change of terms turned (current -> stale, or stale -> current again)."""
     changes = _Comparer(old, new).run()
-    return changes + _signature_states(old, new, digest) if changes else changes
+    return changes + _signature_states(old, new) if changes else changes
 
 
-def _signature_states(
-    old: dict[str, Any], new: dict[str, Any], digest: Callable[[dict[str, Any]], str]
-) -> list[Change]:
+def _signature_states(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     """A signature kept as it was (same name, same digest) whose state the terms changed."""
 
     def signatures(doc: dict[str, Any]) -> list[Any]:
@@ -85,7 +79,7 @@ def _signature_states(
     ]
     if not signed:
         return []
-    before, after = digest(old), digest(new)
+    before, after = terms_digest(old), terms_digest(new)
     if before == after:
         return []
     changes = []

@@ -19,7 +19,7 @@ from ..errors import ERROR, Problem, UsageError
 from ..model.dates import parse_date as date
 from ..model.dates import quarter_of
 from ..model.review import ReviewSchedule
-from ..model.terms import TermsDigests
+from ..model.terms import remembering_digests
 from ..world.files import is_agreement_under
 from ..world.git import NULL_SHA, Repo
 from ..world.load import RevisionLoader, load_bytes
@@ -150,7 +150,6 @@ class History:
         # Revisions share their unchanged blocks (parsed once) and, through them, the
         # normal form of their terms: nothing here changes the data it reads.
         self.loader = RevisionLoader()
-        self.digest = TermsDigests()
 
     def _prefetch(self, wanted: list[tuple[str, str]]) -> None:
         """Parse every revision the log names, in history order, before threading."""
@@ -199,13 +198,14 @@ class History:
                 if status != "D" and is_agreement_under(path, self.paths)
             ]
         )
-        for commit, files in log:
-            for status, old_sha, new_sha, path, old_path in files:
-                if not is_agreement_under(path, self.paths) and not (
-                    old_path and is_agreement_under(old_path, self.paths)
-                ):
-                    continue
-                self._apply(commit, status, old_sha, new_sha, path, old_path, by_path)
+        with remembering_digests():  # revisions share their unchanged parts, and none is changed
+            for commit, files in log:
+                for status, old_sha, new_sha, path, old_path in files:
+                    if not is_agreement_under(path, self.paths) and not (
+                        old_path and is_agreement_under(old_path, self.paths)
+                    ):
+                        continue
+                    self._apply(commit, status, old_sha, new_sha, path, old_path, by_path)
         return self
 
     def _apply(
@@ -248,7 +248,7 @@ class History:
         if base is None:
             entry = Entry(commit, ident, path, "added")
         else:
-            changes = compare(base, data, self.digest)
+            changes = compare(base, data)
             kind = (
                 "renamed"
                 if old_path and old_path != path

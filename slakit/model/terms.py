@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -82,45 +85,50 @@ def _number(value: Any) -> str:
     return f"{dec:f}"
 
 
-def terms_digest(data: dict[str, Any], memo: _Memo | None = None) -> str:
-    """sha256:<hex> of the canonical terms (about half a millisecond for a full agreement)."""
-    text = json.dumps(canonical(data, (), memo), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+def terms_digest(data: dict[str, Any]) -> str:
+    """sha256:<hex> of the canonical terms (about half a millisecond for a full agreement;
+    inside `remembering_digests`, computed once per document)."""
+    remembered = _REMEMBERED.get()
+    if remembered is not None:
+        return remembered(data)
+    text = json.dumps(canonical(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
+@contextmanager
+def remembering_digests() -> Iterator[TermsDigests]:
+    """Within this block, `terms_digest` remembers each document's digest, and the normal
+    form of each part, by identity: for commands that read documents and never change them
+    (a diff validates, compares and renders each side, each step needing the digest)."""
+    digests = TermsDigests()
+    token = _REMEMBERED.set(digests)
+    try:
+        yield digests
+    finally:
+        _REMEMBERED.reset(token)
+
+
 class TermsDigests:
-    """`terms_digest` for many versions of agreements that share their unchanged parts.
+    """`terms_digest` for documents that are not changed while it is in use, remembered.
 
     Versions read from history (`RevisionLoader`) share every unchanged mapping and list,
-    so each is put in normal form once. Only for data that is never changed while in use.
+    so each is put in normal form once.
     """
 
     def __init__(self) -> None:
         self.memo: _Memo = {}
-        self.texts: dict[int, tuple[Any, str]] = {}  # id of a normal form -> (it, its JSON)
         self.digests: dict[int, tuple[dict[str, Any], str]] = {}
 
     def __call__(self, data: dict[str, Any]) -> str:
         known = self.digests.get(id(data))
         if known is None:
-            text = self._json(canonical(data, (), self.memo))
+            terms = canonical(data, (), self.memo)
+            text = json.dumps(terms, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
             known = self.digests[id(data)] = (data, "sha256:" + hashlib.sha256(text.encode()).hexdigest())
         return known[1]
 
-    def _json(self, value: Any) -> str:
-        """The text `terms_digest` hashes, put together from the remembered text of each
-        unchanged part (`json.dumps` with sorted keys and no spaces writes the same)."""
-        if not isinstance(value, (dict, list)):
-            return json.dumps(value, ensure_ascii=False)
-        known = self.texts.get(id(value))
-        if known is None:
-            if isinstance(value, dict):
-                parts = (json.dumps(k, ensure_ascii=False) + ":" + self._json(value[k]) for k in sorted(value))
-                text = "{" + ",".join(parts) + "}"
-            else:
-                text = "[" + ",".join(self._json(v) for v in value) + "]"
-            known = self.texts[id(value)] = (value, text)
-        return known[1]
+
+_REMEMBERED: ContextVar[TermsDigests | None] = ContextVar("remembered_digests", default=None)
 
 
 @dataclass(frozen=True)
