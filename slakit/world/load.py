@@ -9,9 +9,11 @@ so any later stage can turn a data path into a line and column, only when it nee
 
 from __future__ import annotations
 
+import gc
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -148,8 +150,9 @@ def load_bytes(raw: bytes, name: str) -> tuple[Document | None, list[Problem]]:
     """Parse bytes already read; see `load_file`."""
     try:
         text = _decode(raw, name)
-        root = _compose(text, name)
-        data = _Builder(name).build(root)
+        with _no_cycle_collection():
+            root = _compose(text, name)
+            data = _Builder(name).build(root)
     except LoadFailed as failed:
         return None, failed.problems
     if not isinstance(data, dict):
@@ -168,6 +171,20 @@ def load_bytes(raw: bytes, name: str) -> tuple[Document | None, list[Problem]]:
             )
         ]
     return Document(name, data, root, text), []
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Node trees and data hold no reference cycles, yet building them sets off the cycle
+    collector again and again, each pass walking every object alive: half of the loading
+    time of a large file. Paused while they are built; reference counting frees as usual."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 class RevisionLoader:
@@ -202,13 +219,14 @@ class RevisionLoader:
         result: dict[str, Any] = {}
         total = 1
         try:
-            for start, end in zip(starts, starts[1:] + [len(text)]):
-                pairs, size = self._entry(text[start:end])
-                for key, value in pairs:
-                    if key in result:
-                        return None  # a duplicate key: the full load names both lines
-                    result[key] = value
-                total += size
+            with _no_cycle_collection():
+                for start, end in zip(starts, starts[1:] + [len(text)]):
+                    pairs, size = self._entry(text[start:end])
+                    for key, value in pairs:
+                        if key in result:
+                            return None  # a duplicate key: the full load names both lines
+                        result[key] = value
+                    total += size
         except (LoadFailed, YAMLError):
             return None
         return result if total <= MAX_VALUES else None
