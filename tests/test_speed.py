@@ -22,7 +22,7 @@ from test_fuzz_yaml import YAML_BITS, mutated_texts
 import strategies as S
 from conftest import ROOT, git, run
 from slakit.errors import GitError
-from slakit.model.terms import TermsDigests, terms_digest
+from slakit.model.terms import TermsDigests, remembering_digests, terms_digest
 from slakit.world.git import Repo
 from slakit.world.load import MAX_DEPTH, RevisionLoader, load_bytes
 
@@ -245,3 +245,57 @@ def test_changelog_through_shared_blocks(repo: Path) -> None:
     anchored = [(c["old"], c["new"]) for c in commits["Anchored"]["changes"]]
     assert anchored == [(320, 330)]  # compared with the last good revision
     assert commits["Plain again"]["kind"] == "no-change"
+
+
+# -- validate in worker processes -----------------------------------------------------------------
+
+
+def test_validate_in_workers_gives_each_file_its_own_problems(tmp_path: Path) -> None:
+    """40 files (enough for worker processes): copies of the examples with their own ids, one
+    duplicate id and one broken file. Each file's problems are those it has checked alone
+    (one file: no workers), plus the duplicate named on the later file, as in file order."""
+    folder = tmp_path / "sla"
+    folder.mkdir()
+    examples = [p.read_text() for p in EXAMPLES]
+    for n in range(38):
+        text = examples[n % len(examples)]
+        ident = text.split("\nid: ", 1)[1].split("\n", 1)[0]
+        (folder / f"a{n:02d}.yaml").write_text(text.replace(f"\nid: {ident}\n", f"\nid: {ident}-{n:02d}\n", 1))
+    (folder / "b-copy.yaml").write_text((folder / "a05.yaml").read_text())  # a05's id again
+    (folder / "c-broken.yaml").write_text("id: [unclosed\n")
+
+    result = run("validate", "--format", "json", str(folder))
+    assert result.exit_code == 1, result.output
+    files = {Path(f["path"]).name: f["problems"] for f in json.loads(result.stdout)["files"]}
+    assert len(files) == 40
+    alone = {}
+    for name in ("a00.yaml", "a01.yaml", "a02.yaml", "a05.yaml", "c-broken.yaml"):
+        single = run("validate", "--format", "json", str(folder / name))
+        [report] = json.loads(single.stdout)["files"]
+        alone[name] = report["problems"]
+        assert files[name] == alone[name], name
+    assert [p["rule"] for p in files["c-broken.yaml"]] == ["yaml"]
+    duplicate = [p for p in files["b-copy.yaml"] if p["rule"] == "unique"]
+    assert [(p["line"], p["column"]) for p in duplicate] == [(6, 5)]  # every example has `id:` on line 6
+    assert str(folder / "a05.yaml") in duplicate[0]["message"]
+    same_file = [{**p, "path": "a05.yaml"} for p in files["b-copy.yaml"] if p["rule"] != "unique"]
+    assert same_file == [{**p, "path": "a05.yaml"} for p in alone["a05.yaml"]]
+
+    strict = run("validate", "--strict", "--format", "json", str(folder))
+    severities = {p["severity"] for f in json.loads(strict.stdout)["files"] for p in f["problems"]}
+    assert severities == {"error"}
+
+
+# -- remembered digests ---------------------------------------------------------------------------
+
+
+def test_digests_are_remembered_only_inside_the_scope() -> None:
+    data = full((ROOT / "sla" / "social-selling.yaml").read_bytes())
+    assert isinstance(data, dict)
+    before = terms_digest(data)
+    with remembering_digests():
+        assert terms_digest(data) == before
+        data["commitments"][0]["title"] = "Changed inside the scope"  # a contract breach, on purpose
+        assert terms_digest(data) == before  # remembered by identity: the scope trusts its documents
+    changed = terms_digest(data)  # outside, worked out again
+    assert changed != before
