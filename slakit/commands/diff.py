@@ -62,11 +62,17 @@ def run_diff(
     # Each version is validated, compared and rendered, each step needing its terms digest;
     # nothing here changes a version once read, so each digest is worked out once.
     with remembering_digests():
-        return _run_diff(args, files, fmt, show_moves, templates, colour)
+        return _run_diff(args, files, fmt, show_moves, templates, colour, critic)
 
 
 def _run_diff(
-    args: list[str], files: tuple[str, str] | None, fmt: str, show_moves: bool, templates: Path | None, colour: bool
+    args: list[str],
+    files: tuple[str, str] | None,
+    fmt: str,
+    show_moves: bool,
+    templates: Path | None,
+    colour: bool,
+    critic: bool,
 ) -> tuple[str, bool]:
     if fmt in ("md", "html") and templates is not None and not templates.is_dir():
         raise UsageError(f"templates folder '{templates}' does not exist")

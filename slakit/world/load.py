@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.cyaml import CParser
+from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -365,7 +365,7 @@ def _compose(text: str, name: str) -> Node:
                 )
             ]
         )
-    return root  # type: ignore[no-any-return]
+    return root
 
 
 def _check_depth(text: str, name: str) -> None:
