@@ -22,7 +22,7 @@ from ..model.review import ReviewSchedule
 from ..model.terms import remembering_digests
 from ..world.files import is_agreement_under
 from ..world.git import NULL_SHA, Repo
-from ..world.load import RevisionLoader, load_bytes
+from ..world.load import RevisionLoader, load_bytes, no_cycle_collection
 from .compare import Change, compare
 
 _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
@@ -198,7 +198,7 @@ class History:
                 if status != "D" and is_agreement_under(path, self.paths)
             ]
         )
-        with remembering_digests():  # revisions share their unchanged parts, and none is changed
+        with no_cycle_collection(), remembering_digests():  # revisions share unchanged parts; none is changed
             for commit, files in log:
                 for status, old_sha, new_sha, path, old_path in files:
                     if not is_agreement_under(path, self.paths) and not (

@@ -150,7 +150,7 @@ def load_bytes(raw: bytes, name: str) -> tuple[Document | None, list[Problem]]:
     """Parse bytes already read; see `load_file`."""
     try:
         text = _decode(raw, name)
-        with _no_cycle_collection():
+        with no_cycle_collection():
             root = _compose(text, name)
             data = _Builder(name).build(root)
     except LoadFailed as failed:
@@ -174,10 +174,11 @@ def load_bytes(raw: bytes, name: str) -> tuple[Document | None, list[Problem]]:
 
 
 @contextmanager
-def _no_cycle_collection() -> Iterator[None]:
+def no_cycle_collection() -> Iterator[None]:
     """Node trees and data hold no reference cycles, yet building them sets off the cycle
     collector again and again, each pass walking every object alive: half of the loading
-    time of a large file. Paused while they are built; reference counting frees as usual."""
+    time of a large file. Paused while they are built (or, in the changelog, while all
+    revisions are read and compared); reference counting frees as usual."""
     paused = gc.isenabled()
     gc.disable()
     try:
@@ -219,7 +220,7 @@ class RevisionLoader:
         result: dict[str, Any] = {}
         total = 1
         try:
-            with _no_cycle_collection():
+            with no_cycle_collection():
                 for start, end in zip(starts, starts[1:] + [len(text)]):
                     pairs, size = self._entry(text[start:end])
                     for key, value in pairs:
