@@ -10,6 +10,7 @@ from ..model.terms import remembering_digests
 from ..output.report import use_colour
 from ..world.files import YAML_SUFFIXES, agreement_files, is_agreement_under
 from ..world.git import Repo
+from ..world.load import no_cycle_collection
 
 WORK_TREE = "working tree"
 
@@ -60,8 +61,10 @@ def run_diff(
 ) -> tuple[str, bool]:
     """The whole diff command: returns the report and whether every version was readable."""
     # Each version is validated, compared and rendered, each step needing its terms digest;
-    # nothing here changes a version once read, so each digest is worked out once.
-    with remembering_digests():
+    # nothing here changes a version once read, so each digest is worked out once. Both
+    # versions stay loaded throughout (node trees too), and the cycle collector would walk
+    # them again and again while they are checked and rendered; they hold no cycles.
+    with remembering_digests(), no_cycle_collection():
         return _run_diff(args, files, fmt, show_moves, templates, colour, critic)
 
 
