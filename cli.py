@@ -226,6 +226,67 @@ def diff(
 
 
 @main.command()
+@click.argument("paths", nargs=-1, type=click.Path(), metavar="[AGREEMENT...]")
+@click.option("--leads", type=click.Path(dir_okay=False), help="Leads export (CSV, XLSX or Parquet).")
+@click.option("--deals", type=click.Path(dir_okay=False), help="Deals export (CSV, XLSX or Parquet).")
+@click.option("--activities", type=click.Path(dir_okay=False), help="Activities export: feedback requests and answers.")
+@click.option(
+    "--preset",
+    type=click.Choice(["canonical", "hubspot", "salesforce"]),
+    default="canonical",
+    show_default=True,
+    help="The column names the exports use.",
+)
+@click.option("--columns", type=click.Path(dir_okay=False), help="YAML file overriding column names and source values.")
+@click.option(
+    "--as-of", "as_of", metavar="DATE", help="Score up to this date (default: the latest date in the exports)."
+)
+@click.option("--period", type=click.Choice(["month", "quarter"]), default="month", show_default=True)
+@click.option("--timezone", metavar="ZONE", help="Zone of timestamps without an offset (default: the agreement's).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "md", "html", "json", "csv"]), default="text", show_default=True
+)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of the terminal.")
+def score(
+    paths: tuple[str, ...],
+    leads: str | None,
+    deals: str | None,
+    activities: str | None,
+    preset: str,
+    columns: str | None,
+    as_of: str | None,
+    period: str,
+    timezone: str | None,
+    fmt: str,
+    out: str | None,
+) -> None:
+    """Measure every commitment against CRM exports, period by period, with the escalation step in force.
+
+    \b
+    Example:
+      python cli.py score sla/company-a-lead-management.yaml --leads leads.csv \\
+          --deals deals.xlsx --preset hubspot --format html --out scorecard.html
+    """
+    from pathlib import Path
+
+    from slakit.commands.score import run_score
+    from slakit.output import scorecard
+    from slakit.output.report import use_colour
+
+    card = run_score(list(paths), leads, deals, activities, preset, columns, as_of, period, timezone)
+    if fmt == "text":
+        text = scorecard.as_text(card, colour=use_colour(sys.stdout.isatty()) and out is None)
+    else:
+        text = scorecard.FORMATS[fmt](card)
+    if out:
+        from slakit.world.files import write_output
+
+        write_output(Path(out), text)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--since", metavar="REV|DATE", help="Only changes after this revision, or from this date (YYYY-MM-DD).")
 @click.option("--until", metavar="REV|DATE", help="Only changes up to this revision, or to this date (YYYY-MM-DD).")

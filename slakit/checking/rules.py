@@ -145,6 +145,28 @@ def references(data: dict[str, Any], f: Findings, today: dt.date) -> None:
                 )
 
 
+@rule
+def excluded_sources(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    """follow_up.exclude_sources name lead sources of a lead_value plan: the scorecard matches leads by them."""
+    known = list(
+        dict.fromkeys(
+            s["id"]
+            for _, sources in iter_values(data, ("commitments", "*", "lead_value", "sources"))
+            for s in _list(sources)
+            if isinstance(s, dict) and isinstance(s.get("id"), str)
+        )
+    )
+    for path, value in iter_values(data, ("commitments", "*", "follow_up", "exclude_sources", "*")):
+        if isinstance(value, str) and value not in known:
+            listed = ", ".join(known) if known else "none, as no lead_value plan lists sources"
+            f.error(
+                path,
+                "ref",
+                f"{where(data, path)}: there is no lead source with id {value!r}{suggest(value, known)}; "
+                f"known ids: {listed}",
+            )
+
+
 @cache
 def _zone_ok(name: str) -> bool:
     try:

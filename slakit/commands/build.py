@@ -202,7 +202,16 @@ def build(
         entry["overdue"] = bool(
             entry["next_review"] and entry["status"] != "retired" and entry["next_review"] < as_of.isoformat()
         )
-    index_md, index_html = renderer.index(index, as_of, has_changelog=changelog_head is not None, has_pdf=bool(pdf))
+    scorecard = _scorecard(paths, templates)  # before anything is written: bad exports fail the build
+    if scorecard is not None:
+        outputs[SCORECARD] = scorecard
+    index_md, index_html = renderer.index(
+        index,
+        as_of,
+        has_changelog=changelog_head is not None,
+        has_pdf=bool(pdf),
+        has_scorecard=scorecard is not None,
+    )
     outputs["index.md"] = index_md.encode()
     outputs["index.html"] = index_html.encode()
 
@@ -210,6 +219,8 @@ def build(
     produced = {f for e in entries.values() for f in e["outputs"]} | {"index.md", "index.html"}
     if changelog_head:
         produced |= set(CHANGELOG)
+    if scorecard is not None:
+        produced.add(SCORECARD)
     for stale in sorted(set(manifest.get("outputs", [])) - produced):
         # Only plain file names the build itself writes: a manifest edited by hand cannot
         # make the build delete anything outside the output folder.
@@ -330,6 +341,19 @@ def _changelog(
         "changelog.md": document(groups, history, "md", templates).encode(),
         "changelog.html": document(groups, history, "html", templates, index_link=True).encode(),
     }
+
+
+SCORECARD = "scorecard.html"
+
+
+def _scorecard(paths: list[str], templates: Path | None) -> bytes | None:
+    """dist/scorecard.html when slakit.yaml (in the current folder) names CRM exports; the
+    exports are read where they lie and never copied."""
+    from ..output.scorecard import as_html
+    from .score import configured_scorecard
+
+    card = configured_scorecard(paths, Path.cwd())
+    return as_html(card, templates).encode() if card is not None else None
 
 
 def _shown(name: str) -> str:

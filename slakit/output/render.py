@@ -228,9 +228,15 @@ class Renderer:
         return markdown, page
 
     def index(
-        self, entries: list[dict[str, Any]], as_of: dt.date, has_changelog: bool = False, has_pdf: bool = False
+        self,
+        entries: list[dict[str, Any]],
+        as_of: dt.date,
+        has_changelog: bool = False,
+        has_pdf: bool = False,
+        has_scorecard: bool = False,
     ) -> tuple[str, str]:
-        """The index of all agreements, as Markdown and HTML (linking each PDF when there is one):
+        """The index of all agreements, as Markdown and HTML (linking each PDF when there is one,
+        and the scorecard when `make render` published one):
         in force first, then by title as people count ("unit 2" before "unit 10"), with
         counts by status and kind."""
         entries = sorted(entries, key=lambda e: (e["status"] == "retired", natural_key(e["title"]), e["id"]))
@@ -241,6 +247,7 @@ class Renderer:
             "as_of": as_of,
             "has_changelog": has_changelog,
             "has_pdf": has_pdf,
+            "has_scorecard": has_scorecard,
             "by_status": [(s, sum(e["status"] == s for e in entries)) for s in statuses],
             "by_kind": [(k, sum(e["kind"] == k for e in entries)) for k in kinds],
         }
