@@ -6,9 +6,11 @@ from pathlib import Path
 
 from ..comparing.diff import DiffResult, Side, Version, compare_sides, read_versions
 from ..errors import UsageError
+from ..model.terms import remembering_digests
 from ..output.report import use_colour
 from ..world.files import YAML_SUFFIXES, agreement_files, is_agreement_under
 from ..world.git import Repo
+from ..world.load import no_cycle_collection
 
 WORK_TREE = "working tree"
 
@@ -58,6 +60,23 @@ def run_diff(
     critic: bool = False,
 ) -> tuple[str, bool]:
     """The whole diff command: returns the report and whether every version was readable."""
+    # Each version is validated, compared and rendered, each step needing its terms digest;
+    # nothing here changes a version once read, so each digest is worked out once. Both
+    # versions stay loaded throughout (node trees too), and the cycle collector would walk
+    # them again and again while they are checked and rendered; they hold no cycles.
+    with remembering_digests(), no_cycle_collection():
+        return _run_diff(args, files, fmt, show_moves, templates, colour, critic)
+
+
+def _run_diff(
+    args: list[str],
+    files: tuple[str, str] | None,
+    fmt: str,
+    show_moves: bool,
+    templates: Path | None,
+    colour: bool,
+    critic: bool,
+) -> tuple[str, bool]:
     if fmt in ("md", "html") and templates is not None and not templates.is_dir():
         raise UsageError(f"templates folder '{templates}' does not exist")
     if files:
