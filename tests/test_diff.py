@@ -96,6 +96,7 @@ def test_reordering_is_not_a_change(history: Path) -> None:
         "id": "company-a-lead-management",
         "status": "unchanged",
         "changes": [],
+        "version_not_raised": False,
     }
     _, moves = diff_json(history, "--show-moves")
     ops = [(c["op"], c["label"].split(" > ")[-1]) for c in agreement(moves, "company-a-lead-management")["changes"]]
@@ -169,13 +170,24 @@ def test_redline_markdown_and_html(history: Path) -> None:
         "| 1 business hour | 0.5 business hours | stricter for Sales |" in md
     )
     assert "| Sign-off \\> Signatures \\> Dana Whitfield \\> Terms signed | current | stale |  |" in md
-    assert "- **Response time:** {--1--}{++0.5++} business {--hour,--}{++hours,++} counted in" in md
+    # The redline in tags GitHub shows (struck out, underlined), CriticMarkup on request.
+    assert (
+        "**Sales will make first contact within <del>1</del><ins>0.5</ins> business <del>hour</del><ins>hours</ins> with marketing"
+        in md
+    )
+    assert "{--" not in md and "{++" not in md
+    critic = run("diff", "--format", "md", "--critic", cwd=history).output
+    assert (
+        "**Sales will make first contact within {--1--}{++0.5++} business {--hour--}{++hours++} with marketing"
+        in critic
+    )
+    assert "<del>" not in critic and "<ins>" not in critic
     assert "#### 1. Parties and stakeholders (unchanged)" in md
     assert "##### 6.2 Raise the close rate on submitted proposals to 50% (unchanged)" in md
-    assert "Owed by Marketing" not in md  # unchanged sections are collapsed to their headings
+    assert "Marketing will deliver" not in md  # unchanged sections are collapsed to their headings
     html = run("diff", "--format", "html", cwd=history).output
     assert (
-        "<li><strong>Response time:</strong> <del>1</del><ins>0.5</ins> business <del>hour,</del><ins>hours,</ins> counted in"
+        "<strong>Sales will make first contact within <del>1</del><ins>0.5</ins> business <del>hour</del><ins>hours</ins> with"
         in html
     )
     assert html.count("<del>") == html.count("</del>") >= 2  # the response time, the digest, stale signatures
@@ -198,16 +210,16 @@ def test_two_files_outside_git(tmp_path: Path) -> None:
     shutil.copy(ROOT / COMPANY_A, old)
     new.write_text(
         old.read_text()
-        .replace("planned: 50\n        - id: web-sales-ready", "planned: 40\n        - id: web-sales-ready")
-        .replace("total: {amount: 550000, currency: USD}", "total: {amount: 530000, currency: USD}")
+        .replace("planned: 50\n        - id: web-sales-ready", "planned: 60\n        - id: web-sales-ready")
+        .replace("total: {amount: 550000, currency: USD}", "total: {amount: 570000, currency: USD}")
     )
     result = run("diff", "--files", str(old), str(new), cwd=tmp_path)
     assert result.exit_code == 0, result.output
     assert (
         "~ Marketing commitments > Deliver $550,000 of lead value every month > Lead value > Total lead value: "
-        "$550,000 -> $530,000  [looser for Marketing]" in result.output
+        "$550,000 -> $570,000  [stricter for Marketing]" in result.output
     )
-    assert "> Lead sources > Webinar leads > Planned leads: 50 -> 40  [looser for Marketing]" in result.output
+    assert "> Lead sources > Webinar leads > Planned leads: 50 -> 60  [stricter for Marketing]" in result.output
 
 
 def test_out_writes_only_that_file(history: Path, tmp_path: Path) -> None:

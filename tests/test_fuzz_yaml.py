@@ -360,12 +360,6 @@ def test_report_grows_linearly_with_the_file(kind: str, n: int) -> None:
 # -- one line per problem, at the place of the problem ---------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: a control character in the file (YAML reader error) is reported "
-    'at 1:1 with a two-line message (\'...not allowed\\n  in "<unicode string>", '
-    "position N'), instead of one line at the character's own line and column",
-)
 @settings(max_examples=S.examples(0.25))
 @example(text=MINIMAL, at=3, char="\x01").via("discovered failure")
 @given(

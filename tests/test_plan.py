@@ -266,10 +266,12 @@ def test_diff_and_changelog_say_when_a_change_breaks_the_funnel(repo: Path) -> N
     file = repo / "sla" / "two-way-street.yaml"
     file.write_text(file.read_text().replace("count: 150", "count: 100"))
     result = run("diff", cwd=repo)
-    assert result.exit_code == 0
+    # The new version breaks a rule (the funnel), so it is listed beside the changes: exit 1.
+    assert result.exit_code == 1
     # The first short month is July 2026: its MQLs feed September, 125 of them (worked out above).
     note = "Breaks the funnel: MQLs 150 -> 100: below the 125 the funnel needs in July 2026 (short in 12 months)"
     assert f"  ! {note}" in result.output.splitlines()
+    assert "error[funnel]: commitments[monthly-mqls]: 100 MQLs a month fall short of the 125" in result.output
     data = json.loads(run("diff", "--format", "json", cwd=repo).output)
     assert data["agreements"][0]["notes"] == [note]
     escaped = note.replace("->", "-\\>")  # Markdown escapes the > of the arrow
@@ -287,7 +289,7 @@ def test_the_agreement_page_shows_how_the_figures_are_derived(tmp_path: Path) ->
     result = run("render", COMPANY_A, "--out", str(tmp_path / "dist"), "-q")
     assert result.exit_code == 0, result.output
     md = (tmp_path / "dist" / "company-a-lead-management.md").read_text()
-    assert "## 4. How the figures are derived {#funnel}" in md
+    assert "## 4. How the figures are derived" in md
     assert (
         "- **May 2020:** $1,166,600 × 44% = $513,304; ÷ $20,000 = 26 won deals; ÷ 25% (close-rate) = "
         "104 opportunities; ÷ 70% = 149 SQLs; ÷ 50% = 298 MQLs"

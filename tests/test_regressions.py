@@ -81,7 +81,7 @@ def test_redline_keeps_escaped_table_pipes_whole(tmp_path: Path) -> None:
     assert row.count(" | ") == md.splitlines()[md.splitlines().index(row) - 2].count(
         " | "
     )  # same columns as the header
-    assert "{++CMO \\| \\*CEO\\* \\| X++}" in row
+    assert "<ins>CMO \\| \\*CEO\\* \\| X</ins>" in row
 
 
 @pytest.mark.parametrize("share", ["100.5%", "150%", "-5%"])
@@ -95,7 +95,7 @@ def test_percentage_above_100_is_rejected(tmp_path: Path, share: str) -> None:
 def test_numbers_follow_yaml_1_2(tmp_path: Path) -> None:
     sla = folder_with(tmp_path, minimal=MINIMAL.replace("count: 10", "count: 012"))
     assert run("render", str(sla), "--out", str(tmp_path / "out")).exit_code == 0
-    assert "12 leads per month" in (tmp_path / "out" / "minimal.md").read_text()
+    assert "Marketing will deliver at least 12 leads each month." in (tmp_path / "out" / "minimal.md").read_text()
     (sla / "minimal.yaml").write_text(MINIMAL.replace("count: 10", "count: 1_000"))
     result = run("validate", str(sla))
     assert "expected a whole number, but found the text '1_000'" in result.output
@@ -195,7 +195,7 @@ def test_redline_shows_context_headings_and_numbers_added_sections(repo: Path) -
     )
     md = run("diff", "--format", "md", cwd=repo).output
     assert "#### 5. Marketing commitments\n" in md  # a changed subsection: not "(unchanged)"
-    assert "##### 6.5 {++Coach new reps++} (added)" in md
+    assert "##### 6.5 <ins>Coach new reps</ins> (added)" in md
 
 
 def test_date_gaps(tmp_path: Path) -> None:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import multiprocessing
+import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from ..errors import ERROR, Problem
+from ..errors import ERROR, Problem, UsageError
 from ..model.schema import index, pattern_of, pointer
 from ..world.clock import today
 from ..world.files import find_agreements
@@ -50,18 +54,42 @@ class Report:
         return sum(p.severity == severity for p in self.problems)
 
 
-def validate_paths(paths: Iterable[str], strict: bool = False, keep: bool = False) -> Report:
+def validate_paths(
+    paths: Iterable[str], strict: bool = False, keep: bool = False, context: Iterable[str] = ()
+) -> Report:
     """Validate every agreement under `paths` (files or folders).
 
     With `keep`, each result holds its loaded document for later stages (render);
     otherwise documents are dropped as soon as they are checked, so memory stays flat.
+    The agreements under the `context` folders are read too, before `paths`, so a file in
+    `paths` that reuses one of their ids is reported; the report covers `paths` only.
     """
-    return validate_files(find_agreements(paths), strict, keep)
+    given = find_agreements(paths)
+    if not context:
+        return validate_files(given, strict, keep)
+    seen = {path for path, _ in given}
+    others: list[tuple[Path, str]] = []
+    for folder in context:
+        if not Path(folder).is_dir():
+            continue
+        try:
+            found = find_agreements([folder])
+        except UsageError:  # a folder without agreements gives no context
+            continue
+        for path, name in found:
+            if path not in seen:
+                seen.add(path)
+                others.append((path, name))
+    report = validate_files(others + given, strict, keep)
+    return Report(report.files[len(others) :])
 
 
 def validate_files(files: list[tuple[Path, str]], strict: bool = False, keep: bool = True) -> Report:
     day = today()
     owners: dict[str, str] = {}
+    workers = min(os.cpu_count() or 1, 8)
+    if not keep and len(files) >= PARALLEL_FROM and workers > 1:
+        return Report(_validate_in_workers(files, day, owners, strict, workers))
     results = []
     for path, name in files:
         result = check_source(load_file(path, name), name, day, owners, strict)
@@ -69,6 +97,43 @@ def validate_files(files: list[tuple[Path, str]], strict: bool = False, keep: bo
             result.document = None
         results.append(result)
     return Report(results)
+
+
+PARALLEL_FROM = 32  # files; fewer are checked sooner than worker processes start
+
+
+def _validate_in_workers(
+    files: list[tuple[Path, str]], day: dt.date, owners: dict[str, str], strict: bool, workers: int
+) -> list[FileResult]:
+    """Each file checked in a worker process, all cores busy; only the problems come back
+    (a document's node tree costs more to send than to parse). Ids are matched here, in
+    order, so the same file is named the duplicate as when checked one by one."""
+    validator()  # built once, before the workers are forked from this process
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    jobs = [(path, name, day) for path, name in files]
+    results = []
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=gc.freeze) as pool:
+        checked = pool.map(_check_alone, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
+        for (_, name), (problems, ident, at) in zip(files, checked):
+            if ident is not None:
+                problems = problems + _same_id(name, ident, at, owners)
+            if strict:
+                problems = [p.as_error() for p in problems]
+            results.append(FileResult(name, None, problems))
+    return results
+
+
+def _check_alone(job: tuple[Path, str, dt.date]) -> tuple[list[Problem], str | None, tuple[int, int]]:
+    """One file's problems but the duplicate-id check, its id and where the id stands."""
+    path, name, day = job
+    doc, problems = load_file(path, name)
+    if doc is None:
+        return problems, None, (1, 1)
+    ident = doc.data.get("id")
+    if not isinstance(ident, str):
+        return schema_problems(doc) + check(doc, day), None, (1, 1)
+    return schema_problems(doc) + check(doc, day), ident, doc.locate(("id",))
 
 
 def check_source(
@@ -89,6 +154,21 @@ def content_errors(problems: list[Problem]) -> list[Problem]:
     return sorted(p for p in problems if p.severity == ERROR and p.rule != "signature")
 
 
+# Problems that leave no agreement to read: the file did not parse, or breaks the schema
+# (the comparing code may rely on the shapes the schema guarantees).
+UNREADABLE_RULES = frozenset({"yaml", "duplicate-key", "encoding", "empty", "size", "file", "schema"})
+
+
+def unreadable(problems: list[Problem]) -> bool:
+    """Whether these problems leave the document unfit to compare: it did not parse, breaks
+    the schema, or shares its id with another file (so it cannot be matched). Broken rules
+    (a sum that does not add up, a date out of term) leave it readable."""
+    return any(
+        p.severity == ERROR and (p.rule in UNREADABLE_RULES or (p.rule == "unique" and p.pointer == ""))
+        for p in problems
+    )
+
+
 def same_id(doc: Document, owners: dict[str, str]) -> list[Problem]:
     """An agreement id already used by another file (both would publish to one page)."""
     ident = doc.data.get("id")
@@ -97,10 +177,17 @@ def same_id(doc: Document, owners: dict[str, str]) -> list[Problem]:
     if ident not in owners:
         owners[ident] = doc.path
         return []
-    line, col = doc.locate(("id",))
+    return _same_id(doc.path, ident, doc.locate(("id",)), owners)
+
+
+def _same_id(path: str, ident: str, at: tuple[int, int], owners: dict[str, str]) -> list[Problem]:
+    if ident not in owners:
+        owners[ident] = path
+        return []
+    line, col = at
     return [
         Problem(
-            doc.path,
+            path,
             line,
             col,
             ERROR,

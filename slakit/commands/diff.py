@@ -6,9 +6,11 @@ from pathlib import Path
 
 from ..comparing.diff import DiffResult, Side, Version, compare_sides, read_versions
 from ..errors import UsageError
+from ..model.terms import remembering_digests
 from ..output.report import use_colour
 from ..world.files import YAML_SUFFIXES, agreement_files, is_agreement_under
 from ..world.git import Repo
+from ..world.load import no_cycle_collection
 
 WORK_TREE = "working tree"
 
@@ -49,9 +51,32 @@ def collect(repo: Repo, revisions: list[str], paths: list[Path]) -> tuple[Side, 
 
 
 def run_diff(
-    args: list[str], files: tuple[str, str] | None, fmt: str, show_moves: bool, templates: Path | None, colour: bool
+    args: list[str],
+    files: tuple[str, str] | None,
+    fmt: str,
+    show_moves: bool,
+    templates: Path | None,
+    colour: bool,
+    critic: bool = False,
 ) -> tuple[str, bool]:
     """The whole diff command: returns the report and whether every version was readable."""
+    # Each version is validated, compared and rendered, each step needing its terms digest;
+    # nothing here changes a version once read, so each digest is worked out once. Both
+    # versions stay loaded throughout (node trees too), and the cycle collector would walk
+    # them again and again while they are checked and rendered; they hold no cycles.
+    with remembering_digests(), no_cycle_collection():
+        return _run_diff(args, files, fmt, show_moves, templates, colour, critic)
+
+
+def _run_diff(
+    args: list[str],
+    files: tuple[str, str] | None,
+    fmt: str,
+    show_moves: bool,
+    templates: Path | None,
+    colour: bool,
+    critic: bool,
+) -> tuple[str, bool]:
     if fmt in ("md", "html") and templates is not None and not templates.is_dir():
         raise UsageError(f"templates folder '{templates}' does not exist")
     if files:
@@ -88,5 +113,5 @@ def run_diff(
     elif fmt == "text":
         text = report.as_text(result, use_colour(colour))
     else:
-        text = report.document(result, fmt, templates)
+        text = report.document(result, fmt, templates, critic)
     return text, result.ok

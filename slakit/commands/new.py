@@ -8,7 +8,8 @@ from pathlib import Path
 
 import jinja2
 
-from ..errors import UsageError
+from ..checking.rules import timezone_problem
+from ..errors import UsageError, WriteError
 from ..model.dates import add_months
 from ..model.review import CADENCE_MONTHS
 from ..world.clock import today
@@ -34,8 +35,11 @@ def new_agreement(kind: str, ident: str, title: str | None, folder: Path, timezo
     path = folder / f"{ident}.yaml"
     if path.exists():
         raise UsageError(f"{path} already exists; choose another id or edit that file")
-    if not folder.is_dir():
-        raise UsageError(f"folder '{folder}' does not exist")
+    problem = timezone_problem(timezone)
+    if problem:
+        raise UsageError(f"--timezone: {problem}")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"'{folder}' is a file, not a folder for agreements")
     day = today()
     cadence, default_title = KINDS[kind]
     env = jinja2.Environment(
@@ -54,8 +58,11 @@ def new_agreement(kind: str, ident: str, title: str | None, folder: Path, timezo
         timezone=timezone,
     )
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         with path.open("x", encoding="utf-8") as handle:  # "x": fail rather than overwrite, even in a race
             handle.write(text)
     except FileExistsError:
         raise UsageError(f"{path} already exists; choose another id or edit that file") from None
+    except OSError as exc:
+        raise WriteError(f"cannot write '{path}': {exc.strerror or exc}") from None
     return path

@@ -10,25 +10,19 @@ that does not parse is listed as such, and the thread goes on from the last good
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-import multiprocessing
-import os
 import re
-import zlib
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..errors import ERROR, Problem, UsageError
 from ..model.dates import parse_date as date
-from ..model.dates import quarter_of
+from ..model.dates import quarter_label, quarter_of
 from ..model.review import ReviewSchedule
-from ..world.files import is_agreement_under, write_if_changed
+from ..model.terms import remembering_digests
+from ..world.files import is_agreement_under
 from ..world.git import NULL_SHA, Repo
-from ..world.load import load_bytes
+from ..world.load import RevisionLoader, load_bytes, no_cycle_collection
 from .compare import Change, compare
 from .funnel import funnel_notes
 
@@ -71,6 +65,10 @@ class Entry:
     def count(self, effect: str) -> int:
         return sum(c.effect == effect for c in self.changes)
 
+    def term_changes(self) -> int:
+        """Changes to the terms (not status, version, review dates or signatures)."""
+        return sum(c.term and c.op != "moved" for c in self.changes)
+
 
 @dataclass
 class Thread:
@@ -84,12 +82,18 @@ class Thread:
     reviews: set[dt.date] = field(default_factory=set)  # every last_review date seen
 
 
-def parse_revision(raw: bytes, shown: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+def parse_revision(
+    raw: bytes, shown: str, loader: RevisionLoader | None = None
+) -> tuple[dict[str, Any] | None, list[Problem]]:
     """A historical version: its data if it parses into an agreement with an id, else why not.
 
     History is read, not judged: a revision counts as broken when it does not parse (the
     full validation is `validate`'s job, and would triple the time of a long history).
+    With a `loader`, the blocks a revision shares with those read before are not parsed again.
     """
+    data = loader.data(raw) if loader is not None else None
+    if data is not None and isinstance(data.get("id"), str) and isinstance(data.get("parties", []), list):
+        return data, []
     doc, problems = load_bytes(raw, shown)
     if doc is None:
         return None, problems
@@ -133,53 +137,7 @@ def parse_log(raw: str) -> list[tuple[Commit, list[tuple[str, str, str, str, str
     return commits
 
 
-PARALLEL_FROM = 64  # revisions; fewer are parsed faster than worker processes start
-CACHE_NAME = "slakit-history-cache.json.z"
-_ENGINE_FILES = ("world/load.py", "comparing/history.py")
-
-
-def _parse_job(job: tuple[bytes, str]) -> tuple[dict[str, Any] | None, list[Problem]]:
-    return parse_revision(*job)
-
-
-class RevisionCache:
-    """Parsed revisions by blob id, kept in the repository's Git folder between runs.
-
-    A blob never changes, so its parse never does; the cache is dropped whenever the
-    loader's code changes. Stored as compressed JSON, never as pickle."""
-
-    def __init__(self, repo: Repo):
-        git_dir = repo.git("rev-parse", "--git-common-dir").stdout.strip()
-        self.path = (repo.root / git_dir).resolve() / CACHE_NAME
-        here = Path(__file__).resolve().parent.parent
-        self.engine = hashlib.sha256(b"".join((here / f).read_bytes() for f in _ENGINE_FILES)).hexdigest()
-        self.entries: dict[str, Any] = {}
-        self.dirty = False
-        try:
-            stored = json.loads(zlib.decompress(self.path.read_bytes()))
-            if stored.get("engine") == self.engine:
-                self.entries = stored["revisions"]
-        except (OSError, ValueError, zlib.error, KeyError, TypeError, AttributeError):
-            pass
-
-    def get(self, sha: str) -> tuple[dict[str, Any] | None, list[Problem]] | None:
-        hit = self.entries.get(sha)
-        if hit is None:
-            return None
-        return hit[0], [Problem(**p) for p in hit[1]]
-
-    def put(self, sha: str, parsed: tuple[dict[str, Any] | None, list[Problem]]) -> None:
-        self.entries[sha] = [parsed[0], [asdict(p) for p in parsed[1]]]
-        self.dirty = True
-
-    def save(self) -> None:
-        if not self.dirty:
-            return
-        try:
-            payload = json.dumps({"engine": self.engine, "revisions": self.entries}, separators=(",", ":"))
-            write_if_changed(self.path, zlib.compress(payload.encode(), 1))
-        except OSError:
-            pass  # a cache that cannot be written only costs time
+_READ_AT_ONCE = 256  # blobs held in memory at a time while the history is read
 
 
 class History:
@@ -195,44 +153,23 @@ class History:
         self.parsed: dict[str, tuple[dict[str, Any] | None, list[Problem]]] = {}
         self.threads: dict[str, Thread] = {}
         self.entries: list[Entry] = []
-        self.cache = RevisionCache(repo)
+        # Revisions share their unchanged blocks (parsed once) and, through them, the
+        # normal form of their terms: nothing here changes the data it reads.
+        self.loader = RevisionLoader()
 
     def _prefetch(self, wanted: list[tuple[str, str]]) -> None:
-        """Parse every revision the log names, from the cache or on all cores, before threading."""
-        todo = []
-        for sha, shown in wanted:
-            if sha in self.parsed:
-                continue
-            hit = self.cache.get(sha)
-            if hit is not None:
-                self.parsed[sha] = hit
-            else:
-                todo.append((sha, shown))
-                self.parsed[sha] = (None, [])  # placeholder, filled below
-        jobs = [(self.repo.read_blob(sha), shown) for sha, shown in todo]
-        workers = min(os.cpu_count() or 1, 8)
-        if len(jobs) >= PARALLEL_FROM and workers > 1:
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                results = []
-                for result in pool.map(_parse_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))):
-                    results.append(result)
-                    if self.progress:
-                        self.progress(len(results), len(jobs))
-        else:
-            results = []
-            for job in jobs:
-                results.append(parse_revision(*job))
-                if self.progress:
-                    self.progress(len(results), len(jobs))
-        for (sha, _), parsed in zip(todo, results):
-            self.parsed[sha] = parsed
-            self.cache.put(sha, parsed)
+        """Parse every revision the log names, in history order, before threading."""
+        todo = list({sha: shown for sha, shown in wanted if sha not in self.parsed}.items())
+        for start in range(0, len(todo), _READ_AT_ONCE):
+            part = todo[start : start + _READ_AT_ONCE]
+            for (sha, shown), raw in zip(part, self.repo.read_blobs([sha for sha, _ in part])):
+                self.parsed[sha] = parse_revision(raw, shown, self.loader)
+            if self.progress:
+                self.progress(start + len(part), len(todo))
 
     def _load(self, sha: str, shown: str) -> tuple[dict[str, Any] | None, list[Problem]]:
         if sha not in self.parsed:  # each blob is parsed once, whatever commits share it
-            self.parsed[sha] = parse_revision(self.repo.read_blob(sha), shown)
+            self.parsed[sha] = parse_revision(self.repo.read_blob(sha), shown, self.loader)
         return self.parsed[sha]
 
     def read(self) -> History:
@@ -267,14 +204,14 @@ class History:
                 if status != "D" and is_agreement_under(path, self.paths)
             ]
         )
-        for commit, files in log:
-            for status, old_sha, new_sha, path, old_path in files:
-                if not is_agreement_under(path, self.paths) and not (
-                    old_path and is_agreement_under(old_path, self.paths)
-                ):
-                    continue
-                self._apply(commit, status, old_sha, new_sha, path, old_path, by_path)
-        self.cache.save()
+        with no_cycle_collection(), remembering_digests():  # revisions share unchanged parts; none is changed
+            for commit, files in log:
+                for status, old_sha, new_sha, path, old_path in files:
+                    if not is_agreement_under(path, self.paths) and not (
+                        old_path and is_agreement_under(old_path, self.paths)
+                    ):
+                        continue
+                    self._apply(commit, status, old_sha, new_sha, path, old_path, by_path)
         return self
 
     def _apply(
@@ -346,8 +283,10 @@ class History:
 
 @dataclass
 class QuarterGroup:
-    quarter: str
+    quarter: str  # YYYY-Qn of the (fiscal) year, as quarter_of names it
     agreements: list[dict[str, Any]]
+    label: str = ""  # "2026-Q3", or "FY2026-Q2" for a fiscal year not starting in January
+    months: str = ""  # "Jul-Sep 2026", "May-Jul 2025"
 
 
 def review_tags(repo: Repo) -> set[tuple[str, str]]:
@@ -369,13 +308,18 @@ def group(
     since: dt.date | None = None,
     until: dt.date | None = None,
     only: str | None = None,
+    today: dt.date | None = None,
 ) -> list[QuarterGroup]:
-    """Quarter (newest first) -> agreement -> commits (newest first) -> changes."""
+    """Quarter (newest first) -> agreement -> commits (newest first) -> changes.
+
+    With `terms_only`, commits that changed nothing in the terms (only status, version,
+    review dates or signatures, or nothing in meaning) are left out. Reviews due before
+    `today` are listed as overdue."""
     quarters: dict[str, dict[str, list[Entry]]] = {}
     for entry in history.entries:
         if (since and entry.local_date < since) or (until and entry.local_date > until):
             continue
-        if terms_only and entry.kind == "no-change":
+        if terms_only and entry.kind in ("changed", "renamed", "no-change") and not entry.term_changes():
             continue
         entry.quarter = quarter_of(entry.local_date, fy_start)
         quarters.setdefault(entry.quarter, {}).setdefault(entry.key, []).append(entry)
@@ -398,6 +342,7 @@ def group(
             changes = [c for e in entries for c in e.changes if c.op != "moved" and c.term]
             held = [d for d in sorted(thread.reviews) if quarter_of(d, fy_start) == quarter] if thread else []
             due = [d for d in _due(thread) if quarter_of(d, fy_start) == quarter and d not in held] if thread else []
+            overdue = [d for d in due if today is not None and d < today and (key, quarter) not in tags]
             agreements.append(
                 {
                     "id": key,
@@ -411,11 +356,12 @@ def group(
                         "commits": len(entries),
                     },
                     "reviews_held": held,
-                    "reviews_due": due,
+                    "reviews_due": [d for d in due if d not in overdue],
+                    "reviews_overdue": overdue,
                     "review_tagged": (key, quarter) in tags,
                 }
             )
-        groups.append(QuarterGroup(quarter, agreements))
+        groups.append(QuarterGroup(quarter, agreements, *quarter_label(quarter, fy_start)))
     return groups
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .calendar import Calendar
 from .dates import parse_date
 from .figures import Duration, Money, Percentage, parse_duration, parse_percent
 from .funnel import Funnel, FunnelPlan, amount, monthly, plan, term_end
@@ -15,6 +14,9 @@ from .plans import LeadValuePlan, RevenuePlan
 from .review import ReviewSchedule
 from .targets import Target
 from .terms import SignatureState, signature_state, terms_digest
+
+if TYPE_CHECKING:  # imported where calendars are built: numpy is not needed to compare or digest
+    from .calendar import Calendar
 
 # The typed block a commitment carries decides its kind (None: a commitment in words only).
 KINDS = (
@@ -67,7 +69,9 @@ class FollowUp:
     calendar: str | None
     after_hours: str | None
     clock_starts: str
-    exclusions: tuple[str, ...] = ()
+    exclusions: tuple[str, ...] = ()  # in words, for people
+    exclude_sources: tuple[str, ...] = ()  # lead-source ids the scorecard leaves out
+    objective: Percentage = field(default_factory=lambda: Percentage(Decimal(100)))  # share of leads on time
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class Commitment:
     blocks: dict[str, dict[str, Any]] = field(compare=False, repr=False)  # each typed block as written
     lead_value: LeadValuePlan | None = None
     follow_up: FollowUp | None = None
+    measured_as: str | None = None  # close-rate | sales-cycle, for a stepped target the scorecard computes
 
     @property
     def kind(self) -> str | None:
@@ -117,6 +122,7 @@ class Reward:
     condition: str
     period: str | None
     pool: Money | None
+    earned_when: tuple[str, ...] = ()  # every-target-met | revenue-on-goal: what the scorecard checks
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,8 @@ class Agreement:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Agreement:
         """The typed agreement; `data` must have passed schema validation."""
+        from .calendar import Calendar
+
         term = data["term"]
         goals = data.get("goals") or {}
         commitments = tuple(_commitment(c) for c in data["commitments"])
@@ -180,6 +188,7 @@ class Agreement:
                     r["condition"],
                     r.get("period"),
                     Money.from_data(r["pool"]) if r.get("pool") else None,
+                    tuple(r.get("earned_when") or ()),
                 )
                 for r in data.get("rewards") or []
             ),
@@ -312,6 +321,10 @@ def _commitment(c: dict[str, Any]) -> Commitment:
                 block.get("after_hours"),
                 block["clock_starts"],
                 tuple(block.get("exclusions") or ()),
+                tuple(block.get("exclude_sources") or ()),
+                Percentage(parse_percent(block["objective"]) or Decimal(100))
+                if block.get("objective")
+                else Percentage(Decimal(100)),
             )
             targets[kind] = Target("Response time", follow_up.response_time, "lower")
         elif kind == "measure":
@@ -330,4 +343,5 @@ def _commitment(c: dict[str, Any]) -> Commitment:
         {k: c[k] for k in kinds},
         lead_value,
         follow_up,
+        (c.get("stepped_target") or {}).get("measured_as"),
     )

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..comparing.compare import Change
-from ..comparing.diff import DiffResult
 from .markdown import MdText
 from .present import display
-from .redline import redline, to_critic, to_html_marks
+from .redline import redline, to_critic, to_html_marks, to_tags
 from .render import Renderer, tidy
 from .report import printable
+
+if TYPE_CHECKING:  # the comparison's module brings the validator, which no output needs
+    from ..comparing.diff import AgreementDiff, DiffResult
 
 
 def effect_text(change: Change, parties: dict[str, str]) -> str:
@@ -32,7 +34,21 @@ def change_line(change: Change) -> str:
         return f"{change.label}: moved" + (
             f" from position {change.old} to {change.new}" if isinstance(change.old, int) else ""
         )
-    return f"{change.label}: {change.op}"
+    value = change.new if change.op == "added" else change.old
+    names = (
+        [v["name"] for v in value if isinstance(v, dict) and isinstance(v.get("name"), str)]
+        if isinstance(value, list)
+        else []
+    )
+    return f"{change.label}: {change.op}" + (f" ({', '.join(names)})" if names else "")
+
+
+def version_note(a: AgreementDiff) -> str:
+    """The flag on an agreement whose terms changed while its version stayed."""
+    old = (a.old_data or {}).get("version")
+    new = (a.new_data or {}).get("version")
+    was = f"still {new}" if old == new else f"{old} -> {new}"
+    return f"! the terms changed but the version did not go up ({was}): raise `version` in this revision"
 
 
 def as_json(result: DiffResult) -> str:
@@ -50,6 +66,7 @@ def as_json(result: DiffResult) -> str:
             entry["problems"] = [p.as_json() for p in a.problems]
         if a.notes:
             entry["notes"] = a.notes
+        entry["version_not_raised"] = a.version_not_raised
         agreements.append(entry)
     sides = {
         "from": result.old.revision,
@@ -60,14 +77,18 @@ def as_json(result: DiffResult) -> str:
     return json.dumps({**sides, "agreements": agreements}, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-_SIGNS = {"added": "+", "removed": "-", "changed": "~", "moved": ">"}
-_COLOURS = {"added": "green", "removed": "red", "changed": "yellow", "moved": "cyan"}
+SIGNS = {"added": "+", "removed": "-", "changed": "~", "moved": ">"}
+# Colours that read on light and dark terminals alike (no white, no yellow); a change of
+# value keeps the terminal's own colour so that stricter and looser stand out.
+_COLOURS = {"added": "green", "removed": "red", "changed": "", "moved": "blue"}
+EFFECT_COLOURS = {"stricter": "magenta", "looser": "blue"}
 
 
 def as_text(result: DiffResult, colour: bool) -> str:
     def paint(text: str, fg: str, bold: bool = False) -> str:
         text = printable(text)  # text from the files is made safe before any colour is added
-        return click.style(text, fg=fg, bold=bold) if colour else text
+        # No white: unreadable on a light terminal; the terminal's own colour instead.
+        return click.style(text, fg=fg or None, bold=bold) if colour and (fg or bold) else text
 
     changed = [a for a in result.agreements if a.status != "unchanged"]
     total = len(result.agreements)
@@ -78,7 +99,7 @@ def as_text(result: DiffResult, colour: bool) -> str:
         )
     ]
     for a in result.agreements:
-        if a.status == "unchanged":
+        if a.status == "unchanged" and not a.problems:
             continue
         visible = a.visible(result.show_moves)
         where = f"{a.old_path} -> {a.path}" if a.status == "renamed" else a.path
@@ -88,24 +109,28 @@ def as_text(result: DiffResult, colour: bool) -> str:
             tally = f" ({terms} change{'s' * (terms != 1)} to the terms" if terms else " (no change to the terms"
             tally += "".join(f", {a.count(e)} {e}" for e in ("stricter", "looser") if a.count(e)) + ")"
         lines.append("")
-        lines.append(
-            paint(f"{where}: {a.status}", "red" if a.status == "broken" else "white", bold=True) + paint(tally, "white")
-        )
+        lines.append(paint(f"{where}: {a.status}", "red" if a.status == "broken" else "", bold=True) + paint(tally, ""))
         for problem in a.problems:
-            lines.append("  " + paint(problem.format(), "red"))
+            lines.append("  " + paint(problem.format(), "red" if problem.severity == "error" else "magenta"))
+        if a.version_not_raised:
+            lines.append("  " + paint(version_note(a), "red", bold=True))
         parties = a.parties
         for change in visible:
             effect = effect_text(change, parties)
-            line = f"  {_SIGNS[change.op]} {change_line(change)}" + (f"  [{effect}]" if effect else "")
-            lines.append(paint(line, _COLOURS[change.op]))
+            line = paint(f"  {SIGNS[change.op]} {change_line(change)}", _COLOURS[change.op])
+            if effect:
+                line += "  " + paint(f"[{effect}]", EFFECT_COLOURS.get(change.effect or "", ""), bold=True)
+            lines.append(line)
         for note in a.notes:
             lines.append("  " + paint(f"! {note}", "red", bold=True))
     return "\n".join(lines) + "\n"
 
 
-def document(result: DiffResult, fmt: str, templates: Path | None = None) -> str:
-    """The md or html report: a summary table of changes, then the redline."""
+def document(result: DiffResult, fmt: str, templates: Path | None = None, critic: bool = False) -> str:
+    """The md or html report: a summary table of changes, then the redline (in Markdown
+    marked with <del>/<ins>, or with CriticMarkup when `critic`)."""
     renderer = Renderer(templates)
+    marks = to_critic if critic else to_tags
     attach_redlines(result, renderer)
     rows = []
     for a in result.agreements:
@@ -128,10 +153,8 @@ def document(result: DiffResult, fmt: str, templates: Path | None = None) -> str
                     {
                         "status": s.status,
                         "level": s.level,
-                        "heading": MdText(
-                            to_critic(s.heading) if fmt == "md" else to_html_marks(s.heading, inline=True)
-                        ),
-                        "body": MdText(to_critic(s.body) if fmt == "md" else to_html_marks(s.body)),
+                        "heading": MdText(marks(s.heading) if fmt == "md" else to_html_marks(s.heading, inline=True)),
+                        "body": MdText(marks(s.body) if fmt == "md" else to_html_marks(s.body)),
                     }
                     for s in a.redline or []
                 ],

@@ -61,6 +61,16 @@ def inline(value: Any) -> MdText:
     return MdText(" ".join(escape(value).split("\n\n")))
 
 
+def code(value: Any) -> MdText:
+    """Text as a Markdown code span, shown exactly (backslashes in a code span are literal,
+    so it is fenced with more backticks than it contains instead of being escaped)."""
+    text = " ".join(_CONTROL.sub(" ", clean_text(str(value))).split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return MdText(f"{fence}{pad}{text}{pad}{fence}")
+
+
 @lru_cache(maxsize=32768)
 def _escape_text(text: str) -> MdText:
     # Agreements repeat names and figures many times; the cache makes each one cost once.
@@ -83,6 +93,16 @@ def _escape_line(text: str) -> str:
         ),
         text,
     )
+
+
+_HEADING_ID_LINE = re.compile(r"^(#{1,6} .*?)[ \t]*\{#[a-z0-9][a-z0-9-]*\}[ \t]*$", re.MULTILINE)
+
+
+def for_github(markdown: str) -> str:
+    """GitHub-flavoured Markdown: headings without the `{#anchor}` attribute, which GitHub
+    would show as text (it makes its own anchors from the heading text). Only an attribute
+    our templates wrote can match: text from a file has its braces escaped."""
+    return _HEADING_ID_LINE.sub(r"\1", markdown)
 
 
 @dataclass(frozen=True)
@@ -114,6 +134,8 @@ def _parser() -> MarkdownIt:
     )
     md.core.ruler.push("heading_ids", _heading_ids)
     md.add_render_rule("th_open", _th_open)
+    md.add_render_rule("table_open", _table_open)
+    md.add_render_rule("table_close", _table_close)
     return md
 
 
@@ -137,6 +159,15 @@ def _heading_ids(state: Any) -> None:
 def _th_open(renderer: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
     tokens[idx].attrSet("scope", "col")
     return str(renderer.renderToken(tokens, idx, options, env))
+
+
+def _table_open(renderer: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    # A frame of its own: a table wider than a phone scrolls sideways instead of splitting words.
+    return '<div class="table-wrap">\n' + str(renderer.renderToken(tokens, idx, options, env))
+
+
+def _table_close(renderer: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    return str(renderer.renderToken(tokens, idx, options, env)) + "</div>\n"
 
 
 _MD = _parser()

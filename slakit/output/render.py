@@ -14,24 +14,27 @@ import re
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 
 from ..errors import InputError
 from ..model.agreement import Agreement
 from ..model.schema import index
 from ..world.resources import TEMPLATES
-from . import present
-from .markdown import Heading, MdText, clean_text, escape, inline, to_html
+from . import present, wording
+from .markdown import Heading, MdText, clean_text, code, escape, for_github, inline, to_html
+from .present import natural_key
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 @dataclass(frozen=True)
 class Section:
-    number: int
+    number: int  # 0 for an appendix, which is not numbered
     title: str
     anchor: str
     template: str
@@ -64,18 +67,14 @@ def sections(data: dict[str, Any]) -> list[Section]:
         plan.append((title, "escalation", "escalation", ()))
     plan.append(("Term and review", "term", "term", ()))
     plan.append(("Sign-off", "sign-off", "signoff", ()))
-    return [Section(i, title, anchor, template, owed) for i, (title, anchor, template, owed) in enumerate(plan, 1)]
+    numbered = [Section(i, title, anchor, template, owed) for i, (title, anchor, template, owed) in enumerate(plan, 1)]
+    return numbered + [Section(0, "Appendix: terms digest", "terms-digest", "digest")]
 
 
 def _anchor(ident: str) -> MdText:
     if not _SLUG.match(ident):
         raise ValueError(f"not a valid anchor: {ident!r}")
     return MdText("{#" + ident + "}")
-
-
-def _lower_first(value: Any) -> str:
-    text = str(value).strip()
-    return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
 def _csp_hash(script: str) -> str:
@@ -112,6 +111,33 @@ def view(value: Any, path: tuple[str, ...] = ()) -> Any:
     return fields
 
 
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Templates compiled once, not on every run (compiling the agreement's templates took
+    longer than rendering one): Jinja's own per-user folder in the temporary directory,
+    each entry checked against its template's source. A folder that cannot be read or
+    written only costs time."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+@lru_cache(maxsize=1)
+def _compiled_templates() -> jinja2.BytecodeCache | None:
+    try:
+        return _CompiledTemplates()
+    except (OSError, RuntimeError):  # no private temporary folder to be had
+        return None
+
+
 class Renderer:
     """Jinja environments for one build; `templates` is searched before the built-in ones."""
 
@@ -122,6 +148,7 @@ class Renderer:
         self.search = search
         self.markdown_env = jinja2.Environment(
             loader=loader,
+            bytecode_cache=_compiled_templates(),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             finalize=escape,
@@ -131,6 +158,7 @@ class Renderer:
         )
         self.html_env = jinja2.Environment(
             loader=loader,
+            bytecode_cache=_compiled_templates(),
             undefined=jinja2.StrictUndefined,
             autoescape=True,
             trim_blocks=True,
@@ -139,13 +167,13 @@ class Renderer:
         )
         for env in (self.markdown_env, self.html_env):
             env.filters.update(present.FILTERS)
-            env.filters.update(
-                {"cell": inline, "lower_first": _lower_first, "join_cells": _join_cells, "csp_hash": _csp_hash}
-            )
+            env.filters.update({"cell": inline, "join_cells": _join_cells, "csp_hash": _csp_hash})
             env.globals["anchor"] = _anchor
             env.globals["funnel_rates"] = present.funnel_rates
             env.globals["funnel_runs"] = present.funnel_runs
+            env.globals["undertaking"] = wording.undertaking
             env.globals["hashes"] = lambda level: MdText("#" * max(1, min(int(level), 6)))
+        self.markdown_env.filters["code"] = code  # Markdown only: in HTML, MdText would skip escaping
 
     def template(self, env: jinja2.Environment, name: str, **context: Any) -> str:
         try:
@@ -190,7 +218,7 @@ class Renderer:
         """The agreement's Markdown file and its standalone HTML page."""
         context = self.context(data, agreement)
         body = tidy(self.template(self.markdown_env, "body.md.j2", **context))
-        markdown = tidy(self.template(self.markdown_env, "agreement.md.j2", body=MdText(body), **context))
+        markdown = for_github(tidy(self.template(self.markdown_env, "agreement.md.j2", body=MdText(body), **context)))
         html, headings = to_html(body)
         page = self.template(
             self.html_env,
@@ -203,9 +231,30 @@ class Renderer:
         )
         return markdown, page
 
-    def index(self, entries: list[dict[str, Any]], as_of: dt.date, has_changelog: bool = False) -> tuple[str, str]:
-        """The index of all agreements, as Markdown and HTML."""
-        context = {"entries": entries, "as_of": as_of, "has_changelog": has_changelog}
+    def index(
+        self,
+        entries: list[dict[str, Any]],
+        as_of: dt.date,
+        has_changelog: bool = False,
+        has_pdf: bool = False,
+        has_scorecard: bool = False,
+    ) -> tuple[str, str]:
+        """The index of all agreements, as Markdown and HTML (linking each PDF when there is one,
+        and the scorecard when `make render` published one):
+        in force first, then by title as people count ("unit 2" before "unit 10"), with
+        counts by status and kind."""
+        entries = sorted(entries, key=lambda e: (e["status"] == "retired", natural_key(e["title"]), e["id"]))
+        statuses = [s for s in ("active", "draft", "retired") if any(e["status"] == s for e in entries)]
+        kinds = sorted({e["kind"] for e in entries})
+        context = {
+            "entries": entries,
+            "as_of": as_of,
+            "has_changelog": has_changelog,
+            "has_pdf": has_pdf,
+            "has_scorecard": has_scorecard,
+            "by_status": [(s, sum(e["status"] == s for e in entries)) for s in statuses],
+            "by_kind": [(k, sum(e["kind"] == k for e in entries)) for k in kinds],
+        }
         markdown = tidy(self.template(self.markdown_env, "index.md.j2", **context))
         page = self.template(self.html_env, "index.html.j2", style=self.style(), **context)
         return markdown, page

@@ -14,6 +14,9 @@ from typing import IO
 from ..errors import GitError, UsageError
 
 NULL_SHA = "0" * 40
+# Object ids written to `git cat-file --batch` before its answers are read: 64 lines are
+# far less than any pipe holds, so writing them never waits for git to be read.
+_ASKED_AT_ONCE = 64
 
 
 def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -87,18 +90,28 @@ class Repo:
 
     def read_blob(self, sha: str) -> bytes:
         """The content of a blob, through the one `git cat-file --batch` of this repository."""
+        return self.read_blobs([sha])[0]
+
+    def read_blobs(self, shas: list[str]) -> list[bytes]:
+        """The contents of many blobs, asked for a few dozen at a time: waiting for each
+        answer before asking the next question costs more than the reading."""
         if self._batch is None:
             self._batch = subprocess.Popen(
                 ["git", "cat-file", "--batch"], cwd=self.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE
             )
         stdin, stdout = self._batch.stdin, self._batch.stdout
         assert stdin is not None and stdout is not None
-        stdin.write(sha.encode() + b"\n")
-        stdin.flush()
-        header = stdout.readline().split()
-        if len(header) != 3:
-            raise GitError(f"git cannot read object {sha}: {b' '.join(header).decode(errors='replace')}")
-        return _read_exactly(stdout, int(header[2]) + 1)[:-1]
+        blobs = []
+        for start in range(0, len(shas), _ASKED_AT_ONCE):
+            asked = shas[start : start + _ASKED_AT_ONCE]
+            stdin.write(b"".join(sha.encode() + b"\n" for sha in asked))
+            stdin.flush()
+            for sha in asked:
+                header = stdout.readline().split()
+                if len(header) != 3:
+                    raise GitError(f"git cannot read object {sha}: {b' '.join(header).decode(errors='replace')}")
+                blobs.append(_read_exactly(stdout, int(header[2]) + 1)[:-1])
+        return blobs
 
     def close(self) -> None:
         if self._batch is not None:
