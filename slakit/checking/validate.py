@@ -10,7 +10,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from ..errors import ERROR, Problem
+from ..errors import ERROR, Problem, shown
 from ..model.schema import index, pattern_of, pointer
 from ..world.clock import today
 from ..world.files import find_agreements
@@ -105,7 +105,7 @@ def same_id(doc: Document, owners: dict[str, str]) -> list[Problem]:
             col,
             ERROR,
             "unique",
-            f"agreement id {ident!r} is also used by {owners[ident]}; "
+            f"agreement id {shown(ident)} is also used by {owners[ident]}; "
             "both would publish to the same page, so give each agreement its own id",
         )
     ]
@@ -133,8 +133,7 @@ def describe(value: Any) -> str:
     if isinstance(value, (int, float)):
         return f"the number {value}"
     if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        return f"the text {shown!r}"
+        return f"the text {shown(value, 64)}"
     if isinstance(value, list):
         return f"a list of {len(value)} items"
     return "a mapping of fields"
@@ -174,7 +173,7 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
         missing = str(error.message).split("'")[1] if "'" in error.message else "?"
         field = index().field(pattern_of(path) + (missing,))
         detail = f" ({_lower(field['description']).rstrip('.')})" if field.get("description") else ""
-        message = f"{here}: the required field {missing!r} is missing{detail}"
+        message = f"{here}: the required field {shown(missing)} is missing{detail}"
     elif keyword == "additionalProperties":
         allowed = list(schema.get("properties", {}))
         for extra in sorted(set(value) - set(allowed), key=str):
@@ -185,7 +184,7 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
                 col,
                 ERROR,
                 "schema",
-                f"{here}: unknown field {extra!r}{suggest(str(extra), allowed)}; allowed fields: {', '.join(allowed)}",
+                f"{here}: unknown field {shown(extra)}{suggest(str(extra), allowed)}; allowed fields: {', '.join(allowed)}",
                 pointer(path + (extra,)),
             )
         return

@@ -134,7 +134,13 @@ class _Comparer:
     def __init__(self, old: dict[str, Any], new: dict[str, Any]):
         self.old, self.new = old, new
         self.changes: list[Change] = []
-        self.parties = {p["id"]: p["name"] for doc in (old, new) for p in doc.get("parties", []) if isinstance(p, dict)}
+        # Read defensively: a historical revision may break the schema and still be compared.
+        self.parties = {
+            p["id"]: p.get("name", p["id"])
+            for doc in (old, new)
+            for p in (doc.get("parties") if isinstance(doc.get("parties"), list) else [])
+            if isinstance(p, dict) and isinstance(p.get("id"), str)
+        }
 
     def run(self) -> list[Change]:
         self._value(self.old, self.new, (), [], None)
@@ -145,7 +151,8 @@ class _Comparer:
     def _step_label(self, path: tuple[Any, ...], step: Any, item: Any) -> str:
         if isinstance(step, int) or (path and path[-1] == "*"):
             if path == ("commitments",) and isinstance(item, dict):
-                party = self.parties.get(item.get("party"), item.get("party"))
+                owner = item.get("party")
+                party = self.parties.get(owner, owner) if isinstance(owner, str) else label_of(owner)
                 return f"{party} commitments > {label_of(item)}"
             return label_of(item)
         field = index().field(pattern_of(path + (step,)))

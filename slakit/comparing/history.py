@@ -306,7 +306,8 @@ class History:
             else:  # the id changed: one agreement ends, another begins
                 self._add(Entry(commit, previous.key, old_path or path, "removed"), previous)
                 previous = None
-        thread = self.threads.setdefault(ident, previous or Thread(ident, data["title"], path))
+        title = data["title"] if isinstance(data.get("title"), str) else ident
+        thread = self.threads.setdefault(ident, previous or Thread(ident, title, path))
         thread.key = ident
         base = thread.data
         if base is None and old_sha != NULL_SHA and status != "A" and previous is None:
@@ -323,10 +324,13 @@ class History:
                 else "no-change"
             )
             entry = Entry(commit, ident, path, kind, changes, old_path=old_path)
-        thread.data, thread.title, thread.path = data, data["title"], path
-        thread.timezone = data.get("timezone", "UTC")
-        if date(data.get("term", {}).get("last_review")):
-            thread.reviews.add(date(data["term"]["last_review"]))  # type: ignore[arg-type]
+        thread.data, thread.title, thread.path = data, title, path
+        zone = data.get("timezone")
+        thread.timezone = zone if isinstance(zone, str) else "UTC"
+        term = data.get("term")
+        reviewed = date(term.get("last_review")) if isinstance(term, dict) else None
+        if reviewed:
+            thread.reviews.add(reviewed)
         by_path[path] = ident
         self._add(entry, thread)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver, implicit_resolvers
 from ruamel.yaml.tag import Tag
 
-from ..errors import ERROR, Problem
+from ..errors import ERROR, Problem, shown
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
@@ -89,10 +90,11 @@ class Document:
     data: Any
     root: Node | None
     text: str = ""
+    _keys: dict[int, dict[str, tuple[Node, Node]]] = field(default_factory=dict, repr=False, compare=False)
 
     def locate(self, path: Iterable[Any], key: bool = False) -> tuple[int, int]:
         """Line and column (1-based) of the value at `path`, or of its key when `key`."""
-        return locate(self.root, path, key)
+        return locate(self.root, path, key, self._keys)
 
 
 class LoadFailed(Exception):
@@ -134,7 +136,11 @@ def load_bytes(raw: bytes, name: str) -> tuple[Document | None, list[Problem]]:
         return None, failed.problems
     if not isinstance(data, dict):
         found = (
-            "a list" if isinstance(data, list) else "nothing (null)" if data is None else f"the single value {data!r}"
+            "a list"
+            if isinstance(data, list)
+            else "nothing (null)"
+            if data is None
+            else f"the single value {shown(data)}"
         )
         line, col = _mark(root)
         return None, [
@@ -191,6 +197,23 @@ def _compose(text: str, name: str) -> Node:
         root = _YAML.compose(text)
     except MarkedYAMLError as exc:
         raise LoadFailed([_yaml_problem(exc, text, name)]) from None
+    except ReaderError as exc:  # a character YAML forbids: located by its offset in the text
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        code = ord(text[exc.position]) if 0 <= exc.position < len(text) else int(exc.character or 0)
+        raise LoadFailed(
+            [
+                Problem(
+                    name,
+                    line,
+                    col,
+                    ERROR,
+                    "yaml",
+                    f"the character U+{code:04X} is not allowed in YAML; delete it, or write it "
+                    f"as an escape (\\u{code:04x}) inside double quotes",
+                )
+            ]
+        ) from None
     except YAMLError as exc:  # errors without a position
         raise LoadFailed([Problem(name, 1, 1, ERROR, "yaml", str(exc).strip())]) from None
     if root is None:
@@ -276,6 +299,7 @@ class _Builder:
         self.built: dict[int, Any] = {}
         self.sizes: dict[int, int] = {}
         self.active: set[int] = set()
+        self.aliased = False  # whether any node is used twice (an alias)
 
     def build(self, root: Node) -> Any:
         data = self._node(root, 0)
@@ -290,6 +314,7 @@ class _Builder:
     def _node(self, node: Node, depth: int) -> Any:
         key = id(node)
         if key in self.built:
+            self.aliased = True
             return self.built[key]
         if key in self.active:
             self._add(node, "an alias refers to the collection that contains it; recursive structures are not allowed")
@@ -305,7 +330,7 @@ class _Builder:
             )
         tag = str(node.ctag)  # Node.tag converts on every access; convert once
         if tag not in _PLAIN_TAGS:
-            self._add(node, f"the tag {tag!r} is not allowed; write plain values without '!' tags")
+            self._add(node, f"the tag {shown(tag)} is not allowed; write plain values without '!' tags")
             self.sizes[key] = 1
             return None
         if isinstance(node, ScalarNode):
@@ -331,7 +356,9 @@ class _Builder:
                         ERROR,
                         "yaml",
                         f"aliases (*name) expand this file to more than {MAX_VALUES:,} values; "
-                        "an agreement this large is refused (is it a 'billion laughs' alias bomb?)",
+                        "an agreement this large is refused (is it a 'billion laughs' alias bomb?)"
+                        if self.aliased
+                        else f"the file holds more than {MAX_VALUES:,} values; an agreement this large is refused",
                     )
                 ]
             )
@@ -355,7 +382,7 @@ class _Builder:
                 line = first_seen[key].start_mark.line + 1
                 self._add(
                     key_node,
-                    f"duplicate key {key!r}: it is already set on line {line}; keep one and delete the other",
+                    f"duplicate key {shown(key)}: it is already set on line {line}; keep one and delete the other",
                     rule="duplicate-key",
                 )
                 continue
@@ -388,33 +415,42 @@ class _Builder:
                 base = 8 if text.startswith("0o") else 16 if text.startswith("0x") else 10
                 return int(text[2:] if base != 10 else text, base)
             except ValueError:
-                self._add(node, f"{text!r} is not a valid whole number")
+                self._add(node, f"{shown(text)} is not a valid whole number")
                 return None
         # float
         try:
             number = float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))
         except ValueError:
-            self._add(node, f"{text!r} is not a valid number")
+            self._add(node, f"{shown(text)} is not a valid number")
             return None
         if not math.isfinite(number):
-            self._add(node, f"{text!r} is not a finite number; write an actual figure")
+            self._add(node, f"{shown(text)} is not a finite number; write an actual figure")
             return None
         return number
 
 
-def locate(root: Node | None, path: Iterable[Any], key: bool = False) -> tuple[int, int]:
+def locate(
+    root: Node | None,
+    path: Iterable[Any],
+    key: bool = False,
+    keys: dict[int, dict[str, tuple[Node, Node]]] | None = None,
+) -> tuple[int, int]:
     """Line and column (1-based) of the node at `path` (keys and list indexes).
 
     Stops at the deepest node that exists, so a missing field points at its parent.
-    With `key`, the last step points at the mapping key instead of its value.
+    With `key`, the last step points at the mapping key instead of its value. `keys` keeps
+    each mapping's key index between calls, so locating every key of a wide mapping is linear.
     """
     node = root
     steps = list(path)
+    index = keys if keys is not None else {}
     for i, step in enumerate(steps):
         last = i == len(steps) - 1
         child = None
         if isinstance(node, MappingNode):
-            child = _find_key(node, step, want_key=key and last)
+            found = _key_index(node, index).get(str(step))
+            if found is not None:
+                child = found[0] if key and last else found[1]
         elif isinstance(node, SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
             child = node.value[step]
         if child is None:
@@ -423,17 +459,22 @@ def locate(root: Node | None, path: Iterable[Any], key: bool = False) -> tuple[i
     return _mark(node)
 
 
-def _find_key(node: MappingNode, step: Any, want_key: bool) -> Node | None:
+def _key_index(node: MappingNode, cache: dict[int, dict[str, tuple[Node, Node]]]) -> dict[str, tuple[Node, Node]]:
+    """{key: (key node, value node)} of a mapping: its own keys first (the first of
+    duplicates), then those merged in with '<<', as the loader builds the data."""
+    found = cache.get(id(node))
+    if found is not None:
+        return found
+    own: dict[str, tuple[Node, Node]] = {}
+    merged: list[Node] = []
     for key_node, value_node in node.value:
         if key_node.tag == _TAG + "merge":
-            continue
-        if isinstance(key_node, ScalarNode) and key_node.value == str(step):
-            return key_node if want_key else value_node
-    for key_node, value_node in node.value:
-        if key_node.tag == _TAG + "merge":
-            for source in value_node.value if isinstance(value_node, SequenceNode) else [value_node]:
-                if isinstance(source, MappingNode):
-                    found = _find_key(source, step, want_key)
-                    if found is not None:
-                        return found
-    return None
+            merged += value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+        elif isinstance(key_node, ScalarNode):
+            own.setdefault(key_node.value, (key_node, value_node))
+    cache[id(node)] = own
+    for source in merged:
+        if isinstance(source, MappingNode) and source is not node:
+            for name, pair in _key_index(source, cache).items():
+                own.setdefault(name, pair)
+    return own
