@@ -24,6 +24,7 @@ from ..model.plans import LeadValuePlan, RevenuePoint
 from ..model.review import ReviewSchedule
 from ..model.schema import index, iter_values, pointer
 from ..model.terms import signature_state
+from ..world.files import TOOLKIT_PAGES
 from ..world.load import Document
 
 Path_ = tuple[Any, ...]
@@ -145,6 +146,19 @@ def unique_keys(data: dict[str, Any], f: Findings, today: dt.date) -> None:
                     )
                 else:
                     seen[value] = i
+
+
+@rule
+def page_names(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    ident = data.get("id")
+    if isinstance(ident, str) and ident in TOOLKIT_PAGES:
+        f.error(
+            ("id",),
+            "id",
+            f"the id {shown(ident)} is the name of a page the toolkit publishes itself "
+            f"({', '.join(sorted(TOOLKIT_PAGES))}); the agreement would overwrite it, so choose "
+            f"another id, such as {shown(ident + '-sla')}",
+        )
 
 
 @rule

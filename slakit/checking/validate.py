@@ -131,6 +131,8 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"{str(value).lower()} (true/false)"
     if isinstance(value, (int, float)):
+        if isinstance(value, int) and value.bit_length() > 200:
+            return f"a number of {len(str(abs(value))):,} digits"
         return f"the number {value}"
     if isinstance(value, str):
         return f"the text {shown(value, 64)}"
@@ -215,6 +217,8 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
         message = f"{here}: lists the same value more than once"
     elif keyword == "minimum":
         message = f"{here}: {describe(value)} is below the minimum of {error.validator_value}"
+    elif keyword == "maximum":
+        message = f"{here}: {describe(value)} is above the maximum of {error.validator_value:,}"
     else:
         message = f"{here}: {error.message}"
     line, col = doc.locate(path, key=key)

@@ -19,7 +19,7 @@ KINDS = {
     "social-selling": ("monthly", "Social selling agreement"),
     "buyer-journey-handoff": ("quarterly", "Buyer-journey handoff agreement"),
 }
-_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*\Z")
 
 
 def new_agreement(kind: str, ident: str, title: str | None, folder: Path, timezone: str = "UTC") -> Path:

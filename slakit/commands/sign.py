@@ -23,7 +23,7 @@ from ..world.clock import today
 from ..world.files import write_if_changed
 from ..world.load import Document, load_bytes
 
-_PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9 .,'()&/+\-]*$")
+_PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9 .,'()&/+\-]*\Z")
 _RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
 
 

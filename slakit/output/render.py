@@ -26,7 +26,7 @@ from ..world.resources import TEMPLATES
 from . import present
 from .markdown import Heading, MdText, clean_text, escape, inline, to_html
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")
 
 
 @dataclass(frozen=True)

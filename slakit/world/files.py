@@ -14,6 +14,9 @@ from pathlib import Path, PurePosixPath
 from ..errors import UsageError, WriteError
 
 YAML_SUFFIXES = (".yaml", ".yml")
+# Pages the toolkit publishes next to the agreements' own (<id>.md, <id>.html, <id>.pdf): an
+# agreement whose id is one of these would overwrite it, so such an id is refused.
+TOOLKIT_PAGES = frozenset({"index", "changelog", "scorecard", "plan", "diff", "preview", "style"})
 
 
 def is_agreement_path(relative: str | PurePosixPath | Path) -> bool:

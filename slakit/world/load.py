@@ -46,7 +46,7 @@ for _versions, _tag, _regexp, _first in implicit_resolvers:
 
 
 # YAML 1.2 core schema numbers; ruamel also accepts 1.1 forms (1_000, 012 as octal).
-_CORE_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_CORE_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)\Z")
 _CORE_FLOAT = re.compile(
     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )
@@ -415,7 +415,13 @@ class _Builder:
                 base = 8 if text.startswith("0o") else 16 if text.startswith("0x") else 10
                 return int(text[2:] if base != 10 else text, base)
             except ValueError:
-                self._add(node, f"{shown(text)} is not a valid whole number")
+                digits = sum(c.isdigit() for c in text)
+                self._add(
+                    node,
+                    f"a whole number of {digits:,} digits is too long to read"
+                    if digits > 4000
+                    else f"{shown(text)} is not a valid whole number",
+                )
                 return None
         # float
         try:
