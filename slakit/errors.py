@@ -40,7 +40,9 @@ class Problem:
             object.__setattr__(self, "pointer", self.pointer[:MESSAGE_AT_MOST])
 
     def format(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.severity}[{self.rule}]: {self.message}"
+        """One line, whatever the path or message hold (a line break cannot forge a second one)."""
+        text = f"{self.path}:{self.line}:{self.column}: {self.severity}[{self.rule}]: {self.message}"
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
     def as_json(self) -> dict[str, Any]:
         """The one JSON shape of a problem, in validate, diff and changelog output alike."""

@@ -27,8 +27,8 @@ from ..model.dates import parse_date as date
 from ..model.dates import quarter_of
 from ..model.review import ReviewSchedule
 from ..world.files import is_agreement_under, write_if_changed
-from ..world.git import NULL_SHA, Repo
-from ..world.load import load_bytes
+from ..world.git import NULL_SHA, BlobTooLarge, Repo
+from ..world.load import MAX_BYTES, load_bytes, size_problem
 from .compare import Change, compare
 
 _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
@@ -41,6 +41,7 @@ class Commit:
     author: str
     date: dt.datetime  # committer date, aware
     subject: str
+    problem: str | None = None  # why part of the commit could not be read
 
     @property
     def short(self) -> str:
@@ -104,31 +105,6 @@ def parse_quarter(text: str) -> str:
     if not match:
         raise UsageError(f"'{text}' is not a quarter; write it like 2026-Q3")
     return f"{match.group(1)}-Q{match.group(2)}"
-
-
-def parse_log(raw: str) -> list[tuple[Commit, list[tuple[str, str, str, str, str | None]]]]:
-    """`git log -z --raw` output -> commits with (status, old blob, new blob, path, old path)."""
-    commits = []
-    for chunk in raw.split("\x1e")[1:]:
-        fields = chunk.split("\x1f")
-        sha, _parents, author, committed, subject = fields[:5]
-        files: list[tuple[str, str, str, str, str | None]] = []
-        tokens = [t for t in fields[5].lstrip("\0\n").split("\0")]
-        i = 0
-        while i < len(tokens):
-            token = tokens[i].strip("\n")
-            if not token.startswith(":"):
-                i += 1
-                continue
-            _, _, old_sha, new_sha, status = token[1:].split()
-            if status[0] in "RC":
-                files.append((status[0], old_sha, new_sha, tokens[i + 2], tokens[i + 1]))
-                i += 3
-            else:
-                files.append((status[0], old_sha, new_sha, tokens[i + 1], None))
-                i += 2
-        commits.append((Commit(sha, author, dt.datetime.fromisoformat(committed), subject), files))
-    return commits
 
 
 PARALLEL_FROM = 64  # revisions; fewer are parsed faster than worker processes start
@@ -207,7 +183,9 @@ class History:
             else:
                 todo.append((sha, shown))
                 self.parsed[sha] = (None, [])  # placeholder, filled below
-        jobs = [(self.repo.read_blob(sha), shown) for sha, shown in todo]
+        read = [(sha, shown, self._read(sha, shown)) for sha, shown in todo]
+        todo = [(sha, shown) for sha, shown, raw in read if raw is not None]
+        jobs = [(raw, shown) for _, shown, raw in read if raw is not None]
         workers = min(os.cpu_count() or 1, 8)
         if len(jobs) >= PARALLEL_FROM and workers > 1:
             methods = multiprocessing.get_all_start_methods()
@@ -230,8 +208,18 @@ class History:
 
     def _load(self, sha: str, shown: str) -> tuple[dict[str, Any] | None, list[Problem]]:
         if sha not in self.parsed:  # each blob is parsed once, whatever commits share it
-            self.parsed[sha] = parse_revision(self.repo.read_blob(sha), shown)
+            raw = self._read(sha, shown)
+            if raw is not None:
+                self.parsed[sha] = parse_revision(raw, shown)
         return self.parsed[sha]
+
+    def _read(self, sha: str, shown: str) -> bytes | None:
+        """A blob's bytes; None when it is over the size limit (its parse is then that problem)."""
+        try:
+            return self.repo.read_blob(sha, MAX_BYTES)
+        except BlobTooLarge as exc:
+            self.parsed[sha] = (None, [size_problem(shown, exc.size)])
+            return None
 
     def read(self) -> History:
         if not self.repo.git("rev-parse", "--verify", "--quiet", "HEAD", check=False).stdout.strip():
@@ -241,22 +229,17 @@ class History:
             revisions = [self.repo.verify(self.until)]
         if self.since and not date(self.since):
             revisions.append("^" + self.repo.verify(self.since))
-        out = self.repo.git(
-            "log",
-            "--first-parent",
-            "--diff-merges=first-parent",
-            "--raw",
-            "--no-abbrev",
-            "-M",
-            "--reverse",
-            "-z",
-            "--format=%x1e%H%x1f%P%x1f%an%x1f%cI%x1f%s%x1f",
-            *revisions,
-            "--",
-            *self.paths,
-        ).stdout
+        listed = self.repo.log(
+            "--first-parent", "--diff-merges=first-parent", "-M", "--reverse", *revisions, "--", *self.paths
+        )
         by_path: dict[str, str] = {}  # current path -> thread key
-        log = parse_log(out)
+        log = [
+            (
+                Commit(c.sha, c.author, c.date, c.subject, c.problem),
+                [(f.status, f.old_sha, f.new_sha, f.path, f.old_path) for f in c.files],
+            )
+            for c in listed
+        ]
         self._prefetch(
             [
                 (new_sha, f"{commit.short}:{path}")

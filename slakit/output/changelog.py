@@ -32,6 +32,7 @@ def as_json(groups: list[QuarterGroup]) -> str:
                             "author": e.commit.author,
                             "subject": e.commit.subject,
                             "pull_request": e.commit.pull_request,
+                            "note": e.commit.problem,
                             "kind": e.kind,
                             "path": e.path,
                             "old_path": e.old_path,
@@ -50,7 +51,11 @@ def document(groups: list[QuarterGroup], history: History, fmt: str, templates: 
     """The changelog as Markdown, or as a standalone HTML page."""
     renderer = Renderer(templates)
     names = {
-        key: {p["id"]: p["name"] for p in thread.data.get("parties", [])}
+        key: {
+            p["id"]: p["name"]
+            for p in (thread.data.get("parties") if isinstance(thread.data.get("parties"), list) else [])
+            if isinstance(p, dict) and isinstance(p.get("id"), str) and isinstance(p.get("name"), str)
+        }
         for key, thread in history.threads.items()
         if thread.data
     }

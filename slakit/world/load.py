@@ -26,8 +26,8 @@ from ruamel.yaml.resolver import VersionedResolver, implicit_resolvers
 from ruamel.yaml.tag import Tag
 
 from ..errors import ERROR, Problem, shown
+from .files import MAX_BYTES, FileRefused, read_agreement
 
-MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 MAX_VALUES = 200_000
 
@@ -109,25 +109,23 @@ def load_file(path: str | Path, display: str | None = None) -> tuple[Document | 
     """Read and parse one file. Returns the document (None if unusable) and its problems."""
     name = display or str(path)
     try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        return None, [Problem(name, 1, 1, ERROR, "file", f"cannot read the file: {exc.strerror or exc}")]
-    if len(raw) > MAX_BYTES:
-        return None, [
-            Problem(
-                name,
-                1,
-                1,
-                ERROR,
-                "size",
-                f"the file is {len(raw):,} bytes; agreements are limited to {MAX_BYTES:,} bytes",
-            )
-        ]
+        raw = read_agreement(Path(path))
+    except FileRefused as refused:
+        return None, [Problem(name, 1, 1, ERROR, refused.rule, refused.reason)]
     return load_bytes(raw, name)
 
 
+def size_problem(name: str, size: int) -> Problem:
+    """The problem of a file (or a Git blob) over the size limit, which is never parsed."""
+    return Problem(
+        name, 1, 1, ERROR, "size", f"the file is {size:,} bytes; agreements are limited to {MAX_BYTES:,} bytes"
+    )
+
+
 def load_bytes(raw: bytes, name: str) -> tuple[Document | None, list[Problem]]:
-    """Parse bytes already read; see `load_file`."""
+    """Parse bytes already read; see `load_file`. Bytes over the size limit are not parsed."""
+    if len(raw) > MAX_BYTES:
+        return None, [size_problem(name, len(raw))]
     try:
         text = _decode(raw, name)
         root = _compose(text, name)
