@@ -179,7 +179,8 @@ def references(data: dict[str, Any], f: Findings, today: dt.date) -> None:
 
 
 @cache
-def _zone_ok(name: str) -> bool:
+def zone_ok(name: str) -> bool:
+    """Whether `name` is an IANA time zone this system knows."""
     try:
         ZoneInfo(name)
         return True
@@ -188,7 +189,8 @@ def _zone_ok(name: str) -> bool:
 
 
 @cache
-def _zone_hint(name: str) -> str:
+def zone_hint(name: str) -> str:
+    """' (did you mean ...?)' for a misspelt time zone, else ''."""
     zones = sorted(available_timezones())
     return suggest(name, zones, at_most=len(zones))
 
@@ -198,12 +200,12 @@ def timezones(data: dict[str, Any], f: Findings, today: dt.date) -> None:
     paths = [(("timezone",), data.get("timezone"))]
     paths += list(iter_values(data, ("calendars", "*", "timezone")))
     for path, name in paths:
-        if isinstance(name, str) and not _zone_ok(name):
+        if isinstance(name, str) and not zone_ok(name):
             f.error(
                 path,
                 "timezone",
                 f"{where(data, path)}: {shown(name)} is not an IANA time zone"
-                f"{_zone_hint(name)}; use a name such as America/New_York",
+                f"{zone_hint(name)}; use a name such as America/New_York",
             )
 
 

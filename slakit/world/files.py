@@ -205,6 +205,21 @@ def write_if_changed(path: Path, content: bytes, mode: int | None = None) -> boo
     return True
 
 
+def create_new(path: Path, content: bytes) -> None:
+    """Create `path` with `content`, all or nothing, never replacing anything there (a file,
+    or a planted link): written to a temporary file, then linked into place (FileExistsError
+    if the name is taken, even in a race)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
+        os.link(tmp, path, follow_symlinks=False)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
 def clean_leftovers(folder: Path, prefix: str = ".") -> None:
     """Remove temporary files an earlier, killed run left in `folder` (old ones only: a
     younger one may belong to a run still going)."""
