@@ -317,14 +317,6 @@ def wide(kind: str, n: int) -> str:
     return head + parties + meeting + tail
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: validate time grows with the square of the number of unknown "
-    "fields in one mapping (each is located by a linear scan of the mapping's "
-    "keys, load.py _find_key) and of the dangling references times the known ids "
-    "(a difflib 'did you mean' over every id, rules.py references); a 1 MiB file "
-    "of either takes many minutes",
-)
 @settings(max_examples=S.examples(0.25))
 @example(kind="unknown-fields", n=3000).via("discovered failure")
 @given(kind=st.sampled_from(["unknown-fields", "dangling-refs"]), n=st.integers(1500, 3000))
@@ -342,12 +334,6 @@ def report_size(raw: bytes) -> int:
         return len(run("validate", str(Path(tmp) / "a.yaml")).stdout)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: each dangling-reference message lists every known id ('known "
-    "ids: ...'), so n dangling references among n ids print O(n^2) text: a 50 KB "
-    "file prints 11 MB, a 1 MiB one gigabytes",
-)
 @settings(max_examples=S.examples(0.25))
 @example(kind="dangling-refs", n=100).via("discovered failure")
 @given(kind=st.sampled_from(["unknown-fields", "dangling-refs"]), n=st.integers(60, 200))
@@ -360,12 +346,6 @@ def test_report_grows_linearly_with_the_file(kind: str, n: int) -> None:
 # -- one line per problem, at the place of the problem ---------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: a control character in the file (YAML reader error) is reported "
-    'at 1:1 with a two-line message (\'...not allowed\\n  in "<unicode string>", '
-    "position N'), instead of one line at the character's own line and column",
-)
 @settings(max_examples=S.examples(0.25))
 @example(text=MINIMAL, at=3, char="\x01").via("discovered failure")
 @given(

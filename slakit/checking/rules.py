@@ -57,15 +57,18 @@ def where(data: Any, path: Path_) -> str:
         if isinstance(step, int):
             item = node[step] if isinstance(node, list) and step < len(node) else None
             ident = item.get("id") if isinstance(item, dict) else None
-            out += (
-                f"[{ident if len(ident) <= 60 else ident[:57] + '...'}]"
-                if isinstance(ident, str) and ident
-                else f"[{step + 1}]"
-            )
+            out += f"[{_bracketed(ident)}]" if isinstance(ident, str) and ident else f"[{step + 1}]"
         else:
             out += ("." if out else "") + str(step)
         node = node[step] if isinstance(node, (list, dict)) and _has(node, step) else None
     return out or "the agreement"
+
+
+def _bracketed(ident: str) -> str:
+    """An id inside a path in a message: cut short, and line breaks or control characters
+    shown as escapes (an id is untrusted text, and must not start a line of its own)."""
+    text = ident if len(ident) <= 60 else ident[:57] + "..."
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _has(node: Any, step: Any) -> bool:
@@ -86,9 +89,10 @@ def suggest(word: str, options: list[str], at_most: int = SUGGEST_FROM) -> str:
 
 def some(options: list[str]) -> str:
     """Accepted values for a message, the list cut short when long: 'a, b, c and 40 more'."""
+    named = [_bracketed(o) for o in options[: LIST_AT_MOST if len(options) <= LIST_AT_MOST else LIST_AT_MOST - 2]]
     if len(options) <= LIST_AT_MOST:
-        return ", ".join(options)
-    return ", ".join(options[: LIST_AT_MOST - 2]) + f" and {len(options) - LIST_AT_MOST + 2:,} more"
+        return ", ".join(named)
+    return ", ".join(named) + f" and {len(options) - len(named):,} more"
 
 
 def _text(value: Any) -> str | None:

@@ -100,7 +100,7 @@ class Site:
                 self.rebuild()
 
 
-IDLE_TIMEOUT = 15  # seconds a connection may stay silent before the server closes it
+IDLE_TIMEOUT = 10  # seconds a connection may stay silent before the server closes it
 
 
 def handler(site: Site, hosts: frozenset[str] = frozenset()) -> type[SimpleHTTPRequestHandler]:

@@ -49,7 +49,7 @@ def _check_option(option: str, value: str) -> None:
     """A name or role is text like any in the YAML: one line, no control characters."""
     if not value.strip():
         raise UsageError(f"{option} must not be empty")
-    if value != value.strip() or CONTROL.search(value) or BIDI.search(value) or len(value) > 200:
+    if value != value.strip() or CONTROL.search(value) or BIDI.search(value) or "\n" in value or len(value) > 200:
         raise UsageError(
             f"{option} {shown(value)} is not accepted: write it on one line, without leading or trailing "
             "spaces or control characters, in at most 200 characters"
