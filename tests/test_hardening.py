@@ -30,7 +30,9 @@ SECRET = "TOP-SECRET-TOKEN-0123456789"
 def git_bytes(repo: Path, *args: str, data: bytes | None = None) -> bytes:
     """git with bytes in and out (commit objects and tree entries are not text)."""
     env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_SYSTEM": os.devnull}
-    return subprocess.run(["git", *args], cwd=repo, input=data, env=env, capture_output=True, check=True).stdout
+    result = subprocess.run(["git", *args], cwd=repo, input=data, env=env, capture_output=True)
+    assert result.returncode == 0, (args, result.stderr.decode(errors="replace"))
+    return result.stdout
 
 
 def plant(repo: Path, files: dict[bytes, tuple[bytes, bytes]], message: bytes, person: bytes) -> str:
@@ -251,20 +253,21 @@ def test_explicit_output_paths_that_cannot_be_written(tmp_path: Path) -> None:
     args = ("diff", "--files", str(sla / "a.yaml"), str(sla / "a.yaml"), "--format", "md", "--out")
     result = run_process(*args, str(tmp_path / "fifo.md"))  # never blocks on the FIFO
     assert result.returncode == 2 and "it is a FIFO (named pipe); give a file name for --out" in result.stderr
+    result = run_process(*args, os.devnull)  # a device is written to, never replaced by a file
+    assert result.returncode == 0 and stat.S_ISCHR(os.stat(os.devnull).st_mode)
     result = run_process(*args, str(tmp_path / "missing" / "x.md"))
     assert result.returncode == 2 and f"the folder '{tmp_path}/missing' does not exist" in result.stderr
+    result = run_process("render", str(sla), "--out", str(tmp_path))
+    assert result.returncode == 2 and "publish to a folder of its own" in result.stderr
     readonly = tmp_path / "readonly"
     readonly.mkdir()
     readonly.chmod(0o555)
     try:
-        if os.access(readonly, os.W_OK):
-            pytest.skip("running as a user who can write anywhere (root)")
-        result = run_process(*args, str(readonly / "x.md"))
-        assert result.returncode == 2 and "Permission denied" in result.stderr
+        if not os.access(readonly, os.W_OK):  # (root writes anywhere: then there is nothing to refuse)
+            result = run_process(*args, str(readonly / "x.md"))
+            assert result.returncode == 2 and "Permission denied" in result.stderr
     finally:
         readonly.chmod(0o755)
-    for result in [run_process("render", str(sla), "--out", str(tmp_path))]:
-        assert result.returncode == 2 and "publish to a folder of its own" in result.stderr
 
 
 # -- sign keeps the file's bytes and never loses a signature ----------------------------------------

@@ -8,6 +8,7 @@ published, checked or compared).
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import stat
@@ -182,8 +183,9 @@ def write_if_changed(path: Path, content: bytes, mode: int | None = None) -> boo
         info = os.lstat(path)
     except FileNotFoundError:
         info = None
-    if info is not None and stat.S_ISDIR(info.st_mode):
-        raise IsADirectoryError(21, "it is a folder", str(path))
+    if info is not None and not stat.S_ISREG(info.st_mode) and not stat.S_ISLNK(info.st_mode):
+        # A folder, a device (/dev/null), a FIFO: renaming over it would replace it.
+        raise OSError(errno.EEXIST, "it exists and is not a regular file", str(path))
     if info is not None and stat.S_ISREG(info.st_mode):
         with open(path, "rb") as handle:  # a regular file (not a link, FIFO or device): safe to read
             if handle.read(len(content) + 1) == content:
@@ -238,24 +240,29 @@ def clean_leftovers(folder: Path, prefix: str = ".") -> None:
 
 def write_output(path: Path, text: str) -> None:
     """A report the user asked for with --out: a clear message for a folder, a FIFO, a
-    missing parent or a read-only folder (exit 2), never a traceback or a blocked write."""
+    missing parent or a read-only folder (exit 2), never a traceback or a blocked write.
+    A character device (/dev/null, a terminal) is written to as it is, never replaced."""
+    shown = display_path(str(path))
     try:
-        info = os.lstat(path)
+        info = os.stat(path)  # through a link: what would receive the bytes
     except OSError:
         info = None
-    shown = display_path(str(path))
-    if info is not None and not stat.S_ISREG(info.st_mode) and not stat.S_ISLNK(info.st_mode):
-        kind = (
-            "a folder"
-            if stat.S_ISDIR(info.st_mode)
-            else "a FIFO (named pipe)"
-            if stat.S_ISFIFO(info.st_mode)
-            else "not a regular file"
-        )
-        raise WriteError(f"cannot write '{shown}': it is {kind}; give a file name for --out")
-    if not path.parent.is_dir():
-        raise WriteError(f"cannot write '{shown}': the folder '{display_path(str(path.parent))}' does not exist")
     try:
+        if info is not None and stat.S_ISCHR(info.st_mode):
+            with open(path, "wb") as handle:
+                handle.write(text.encode())
+            return
+        if info is not None and not stat.S_ISREG(info.st_mode):
+            kind = (
+                "a folder"
+                if stat.S_ISDIR(info.st_mode)
+                else "a FIFO (named pipe)"
+                if stat.S_ISFIFO(info.st_mode)
+                else "not a regular file"
+            )
+            raise WriteError(f"cannot write '{shown}': it is {kind}; give a file name for --out")
+        if not path.parent.is_dir():
+            raise WriteError(f"cannot write '{shown}': the folder '{display_path(str(path.parent))}' does not exist")
         write_if_changed(path, text.encode())
     except OSError as exc:
         raise WriteError(f"cannot write '{shown}': {exc.strerror or exc}") from None
