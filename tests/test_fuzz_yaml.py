@@ -19,7 +19,6 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_properties import assert_located

@@ -138,7 +138,7 @@ class _Comparer:
         self.parties = {
             p["id"]: p.get("name", p["id"])
             for doc in (old, new)
-            for p in (doc.get("parties") if isinstance(doc.get("parties"), list) else [])
+            for p in _list(doc.get("parties"))
             if isinstance(p, dict) and isinstance(p.get("id"), str)
         }
 
@@ -352,6 +352,10 @@ def _owner(path: tuple[Any, ...], item: Any, party: str | None) -> str | None:
     if path in (("commitments",), ("stakeholders",)) and isinstance(item, dict) and isinstance(item.get("party"), str):
         return str(item["party"])
     return party
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _hashable(value: Any) -> Any:

@@ -26,9 +26,9 @@ from ..errors import ERROR, Problem, UsageError
 from ..model.dates import parse_date as date
 from ..model.dates import quarter_of
 from ..model.review import ReviewSchedule
-from ..world.files import is_agreement_under, write_if_changed
+from ..world.files import MAX_BYTES, is_agreement_under, write_if_changed
 from ..world.git import NULL_SHA, BlobTooLarge, Repo
-from ..world.load import MAX_BYTES, load_bytes, size_problem
+from ..world.load import load_bytes, size_problem
 from .compare import Change, compare
 
 _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from ..comparing.history import History, QuarterGroup
 from .diff import change_line, effect_text
@@ -53,7 +54,7 @@ def document(groups: list[QuarterGroup], history: History, fmt: str, templates: 
     names = {
         key: {
             p["id"]: p["name"]
-            for p in (thread.data.get("parties") if isinstance(thread.data.get("parties"), list) else [])
+            for p in _parties(thread.data)
             if isinstance(p, dict) and isinstance(p.get("id"), str) and isinstance(p.get("name"), str)
         }
         for key, thread in history.threads.items()
@@ -72,6 +73,12 @@ def document(groups: list[QuarterGroup], history: History, fmt: str, templates: 
         return markdown
     body, _ = to_html(markdown.split("\n", 1)[1])  # the page's own header carries the title
     return renderer.template(renderer.html_env, "changelog.html.j2", body=MdText(body), style=renderer.style())
+
+
+def _parties(data: dict[str, Any]) -> list[Any]:
+    """A version's parties, read defensively: a historical revision may break the schema."""
+    parties = data.get("parties")
+    return parties if isinstance(parties, list) else []
 
 
 def _party_names(names: dict[str, dict[str, str]]) -> dict[str, str]:
