@@ -9,10 +9,13 @@ BENCH_STAMP := $(VENV)/.bench-installed
 BASE ?= HEAD
 OUT ?= diff.md
 
-.PHONY: render validate test lint golden bench diff changelog screenshot fuzz clean help
+PAPER ?= a4
+
+.PHONY: render pdf validate test lint golden bench diff changelog screenshot fuzz clean help
 
 help:
 	@echo "make render     validate sla/ and publish it to dist/ (sets up .venv first)"
+	@echo "make pdf        like render, plus dist/<id>.pdf for each agreement (PAPER=a4 or PAPER=letter)"
 	@echo "make validate   check every agreement under sla/"
 	@echo "make test       run the test suite"
 	@echo "make lint       ruff (style, format), mypy (types) and import-linter (the layers)"
@@ -43,6 +46,9 @@ $(BENCH_STAMP): bench/requirements.txt $(DEV_STAMP)
 
 render: $(STAMP)
 	$(PY) build.py
+
+pdf: $(STAMP)
+	$(PY) build.py sla --out dist --pdf --paper $(PAPER)
 
 validate: $(STAMP)
 	$(PY) cli.py validate sla

@@ -93,14 +93,27 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str) -> None:
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors: they stop the build.")
 @click.option("--quiet", "-q", is_flag=True, help="Print problems only.")
-def render(paths: tuple[str, ...], out: str, templates: str | None, strict: bool, quiet: bool) -> None:
+@click.option("--pdf", is_flag=True, help="Also write a PDF of each agreement (dist/<id>.pdf).")
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter"], case_sensitive=False),
+    default="a4",
+    show_default=True,
+    help="Paper size of the PDFs.",
+)
+def render(
+    paths: tuple[str, ...], out: str, templates: str | None, strict: bool, quiet: bool, pdf: bool, paper: str
+) -> None:
     """Validate agreements and publish them as Markdown and HTML (default: sla/ to dist/).
 
     Nothing is written unless every agreement is valid; unchanged files are left alone.
+    With --pdf, each agreement is also printed to a PDF; a build without --pdf removes
+    the PDFs an earlier build wrote, so none is left behind out of date.
 
     \b
-    Example:
+    Examples:
       python cli.py render sla --out dist --templates my-templates
+      python cli.py render --pdf --paper letter
     """
     from pathlib import Path
 
@@ -110,7 +123,14 @@ def render(paths: tuple[str, ...], out: str, templates: str | None, strict: bool
     colour = report.use_colour(sys.stdout.isatty())
     progress = Progress("Building")
     try:
-        result = build(list(paths or ("sla",)), Path(out), Path(templates) if templates else None, strict, progress)
+        result = build(
+            list(paths or ("sla",)),
+            Path(out),
+            Path(templates) if templates else None,
+            strict,
+            progress,
+            pdf=paper.lower() if pdf else None,
+        )
     except BuildFailed as failed:
         progress.close()
         click.echo(report.text(failed.report, colour=colour), nl=False)
@@ -140,6 +160,11 @@ def render(paths: tuple[str, ...], out: str, templates: str | None, strict: bool
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the report to this file instead of the terminal.")
 @click.option("--show-moves", is_flag=True, help="Also list items that only moved within a list.")
 @click.option(
+    "--critic",
+    is_flag=True,
+    help="Mark the Markdown redline with CriticMarkup ({--old--}{++new++}) instead of <del>/<ins>.",
+)
+@click.option(
     "--templates",
     type=click.Path(file_okay=False),
     envvar="SLAKIT_TEMPLATES",
@@ -151,6 +176,7 @@ def diff(
     fmt: str,
     out: str | None,
     show_moves: bool,
+    critic: bool,
     templates: str | None,
 ) -> None:
     """Show what changed in the agreements between two revisions.
@@ -177,6 +203,7 @@ def diff(
         show_moves,
         Path(templates) if templates else None,
         colour=sys.stdout.isatty() and out is None,
+        critic=critic,
     )
     if out:
         from slakit.world.files import write_output

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
 sys.path.insert(0, str(ROOT / "bench"))
 
+from business_hours import bench_business_hours  # noqa: E402
 from generate import generate  # noqa: E402
 
 PY = sys.executable
@@ -201,6 +202,7 @@ def bench_changelog(repeat: int) -> None:
 
 
 BENCHES = {"validate": bench_validate, "render": bench_render, "diff": bench_diff, "changelog": bench_changelog}
+BENCHES["business-hours"] = bench_business_hours
 
 
 def main() -> None:

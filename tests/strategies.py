@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
@@ -48,7 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from slakit.model.terms import terms_digest  # noqa: E402  (only to sign generated active agreements)
+from oracles import digest_by_spec as terms_digest  # noqa: E402  (signs generated agreements)
+from oracles import magnitude_by_spec  # noqa: E402
 
 # -- profiles ---------------------------------------------------------------------------------------
 # ci (the default): few examples, derandomized (the same examples on every run, so CI is
@@ -61,6 +62,9 @@ settings.register_profile(
 settings.register_profile(
     "fuzz", max_examples=400, deadline=None, database=None, print_blob=True, suppress_health_check=_SLOW
 )
+# debug (HYPOTHESIS_PROFILE=debug): the ci examples, but a failure is reported as found, without
+# shrinking (shrinking a failure that runs the CLI can take many minutes).
+settings.register_profile("debug", parent=settings.get_profile("ci"), phases=[Phase.explicit, Phase.generate])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
@@ -966,10 +970,8 @@ def data_commitment(data: dict[str, Any], ident: str) -> dict[str, Any]:
 
 def _sort_steps(target: dict[str, Any]) -> None:
     """Values put back in the target's own direction (the dates stay in order)."""
-    from slakit.model import figures as q  # magnitude of any figure
-
     figures = [target["baseline"]] + [s["value"] for s in target["steps"]]
-    ordered = sorted(figures, key=lambda v: q.magnitude(v), reverse=target["better"] == "lower")
+    ordered = sorted(figures, key=magnitude_by_spec, reverse=target["better"] == "lower")
     target["baseline"] = ordered[0]
     for step, value in zip(target["steps"], ordered[1:]):
         step["value"] = value

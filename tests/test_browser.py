@@ -139,6 +139,44 @@ def pdf_problems(page: Page, paper: str) -> list[str]:
     return []
 
 
+# Every word in a name or a header: a word is what lies between the places a line may break
+# (spaces, hyphens, dashes, slashes). One that spans two line boxes was split mid-word.
+SPLIT_WORDS_JS = r"""
+(() => {
+  const found = new Set();
+  const scope = "th, td, h1, h2, h3, h4, dt, dd, nav a, li > strong, p > strong";
+  for (const el of document.querySelectorAll(scope)) {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      const words = /[^\s\-\u2010-\u2014\/]{2,}/g;
+      let m;
+      while ((m = words.exec(node.textContent))) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.bottom)));
+        if (lines.size > 1) found.add(`<${el.localName}> splits ${JSON.stringify(m[0])} in ${JSON.stringify(el.textContent.trim().slice(0, 70))}`);
+      }
+    }
+  }
+  return [...found];
+})()
+"""
+
+
+def split_words(page: Page, width: int) -> list[str]:
+    """Words split across lines in names and headers, with the page laid out `width` px wide."""
+    page.send(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
+    try:
+        return [f"{width}px: {problem}" for problem in page.evaluate(SPLIT_WORDS_JS)]
+    finally:
+        page.send("Emulation.clearDeviceMetricsOverride")
+
+
 def report(name: str, problems: list[str]) -> str:
     return f"{name}:\n  " + "\n  ".join(problems)
 
@@ -204,6 +242,15 @@ def test_page_prints_to_pdf(opened, name: str, paper: str) -> None:
     assert not problems, report(name, problems)
 
 
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("name", PAGES)
+def test_no_word_is_split_in_a_name_or_a_header(opened, name: str, width: int) -> None:
+    """On a desktop and on a phone, table cells, headings and the title block break lines
+    only between words; a table too wide for a phone scrolls in its own frame instead."""
+    problems = split_words(opened(name), width)
+    assert not problems, report(name, problems)
+
+
 def test_every_other_page_passes_the_same_checks(browser: Browser, site: Path) -> None:
     """Pages beyond one per agreement and the index (in sub-folders too) get every check."""
     others = sorted(p for p in site.rglob("*.html") if p.relative_to(site).as_posix() not in PAGES)
@@ -215,6 +262,8 @@ def test_every_other_page_passes_the_same_checks(browser: Browser, site: Path) -
                 + structure_problems(page)
                 + pdf_problems(page, "A4")
                 + pdf_problems(page, "Letter")
+                + split_words(page, 1280)
+                + split_words(page, 390)
             )
         if problems:
             failures.append(report(path.relative_to(site).as_posix(), problems))
@@ -362,6 +411,20 @@ def test_the_checks_catch_a_broken_page_and_pass_a_clean_one(browser: Browser, t
         assert pdf_problems(page, "A4") == pdf_problems(page, "Letter") == []
         assert page.requests == [(tmp_path / "clean.html").as_uri(), (tmp_path / "style.css").as_uri()]
         assert page.screenshot(tmp_path / "clean.png").startswith(b"\x89PNG")
+
+
+def test_the_split_word_check_catches_a_split(browser: Browser, tmp_path: Path) -> None:
+    """The old stylesheet's `overflow-wrap: anywhere` in a narrow cell splits a name mid-word."""
+    page_html = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>t</title></head><body><main>'
+        '<table style="width: 10rem"><tr><th>Version</th><td style="overflow-wrap: anywhere">Whitfield '
+        "dana.whitfield@example.com</td></tr></table><h2>Ready-to-share posts</h2></main></body></html>"
+    )
+    (tmp_path / "split.html").write_text(page_html)
+    with browser.open((tmp_path / "split.html").as_uri()) as page:
+        problems = split_words(page, 390)
+    assert any('splits "dana.whitfield@example.com"' in p for p in problems), problems
+    assert not any("Version" in p or "Ready" in p for p in problems), problems
 
 
 def test_screenshot_of_a_rendered_agreement(browser: Browser, site: Path) -> None:

@@ -168,12 +168,17 @@ def test_redline_markdown_and_html(history: Path) -> None:
         "| 1 business hour | 30 minutes | stricter for Sales |" in md
     )
     assert "| Sign-off \\> Signatures \\> Dana Whitfield \\> Terms signed | current | stale |  |" in md
-    assert "- **Response time:** {--1 business hour,--}{++30 minutes,++} counted in" in md
+    # The redline in tags GitHub shows (struck out, underlined), CriticMarkup on request.
+    assert "**Sales will make first contact within <del>1 business hour</del><ins>30 minutes</ins> with marketing" in md
+    assert "{--" not in md and "{++" not in md
+    critic = run("diff", "--format", "md", "--critic", cwd=history).output
+    assert "**Sales will make first contact within {--1 business hour--}{++30 minutes++} with marketing" in critic
+    assert "<del>" not in critic and "<ins>" not in critic
     assert "#### 1. Parties and stakeholders (unchanged)" in md
     assert "##### 5.2 Raise the close rate on submitted proposals to 50% (unchanged)" in md
-    assert "Owed by Marketing" not in md  # unchanged sections are collapsed to their headings
+    assert "Marketing will deliver" not in md  # unchanged sections are collapsed to their headings
     html = run("diff", "--format", "html", cwd=history).output
-    assert "<li><strong>Response time:</strong> <del>1 business hour,</del><ins>30 minutes,</ins> counted in" in html
+    assert "<strong>Sales will make first contact within <del>1 business hour</del><ins>30 minutes</ins> with" in html
     assert html.count("<del>") == html.count("</del>") >= 2  # the response time, the digest, stale signatures
     assert "default-src 'none'" in html
 

@@ -81,7 +81,7 @@ def test_redline_keeps_escaped_table_pipes_whole(tmp_path: Path) -> None:
     assert row.count(" | ") == md.splitlines()[md.splitlines().index(row) - 2].count(
         " | "
     )  # same columns as the header
-    assert "{++CMO \\| \\*CEO\\* \\| X++}" in row
+    assert "<ins>CMO \\| \\*CEO\\* \\| X</ins>" in row
 
 
 @pytest.mark.parametrize("share", ["100.5%", "150%", "-5%"])
@@ -95,7 +95,7 @@ def test_percentage_above_100_is_rejected(tmp_path: Path, share: str) -> None:
 def test_numbers_follow_yaml_1_2(tmp_path: Path) -> None:
     sla = folder_with(tmp_path, minimal=MINIMAL.replace("count: 10", "count: 012"))
     assert run("render", str(sla), "--out", str(tmp_path / "out")).exit_code == 0
-    assert "12 leads per month" in (tmp_path / "out" / "minimal.md").read_text()
+    assert "Marketing will deliver at least 12 leads each month." in (tmp_path / "out" / "minimal.md").read_text()
     (sla / "minimal.yaml").write_text(MINIMAL.replace("count: 10", "count: 1_000"))
     result = run("validate", str(sla))
     assert "expected a whole number, but found the text '1_000'" in result.output
@@ -105,7 +105,8 @@ def test_unwritable_outputs_are_messages_not_tracebacks(tmp_path: Path) -> None:
     sla = folder_with(tmp_path, minimal=MINIMAL)
     (tmp_path / "afile").write_text("x")
     result = run_process("render", str(sla), "--out", str(tmp_path / "afile" / "sub"))
-    assert result.returncode == 1 and "cannot write to the output folder" in result.stderr
+    # The same write failure has one exit code (2) whether the build or --out hits it.
+    assert result.returncode == 2 and "cannot write to the output folder" in result.stderr
     result = run_process(
         "diff",
         "--files",
@@ -194,7 +195,7 @@ def test_redline_shows_context_headings_and_numbers_added_sections(repo: Path) -
     )
     md = run("diff", "--format", "md", cwd=repo).output
     assert "#### 4. Marketing commitments\n" in md  # a changed subsection: not "(unchanged)"
-    assert "##### 5.5 {++Coach new reps++} (added)" in md
+    assert "##### 5.5 <ins>Coach new reps</ins> (added)" in md
 
 
 def test_date_gaps(tmp_path: Path) -> None:
@@ -247,3 +248,60 @@ def test_reverting_terms_makes_a_stale_signature_current_again(tmp_path: Path) -
     backward = run("diff", "--files", str(changed), str(signed)).output
     assert "~ Sign-off > Signatures > Sam Lee > Terms signed: current -> stale" in forward
     assert "~ Sign-off > Signatures > Sam Lee > Terms signed: stale -> current" in backward
+
+
+# -- defects fixed with the domain model ------------------------------------------------------------
+
+REVENUE = """
+goals:
+  revenue:
+    baseline:
+      annual: {amount: 150, currency: USD}
+    target:
+      annual: {amount: 300, currency: USD}
+      monthly: {amount: 30, currency: USD}
+"""
+
+
+def test_run_rate_rounds_the_same_in_messages_and_pages(tmp_path: Path) -> None:
+    # 150 / 12 = 12.50 and 300 / 12 = 25: both the page and the message round half up, to $13
+    # (the message used to say $12 while the page said $13).
+    wrong = REVENUE.replace(
+        "      annual: {amount: 150, currency: USD}\n",
+        "      annual: {amount: 150, currency: USD}\n      monthly: {amount: 20, currency: USD}\n",
+    )
+    sla = folder_with(tmp_path, minimal=MINIMAL + wrong)
+    result = run("validate", str(sla))
+    assert "the monthly run rate $20 does not match the annual $150 ÷ 12 = $13" in result.output
+    sla = folder_with(tmp_path, minimal=MINIMAL + REVENUE.replace("      monthly: {amount: 30, currency: USD}\n", ""))
+    result = run("render", str(sla), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "out" / "minimal.md").read_text()
+    assert "| Baseline | $150 | $13 (computed) |" in page
+
+
+def test_the_changelog_skips_hidden_folders_as_validate_does(repo: Path) -> None:
+    (repo / "sla" / ".drafts").mkdir(parents=True)
+    (repo / "sla" / "minimal.yaml").write_text(MINIMAL)
+    (repo / "sla" / ".drafts" / "idea.yaml").write_text(MINIMAL.replace("id: minimal", "id: idea"))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "Agreements")
+    assert "idea" not in run("validate", "sla", cwd=repo).output
+    log = json.loads(run("changelog", "--format", "json", cwd=repo).output)
+    ids = {a["id"] for q in log["quarters"] for a in q["agreements"]}
+    assert ids == {"minimal"}
+    diff = json.loads(run("diff", "--format", "json", "HEAD", "HEAD", cwd=repo).output)
+    assert [a["id"] for a in diff["agreements"]] == ["minimal"]
+
+
+def test_a_git_failure_is_not_a_usage_error(repo: Path) -> None:
+    (repo / "sla").mkdir()
+    (repo / "sla" / "minimal.yaml").write_text(MINIMAL)
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "Agreement")
+    # Remove the blob from the object store: the repository is damaged, the call was right.
+    blob = git(repo, "rev-parse", "HEAD:sla/minimal.yaml").strip()
+    (repo / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    result = run_process("diff", "HEAD", "HEAD", cwd=repo)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "git" in result.stderr

@@ -105,6 +105,7 @@ def test_json_format_shape() -> None:
     ]
     assert data["files"][0]["problems"] == [
         {
+            "path": str(CASES / "invalid" / "tabs.yaml"),
             "severity": "error",
             "rule": "yaml",
             "line": 3,

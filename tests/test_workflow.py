@@ -70,21 +70,27 @@ def wait_for(check, timeout: float = 15.0):
     raise AssertionError("timed out")
 
 
-def test_preview_serves_rebuilds_and_shows_errors(tmp_path: Path) -> None:
-    shutil.copytree(ROOT / "sla", tmp_path / "sla")
+def start_preview(folder: Path) -> tuple[subprocess.Popen[str], str]:
+    """`preview --port 0` on a copy of the example agreements in `folder`; the process and its URL."""
+    shutil.copytree(ROOT / "sla", folder / "sla")
     proc = subprocess.Popen(
         [sys.executable, "-u", str(ROOT / "cli.py"), "preview", "--port", "0"],
-        cwd=tmp_path,
+        cwd=folder,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+    assert proc.stdout is not None
+    line = wait_for(lambda: proc.stdout.readline())
+    while "Serving" not in line:
+        line = proc.stdout.readline()
+    return proc, re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)  # type: ignore[union-attr]
+
+
+def test_preview_serves_rebuilds_and_shows_errors(tmp_path: Path) -> None:
+    proc, url = start_preview(tmp_path)
     try:
-        line = wait_for(lambda: proc.stdout.readline())
-        while "Serving" not in line:
-            line = proc.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
         index = fetch(url)
         assert "Service level agreements" in index and '<script src="/__slakit/reload.js"></script>' in index
         page = fetch(url + "social-selling.html")
@@ -108,9 +114,32 @@ def test_preview_serves_rebuilds_and_shows_errors(tmp_path: Path) -> None:
         proc.wait(timeout=10)
 
 
-def test_preview_binds_to_localhost_by_default() -> None:
-    result = run("preview", "--help")
-    assert "--host TEXT" in result.output and "127.0.0.1" in result.output
+def _listening_addresses(port: int) -> set[str]:
+    """The local addresses a socket listens on for `port`, read from the kernel's table."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A = LISTEN
+                found.add(address)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").is_file(), reason="needs Linux's /proc/net/tcp")
+def test_preview_binds_to_localhost_by_default(tmp_path: Path) -> None:
+    proc, url = start_preview(tmp_path)
+    try:
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+        # 0100007F is 127.0.0.1 as the kernel writes it (little-endian hex): loopback only.
+        assert _listening_addresses(port) == {"0100007F"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 @pytest.mark.skipif(

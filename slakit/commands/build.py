@@ -133,10 +133,12 @@ def build(
     templates: Path | None = None,
     strict: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    pdf: str | None = None,
 ) -> BuildResult:
-    """Validate and publish the agreements under `paths` into `out`."""
+    """Validate and publish the agreements under `paths` into `out` (and a PDF of each on
+    `pdf` paper, a4 or letter, when given)."""
     with _interruptible():
-        return _build(paths, out, templates, strict, progress)
+        return _build(paths, out, templates, strict, progress, pdf)
 
 
 def _build(
@@ -145,12 +147,14 @@ def _build(
     templates: Path | None = None,
     strict: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    pdf: str | None = None,
 ) -> BuildResult:
     if templates is not None and not templates.is_dir():
         raise UsageError(f"templates folder '{templates}' does not exist")
     files = find_agreements(paths)
     _check_out(out, [path for path, _ in files])
-    key = build_key(templates)
+    # A build with PDFs, or on other paper, is another build: nothing cached is reused.
+    key = build_key(templates) + (f"+pdf:{pdf}" if pdf else "")
     manifest = _read_manifest(out)
     cached = manifest.get("agreements", {}) if manifest.get("key") == key else {}
 
@@ -209,14 +213,19 @@ def _build(
         result.warnings = report.problems
         outputs: dict[str, bytes] = {}
         by_name = {r.path: r for r in results}
+        pdf_renderer = Renderer(templates) if pdf else None
         for done, (name, (sha, agreement, future)) in enumerate(pending.items(), len(sources) + 1):
             markdown, page = future.result()
             ident = agreement.id
             outputs[f"{ident}.md"] = markdown.encode()
             outputs[f"{ident}.html"] = page.encode()
+            if pdf and pdf_renderer:
+                from ..output.pdf import to_pdf
+
+                outputs[f"{ident}.pdf"] = to_pdf(page, agreement, pdf_renderer, pdf)
             entries[name] = {
                 "sha": sha,
-                "outputs": [f"{ident}.md", f"{ident}.html"],
+                "outputs": [f"{ident}.md", f"{ident}.html"] + ([f"{ident}.pdf"] if pdf else []),
                 "entry": index_entry(agreement),
                 "warnings": [asdict(p) for p in by_name[name].problems],
             }
@@ -238,7 +247,7 @@ def _build(
         entry["overdue"] = bool(
             entry["next_review"] and entry["status"] != "retired" and entry["next_review"] < as_of.isoformat()
         )
-    index_md, index_html = renderer.index(index, as_of, has_changelog=changelog_head is not None)
+    index_md, index_html = renderer.index(index, as_of, has_changelog=changelog_head is not None, has_pdf=bool(pdf))
     outputs["index.md"] = index_md.encode()
     outputs["index.html"] = index_html.encode()
 
@@ -253,7 +262,7 @@ def _build(
             not isinstance(stale, str)
             or Path(stale).name != stale
             or stale.startswith(".")
-            or not stale.endswith((".md", ".html"))
+            or not stale.endswith((".md", ".html", ".pdf"))
         ):
             continue
         target = out / stale

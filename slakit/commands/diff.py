@@ -77,7 +77,13 @@ def collect(repo: Repo, revisions: list[str], paths: list[Path]) -> tuple[Side, 
 
 
 def run_diff(
-    args: list[str], files: tuple[str, str] | None, fmt: str, show_moves: bool, templates: Path | None, colour: bool
+    args: list[str],
+    files: tuple[str, str] | None,
+    fmt: str,
+    show_moves: bool,
+    templates: Path | None,
+    colour: bool,
+    critic: bool = False,
 ) -> tuple[str, bool]:
     """The whole diff command: returns the report and whether every version was readable."""
     if fmt in ("md", "html") and templates is not None and not templates.is_dir():
@@ -122,5 +128,5 @@ def run_diff(
     elif fmt == "text":
         text = report.as_text(result, use_colour(colour))
     else:
-        text = report.document(result, fmt, templates)
+        text = report.document(result, fmt, templates, critic)
     return text, result.ok

@@ -13,11 +13,11 @@ import difflib
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from ..model import figures as q
-from ..model.schema import index, pattern_of, pointer
+from ..model.agreement import party_names
+from ..model.schema import index, list_keys, pattern_of, pointer
 from ..model.terms import is_term, terms_digest
 
 NAME_FIELDS = ("title", "name", "term", "role", "metric", "id")
@@ -134,13 +134,7 @@ class _Comparer:
     def __init__(self, old: dict[str, Any], new: dict[str, Any]):
         self.old, self.new = old, new
         self.changes: list[Change] = []
-        # Read defensively: a historical revision may break the schema and still be compared.
-        self.parties = {
-            p["id"]: p.get("name", p["id"])
-            for doc in (old, new)
-            for p in _list(doc.get("parties"))
-            if isinstance(p, dict) and isinstance(p.get("id"), str)
-        }
+        self.parties = party_names(old, new)
 
     def run(self) -> list[Change]:
         self._value(self.old, self.new, (), [], None)
@@ -152,7 +146,7 @@ class _Comparer:
         if isinstance(step, int) or (path and path[-1] == "*"):
             if path == ("commitments",) and isinstance(item, dict):
                 owner = item.get("party")
-                party = self.parties.get(owner, owner) if isinstance(owner, str) else label_of(owner)
+                party = self.parties.get(owner, owner) if isinstance(owner, str) else owner
                 return f"{party} commitments > {label_of(item)}"
             return label_of(item)
         field = index().field(pattern_of(path + (step,)))
@@ -218,7 +212,7 @@ class _Comparer:
                     self._value(old[i], new[i], here, label, party)
 
     def _key(self, path: tuple[Any, ...]) -> str | None:
-        return _list_keys().get(pattern_of(path))
+        return list_keys().get(pattern_of(path))
 
     def _keyed(
         self,
@@ -313,11 +307,6 @@ class _Comparer:
         return nearest
 
 
-@lru_cache(maxsize=1)
-def _list_keys() -> dict[tuple[str, ...], str]:
-    return dict(index().keyed_lists())
-
-
 def _direction(old: Any, new: Any) -> int | None:
     """+1 if `new` is larger, -1 if smaller, None if equal or not comparable.
 
@@ -352,10 +341,6 @@ def _owner(path: tuple[Any, ...], item: Any, party: str | None) -> str | None:
     if path in (("commitments",), ("stakeholders",)) and isinstance(item, dict) and isinstance(item.get("party"), str):
         return str(item["party"])
     return party
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _hashable(value: Any) -> Any:

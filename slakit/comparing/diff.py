@@ -13,6 +13,7 @@ from typing import Any
 
 from ..checking.validate import check_source, content_errors
 from ..errors import Problem
+from ..model.agreement import party_names
 from ..world.clock import today
 from ..world.load import load_bytes
 from .compare import Change, compare
@@ -135,7 +136,7 @@ def _pair(old: Version | None, new: Version | None, show_moves: bool) -> Agreeme
     )
     for version in (old, new):
         if version is not None and version.data:
-            diff.parties.update({p["id"]: p["name"] for p in version.data["parties"]})
+            diff.parties.update(party_names(version.data))
     diff.old_data, diff.new_data = (old.data if old else None), (new.data if new else None)
     diff.problems = (old.problems if old else []) + (new.problems if new else [])
     if diff.problems:

@@ -308,12 +308,10 @@ class History:
             )
             entry = Entry(commit, ident, path, kind, changes, old_path=old_path)
         thread.data, thread.title, thread.path = data, title, path
-        zone = data.get("timezone")
-        thread.timezone = zone if isinstance(zone, str) else "UTC"
-        term = data.get("term")
-        reviewed = date(term.get("last_review")) if isinstance(term, dict) else None
-        if reviewed:
-            thread.reviews.add(reviewed)
+        thread.timezone = data["timezone"] if isinstance(data.get("timezone"), str) else "UTC"
+        last_review = ReviewSchedule.from_data(data).last_review
+        if last_review:
+            thread.reviews.add(last_review)
         by_path[path] = ident
         self._add(entry, thread)
 

@@ -71,17 +71,35 @@ class FollowUp:
 
 @dataclass(frozen=True)
 class Commitment:
+    """One party's promise. It may carry several typed blocks (lead volume and lead value,
+    say); `kind` is the first of them in schema order, `kinds` all of them, and `targets`
+    the measurable figure of each block that has one."""
+
     id: str
     party: str
     title: str
     to: str | None
     category: str | None
     text: str | None
-    kind: str | None  # lead_volume | lead_value | ... (the typed block it carries), None for words only
-    target: Target | None
-    block: dict[str, Any] = field(compare=False, repr=False)  # the typed block as written
+    kinds: tuple[str, ...]  # lead_volume | lead_value | ... (the typed blocks it carries), () for words only
+    targets: dict[str, Target] = field(compare=False)
+    blocks: dict[str, dict[str, Any]] = field(compare=False, repr=False)  # each typed block as written
     lead_value: LeadValuePlan | None = None
     follow_up: FollowUp | None = None
+
+    @property
+    def kind(self) -> str | None:
+        return self.kinds[0] if self.kinds else None
+
+    @property
+    def target(self) -> Target | None:
+        """The target of the first block that has one."""
+        return next((self.targets[k] for k in self.kinds if k in self.targets), None)
+
+    @property
+    def block(self) -> dict[str, Any]:
+        """The first typed block as written (empty for a commitment in words only)."""
+        return self.blocks[self.kind] if self.kind else {}
 
 
 @dataclass(frozen=True)
@@ -176,7 +194,7 @@ class Agreement:
         return next((p.name for p in self.parties if p.id == ident), ident)
 
     def party_names(self) -> dict[str, str]:
-        return {p.id: p.name for p in self.parties}
+        return party_names(self.data)
 
     def who(self, ident: str) -> str:
         """A party or stakeholder id -> the name people know it by."""
@@ -194,6 +212,18 @@ class Agreement:
 
     def signoff_summary(self) -> str:
         return self.signoff.summary(self.retired)
+
+
+def party_names(*documents: Any) -> dict[str, str]:
+    """Party id -> name over the documents given (later ones win), read defensively: history
+    and diffs read versions that may break the schema."""
+    names: dict[str, str] = {}
+    for doc in documents:
+        parties = doc.get("parties") if isinstance(doc, dict) else None
+        for party in parties if isinstance(parties, list) else []:
+            if isinstance(party, dict) and isinstance(party.get("id"), str) and isinstance(party.get("name"), str):
+                names[party["id"]] = party["name"]
+    return names
 
 
 def _date(value: Any) -> dt.date:
@@ -216,32 +246,33 @@ def _stakeholder(s: dict[str, Any]) -> Stakeholder:
 
 
 def _commitment(c: dict[str, Any]) -> Commitment:
-    kind = next((k for k in KINDS if k in c), None)
-    block = c.get(kind, {}) if kind else {}
-    target: Target | None = None
+    kinds = tuple(k for k in KINDS if isinstance(c.get(k), dict))
+    targets: dict[str, Target] = {}
     lead_value = follow_up = None
-    if kind == "lead_volume":
-        target = Target("Leads", Decimal(block["count"]), "higher", block["per"])
-    elif kind == "lead_value":
-        lead_value = LeadValuePlan.from_data(block)
-        target = Target("Lead value", lead_value.stated_total, "higher", block["per"])
-    elif kind == "pipeline_share":
-        share = parse_percent(block["share"])
-        assert share is not None
-        target = Target("Share of pipeline", Percentage(share), "higher", "month")
-    elif kind == "follow_up":
-        follow_up = FollowUp(
-            _duration(block["response_time"]),
-            block.get("calendar"),
-            block.get("after_hours"),
-            block["clock_starts"],
-            tuple(block.get("exclusions") or ()),
-        )
-        target = Target("Response time", follow_up.response_time, "lower")
-    elif kind == "measure":
-        target = Target.measure(block)
-    elif kind == "stepped_target":
-        target = Target.stepped(block)
+    for kind in kinds:
+        block = c[kind]
+        if kind == "lead_volume":
+            targets[kind] = Target("Leads", Decimal(block["count"]), "higher", block["per"])
+        elif kind == "lead_value":
+            lead_value = LeadValuePlan.from_data(block)
+            targets[kind] = Target("Lead value", lead_value.stated_total, "higher", block["per"])
+        elif kind == "pipeline_share":
+            share = parse_percent(block["share"])
+            assert share is not None
+            targets[kind] = Target("Share of pipeline", Percentage(share), "higher", "month")
+        elif kind == "follow_up":
+            follow_up = FollowUp(
+                _duration(block["response_time"]),
+                block.get("calendar"),
+                block.get("after_hours"),
+                block["clock_starts"],
+                tuple(block.get("exclusions") or ()),
+            )
+            targets[kind] = Target("Response time", follow_up.response_time, "lower")
+        elif kind == "measure":
+            targets[kind] = Target.measure(block)
+        elif kind == "stepped_target":
+            targets[kind] = Target.stepped(block)
     return Commitment(
         c["id"],
         c["party"],
@@ -249,9 +280,9 @@ def _commitment(c: dict[str, Any]) -> Commitment:
         c.get("to"),
         c.get("category"),
         c.get("text"),
-        kind,
-        target,
-        block,
+        kinds,
+        targets,
+        {k: c[k] for k in kinds},
         lead_value,
         follow_up,
     )

@@ -70,6 +70,12 @@ def index() -> SchemaIndex:
     return SchemaIndex(load_schema())
 
 
+@lru_cache(maxsize=1)
+def list_keys() -> dict[Pattern, str]:
+    """The key field of every keyed list, by the list's path pattern."""
+    return dict(index().keyed_lists())
+
+
 def pointer(path: tuple[Any, ...]) -> str:
     """JSON Pointer for a data path."""
     return "".join("/" + str(step).replace("~", "~0").replace("/", "~1") for step in path)

@@ -17,17 +17,12 @@ from functools import lru_cache
 from typing import Any
 
 from . import figures as q
-from .schema import index, pattern_of
+from .schema import index, list_keys, pattern_of
 
 
 @lru_cache(maxsize=1)
 def _excluded() -> frozenset[tuple[str, ...]]:
     return frozenset(path for path, node in index().fields.items() if node.get("x-terms") is False)
-
-
-@lru_cache(maxsize=1)
-def _keys() -> dict[tuple[str, ...], str]:
-    return dict(index().keyed_lists())
 
 
 def is_term(path: tuple[Any, ...]) -> bool:
@@ -45,7 +40,7 @@ def canonical(value: Any, pattern: tuple[str, ...] = ()) -> Any:
         return {k: canonical(v, pattern + (k,)) for k, v in sorted(value.items()) if pattern + (k,) not in excluded}
     if isinstance(value, list):
         items = [canonical(v, pattern + ("*",)) for v in value]
-        key = _keys().get(pattern)
+        key = list_keys().get(pattern)
         return sorted(
             items,
             key=lambda item: json.dumps(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from ..comparing.history import History, QuarterGroup
+from ..model.agreement import party_names
 from .diff import change_line, effect_text
 from .markdown import MdText, to_html
 from .render import Renderer, tidy
@@ -51,38 +51,17 @@ def as_json(groups: list[QuarterGroup]) -> str:
 def document(groups: list[QuarterGroup], history: History, fmt: str, templates: Path | None = None) -> str:
     """The changelog as Markdown, or as a standalone HTML page."""
     renderer = Renderer(templates)
-    names = {
-        key: {
-            p["id"]: p["name"]
-            for p in _parties(thread.data)
-            if isinstance(p, dict) and isinstance(p.get("id"), str) and isinstance(p.get("name"), str)
-        }
-        for key, thread in history.threads.items()
-        if thread.data
-    }
+    names = {key: party_names(thread.data) for key, thread in history.threads.items()}
     markdown = tidy(
         renderer.template(
             renderer.markdown_env,
             "changelog.md.j2",
             groups=groups,
             line=change_line,
-            effect=lambda c: effect_text(c, _party_names(names)),
+            effect=lambda c, key=None: effect_text(c, names.get(key, {})),
         )
     )
     if fmt == "md":
         return markdown
     body, _ = to_html(markdown.split("\n", 1)[1])  # the page's own header carries the title
     return renderer.template(renderer.html_env, "changelog.html.j2", body=MdText(body), style=renderer.style())
-
-
-def _parties(data: dict[str, Any]) -> list[Any]:
-    """A version's parties, read defensively: a historical revision may break the schema."""
-    parties = data.get("parties")
-    return parties if isinstance(parties, list) else []
-
-
-def _party_names(names: dict[str, dict[str, str]]) -> dict[str, str]:
-    merged: dict[str, str] = {}
-    for per_agreement in names.values():
-        merged.update(per_agreement)
-    return merged

@@ -12,7 +12,7 @@ from ..comparing.compare import Change
 from ..comparing.diff import DiffResult
 from .markdown import MdText
 from .present import display
-from .redline import redline, to_critic, to_html_marks
+from .redline import redline, to_critic, to_html_marks, to_tags
 from .render import Renderer, tidy
 from .report import printable
 
@@ -99,9 +99,11 @@ def as_text(result: DiffResult, colour: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def document(result: DiffResult, fmt: str, templates: Path | None = None) -> str:
-    """The md or html report: a summary table of changes, then the redline."""
+def document(result: DiffResult, fmt: str, templates: Path | None = None, critic: bool = False) -> str:
+    """The md or html report: a summary table of changes, then the redline (in Markdown
+    marked with <del>/<ins>, or with CriticMarkup when `critic`)."""
     renderer = Renderer(templates)
+    marks = to_critic if critic else to_tags
     attach_redlines(result, renderer)
     rows = []
     for a in result.agreements:
@@ -124,10 +126,8 @@ def document(result: DiffResult, fmt: str, templates: Path | None = None) -> str
                     {
                         "status": s.status,
                         "level": s.level,
-                        "heading": MdText(
-                            to_critic(s.heading) if fmt == "md" else to_html_marks(s.heading, inline=True)
-                        ),
-                        "body": MdText(to_critic(s.body) if fmt == "md" else to_html_marks(s.body)),
+                        "heading": MdText(marks(s.heading) if fmt == "md" else to_html_marks(s.heading, inline=True)),
+                        "body": MdText(marks(s.body) if fmt == "md" else to_html_marks(s.body)),
                     }
                     for s in a.redline or []
                 ],

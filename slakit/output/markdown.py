@@ -72,6 +72,16 @@ def _escape_line(text: str) -> str:
     )
 
 
+_HEADING_ID_LINE = re.compile(r"^(#{1,6} .*?)[ \t]*\{#[a-z0-9][a-z0-9-]*\}[ \t]*$", re.MULTILINE)
+
+
+def for_github(markdown: str) -> str:
+    """GitHub-flavoured Markdown: headings without the `{#anchor}` attribute, which GitHub
+    would show as text (it makes its own anchors from the heading text). Only an attribute
+    our templates wrote can match: text from a file has its braces escaped."""
+    return _HEADING_ID_LINE.sub(r"\1", markdown)
+
+
 @dataclass(frozen=True)
 class Heading:
     level: int
@@ -101,6 +111,8 @@ def _parser() -> MarkdownIt:
     )
     md.core.ruler.push("heading_ids", _heading_ids)
     md.add_render_rule("th_open", _th_open)
+    md.add_render_rule("table_open", _table_open)
+    md.add_render_rule("table_close", _table_close)
     return md
 
 
@@ -124,6 +136,15 @@ def _heading_ids(state: Any) -> None:
 def _th_open(renderer: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
     tokens[idx].attrSet("scope", "col")
     return str(renderer.renderToken(tokens, idx, options, env))
+
+
+def _table_open(renderer: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    # A frame of its own: a table wider than a phone scrolls sideways instead of splitting words.
+    return '<div class="table-wrap">\n' + str(renderer.renderToken(tokens, idx, options, env))
+
+
+def _table_close(renderer: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    return str(renderer.renderToken(tokens, idx, options, env)) + "</div>\n"
 
 
 _MD = _parser()

@@ -28,6 +28,21 @@ AFTER_HOURS = {
     "next-business-day": "during the next business day",
     "clock-runs": "the clock keeps running outside business hours",
 }
+# The same rules as whole sentences, for commitments in contract voice.
+AFTER_HOURS_RULE = {
+    "first-hour-next-business-day": "A lead that arrives outside business hours is contacted within the first business hour of the next business day.",
+    "next-business-day": "A lead that arrives outside business hours is contacted during the next business day.",
+    "clock-runs": "The clock keeps running outside business hours.",
+}
+# How to reach a stakeholder: (with an address, without one).
+CONTACT = {
+    "email": ("E-mail {address}", "By e-mail"),
+    "phone": ("Phone {address}", "By phone"),
+    "chat": ("Chat {address}", "By chat"),
+    "meeting": ("At a meeting, arranged through {address}", "At a meeting"),
+    "crm": ("Through the CRM, at {address}", "Through the CRM"),
+    "in-person": ("In person, arranged through {address}", "In person"),
+}
 PER = {"day": "per day", "week": "per week", "month": "per month", "quarter": "per quarter", "year": "per year"}
 EVERY = {
     "daily": "every day",
@@ -57,6 +72,25 @@ def days(values: list[str]) -> str:
     return ", ".join(DAY_NAMES[v] for v in picked)
 
 
+def lower_first(value: Any) -> str:
+    """ "The Smarketing dashboard" -> "the Smarketing dashboard", "A deal" -> "a deal"; a first
+    word with more capitals ("CRM", "SQLs", "iPhone") stays as written."""
+    text = str(value).strip()
+    word = text.split(maxsplit=1)[0] if text else ""
+    return text[:1].lower() + text[1:] if word[:1].isupper() and not any(ch.isupper() for ch in word[1:]) else text
+
+
+def contact(value: dict[str, Any] | None) -> str:
+    """A stakeholder's contact as a phrase: "E-mail dana@example.com; answers within 1 business day"."""
+    if not value:
+        return "–"
+    with_address, without = CONTACT.get(value.get("channel", ""), ("{address}", str(value.get("channel", ""))))
+    text = with_address.format(address=value["address"]) if value.get("address") else without
+    if value.get("response_time"):
+        text += f"; answers within {q.figure(value['response_time'])}"
+    return text
+
+
 def better(value: str) -> str:
     return "higher is better" if value == "higher" else "lower is better"
 
@@ -70,6 +104,8 @@ FILTERS = {
     "days": days,
     "better": better,
     "after_hours": lambda rule: AFTER_HOURS.get(rule, rule),
+    "lower_first": lower_first,
+    "contact": contact,
     "status": lambda status: STATUS.get(status, status),
     "cadence": lambda cadence: str(cadence).capitalize(),
     "every": lambda cadence: EVERY.get(cadence, cadence),

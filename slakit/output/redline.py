@@ -4,7 +4,8 @@ Sections are aligned by their anchors (section and commitment ids), so a moved o
 section is compared with itself, not with whatever now stands in its place. Unchanged
 sections collapse to their headings. Change marks never span a line break, a table cell
 border or a list marker, so the marked-up Markdown keeps the structure of the agreement:
-Markdown gets CriticMarkup ({--old--}{++new++}); HTML gets <del> and <ins>.
+Markdown gets <del>old</del><ins>new</ins>, which GitHub shows struck out and underlined
+(or CriticMarkup, {--old--}{++new++}, on request); HTML gets <del> and <ins>.
 """
 
 from __future__ import annotations
@@ -226,6 +227,17 @@ def _span(tokens: list[str], start: str, end: str, keep_structure: bool) -> str:
             line_start = False
     flush()
     return "".join(out)
+
+
+def to_tags(text: str) -> str:
+    """Change marks as <del> and <ins> in Markdown (GitHub renders them; the text around
+    them is escaped Markdown, so these are the only tags in it)."""
+    return (
+        text.replace(DEL_OPEN, "<del>")
+        .replace(DEL_CLOSE, "</del>")
+        .replace(INS_OPEN, "<ins>")
+        .replace(INS_CLOSE, "</ins>")
+    )
 
 
 def to_critic(text: str) -> str:

@@ -23,15 +23,15 @@ from ..errors import InputError
 from ..model.agreement import Agreement
 from ..model.schema import index
 from ..world.resources import TEMPLATES
-from . import present
-from .markdown import Heading, MdText, clean_text, escape, inline, to_html
+from . import present, wording
+from .markdown import Heading, MdText, clean_text, escape, for_github, inline, to_html
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")
 
 
 @dataclass(frozen=True)
 class Section:
-    number: int
+    number: int  # 0 for an appendix, which is not numbered
     title: str
     anchor: str
     template: str
@@ -62,18 +62,14 @@ def sections(data: dict[str, Any]) -> list[Section]:
         plan.append((title, "escalation", "escalation", ()))
     plan.append(("Term and review", "term", "term", ()))
     plan.append(("Sign-off", "sign-off", "signoff", ()))
-    return [Section(i, title, anchor, template, owed) for i, (title, anchor, template, owed) in enumerate(plan, 1)]
+    numbered = [Section(i, title, anchor, template, owed) for i, (title, anchor, template, owed) in enumerate(plan, 1)]
+    return numbered + [Section(0, "Appendix: terms digest", "terms-digest", "digest")]
 
 
 def _anchor(ident: str) -> MdText:
     if not _SLUG.match(ident):
         raise ValueError(f"not a valid anchor: {ident!r}")
     return MdText("{#" + ident + "}")
-
-
-def _lower_first(value: Any) -> str:
-    text = str(value).strip()
-    return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
 def _csp_hash(script: str) -> str:
@@ -137,10 +133,9 @@ class Renderer:
         )
         for env in (self.markdown_env, self.html_env):
             env.filters.update(present.FILTERS)
-            env.filters.update(
-                {"cell": inline, "lower_first": _lower_first, "join_cells": _join_cells, "csp_hash": _csp_hash}
-            )
+            env.filters.update({"cell": inline, "join_cells": _join_cells, "csp_hash": _csp_hash})
             env.globals["anchor"] = _anchor
+            env.globals["undertaking"] = wording.undertaking
             env.globals["hashes"] = lambda level: MdText("#" * max(1, min(int(level), 6)))
 
     def template(self, env: jinja2.Environment, name: str, **context: Any) -> str:
@@ -186,7 +181,7 @@ class Renderer:
         """The agreement's Markdown file and its standalone HTML page."""
         context = self.context(data, agreement)
         body = tidy(self.template(self.markdown_env, "body.md.j2", **context))
-        markdown = tidy(self.template(self.markdown_env, "agreement.md.j2", body=MdText(body), **context))
+        markdown = for_github(tidy(self.template(self.markdown_env, "agreement.md.j2", body=MdText(body), **context)))
         html, headings = to_html(body)
         page = self.template(
             self.html_env,
@@ -199,9 +194,11 @@ class Renderer:
         )
         return markdown, page
 
-    def index(self, entries: list[dict[str, Any]], as_of: dt.date, has_changelog: bool = False) -> tuple[str, str]:
-        """The index of all agreements, as Markdown and HTML."""
-        context = {"entries": entries, "as_of": as_of, "has_changelog": has_changelog}
+    def index(
+        self, entries: list[dict[str, Any]], as_of: dt.date, has_changelog: bool = False, has_pdf: bool = False
+    ) -> tuple[str, str]:
+        """The index of all agreements, as Markdown and HTML (linking each PDF when there is one)."""
+        context = {"entries": entries, "as_of": as_of, "has_changelog": has_changelog, "has_pdf": has_pdf}
         markdown = tidy(self.template(self.markdown_env, "index.md.j2", **context))
         page = self.template(self.html_env, "index.html.j2", style=self.style(), **context)
         return markdown, page

@@ -120,7 +120,7 @@ def read_agreement(path: Path, limit: int = MAX_BYTES) -> bytes:
             )
             raise FileRefused(path, f"is {kind}, not a file; it is not read")
         if info.st_size > limit:
-            raise FileRefused(path, _too_large(info.st_size, limit), "size")
+            raise FileRefused(path, _too_large(f"{info.st_size:,}", limit), "size")
         chunks, size = [], 0
         while size <= limit:
             chunk = os.read(fd, min(1 << 20, limit + 1 - size))
@@ -128,8 +128,8 @@ def read_agreement(path: Path, limit: int = MAX_BYTES) -> bytes:
                 break
             chunks.append(chunk)
             size += len(chunk)
-        if size > limit:
-            raise FileRefused(path, _too_large(size, limit), "size")
+        if size > limit:  # it grew while read, or its size was not told (a pseudo-file)
+            raise FileRefused(path, _too_large(f"more than {limit:,}", limit), "size")
         return b"".join(chunks)
     except OSError as exc:
         raise FileRefused(path, f"cannot read the file: {exc.strerror or exc}") from None
@@ -137,8 +137,8 @@ def read_agreement(path: Path, limit: int = MAX_BYTES) -> bytes:
         os.close(fd)
 
 
-def _too_large(size: int, limit: int) -> str:
-    return f"the file is {size:,} bytes or more; agreements are limited to {limit:,} bytes"
+def _too_large(size: str, limit: int) -> str:
+    return f"the file is {size} bytes; agreements are limited to {limit:,} bytes"
 
 
 def find_agreements(paths: Iterable[str]) -> list[tuple[Path, str]]:
