@@ -576,3 +576,11 @@ def test_a_redline_of_a_thousand_changed_definitions_marks_each_change(tmp_path:
     redline = text[text.index("**Term number 0.**") :]
     assert redline.count("<del>twenty</del><ins>thirty</ins>") == 1000
     assert "**Term number 999.** Term 999 is <del>twenty</del><ins>thirty</ins> words long, part 999." in redline
+
+
+def test_a_forbidden_character_after_accented_text_is_located_by_character(tmp_path: Path) -> None:
+    # libyaml reports the offset in bytes; "é" is two bytes but one column.
+    path = tmp_path / "a.yaml"
+    path.write_bytes("id: x\ntitle: Résumé \x01\n".encode())
+    result = run("validate", str(path))
+    assert result.output.startswith(f"{path}:2:16: error[yaml]: the character U+0001 is not allowed in YAML")

@@ -156,6 +156,9 @@ def _lower(text: str) -> str:
     return text[0].lower() + text[1:] if text and not text[1:2].isupper() else text
 
 
+LIST_ALLOWED_FOR = 5  # unknown fields of one mapping whose message lists the allowed fields
+
+
 def schema_problems(doc: Document) -> list[Problem]:
     """Every schema error of the document, each located and explained (once: a malformed
     date fails both its pattern and its format, but is one problem)."""
@@ -178,15 +181,23 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
         message = f"{here}: the required field {shown(missing)} is missing{detail}"
     elif keyword == "additionalProperties":
         allowed = list(schema.get("properties", {}))
-        for extra in sorted(set(value) - set(allowed), key=str):
+        extras = sorted(set(value) - set(allowed), key=str)
+        for n, extra in enumerate(extras):
             line, col = doc.locate(path + (extra,), key=True)
+            # The list of allowed fields is given with the first few; repeating it for each
+            # of thousands of unknown fields would make the report grow many times the file.
+            listed = (
+                f"allowed fields: {', '.join(allowed)}"
+                if n < LIST_ALLOWED_FOR
+                else f"allowed fields as listed for {shown(extras[0])}"
+            )
             yield Problem(
                 doc.path,
                 line,
                 col,
                 ERROR,
                 "schema",
-                f"{here}: unknown field {shown(extra)}{suggest(str(extra), allowed)}; allowed fields: {', '.join(allowed)}",
+                f"{here}: unknown field {shown(extra)}{suggest(str(extra), allowed)}; {listed}",
                 pointer(path + (extra,)),
             )
         return

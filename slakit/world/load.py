@@ -196,9 +196,14 @@ def _compose(text: str, name: str) -> Node:
     except MarkedYAMLError as exc:
         raise LoadFailed([_yaml_problem(exc, text, name)]) from None
     except ReaderError as exc:  # a character YAML forbids: located by its offset in the text
-        before = text[: exc.position]
-        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
-        code = ord(text[exc.position]) if 0 <= exc.position < len(text) else int(exc.character or 0)
+        # libyaml counts the offset in bytes of the UTF-8 text, not in characters.
+        encoded = text.encode("utf-8")
+        at = min(max(exc.position, 0), len(encoded))
+        start = encoded.rfind(b"\n", 0, at) + 1
+        line = encoded.count(b"\n", 0, at) + 1
+        col = len(encoded[start:at].decode("utf-8", "replace")) + 1
+        rest = encoded[at : at + 4].decode("utf-8", "replace")
+        code = ord(rest[0]) if rest else int(exc.character or 0)
         raise LoadFailed(
             [
                 Problem(
