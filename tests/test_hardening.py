@@ -579,8 +579,9 @@ def test_a_redline_of_a_thousand_changed_definitions_marks_each_change(tmp_path:
 
 
 def test_a_forbidden_character_after_accented_text_is_located_by_character(tmp_path: Path) -> None:
-    # libyaml reports the offset in bytes; "é" is two bytes but one column.
+    # libyaml reports the offset in bytes; "é" is two bytes but one column: "title: Résumé " is
+    # 14 characters (18 bytes), so the character is in column 15.
     path = tmp_path / "a.yaml"
     path.write_bytes("id: x\ntitle: Résumé \x01\n".encode())
     result = run("validate", str(path))
-    assert result.output.startswith(f"{path}:2:16: error[yaml]: the character U+0001 is not allowed in YAML")
+    assert result.output.startswith(f"{path}:2:15: error[yaml]: the character U+0001 is not allowed in YAML")
