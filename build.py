@@ -1,6 +1,6 @@
 """The build behind `make render`: validate sla/ and publish it to dist/.
 
-Equivalent to `python cli.py render sla --out dist`; extra arguments are passed on.
+Equivalent to `slakit render sla --out dist`; extra arguments are passed on.
 """
 
 import sys

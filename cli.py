@@ -10,16 +10,19 @@ from slakit import __version__
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="slakit")
+@click.version_option(__version__, "-V", "--version", prog_name="slakit")
 def main() -> None:
     """Sales and marketing service level agreements, kept as code.
 
     \b
     Start with:
-      python cli.py validate          check every agreement under sla/
-      python cli.py render            publish them to dist/ (what `make render` runs)
-      python cli.py diff              what changed since the last commit
-      python cli.py COMMAND --help    each command, with an example
+      slakit init              set up a repository for agreements (sla/, schema, hook, workflow)
+      slakit new KIND ID       start an agreement from a commented starter
+      slakit validate          check every agreement under sla/
+      slakit render            publish them to dist/ (what `make render` runs)
+      slakit diff              what changed since the last commit
+      slakit status            status, sign-off and reviews due, per agreement
+      slakit COMMAND --help    each command, with an example
     """
 
 
@@ -57,17 +60,25 @@ class Progress:
     show_default=True,
     help="text for people, json for machines, github for workflow annotations.",
 )
-def validate(paths: tuple[str, ...], strict: bool, fmt: str) -> None:
+@click.option(
+    "--context",
+    "context",
+    multiple=True,
+    type=click.Path(),
+    metavar="FOLDER",
+    help="Also read the agreements here, to catch an id used twice, but report only on PATHS (what the pre-commit hook does).",
+)
+def validate(paths: tuple[str, ...], strict: bool, fmt: str, context: tuple[str, ...]) -> None:
     """Check agreements: YAML, schema and semantic rules. PATHS are files or folders (default: sla/).
 
     \b
     Example:
-      python cli.py validate sla/company-a-lead-management.yaml --strict
+      slakit validate sla/company-a-lead-management.yaml --strict
     """
     from slakit.checking.validate import validate_paths
     from slakit.output import report
 
-    result = validate_paths(paths or ("sla",), strict=strict)
+    result = validate_paths(paths or ("sla",), strict=strict, context=context)
     if fmt == "text":
         click.echo(report.text(result, colour=report.use_colour(sys.stdout.isatty())), nl=False)
     else:
@@ -112,8 +123,8 @@ def render(
 
     \b
     Examples:
-      python cli.py render sla --out dist --templates my-templates
-      python cli.py render --pdf --paper letter
+      slakit render sla --out dist --templates my-templates
+      slakit render --pdf --paper letter
     """
     from pathlib import Path
 
@@ -136,7 +147,7 @@ def render(
         click.echo(report.text(failed.report, colour=colour), nl=False)
         raise
     for problem in result.warnings:
-        click.echo(problem.format())
+        click.echo(report.problem_line(problem, colour))
     for note in result.notes if not quiet else []:
         click.echo(note)
     if not quiet:
@@ -188,9 +199,9 @@ def diff(
 
     \b
     Examples:
-      python cli.py diff                          # uncommitted changes
-      python cli.py diff v1.0 HEAD --format md    # a pull-request comment
-      python cli.py diff --files old.yaml new.yaml
+      slakit diff                          # uncommitted changes
+      slakit diff v1.0 HEAD --format md    # a pull-request comment
+      slakit diff --files old.yaml new.yaml
     """
     from pathlib import Path
 
@@ -215,6 +226,67 @@ def diff(
 
 
 @main.command()
+@click.argument("paths", nargs=-1, type=click.Path(), metavar="[AGREEMENT...]")
+@click.option("--leads", type=click.Path(dir_okay=False), help="Leads export (CSV, XLSX or Parquet).")
+@click.option("--deals", type=click.Path(dir_okay=False), help="Deals export (CSV, XLSX or Parquet).")
+@click.option("--activities", type=click.Path(dir_okay=False), help="Activities export: feedback requests and answers.")
+@click.option(
+    "--preset",
+    type=click.Choice(["canonical", "hubspot", "salesforce"]),
+    default="canonical",
+    show_default=True,
+    help="The column names the exports use.",
+)
+@click.option("--columns", type=click.Path(dir_okay=False), help="YAML file overriding column names and source values.")
+@click.option(
+    "--as-of", "as_of", metavar="DATE", help="Score up to this date (default: the latest date in the exports)."
+)
+@click.option("--period", type=click.Choice(["month", "quarter"]), default="month", show_default=True)
+@click.option("--timezone", metavar="ZONE", help="Zone of timestamps without an offset (default: the agreement's).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "md", "html", "json", "csv"]), default="text", show_default=True
+)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of the terminal.")
+def score(
+    paths: tuple[str, ...],
+    leads: str | None,
+    deals: str | None,
+    activities: str | None,
+    preset: str,
+    columns: str | None,
+    as_of: str | None,
+    period: str,
+    timezone: str | None,
+    fmt: str,
+    out: str | None,
+) -> None:
+    """Measure every commitment against CRM exports, period by period, with the escalation step in force.
+
+    \b
+    Example:
+      python cli.py score sla/company-a-lead-management.yaml --leads leads.csv \\
+          --deals deals.xlsx --preset hubspot --format html --out scorecard.html
+    """
+    from pathlib import Path
+
+    from slakit.commands.score import run_score
+    from slakit.output import scorecard
+    from slakit.output.report import use_colour
+
+    card = run_score(list(paths), leads, deals, activities, preset, columns, as_of, period, timezone)
+    if fmt == "text":
+        text = scorecard.as_text(card, colour=use_colour(sys.stdout.isatty()) and out is None)
+    else:
+        text = scorecard.FORMATS[fmt](card)
+    if out:
+        from slakit.world.files import write_output
+
+        write_output(Path(out), text)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--since", metavar="REV|DATE", help="Only changes after this revision, or from this date (YYYY-MM-DD).")
 @click.option("--until", metavar="REV|DATE", help="Only changes up to this revision, or to this date (YYYY-MM-DD).")
@@ -228,8 +300,15 @@ def diff(
     metavar="MONTH",
     help="Month (1-12) the fiscal year starts in; a year starting later than January is named after the year it ends in.",
 )
-@click.option("--terms-only", is_flag=True, help="Leave out commits that did not change the terms.")
-@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
+@click.option(
+    "--terms-only", is_flag=True, help="Leave out commits that did not change the terms (only status, signatures, ...)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "md", "html", "json"]),
+    help="text on a terminal, md (Markdown) when written to a file or a pipe, unless given.",
+)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of the terminal.")
 @click.option(
     "--templates",
@@ -244,24 +323,28 @@ def changelog(
     quarter: str | None,
     fy_start: int,
     terms_only: bool,
-    fmt: str,
+    fmt: str | None,
     out: str | None,
     templates: str | None,
 ) -> None:
     """The semantic changes of every commit to the agreements, grouped by quarter (newest first).
 
     Read from Git history (default: sla/). Each quarter opens with a summary per agreement
-    and the reviews that fall in it; a tag review/<id>/<YYYY-Qn> marks a review held.
+    and the reviews that fall in it; a tag review/<id>/<YYYY-Qn> (FY<YYYY>-Qn with
+    --fiscal-year-start) marks a review held.
 
     \b
     Examples:
-      python cli.py changelog --quarter 2026-Q3
-      python cli.py changelog --since 2026-01-01 --format html --out changelog.html
+      slakit changelog --quarter 2026-Q3
+      slakit changelog --since 2026-01-01 --format html --out changelog.html
     """
     from pathlib import Path
 
     from slakit.commands.changelog import render as render_changelog
+    from slakit.output.report import use_colour
 
+    terminal = sys.stdout.isatty() and not out
+    fmt = fmt or ("text" if terminal else "md")
     progress = Progress("Reading history")
     text = render_changelog(
         fmt,
@@ -273,6 +356,7 @@ def changelog(
         terms_only,
         Path(templates) if templates else None,
         progress,
+        colour=use_colour(terminal),
     )
     progress.close()
     if out:
@@ -287,36 +371,38 @@ def changelog(
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def status(paths: tuple[str, ...], fmt: str) -> None:
-    """A short table: each agreement's status, last change, next review, and whether it is overdue.
+    """A short table: each agreement's status, last change, next review, sign-off, and what needs attention.
+
+    Marks reviews overdue or due within 14 days, and invalid agreements (then exits 1).
 
     \b
     Example:
-      python cli.py status
+      slakit status
     """
     import json
 
-    from slakit.commands.status import status_rows
+    from slakit.commands.status import status_rows, status_table
+    from slakit.output.report import printable, use_colour
     from slakit.world.clock import today
 
     rows = status_rows(list(paths or ("sla",)), today())
+    ok = all(r["valid"] for r in rows)
     if fmt == "json":
         click.echo(json.dumps({"agreements": rows}, indent=2))
-        return
-    header = ("Agreement", "Status", "Last change", "Next review", "Sign-off", "")
-    table = [header] + [
-        (
-            r["id"] or r["path"],
-            r["status"] or "invalid",
-            r["last_change"] or "-",
-            r["next_review"] or "-",
-            r["signoff"] or "-",
-            "OVERDUE" if r["overdue"] else ("INVALID" if r["problems"] else ""),
-        )
-        for r in rows
-    ]
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
-    for row in table:
-        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+        sys.exit(0 if ok else 1)
+    table = status_table(rows)
+    colour = use_colour(sys.stdout.isatty())
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for n, row in enumerate(table):
+        line = printable("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        if colour and n == 0:
+            line = click.style(line, underline=True)
+        elif colour and ("INVALID" in row[-1] or "OVERDUE" in row[-1]):
+            line = click.style(line, fg="red")
+        elif colour and row[-1]:
+            line = click.style(line, fg="magenta")
+        click.echo(line)
+    sys.exit(0 if ok else 1)
 
 
 @main.command()
@@ -333,7 +419,7 @@ def sign(path: str, name: str, role: str, party: str | None, when: str | None) -
 
     \b
     Example:
-      python cli.py sign sla/social-selling.yaml --name "Priya Nair" --role "Executive sponsor"
+      slakit sign sla/social-selling.yaml --name "Priya Nair" --role "Executive sponsor"
     """
     from pathlib import Path
 
@@ -354,14 +440,62 @@ def new(kind: str, ident: str, title: str | None, folder: str, timezone: str) ->
 
     \b
     Example:
-      python cli.py new lead-management acme-2027 --title "Acme lead management 2027"
+      slakit new lead-management acme-2027 --title "Acme lead management 2027"
     """
     from pathlib import Path
 
     from slakit.commands.new import new_agreement
 
     path = new_agreement(kind, ident, title, Path(folder), timezone)
-    click.echo(f"created {path}: edit it, then run `make validate`")
+    click.echo(f"created {path}: edit it, then run `slakit validate`")
+    if not (Path(folder).parent / "schema" / "sla.schema.json").is_file():
+        click.echo("tip: `slakit init` sets up editor completion, the pre-commit hook and a workflow here")
+
+
+@main.command()
+@click.option(
+    "--source",
+    metavar="SPEC",
+    help="What pip installs slakit from in the hook and workflow, e.g. 'slakit @ git+https://github.com/OWNER/slakit@TAG' "
+    "(default: where this slakit came from).",
+)
+def init(source: str | None) -> None:
+    """Set up this repository for agreements; files that exist are left as they are.
+
+    Writes sla/, schema/sla.schema.json (editor completion), .vscode/settings.json (the
+    schema mapped to sla/*.yaml), .pre-commit-config.yaml (the validate hook),
+    .github/workflows/sla.yml (checks pull requests, publishes main) and a README section.
+
+    \b
+    Example:
+      slakit init
+      slakit new lead-management acme-2027
+    """
+    from pathlib import Path
+
+    from slakit.commands.init import init_repository
+
+    for line in init_repository(Path.cwd(), source):
+        click.echo(line)
+
+
+@main.command()
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the schema to this file instead of the terminal.")
+def schema(out: str | None) -> None:
+    """Print the agreements' JSON Schema (what editors complete and check fields from).
+
+    \b
+    Example:
+      slakit schema --out schema/sla.schema.json
+    """
+    from pathlib import Path
+
+    from slakit.commands.init import schema_text, write_schema
+
+    if out:
+        write_schema(Path(out))
+    else:
+        click.echo(schema_text(), nl=False)
 
 
 @main.command()
@@ -384,7 +518,7 @@ def preview(paths: tuple[str, ...], out: str, host: str, port: int, templates: s
 
     \b
     Example:
-      python cli.py preview --port 8080     # then open http://127.0.0.1:8080/
+      slakit preview --port 8080     # then open http://127.0.0.1:8080/
     """
     from pathlib import Path
 
@@ -401,8 +535,9 @@ def preview(paths: tuple[str, ...], out: str, host: str, port: int, templates: s
 
 
 def validate_hook() -> None:
-    """Entry point of the `slakit-validate` pre-commit hook: validate the files it is given."""
-    main(["validate", *sys.argv[1:]])
+    """Entry point of the `slakit-validate` pre-commit hook: validate the files it is given,
+    in the context of every agreement under sla/ (an id used twice is caught)."""
+    main(["validate", "--context", "sla", *sys.argv[1:]], prog_name="slakit-validate")
 
 
 if __name__ == "__main__":

@@ -201,7 +201,67 @@ def bench_changelog(repeat: int) -> None:
     print(f"  growth 500 -> 1,000 commits (no cache): x{figures[1000] / figures[500]:.2f}  (linear: about x2)")
 
 
+def score_exports(layout: str = "hubspot", leads: int = 1_000_000, deals: int = 100_000) -> dict[str, Path]:
+    """Generated exports for the Company A agreement (bench/data, git-ignored), made once."""
+    from exports import generate_exports
+
+    folder = DATA / f"exports-{layout}-{leads}-{deals}"
+    done = folder / ".complete"
+    if not done.is_file():
+        shutil.rmtree(folder, ignore_errors=True)
+        generate_exports(folder, leads, deals, layout)
+        done.write_text("")
+    return {
+        k: folder / f"{k}.{'yaml' if k == 'columns' else 'csv'}" for k in ("leads", "deals", "activities", "columns")
+    }
+
+
+DUCKDB_ALONE = """
+import sys, duckdb
+con = duckdb.connect()
+con.execute("SET TimeZone = 'UTC'")
+print(con.execute(
+    "SELECT date_trunc('month', strptime(\\"Became a Marketing Qualified Lead Date\\", '%Y-%m-%d %H:%M')) m, count(*) "
+    "FROM read_csv(?, all_varchar = true) GROUP BY m ORDER BY m", [sys.argv[1]]).fetchall())
+print(con.execute("SELECT count(*) FROM read_csv(?, all_varchar = true)", [sys.argv[2]]).fetchall())
+"""
+
+
+def run_measured(cmd: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system, all threads) and peak memory (KiB) of one run."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"benchmark command failed: {' '.join(cmd)}")
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def bench_score(repeat: int) -> None:
+    files = score_exports()
+    agreement = str(ROOT / "sla" / "company-a-lead-management.yaml")
+    command = [PY, "cli.py", "score", agreement, "--leads", str(files["leads"]), "--deals", str(files["deals"])]
+    command += ["--activities", str(files["activities"]), "--preset", "hubspot", "--columns", str(files["columns"])]
+    command += ["--format", "json", "--out", os.devnull]
+    reference = [PY, "-c", DUCKDB_ALONE, str(files["leads"]), str(files["deals"])]
+    ours, ref = [], []
+    for _ in range(repeat):  # interleaved, so both see the same load on a shared machine
+        ours.append(run_measured(command))
+        ref.append(run_measured(reference))
+    wall, cpu, mem = min(r[0] for r in ours), min(r[1] for r in ours), max(r[2] for r in ours)
+    ref_wall, ref_cpu, ref_mem = min(r[0] for r in ref), min(r[1] for r in ref), max(r[2] for r in ref)
+    print("score: Company A, 1,000,000 leads and 100,000 deals (HubSpot CSV layout), every commitment per month")
+    print(
+        f"  cli.py score --format json                     {wall:6.2f} s wall {cpu:6.2f} s CPU  peak {mem / 1024:6.1f} MiB"
+    )
+    print(
+        f"  DuckDB alone: read both files, leads by month  {ref_wall:6.2f} s wall {ref_cpu:6.2f} s CPU  peak {ref_mem / 1024:6.1f} MiB"
+    )
+    print(f"  ratio score / DuckDB alone = {wall / ref_wall:.2f} wall, {cpu / ref_cpu:.2f} CPU  (goal <= 2)")
+
+
 BENCHES = {"validate": bench_validate, "render": bench_render, "diff": bench_diff, "changelog": bench_changelog}
+BENCHES["score"] = bench_score
 BENCHES["business-hours"] = bench_business_hours
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -50,12 +51,18 @@ def run_process(*args: str, cwd: Path | None = None, env: dict[str, str] | None 
     )
 
 
+# An empty configuration of the tests' own: git reads it instead of the machine's (a file,
+# not /dev/null, so nothing that writes "global" config can ever replace the device).
+EMPTY_GIT_CONFIG = Path(tempfile.mkdtemp(prefix="slakit-tests-")) / "gitconfig"
+EMPTY_GIT_CONFIG.write_text("")
+
+
 def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
     """Run git in `repo` with its own identity, never the machine's."""
     base = {
         **os.environ,
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_SYSTEM": os.devnull,
+        "GIT_CONFIG_GLOBAL": str(EMPTY_GIT_CONFIG),
+        "GIT_CONFIG_SYSTEM": str(EMPTY_GIT_CONFIG),
         "GIT_AUTHOR_NAME": "Test Author",
         "GIT_AUTHOR_EMAIL": "author@example.com",
         "GIT_COMMITTER_NAME": "Test Author",

@@ -439,3 +439,53 @@ def test_screenshot_of_a_rendered_agreement(browser: Browser, site: Path) -> Non
     if target:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
         Path(target).write_bytes(png)
+
+
+def test_index_sorts_naturally_counts_and_filters_without_scripts(browser: Browser, tmp_path: Path) -> None:
+    """Unit 2 before unit 10; counts by status; the status and kind filters are CSS only, so
+    they work (and every row can be read) with JavaScript switched off."""
+    sla = tmp_path / "sla"
+    sla.mkdir()
+    text = MINIMAL.read_text()
+    for ident, title, status, kind in (
+        ("u10", "Unit 10 agreement", "draft", "lead-management"),
+        ("u2", "Unit 2 agreement", "draft", "social-selling"),
+        ("u1", "unit 1 agreement", "retired", "lead-management"),
+    ):
+        (sla / f"{ident}.yaml").write_text(
+            text.replace("id: minimal", f"id: {ident}", 1)
+            .replace("title: Minimal agreement", f"title: {title}", 1)
+            .replace("status: draft", f"status: {status}", 1)
+            .replace("kind: lead-management", f"kind: {kind}", 1)
+        )
+    out = render(sla, tmp_path / "dist")
+    md = (out / "index.md").read_text()
+    assert "3 agreements: 2 draft, 1 retired." in md
+    assert [line.split("](")[1].split(")")[0] for line in md.splitlines() if line.startswith("| [")] == [
+        "u2.md",
+        "u10.md",
+        "u1.md",  # retired last
+    ]
+    with browser.open("about:blank") as page:
+        page.send("Emulation.setScriptExecutionDisabled", {"value": True})
+        page.navigate((out / "index.html").as_uri())
+        assert page.evaluate("document.getElementById('as-of').textContent") != "today"  # no page script ran
+
+        def visible() -> list[str]:
+            return page.evaluate(
+                "[...document.querySelectorAll('table.index tbody tr')]"
+                ".filter(r => getComputedStyle(r).display !== 'none')"
+                ".map(r => r.querySelector('a').textContent)"
+            )
+
+        assert visible() == ["Unit 2 agreement", "Unit 10 agreement", "unit 1 agreement"]
+        labels = page.evaluate("[...document.querySelectorAll('.filters label')].map(l => l.textContent)")
+        assert labels == [
+            "All (3)", "Draft (2)", "Retired (1)", "All (3)", "Lead management (2)", "Social selling (1)",
+        ]  # fmt: skip
+        page.evaluate("document.querySelector('label[for=status-draft]').click()")  # what a user's click does
+        assert visible() == ["Unit 2 agreement", "Unit 10 agreement"]
+        page.evaluate("document.querySelector('label[for=kind-lead-management]').click()")
+        assert visible() == ["Unit 10 agreement"]
+        page.evaluate("document.querySelector('label[for=status-all]').click()")
+        assert visible() == ["Unit 10 agreement", "unit 1 agreement"]

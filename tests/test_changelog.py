@@ -163,7 +163,7 @@ def test_terms_only_since_until_and_quarter(history: Path) -> None:
 def test_quarter_summary_and_reviews(history: Path) -> None:
     git(history, "tag", "review/company-a-lead-management/2026-Q1")
     md = run("changelog", cwd=history).output
-    assert "## 2026-Q1" in md
+    assert "## 2026-Q1 (Jan-Mar 2026)" in md
     assert (
         "- **Company A sales and marketing agreement 2020**: 1 change, 1 stricter, 0 looser; "
         "review completed (tag `review/company-a-lead-management/2026-Q1`)"
@@ -172,13 +172,16 @@ def test_quarter_summary_and_reviews(history: Path) -> None:
         "- **Company A sales and marketing agreement 2020**: 0 changes, 0 stricter, 0 looser; reviewed 1 October 2020"
         in md
     )
-    assert "#### 10 February 2026: Faster follow-up (#12) (" in md and ", pull request #12, Dana Whitfield)" in md
+    # The pull request is named once: the subject already says (#12).
+    assert "#### 10 February 2026: Faster follow-up (#12) (" in md and ", Dana Whitfield)" in md
+    assert "pull request #12" not in md
     assert "No change in terms." in md
 
 
 def test_html_changelog(history: Path) -> None:
     html = run("changelog", "--format", "html", cwd=history).output
-    assert html.count("<h1>") == 1 and "<h2>2026-Q4</h2>" in html
+    assert html.count("<h1>") == 1 and "<h2>2026-Q4 (Oct-Dec 2026)</h2>" in html
+    assert 'href="index.html"' not in html  # standalone: no neighbour to link to
     assert "stricter for Sales" in html
 
 
@@ -229,8 +232,18 @@ def test_status_table(history: Path) -> None:
     edit(history, "sla/social.yaml", "version: 6", "version: 7")
     result = run("status", cwd=history)
     lines = result.output.splitlines()
-    assert lines[0].split() == ["Agreement", "Status", "Last", "change", "Next", "review", "Sign-off"]
-    assert lines[1].split() == ["company-a-lead-management", "retired", "2026-10-01", "2020-12-15", "-"]
+    assert lines[0].split() == ["Agreement", "Status", "Last", "change", "Next", "review", "Sign-off", "Attention"]
+    assert lines[1].split() == [
+        "company-a-lead-management",
+        "retired",
+        "2026-10-01",
+        "2020-12-15",
+        "not",
+        "signed",
+        "by",
+        "all",
+        "(retired)",
+    ]
     assert lines[2].split() == [
         "social-selling",
         "active",

@@ -96,6 +96,7 @@ def test_reordering_is_not_a_change(history: Path) -> None:
         "id": "company-a-lead-management",
         "status": "unchanged",
         "changes": [],
+        "version_not_raised": False,
     }
     _, moves = diff_json(history, "--show-moves")
     ops = [(c["op"], c["label"].split(" > ")[-1]) for c in agreement(moves, "company-a-lead-management")["changes"]]

@@ -21,7 +21,7 @@ from conftest import FIXED_EPOCH, ROOT, run, run_process
 
 COMPANY_A = "company-a-lead-management"
 # The digest Company A's two current signatures recorded (sla/company-a-lead-management.yaml).
-COMPANY_A_TERMS = "6c874d4c7ccbc3bd94fd720f2d84f8e40d6709d849d30ce0f306ae6181c4c319"
+COMPANY_A_TERMS = "5222526b40de2e087de6178feb92f0cd367f40201e001eef1caf5fa7f1a30a24"
 COMPANY_A_SECTIONS = [
     "1. Parties and stakeholders",
     "2. Definitions",

@@ -748,14 +748,17 @@ def test_changelog_lists_broken_revisions_and_never_raises(versions: list[bytes]
 @settings(max_examples=S.examples(0.5))
 @given(data=S.agreements(small=True), choice=st.data())
 def test_status_never_raises(data: dict[str, Any], choice: st.DataObject) -> None:
-    """`status` over a folder of one valid and one invalid agreement: a table, exit 0."""
+    """`status` over a folder of one valid and one mutated agreement: a table, and exit 1
+    exactly when an agreement is invalid (as `validate` judges it)."""
     mutation = choice.draw(S.mutations(data))
     with workdir() as tmp:
         write(tmp / "sla" / "a.yaml", data)
         write(tmp / "sla" / "b.yaml", mutation.data)
+        invalid = run("validate", "sla", cwd=tmp).exit_code != 0
         for fmt in ("text", "json"):
             result = run("status", "--format", fmt, cwd=tmp)
-            assert result.exit_code == 0, result.output
+            assert result.exit_code == (1 if invalid else 0), result.output
+            assert "Traceback" not in result.output
 
 
 # -- sign: a signature survives reformatting, and goes stale when a term changes --------------------

@@ -74,7 +74,7 @@ def test_text_format_is_path_line_col_severity_rule_message() -> None:
         f"{case}:10:79: error[calendar]: calendars[office].hours: the business day ends at 09:00, "
         "not after it starts at 17:00"
     )
-    assert lines[-1] == "1 agreement checked: 9 errors, 1 warning (1 invalid)"
+    assert lines[-1] == "1 agreement checked: 9 errors (1 invalid)"
     assert "\x1b[" not in result.output  # not a terminal: no colour
     assert result.exit_code == 1
 

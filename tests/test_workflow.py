@@ -28,7 +28,7 @@ def test_new_agreement_is_valid_as_written(tmp_path: Path, kind: str) -> None:
         "new", kind, "acme-2027", "--title", 'Acme "2027": the plan', "--timezone", "America/Chicago", cwd=tmp_path
     )
     assert result.exit_code == 0, result.output
-    assert result.output == "created sla/acme-2027.yaml: edit it, then run `make validate`\n"
+    assert result.output.startswith("created sla/acme-2027.yaml: edit it, then run `slakit validate`\n")
     text = (tmp_path / "sla" / "acme-2027.yaml").read_text()
     assert text.startswith("# yaml-language-server: $schema=../schema/sla.schema.json\n")
     assert text.count("# ---") >= 5  # sections the editor is guided through
@@ -102,8 +102,12 @@ def test_preview_serves_rebuilds_and_shows_errors(tmp_path: Path) -> None:
         assert "<div><dt>Version</dt><dd>6</dd></div>" in fetch(url + "social-selling.html")
         path.write_text(path.read_text() + "status: bogus\n")
         wait_for(lambda: not json.loads(fetch(url + "__slakit/version"))["ok"])
-        error = fetch(url + "social-selling.html")
-        assert "The agreements have problems" in error and "duplicate key &#x27;status&#x27;" in error
+        with pytest.raises(urllib.error.HTTPError) as failed:
+            fetch(url + "social-selling.html")
+        assert failed.value.code == 500  # served as the server error it is
+        error = failed.value.read().decode()
+        assert "The agreements have problems" in error and "duplicate key &#39;status&#39;" in error
+        assert '<header class="title-block">' in error and "--accent" in error  # the site's own look
         path.write_text(path.read_text().replace("status: bogus\n", ""))
         wait_for(lambda: json.loads(fetch(url + "__slakit/version"))["ok"])
         assert "Harbourline" in fetch(url + "social-selling.html")
@@ -218,11 +222,13 @@ def test_github_workflow_validates_against_its_published_schema() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("command", ["validate", "render", "diff", "changelog", "status", "sign", "new", "preview"])
+@pytest.mark.parametrize(
+    "command", ["validate", "render", "diff", "changelog", "status", "sign", "new", "init", "schema", "preview"]
+)
 def test_every_command_has_help_with_an_example(command: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == 0
-    assert re.search(r"Examples?:\n\s+python cli\.py " + command, result.output), result.output
+    assert re.search(r"Examples?:\n\s+slakit " + command, result.output), result.output
 
 
 def test_version_and_completion() -> None:
@@ -255,3 +261,79 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
         out += chunk
     os.waitpid(pid, 0)
     assert b"Building  [" in out and b"100%" in out
+
+
+def test_placeholders_named_by_the_rule_are_the_starters_own(tmp_path: Path) -> None:
+    """The placeholder rule knows the starter's texts; a starter set active trips on every one."""
+    from slakit.checking.rules import STARTER_ADDRESSES, STARTER_NAMES, STARTER_SUMMARY
+
+    run("new", "lead-management", "fresh", cwd=tmp_path)
+    path = tmp_path / "sla" / "fresh.yaml"
+    text = path.read_text()
+    assert " ".join(text.split()).count(STARTER_SUMMARY) == 1
+    assert all(f"name: {name}\n" in text for name in STARTER_NAMES)
+    assert all(f"address: {address}\n" in text for address in STARTER_ADDRESSES)
+    assert run("validate", "sla", cwd=tmp_path).exit_code == 0  # a draft may keep them
+    path.write_text(text.replace("status: draft", "status: active", 1))
+    result = run("validate", "--format", "json", "sla", cwd=tmp_path)
+    placeholders = [p for p in json.loads(result.output)["files"][0]["problems"] if p["rule"] == "placeholder"]
+    assert [p["pointer"] for p in placeholders] == [
+        "/summary",
+        "/stakeholders/0/name",
+        "/stakeholders/0/contact/address",
+        "/stakeholders/1/name",
+        "/stakeholders/1/contact/address",
+    ]
+    assert result.exit_code == 1
+
+
+def test_new_creates_the_folder_and_refuses_a_misspelt_time_zone(tmp_path: Path) -> None:
+    result = run_process("new", "social-selling", "team", "--timezone", "Europe/Lodnon", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "'Europe/Lodnon' is not an IANA time zone (did you mean 'Europe/London'?)" in result.stderr
+    assert not (tmp_path / "sla").exists()
+    result = run_process("new", "social-selling", "team", "--timezone", "Europe/London", cwd=tmp_path)
+    assert result.returncode == 0 and (tmp_path / "sla" / "team.yaml").is_file()
+    assert "tip: `slakit init` sets up editor completion" in result.stdout
+    assert "timezone: Europe/London" in (tmp_path / "sla" / "team.yaml").read_text()
+
+
+def test_hook_checks_staged_files_among_all_agreements(tmp_path: Path) -> None:
+    (tmp_path / "sla").mkdir()
+    shutil.copy(ROOT / "tests" / "cases" / "valid" / "minimal.yaml", tmp_path / "sla" / "b-first.yaml")
+    shutil.copy(ROOT / "tests" / "cases" / "valid" / "minimal.yaml", tmp_path / "sla" / "z-staged.yaml")
+    shutil.copy(ROOT / "tests" / "cases" / "valid" / "minimal.yaml", tmp_path / "sla" / "a-staged.yaml")
+    # Alone, a staged file looks fine; the hook reads all of sla/ and catches the reused id,
+    # whichever way the names sort, and reports on the staged files only.
+    assert run("validate", "sla/a-staged.yaml", cwd=tmp_path).exit_code == 0
+    result = run_process("validate", "--context", "sla", "sla/a-staged.yaml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "sla/a-staged.yaml:3:5: error[unique]: agreement id 'minimal' is also used by sla/b-first.yaml; "
+        "both would publish to the same page, so give each agreement its own id",
+        "1 agreement checked: 1 error (1 invalid)",
+    ]
+    (tmp_path / "sla" / "b-first.yaml").unlink()
+    (tmp_path / "sla" / "a-staged.yaml").write_text(
+        (tmp_path / "sla" / "a-staged.yaml").read_text().replace("id: minimal", "id: other", 1)
+    )
+    result = run_process("validate", "--context", "sla", "sla/a-staged.yaml", cwd=tmp_path)
+    assert result.returncode == 0 and "unique" not in result.stdout and "1 agreement checked" in result.stdout
+    # A repository without sla/ yet: the context is simply empty.
+    assert run_process("validate", "--context", "missing", "sla/a-staged.yaml", cwd=tmp_path).returncode == 0
+
+
+def test_preview_port_in_use_suggests_port_zero(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        (tmp_path / "sla").mkdir()
+        shutil.copy(ROOT / "tests" / "cases" / "valid" / "minimal.yaml", tmp_path / "sla")
+        result = run_process("preview", "--port", str(port), cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert "--port 0 to pick a free one" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "dist").exists()  # refused before building anything

@@ -182,6 +182,28 @@ def references(data: dict[str, Any], f: Findings, today: dt.date) -> None:
                 )
 
 
+@rule
+def excluded_sources(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    """follow_up.exclude_sources name lead sources of a lead_value plan: the scorecard matches leads by them."""
+    known = list(
+        dict.fromkeys(
+            s["id"]
+            for _, sources in iter_values(data, ("commitments", "*", "lead_value", "sources"))
+            for s in _list(sources)
+            if isinstance(s, dict) and isinstance(s.get("id"), str)
+        )
+    )
+    for path, value in iter_values(data, ("commitments", "*", "follow_up", "exclude_sources", "*")):
+        if isinstance(value, str) and value not in known:
+            listed = ", ".join(known) if known else "none, as no lead_value plan lists sources"
+            f.error(
+                path,
+                "ref",
+                f"{where(data, path)}: there is no lead source with id {value!r}{suggest(value, known)}; "
+                f"known ids: {listed}",
+            )
+
+
 @cache
 def zone_ok(name: str) -> bool:
     """Whether `name` is an IANA time zone this system knows."""
@@ -199,18 +221,21 @@ def zone_hint(name: str) -> str:
     return suggest(name, zones, at_most=len(zones))
 
 
+def timezone_problem(name: str) -> str | None:
+    """Why `name` is not a time zone (with the nearest real one), or None when it is one."""
+    if zone_ok(name):
+        return None
+    return f"{shown(name)} is not an IANA time zone{zone_hint(name)}; use a name such as America/New_York"
+
+
 @rule
 def timezones(data: dict[str, Any], f: Findings, today: dt.date) -> None:
     paths = [(("timezone",), data.get("timezone"))]
     paths += list(iter_values(data, ("calendars", "*", "timezone")))
     for path, name in paths:
-        if isinstance(name, str) and not zone_ok(name):
-            f.error(
-                path,
-                "timezone",
-                f"{where(data, path)}: {shown(name)} is not an IANA time zone"
-                f"{zone_hint(name)}; use a name such as America/New_York",
-            )
+        problem = timezone_problem(name) if isinstance(name, str) else None
+        if problem:
+            f.error(path, "timezone", f"{where(data, path)}: {problem}")
 
 
 @rule
@@ -511,7 +536,47 @@ def signatures(data: dict[str, Any], f: Findings, today: dt.date) -> None:
         if signer.signed_by is None:
             message = f"signoff.required[{signer.id}]: no current signature from {signer.role} ({signer.party})"
             path = ("signoff", "required", i)
+            # A draft is expected to await signatures (status says so); an active
+            # agreement must have them all.
             if data.get("status") == "active":
                 f.error(path, "signature", message + "; an active agreement needs every required signature")
-            else:
-                f.warning(path, "signature", message)
+
+
+# What `slakit new` writes for people to replace (templates/starters/_common_head.yaml.j2;
+# a test keeps the two in step). Harmless in a draft, wrong in an agreement in force.
+STARTER_SUMMARY = "Why the two teams make this agreement, in a few sentences."
+STARTER_NAMES = ("Marketing Lead", "Sales Lead")
+STARTER_ADDRESSES = ("marketing.lead@example.com", "sales.lead@example.com")
+
+
+@rule
+def placeholders(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    """An active agreement must not still carry the starter's placeholders."""
+    if data.get("status") != "active":
+        return
+    advice = "keep status: draft until it is replaced"
+    summary = _text(data.get("summary"))
+    if summary and " ".join(summary.split()).startswith(STARTER_SUMMARY):
+        f.error(
+            ("summary",),
+            "placeholder",
+            f"summary: still the starter's placeholder text; say why the teams make this agreement, or {advice}",
+        )
+    for i, person in enumerate(_list(data.get("stakeholders"))):
+        if not isinstance(person, dict):
+            continue
+        path = ("stakeholders", i)
+        if person.get("name") in STARTER_NAMES:
+            f.error(
+                path + ("name",),
+                "placeholder",
+                f"{where(data, path)}.name: {person['name']!r} is the starter's placeholder name; write the person's own name, or {advice}",
+            )
+        contact = person.get("contact")
+        address = _text(contact.get("address")) if isinstance(contact, dict) else None
+        if address and address.lower() in STARTER_ADDRESSES:
+            f.error(
+                path + ("contact", "address"),
+                "placeholder",
+                f"{where(data, path)}.contact.address: {address!r} is the starter's placeholder address; write where to reach this person, or {advice}",
+            )

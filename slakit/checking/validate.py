@@ -10,7 +10,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from ..errors import ERROR, Problem, shown
+from ..errors import ERROR, Problem, UsageError, shown
 from ..model.schema import index, pattern_of, pointer
 from ..world.clock import today
 from ..world.files import find_agreements
@@ -50,13 +50,34 @@ class Report:
         return sum(p.severity == severity for p in self.problems)
 
 
-def validate_paths(paths: Iterable[str], strict: bool = False, keep: bool = False) -> Report:
+def validate_paths(
+    paths: Iterable[str], strict: bool = False, keep: bool = False, context: Iterable[str] = ()
+) -> Report:
     """Validate every agreement under `paths` (files or folders).
 
     With `keep`, each result holds its loaded document for later stages (render);
     otherwise documents are dropped as soon as they are checked, so memory stays flat.
+    The agreements under the `context` folders are read too, before `paths`, so a file in
+    `paths` that reuses one of their ids is reported; the report covers `paths` only.
     """
-    return validate_files(find_agreements(paths), strict, keep)
+    given = find_agreements(paths)
+    if not context:
+        return validate_files(given, strict, keep)
+    seen = {path for path, _ in given}
+    others: list[tuple[Path, str]] = []
+    for folder in context:
+        if not Path(folder).is_dir():
+            continue
+        try:
+            found = find_agreements([folder])
+        except UsageError:  # a folder without agreements gives no context
+            continue
+        for path, name in found:
+            if path not in seen:
+                seen.add(path)
+                others.append((path, name))
+    report = validate_files(others + given, strict, keep)
+    return Report(report.files[len(others) :])
 
 
 def validate_files(files: list[tuple[Path, str]], strict: bool = False, keep: bool = True) -> Report:
@@ -87,6 +108,21 @@ def content_errors(problems: list[Problem]) -> list[Problem]:
     """Errors in what the agreement says, leaving out its sign-off state (missing or stale
     signatures): those block publishing, but not reading, comparing or signing it."""
     return sorted(p for p in problems if p.severity == ERROR and p.rule != "signature")
+
+
+# Problems that leave no agreement to read: the file did not parse, or breaks the schema
+# (the comparing code may rely on the shapes the schema guarantees).
+UNREADABLE_RULES = frozenset({"yaml", "duplicate-key", "encoding", "empty", "size", "file", "schema"})
+
+
+def unreadable(problems: list[Problem]) -> bool:
+    """Whether these problems leave the document unfit to compare: it did not parse, breaks
+    the schema, or shares its id with another file (so it cannot be matched). Broken rules
+    (a sum that does not add up, a date out of term) leave it readable."""
+    return any(
+        p.severity == ERROR and (p.rule in UNREADABLE_RULES or (p.rule == "unique" and p.pointer == ""))
+        for p in problems
+    )
 
 
 def same_id(doc: Document, owners: dict[str, str]) -> list[Problem]:

@@ -237,23 +237,32 @@ def _build(
     first = Path(paths[0]) if paths else Path(".")
     as_of = reference_date(first if first.is_dir() else first.parent, [e["entry"] for e in entries.values()])
     changelog_head, changelog = _changelog(
-        paths, templates, manifest.get("changelog_head") if manifest.get("key") == key else None, out, result
+        paths, templates, manifest.get("changelog_head") if manifest.get("key") == key else None, out, result, as_of
     )
     outputs.update(changelog)
-    index = sorted(
-        (e["entry"] for e in entries.values()), key=lambda e: (e["status"] == "retired", e["title"], e["id"])
-    )
+    index = [e["entry"] for e in entries.values()]  # the renderer orders it
     for entry in index:
         entry["overdue"] = bool(
             entry["next_review"] and entry["status"] != "retired" and entry["next_review"] < as_of.isoformat()
         )
-    index_md, index_html = renderer.index(index, as_of, has_changelog=changelog_head is not None, has_pdf=bool(pdf))
+    scorecard = _scorecard(paths, templates)  # before anything is written: bad exports fail the build
+    if scorecard is not None:
+        outputs[SCORECARD] = scorecard
+    index_md, index_html = renderer.index(
+        index,
+        as_of,
+        has_changelog=changelog_head is not None,
+        has_pdf=bool(pdf),
+        has_scorecard=scorecard is not None,
+    )
     outputs["index.md"] = index_md.encode()
     outputs["index.html"] = index_html.encode()
 
     produced = {f for e in entries.values() for f in e["outputs"]} | {"index.md", "index.html"}
     if changelog_head:
         produced |= set(CHANGELOG)
+    if scorecard is not None:
+        produced.add(SCORECARD)
     removed = set()
     for stale in sorted(set(manifest.get("outputs", [])) - produced):
         # Only plain file names the build itself writes: a manifest edited by hand cannot
@@ -352,11 +361,17 @@ CHANGELOG = ("changelog.md", "changelog.html")
 
 
 def _changelog(
-    paths: list[str], templates: Path | None, cached_head: str | None, out: Path, result: BuildResult
+    paths: list[str],
+    templates: Path | None,
+    cached_head: str | None,
+    out: Path,
+    result: BuildResult,
+    as_of: dt.date | None = None,
 ) -> tuple[str | None, dict[str, bytes]]:
-    """dist/changelog.md and .html from Git history; redone only when HEAD has moved.
+    """dist/changelog.md and .html from Git history; redone only when HEAD (or the date
+    reviews are judged overdue on) has moved.
 
-    Returns the commit the changelog describes (None when there is no usable history)."""
+    Returns the commit (and date) the changelog describes (None when there is no usable history)."""
     from ..output.changelog import document
     from ..world.git import Repo
     from .changelog import collect, shallow_problem
@@ -375,13 +390,27 @@ def _changelog(
         except UsageError:
             result.notes.append("no changelog: the agreements are outside this Git repository")
             return None, {}
+    head = f"{head} {as_of.isoformat()}" if as_of else head
     if cached_head == head and all((out / name).is_file() for name in CHANGELOG):
         return head, {}
-    history, groups = collect(paths, None, None, None, 1, False)
+    history, groups = collect(paths, None, None, None, 1, False, today=as_of)
     return head, {
         "changelog.md": document(groups, history, "md", templates).encode(),
-        "changelog.html": document(groups, history, "html", templates).encode(),
+        "changelog.html": document(groups, history, "html", templates, index_link=True).encode(),
     }
+
+
+SCORECARD = "scorecard.html"
+
+
+def _scorecard(paths: list[str], templates: Path | None) -> bytes | None:
+    """dist/scorecard.html when slakit.yaml (in the current folder) names CRM exports; the
+    exports are read where they lie and never copied."""
+    from ..output.scorecard import as_html
+    from .score import configured_scorecard
+
+    card = configured_scorecard(paths, Path.cwd())
+    return as_html(card, templates).encode() if card is not None else None
 
 
 def _shown(name: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from ..comparing.history import History, QuarterGroup, group, parse_quarter, review_tags
 from ..errors import UsageError
 from ..model.dates import parse_date as date
+from ..world.clock import today
 from ..world.git import Repo
 
 
@@ -50,6 +51,7 @@ def collect(
     fy_start: int,
     terms_only: bool,
     progress: Any = None,
+    today: dt.date | None = None,
 ) -> tuple[History, list[QuarterGroup]]:
     if not 1 <= fy_start <= 12:
         raise UsageError(f"--fiscal-year-start must be a month number from 1 to 12, not {fy_start}")
@@ -66,7 +68,7 @@ def collect(
         history = History(
             repo, git_paths, since_rev if not since_day else None, until_rev if not until_day else None, progress
         ).read()
-        groups = group(history, fy_start, review_tags(repo), terms_only, since_day, until_day, only)
+        groups = group(history, fy_start, review_tags(repo), terms_only, since_day, until_day, only, today)
     return history, groups
 
 
@@ -80,10 +82,13 @@ def render(
     terms_only: bool,
     templates: Path | None,
     progress: Any = None,
+    colour: bool = False,
 ) -> str:
-    history, groups = collect(paths, since, until, quarter, fy_start, terms_only, progress)
-    from ..output.changelog import as_json, document
+    history, groups = collect(paths, since, until, quarter, fy_start, terms_only, progress, today())
+    from ..output.changelog import as_json, as_text, document
 
     if fmt == "json":
         return as_json(groups)
+    if fmt == "text":
+        return as_text(groups, history, colour)
     return document(groups, history, fmt, templates)

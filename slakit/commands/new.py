@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jinja2
 
-from ..checking.rules import zone_hint, zone_ok
+from ..checking.rules import timezone_problem
 from ..checking.validate import check_source
 from ..errors import ERROR, UsageError, WriteError, shown
 from ..model.dates import add_months
@@ -37,16 +37,14 @@ def new_agreement(kind: str, ident: str, title: str | None, folder: Path, timezo
             "by hyphens, such as acme-lead-management (no spaces, slashes or dots)"
         )
     _check_text("--title", title)
-    if not zone_ok(timezone):
-        raise UsageError(
-            f"--timezone {shown(timezone)} is not an IANA time zone{zone_hint(timezone)}; "
-            "use a name such as Europe/London or America/New_York"
-        )
     path = folder / f"{ident}.yaml"
     if path.exists() or path.is_symlink():
         raise UsageError(f"{path} already exists; choose another id or edit that file")
-    if not folder.is_dir():
-        raise UsageError(f"folder '{folder}' does not exist")
+    problem = timezone_problem(timezone)
+    if problem:
+        raise UsageError(f"--timezone: {problem}")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"'{folder}' is a file, not a folder for agreements")
     day = today()
     cadence, default_title = KINDS[kind]
     env = jinja2.Environment(
@@ -71,7 +69,8 @@ def new_agreement(kind: str, ident: str, title: str | None, folder: Path, timezo
         lines = "\n".join(p.format() for p in errors)
         raise UsageError(f"the options would make an agreement that does not validate; nothing was written:\n{lines}")
     try:
-        create_new(path, text.encode())
+        folder.mkdir(parents=True, exist_ok=True)
+        create_new(path, text.encode())  # all or nothing; never replaces a file or a planted link
     except FileExistsError:
         raise UsageError(f"{path} already exists; choose another id or edit that file") from None
     except OSError as exc:

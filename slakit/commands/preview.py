@@ -8,6 +8,7 @@ the validation messages instead, until the file is fixed.
 
 from __future__ import annotations
 
+import errno
 import html
 import json
 import re
@@ -18,7 +19,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from ..errors import SlakitError
+from ..errors import SlakitError, UsageError
 from ..world.resources import SCHEMA_PATH, TEMPLATES
 from .build import BuildFailed, build
 
@@ -156,8 +157,8 @@ def handler(site: Site, hosts: frozenset[str] = frozenset()) -> type[SimpleHTTPR
                 self.send(RELOAD_JS.encode(), "text/javascript; charset=utf-8")
                 return
             if path == "/" or path.endswith(".html"):
-                if problems is not None:
-                    self.send(error_page(problems).encode(), "text/html; charset=utf-8")
+                if problems is not None:  # a server-side failure, so 500: tools and tests see it too
+                    self.send(error_page(problems).encode(), "text/html; charset=utf-8", 500)
                     return
                 target = site.out / ("index.html" if path == "/" else path.lstrip("/"))
                 try:
@@ -191,14 +192,22 @@ def with_reload(page: str) -> str:
 
 
 def error_page(problems: str) -> str:
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Build failed</title>'
-        "<style>body{font:1rem/1.5 sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
-        "pre{background:#fdecea;padding:1rem;white-space:pre-wrap}</style></head><body><main>"
-        "<h1>The agreements have problems</h1><p>Fix them and save: this page reloads by itself.</p>"
-        f"<pre>{html.escape(problems)}</pre></main>"
-        '<script src="/__slakit/reload.js"></script></body></html>'
-    )
+    """The page shown while the build fails, styled like the site (the built-in templates:
+    the user's own may be what fails)."""
+    from ..output.render import Renderer
+
+    count = sum(1 for line in problems.splitlines() if re.search(r":\d+:\d+: (error|warning)\[", line))
+    try:
+        renderer = Renderer(None)
+        return renderer.template(
+            renderer.html_env, "error.html.j2", problems=problems.rstrip(), count=count or 1, style=renderer.style()
+        )
+    except SlakitError:
+        return (
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Build failed</title></head><body>'
+            f"<h1>The agreements have problems</h1><pre>{html.escape(problems)}</pre>"
+            '<script src="/__slakit/reload.js"></script></body></html>'
+        )
 
 
 def serve(
@@ -206,13 +215,25 @@ def serve(
 ) -> None:
     """Build, then serve `out` and rebuild on change until interrupted."""
     site = Site(paths, out, templates, log)
-    site.rebuild()
-    out.mkdir(parents=True, exist_ok=True)
-    try:
+    try:  # listen first: a port in use is known at once, before a build that may take a while
         server = ThreadingHTTPServer((host, port), handler(site))
     except OSError as exc:
-        raise SlakitError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        hint = ""
+        if exc.errno == errno.EADDRINUSE:
+            hint = (
+                f"; another program (perhaps another preview) is using port {port}: stop it, or choose "
+                "another port with --port 8080, or --port 0 to pick a free one"
+            )
+        elif exc.errno == errno.EACCES:
+            hint = "; ports below 1024 need administrator rights: use --port 8000, or --port 0 to pick a free one"
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
     server.RequestHandlerClass = handler(site, allowed_hosts(host, server.server_address[1]))
+    site.rebuild()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        server.server_close()
+        raise UsageError(f"cannot create the output folder '{out}': {exc.strerror or exc}") from None
     stop = threading.Event()
     watcher = threading.Thread(target=site.watch, args=(stop,), daemon=True)
     watcher.start()

@@ -162,7 +162,9 @@ class _Comparer:
         party: str | None,
         effect: str | None = None,
     ) -> None:
-        self.changes.append(Change(path, " > ".join(labels), op, old, new, effect, party))
+        # A field titled like the item it belongs to ("Target" of a target) is named once.
+        shown = [label for i, label in enumerate(labels) if i == 0 or label.lower() != labels[i - 1].lower()]
+        self.changes.append(Change(path, " > ".join(shown), op, old, new, effect, party))
 
     # -- walking ----------------------------------------------------------------------------
 

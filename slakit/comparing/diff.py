@@ -8,10 +8,11 @@ are still compared.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..checking.validate import check_source, content_errors
+from ..checking.validate import check_source, content_errors, unreadable
 from ..errors import Problem
 from ..model.agreement import party_names
 from ..world.clock import today
@@ -34,13 +35,14 @@ class AgreementDiff:
     old_path: str | None
     id: str | None
     title: str
-    status: str  # added | removed | renamed | changed | unchanged | broken
+    status: str  # added | removed | renamed | changed | unchanged | broken (unreadable)
     changes: list[Change] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     redline: list[Any] | None = None  # the word-by-word redline, when the output asks for one
     old_data: dict[str, Any] | None = None
     new_data: dict[str, Any] | None = None
     parties: dict[str, str] = field(default_factory=dict)  # id -> name, for "stricter for Sales"
+    version_not_raised: bool = False  # the terms changed, the version number did not go up
 
     def visible(self, show_moves: bool) -> list[Change]:
         return [c for c in self.changes if show_moves or c.op != "moved"]
@@ -101,7 +103,9 @@ def read_versions(files: dict[str, bytes | Problem], label: str | None) -> list[
             continue
         checked = check_source(load_bytes(raw, shown), shown, day, owners)
         errors = content_errors(checked.problems)
-        data = checked.document.data if checked.document is not None and not errors else None
+        # A version that breaks a rule is still compared (reviewers need its changes most
+        # then); its errors are listed beside the changes.
+        data = checked.document.data if checked.document is not None and not unreadable(errors) else None
         versions.append(Version(path, data, errors))
     return versions
 
@@ -139,7 +143,7 @@ def _pair(old: Version | None, new: Version | None, show_moves: bool) -> Agreeme
             diff.parties.update(party_names(version.data))
     diff.old_data, diff.new_data = (old.data if old else None), (new.data if new else None)
     diff.problems = (old.problems if old else []) + (new.problems if new else [])
-    if diff.problems:
+    if any(version is not None and version.data is None for version in (old, new)):
         diff.status = "broken"
         return diff
     if old is None or new is None:
@@ -147,8 +151,26 @@ def _pair(old: Version | None, new: Version | None, show_moves: bool) -> Agreeme
         return diff
     assert old.data is not None and new.data is not None
     diff.changes = compare(old.data, new.data)
+    diff.version_not_raised = bool(diff.term_changes()) and not _raised(
+        old.data.get("version"), new.data.get("version")
+    )
     if old.path != new.path:
         diff.status = "renamed"
     elif diff.visible(show_moves):
         diff.status = "changed"
     return diff
+
+
+def _raised(old: Any, new: Any) -> bool:
+    """Whether the version went up: 3 -> 4, "2026.1" -> "2026.2". Versions that cannot be
+    ordered ("draft-a" -> "draft-b") count as raised when they differ."""
+    if old is None or new is None:
+        return True
+    if str(old) == str(new):
+        return False
+    try:
+        return tuple(int(part) for part in re.split(r"[.-]", str(new))) > tuple(
+            int(part) for part in re.split(r"[.-]", str(old))
+        )
+    except ValueError:
+        return True

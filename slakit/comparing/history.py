@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from ..errors import ERROR, Problem, UsageError
 from ..model.dates import parse_date as date
-from ..model.dates import quarter_of
+from ..model.dates import quarter_label, quarter_of
 from ..model.review import ReviewSchedule
 from ..world.files import MAX_BYTES, is_agreement_under, write_if_changed
 from ..world.git import NULL_SHA, BlobTooLarge, Repo
@@ -69,6 +69,10 @@ class Entry:
 
     def count(self, effect: str) -> int:
         return sum(c.effect == effect for c in self.changes)
+
+    def term_changes(self) -> int:
+        """Changes to the terms (not status, version, review dates or signatures)."""
+        return sum(c.term and c.op != "moved" for c in self.changes)
 
 
 @dataclass
@@ -327,8 +331,10 @@ class History:
 
 @dataclass
 class QuarterGroup:
-    quarter: str
+    quarter: str  # YYYY-Qn of the (fiscal) year, as quarter_of names it
     agreements: list[dict[str, Any]]
+    label: str = ""  # "2026-Q3", or "FY2026-Q2" for a fiscal year not starting in January
+    months: str = ""  # "Jul-Sep 2026", "May-Jul 2025"
 
 
 def review_tags(repo: Repo) -> set[tuple[str, str]]:
@@ -350,13 +356,18 @@ def group(
     since: dt.date | None = None,
     until: dt.date | None = None,
     only: str | None = None,
+    today: dt.date | None = None,
 ) -> list[QuarterGroup]:
-    """Quarter (newest first) -> agreement -> commits (newest first) -> changes."""
+    """Quarter (newest first) -> agreement -> commits (newest first) -> changes.
+
+    With `terms_only`, commits that changed nothing in the terms (only status, version,
+    review dates or signatures, or nothing in meaning) are left out. Reviews due before
+    `today` are listed as overdue."""
     quarters: dict[str, dict[str, list[Entry]]] = {}
     for entry in history.entries:
         if (since and entry.local_date < since) or (until and entry.local_date > until):
             continue
-        if terms_only and entry.kind == "no-change":
+        if terms_only and entry.kind in ("changed", "renamed", "no-change") and not entry.term_changes():
             continue
         entry.quarter = quarter_of(entry.local_date, fy_start)
         quarters.setdefault(entry.quarter, {}).setdefault(entry.key, []).append(entry)
@@ -379,6 +390,7 @@ def group(
             changes = [c for e in entries for c in e.changes if c.op != "moved" and c.term]
             held = [d for d in sorted(thread.reviews) if quarter_of(d, fy_start) == quarter] if thread else []
             due = [d for d in _due(thread) if quarter_of(d, fy_start) == quarter and d not in held] if thread else []
+            overdue = [d for d in due if today is not None and d < today and (key, quarter) not in tags]
             agreements.append(
                 {
                     "id": key,
@@ -392,11 +404,12 @@ def group(
                         "commits": len(entries),
                     },
                     "reviews_held": held,
-                    "reviews_due": due,
+                    "reviews_due": [d for d in due if d not in overdue],
+                    "reviews_overdue": overdue,
                     "review_tagged": (key, quarter) in tags,
                 }
             )
-        groups.append(QuarterGroup(quarter, agreements))
+        groups.append(QuarterGroup(quarter, agreements, *quarter_label(quarter, fy_start)))
     return groups
 
 

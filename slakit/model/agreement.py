@@ -66,7 +66,9 @@ class FollowUp:
     calendar: str | None
     after_hours: str | None
     clock_starts: str
-    exclusions: tuple[str, ...] = ()
+    exclusions: tuple[str, ...] = ()  # in words, for people
+    exclude_sources: tuple[str, ...] = ()  # lead-source ids the scorecard leaves out
+    objective: Percentage = field(default_factory=lambda: Percentage(Decimal(100)))  # share of leads on time
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class Commitment:
     blocks: dict[str, dict[str, Any]] = field(compare=False, repr=False)  # each typed block as written
     lead_value: LeadValuePlan | None = None
     follow_up: FollowUp | None = None
+    measured_as: str | None = None  # close-rate | sales-cycle, for a stepped target the scorecard computes
 
     @property
     def kind(self) -> str | None:
@@ -116,6 +119,7 @@ class Reward:
     condition: str
     period: str | None
     pool: Money | None
+    earned_when: tuple[str, ...] = ()  # every-target-met | revenue-on-goal: what the scorecard checks
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,7 @@ class Agreement:
                     r["condition"],
                     r.get("period"),
                     Money.from_data(r["pool"]) if r.get("pool") else None,
+                    tuple(r.get("earned_when") or ()),
                 )
                 for r in data.get("rewards") or []
             ),
@@ -267,6 +272,10 @@ def _commitment(c: dict[str, Any]) -> Commitment:
                 block.get("after_hours"),
                 block["clock_starts"],
                 tuple(block.get("exclusions") or ()),
+                tuple(block.get("exclude_sources") or ()),
+                Percentage(parse_percent(block["objective"]) or Decimal(100))
+                if block.get("objective")
+                else Percentage(Decimal(100)),
             )
             targets[kind] = Target("Response time", follow_up.response_time, "lower")
         elif kind == "measure":
@@ -285,4 +294,5 @@ def _commitment(c: dict[str, Any]) -> Commitment:
         {k: c[k] for k in kinds},
         lead_value,
         follow_up,
+        (c.get("stepped_target") or {}).get("measured_as"),
     )

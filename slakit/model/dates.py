@@ -54,3 +54,23 @@ def quarter_of(day: dt.date, fy_start: int = 1) -> str:
     shifted = (day.month - fy_start) % 12
     year = day.year if fy_start == 1 or day.month < fy_start else day.year + 1
     return f"{year}-Q{shifted // 3 + 1}"
+
+
+MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def quarter_start(quarter: str, fy_start: int = 1) -> dt.date:
+    """The first day of a quarter named as quarter_of names it (YYYY-Qn of the fiscal year)."""
+    year, n = (int(part) for part in quarter.split("-Q"))
+    first_year = year if fy_start == 1 else year - 1  # a fiscal year is named after the year it ends in
+    return add_months(dt.date(first_year, fy_start, 1), 3 * (n - 1))
+
+
+def quarter_label(quarter: str, fy_start: int = 1) -> tuple[str, str]:
+    """How people read a quarter: ("2026-Q3", "Jul-Sep 2026"), or for a fiscal year that does
+    not start in January ("FY2026-Q2", "May-Jul 2025") and ("FY2026-Q4", "Nov 2025-Jan 2026")."""
+    first = quarter_start(quarter, fy_start)
+    last = add_months(first, 2)
+    a, b = MONTH_ABBR[first.month - 1], MONTH_ABBR[last.month - 1]  # not %b: that follows the locale
+    months = f"{a}-{b} {last.year}" if first.year == last.year else f"{a} {first.year}-{b} {last.year}"
+    return ("FY" if fy_start != 1 else "") + quarter, months

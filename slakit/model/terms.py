@@ -114,12 +114,14 @@ class SignatureState:
         return self.missing == 0
 
     def summary(self, retired: bool = False) -> str:
-        """ "signed by all", "awaiting 2 signatures" (retired agreements: "not signed by all (retired)")."""
+        """ "signed by all", "awaiting 2 signatures", "awaiting 1 signature (1 stale)";
+        retired agreements: "not signed by all (retired)"."""
         if self.complete:
             return "signed by all"
         if retired:
             return "not signed by all (retired)"
-        return f"awaiting {self.missing} signature{'s' * (self.missing != 1)}"
+        awaiting = f"awaiting {self.missing} signature{'s' * (self.missing != 1)}"
+        return awaiting + (f" ({self.stale} stale)" if self.stale else "")
 
 
 def _text(value: Any) -> str:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
+import click
 
 from ..comparing.history import History, QuarterGroup
 from ..model.agreement import party_names
-from .diff import change_line, effect_text
+from .diff import EFFECT_COLOURS, SIGNS, change_line, effect_text
 from .markdown import MdText, to_html
+from .present import long_date
 from .render import Renderer, tidy
+from .report import printable
 
 
 def as_json(groups: list[QuarterGroup]) -> str:
@@ -25,6 +30,7 @@ def as_json(groups: list[QuarterGroup]) -> str:
                     "summary": a["summary"],
                     "reviews_held": [d.isoformat() for d in a["reviews_held"]],
                     "reviews_due": [d.isoformat() for d in a["reviews_due"]],
+                    "reviews_overdue": [d.isoformat() for d in a["reviews_overdue"]],
                     "review_tagged": a["review_tagged"],
                     "commits": [
                         {
@@ -44,14 +50,17 @@ def as_json(groups: list[QuarterGroup]) -> str:
                     ],
                 }
             )
-        out.append({"quarter": g.quarter, "agreements": agreements})
+        out.append({"quarter": g.quarter, "label": g.label, "months": g.months, "agreements": agreements})
     return json.dumps({"quarters": out}, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def document(groups: list[QuarterGroup], history: History, fmt: str, templates: Path | None = None) -> str:
-    """The changelog as Markdown, or as a standalone HTML page."""
+def document(
+    groups: list[QuarterGroup], history: History, fmt: str, templates: Path | None = None, index_link: bool = False
+) -> str:
+    """The changelog as Markdown, or as a standalone HTML page (`index_link`: published beside
+    the index, which it links to; a page written anywhere else has no such neighbour)."""
     renderer = Renderer(templates)
-    names = {key: party_names(thread.data) for key, thread in history.threads.items()}
+    names = _names(history)
     markdown = tidy(
         renderer.template(
             renderer.markdown_env,
@@ -64,4 +73,78 @@ def document(groups: list[QuarterGroup], history: History, fmt: str, templates: 
     if fmt == "md":
         return markdown
     body, _ = to_html(markdown.split("\n", 1)[1])  # the page's own header carries the title
-    return renderer.template(renderer.html_env, "changelog.html.j2", body=MdText(body), style=renderer.style())
+    return renderer.template(
+        renderer.html_env, "changelog.html.j2", body=MdText(body), style=renderer.style(), index_link=index_link
+    )
+
+
+def _names(history: History) -> dict[str, dict[str, str]]:
+    return {key: party_names(thread.data) for key, thread in history.threads.items()}
+
+
+def as_text(groups: list[QuarterGroup], history: History, colour: bool = False) -> str:
+    """The changelog for a terminal: plain lines, indented, no Markdown."""
+
+    def paint(text: str, fg: str | None = None, bold: bool = False) -> str:
+        text = printable(text)  # text from files and commits is made safe before any colour
+        return click.style(text, fg=fg, bold=bold) if colour and (fg or bold) else text
+
+    def dates(days: list[Any]) -> str:
+        return ", ".join(long_date(d) for d in days)
+
+    names = _names(history)
+    lines = [paint("Changelog of the agreements", bold=True)]
+    if not groups:
+        lines += ["", "No changes to the agreements in this period."]
+    for g in groups:
+        lines += ["", paint(f"{g.label} ({g.months})", bold=True)]
+        for a in g.agreements:
+            s = a["summary"]
+            notes = [
+                f"{s['changes']} change{'s' * (s['changes'] != 1)} to the terms, {s['stricter']} stricter, {s['looser']} looser"
+            ]
+            if a["reviews_held"]:
+                notes.append(f"reviewed {dates(a['reviews_held'])}")
+            if a["review_tagged"]:
+                notes.append(f"review completed (tag review/{a['id']}/{g.label})")
+            if a["reviews_due"]:
+                notes.append(f"review due {dates(a['reviews_due'])}")
+            line = f"  {a['title']}: " + "; ".join(notes)
+            if a["reviews_overdue"]:
+                line = paint(line) + "; " + paint(f"review OVERDUE (due {dates(a['reviews_overdue'])})", "red", True)
+            else:
+                line = paint(line)
+            lines.append(line)
+        for a in g.agreements:
+            if not a["entries"]:
+                continue
+            lines += ["", paint(f"  {a['title']} ({a['path']})", bold=True)]
+            for e in a["entries"]:
+                pr = e.commit.pull_request
+                pr_note = f", pull request #{pr}" if pr and f"#{pr}" not in e.commit.subject else ""
+                lines.append(
+                    paint(
+                        f"    {long_date(e.local_date)}: {e.commit.subject} ({e.commit.short}{pr_note}, {e.commit.author})"
+                    )
+                )
+                if e.kind == "added":
+                    lines.append(paint(f"      agreement added as {e.path}", "green"))
+                elif e.kind == "removed":
+                    lines.append(paint("      agreement removed", "red"))
+                elif e.kind == "broken":
+                    lines.append(paint("      this revision does not parse; the next good revision continues:", "red"))
+                    lines += [paint(f"        {p.format()}", "red") for p in e.problems]
+                elif e.kind == "no-change":
+                    lines.append("      no change in terms")
+                else:
+                    if e.kind == "renamed":
+                        lines.append(f"      moved from {printable(e.old_path or '')} to {printable(e.path)}")
+                    for c in e.changes:
+                        if c.op == "moved":
+                            continue
+                        text = paint(f"      {SIGNS[c.op]} {change_line(c)}")
+                        if c.effect:
+                            effect = effect_text(c, names.get(e.key, {}))
+                            text += "  " + paint(f"[{effect}]", EFFECT_COLOURS.get(c.effect), True)
+                        lines.append(text)
+    return "\n".join(lines) + "\n"

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ..comparing.compare import Change
-from ..comparing.diff import DiffResult
+from ..comparing.diff import AgreementDiff, DiffResult
 from .markdown import MdText
 from .present import display
 from .redline import redline, to_critic, to_html_marks, to_tags
@@ -32,7 +32,21 @@ def change_line(change: Change) -> str:
         return f"{change.label}: moved" + (
             f" from position {change.old} to {change.new}" if isinstance(change.old, int) else ""
         )
-    return f"{change.label}: {change.op}"
+    value = change.new if change.op == "added" else change.old
+    names = (
+        [v["name"] for v in value if isinstance(v, dict) and isinstance(v.get("name"), str)]
+        if isinstance(value, list)
+        else []
+    )
+    return f"{change.label}: {change.op}" + (f" ({', '.join(names)})" if names else "")
+
+
+def version_note(a: AgreementDiff) -> str:
+    """The flag on an agreement whose terms changed while its version stayed."""
+    old = (a.old_data or {}).get("version")
+    new = (a.new_data or {}).get("version")
+    was = f"still {new}" if old == new else f"{old} -> {new}"
+    return f"! the terms changed but the version did not go up ({was}): raise `version` in this revision"
 
 
 def as_json(result: DiffResult) -> str:
@@ -48,6 +62,7 @@ def as_json(result: DiffResult) -> str:
             entry["old_path"] = a.old_path
         if a.problems:
             entry["problems"] = [p.as_json() for p in a.problems]
+        entry["version_not_raised"] = a.version_not_raised
         agreements.append(entry)
     sides = {
         "from": result.old.revision,
@@ -58,14 +73,18 @@ def as_json(result: DiffResult) -> str:
     return json.dumps({**sides, "agreements": agreements}, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-_SIGNS = {"added": "+", "removed": "-", "changed": "~", "moved": ">"}
-_COLOURS = {"added": "green", "removed": "red", "changed": "yellow", "moved": "cyan"}
+SIGNS = {"added": "+", "removed": "-", "changed": "~", "moved": ">"}
+# Colours that read on light and dark terminals alike (no white, no yellow); a change of
+# value keeps the terminal's own colour so that stricter and looser stand out.
+_COLOURS = {"added": "green", "removed": "red", "changed": "", "moved": "blue"}
+EFFECT_COLOURS = {"stricter": "magenta", "looser": "blue"}
 
 
 def as_text(result: DiffResult, colour: bool) -> str:
     def paint(text: str, fg: str, bold: bool = False) -> str:
         text = printable(text)  # text from the files is made safe before any colour is added
-        return click.style(text, fg=fg, bold=bold) if colour else text
+        # No white: unreadable on a light terminal; the terminal's own colour instead.
+        return click.style(text, fg=fg or None, bold=bold) if colour and (fg or bold) else text
 
     changed = [a for a in result.agreements if a.status != "unchanged"]
     total = len(result.agreements)
@@ -76,7 +95,7 @@ def as_text(result: DiffResult, colour: bool) -> str:
         )
     ]
     for a in result.agreements:
-        if a.status == "unchanged":
+        if a.status == "unchanged" and not a.problems:
             continue
         visible = a.visible(result.show_moves)
         where = f"{a.old_path} -> {a.path}" if a.status == "renamed" else a.path
@@ -86,16 +105,18 @@ def as_text(result: DiffResult, colour: bool) -> str:
             tally = f" ({terms} change{'s' * (terms != 1)} to the terms" if terms else " (no change to the terms"
             tally += "".join(f", {a.count(e)} {e}" for e in ("stricter", "looser") if a.count(e)) + ")"
         lines.append("")
-        lines.append(
-            paint(f"{where}: {a.status}", "red" if a.status == "broken" else "white", bold=True) + paint(tally, "white")
-        )
+        lines.append(paint(f"{where}: {a.status}", "red" if a.status == "broken" else "", bold=True) + paint(tally, ""))
         for problem in a.problems:
-            lines.append("  " + paint(problem.format(), "red"))
+            lines.append("  " + paint(problem.format(), "red" if problem.severity == "error" else "magenta"))
+        if a.version_not_raised:
+            lines.append("  " + paint(version_note(a), "red", bold=True))
         parties = a.parties
         for change in visible:
             effect = effect_text(change, parties)
-            line = f"  {_SIGNS[change.op]} {change_line(change)}" + (f"  [{effect}]" if effect else "")
-            lines.append(paint(line, _COLOURS[change.op]))
+            line = paint(f"  {SIGNS[change.op]} {change_line(change)}", _COLOURS[change.op])
+            if effect:
+                line += "  " + paint(f"[{effect}]", EFFECT_COLOURS.get(change.effect or "", ""), bold=True)
+            lines.append(line)
     return "\n".join(lines) + "\n"
 
 

@@ -48,6 +48,16 @@ def inline(value: Any) -> MdText:
     return MdText(" ".join(escape(value).split("\n\n")))
 
 
+def code(value: Any) -> MdText:
+    """Text as a Markdown code span, shown exactly (backslashes in a code span are literal,
+    so it is fenced with more backticks than it contains instead of being escaped)."""
+    text = " ".join(_CONTROL.sub(" ", clean_text(str(value))).split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return MdText(f"{fence}{pad}{text}{pad}{fence}")
+
+
 @lru_cache(maxsize=32768)
 def _escape_text(text: str) -> MdText:
     # Agreements repeat names and figures many times; the cache makes each one cost once.

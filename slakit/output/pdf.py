@@ -49,7 +49,11 @@ def to_pdf(page: str, agreement: Agreement, renderer: Renderer, paper: str = "a4
     try:
         from weasyprint import HTML  # imported here: loading it costs half a second
     except ImportError:
-        raise UsageError("the PDF needs WeasyPrint, an optional part of slakit: pip install 'slakit[pdf]'") from None
+        raise UsageError(
+            "the PDF needs WeasyPrint, an optional part of slakit: install it where slakit is installed, "
+            "with `pip install 'weasyprint>=62,<80'` (or reinstall slakit with its pdf extra, "
+            "`pip install 'slakit[pdf] @ git+https://github.com/OWNER/slakit@TAG'`)"
+        ) from None
     except OSError as exc:  # WeasyPrint loads Pango when imported
         raise UsageError(
             f"the PDF needs the Pango text library, which could not be loaded ({exc}); "

@@ -7,6 +7,7 @@ thing. Derived figures are not computed here: they come from the model.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from ..model import figures as q
@@ -54,6 +55,12 @@ EVERY = {
     "annual": "every year",
 }
 STATUS = {"draft": "Draft", "active": "Active", "retired": "Retired"}
+
+
+def natural_key(text: str) -> tuple[Any, ...]:
+    """Sorts as people count: "Unit 2" before "Unit 10", case and accents aside."""
+    parts = re.split(r"(\d+)", text.casefold())
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p)
 
 
 def long_date(value: Any) -> str:

@@ -24,7 +24,8 @@ from ..model.agreement import Agreement
 from ..model.schema import index
 from ..world.resources import TEMPLATES
 from . import present, wording
-from .markdown import Heading, MdText, clean_text, escape, for_github, inline, to_html
+from .markdown import Heading, MdText, clean_text, code, escape, for_github, inline, to_html
+from .present import natural_key
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")
 
@@ -137,6 +138,7 @@ class Renderer:
             env.globals["anchor"] = _anchor
             env.globals["undertaking"] = wording.undertaking
             env.globals["hashes"] = lambda level: MdText("#" * max(1, min(int(level), 6)))
+        self.markdown_env.filters["code"] = code  # Markdown only: in HTML, MdText would skip escaping
 
     def template(self, env: jinja2.Environment, name: str, **context: Any) -> str:
         try:
@@ -195,10 +197,29 @@ class Renderer:
         return markdown, page
 
     def index(
-        self, entries: list[dict[str, Any]], as_of: dt.date, has_changelog: bool = False, has_pdf: bool = False
+        self,
+        entries: list[dict[str, Any]],
+        as_of: dt.date,
+        has_changelog: bool = False,
+        has_pdf: bool = False,
+        has_scorecard: bool = False,
     ) -> tuple[str, str]:
-        """The index of all agreements, as Markdown and HTML (linking each PDF when there is one)."""
-        context = {"entries": entries, "as_of": as_of, "has_changelog": has_changelog, "has_pdf": has_pdf}
+        """The index of all agreements, as Markdown and HTML (linking each PDF when there is one,
+        and the scorecard when `make render` published one):
+        in force first, then by title as people count ("unit 2" before "unit 10"), with
+        counts by status and kind."""
+        entries = sorted(entries, key=lambda e: (e["status"] == "retired", natural_key(e["title"]), e["id"]))
+        statuses = [s for s in ("active", "draft", "retired") if any(e["status"] == s for e in entries)]
+        kinds = sorted({e["kind"] for e in entries})
+        context = {
+            "entries": entries,
+            "as_of": as_of,
+            "has_changelog": has_changelog,
+            "has_pdf": has_pdf,
+            "has_scorecard": has_scorecard,
+            "by_status": [(s, sum(e["status"] == s for e in entries)) for s in statuses],
+            "by_kind": [(k, sum(e["kind"] == k for e in entries)) for k in kinds],
+        }
         markdown = tidy(self.template(self.markdown_env, "index.md.j2", **context))
         page = self.template(self.html_env, "index.html.j2", style=self.style(), **context)
         return markdown, page

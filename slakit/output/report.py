@@ -10,9 +10,10 @@ from collections.abc import Callable
 import click
 
 from ..checking.validate import Report
-from ..errors import ERROR, WARNING
+from ..errors import ERROR, WARNING, Problem
 
-_COLOURS = {ERROR: "red", WARNING: "yellow"}
+# Readable on light and dark terminals alike: no white, and no yellow (faint on white).
+_COLOURS = {ERROR: "red", WARNING: "magenta"}
 # Control characters and bidirectional overrides from a file must not reach a terminal raw:
 # an ESC could restyle or retitle it, a U+202E reverse what people read.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -29,14 +30,17 @@ def use_colour(stream_is_tty: bool) -> bool:
     return stream_is_tty and not os.environ.get("NO_COLOR")
 
 
+def problem_line(problem: Problem, colour: bool = False) -> str:
+    """One problem as a line for a terminal, its severity coloured when `colour`."""
+    line = printable(problem.format())
+    if colour:
+        head, _sep, rest = line.partition(f"{problem.severity}[")
+        line = head + click.style(problem.severity, fg=_COLOURS[problem.severity], bold=True) + "[" + rest
+    return line
+
+
 def text(report: Report, colour: bool = False) -> str:
-    lines = []
-    for problem in report.problems:
-        line = printable(problem.format())
-        if colour:
-            head, _sep, rest = line.partition(f"{problem.severity}[")
-            line = head + click.style(problem.severity, fg=_COLOURS[problem.severity], bold=True) + "[" + rest
-        lines.append(line)
+    lines = [problem_line(problem, colour) for problem in report.problems]
     errors, warnings = report.count(ERROR), report.count(WARNING)
     files = len(report.files)
     noun = "agreement" if files == 1 else "agreements"

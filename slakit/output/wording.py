@@ -110,6 +110,10 @@ def _follow_up(agreement: Agreement, c: Commitment, party: str) -> str:
         excluded = [lower_first(_clause(e)) for e in fu.exclusions]
         joined = excluded[0] if len(excluded) == 1 else ", ".join(excluded[:-1]) + " or " + excluded[-1]
         sentences.append(f"This does not apply to {joined}.")
+    if c.blocks["follow_up"].get("objective"):
+        sentences.append(
+            f"The commitment is kept in a period when at least {fu.objective} of those leads are contacted in time."
+        )
     return "\n".join(sentences)
 
 

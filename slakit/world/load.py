@@ -195,30 +195,10 @@ def _compose(text: str, name: str) -> Node:
         root = _YAML.compose(text)
     except MarkedYAMLError as exc:
         raise LoadFailed([_yaml_problem(exc, text, name)]) from None
-    except ReaderError as exc:  # a character YAML forbids: located by its offset in the text
-        # libyaml counts the offset in bytes of the UTF-8 text, not in characters.
-        encoded = text.encode("utf-8")
-        at = min(max(exc.position, 0), len(encoded))
-        start = encoded.rfind(b"\n", 0, at) + 1
-        line = encoded.count(b"\n", 0, at) + 1
-        col = len(encoded[start:at].decode("utf-8", "replace")) + 1
-        rest = encoded[at : at + 4].decode("utf-8", "replace")
-        code = ord(rest[0]) if rest else int(exc.character or 0)
-        raise LoadFailed(
-            [
-                Problem(
-                    name,
-                    line,
-                    col,
-                    ERROR,
-                    "yaml",
-                    f"the character U+{code:04X} is not allowed in YAML; delete it, or write it "
-                    f"as an escape (\\u{code:04x}) inside double quotes",
-                )
-            ]
-        ) from None
+    except ReaderError as exc:  # a character YAML forbids: say which, and where it is
+        raise LoadFailed([_reader_problem(exc, text, name)]) from None
     except YAMLError as exc:  # errors without a position
-        raise LoadFailed([Problem(name, 1, 1, ERROR, "yaml", str(exc).strip())]) from None
+        raise LoadFailed([Problem(name, 1, 1, ERROR, "yaml", " ".join(str(exc).split()))]) from None
     if root is None:
         raise LoadFailed(
             [
@@ -263,7 +243,13 @@ def _yaml_problem(exc: MarkedYAMLError, text: str, name: str) -> Problem:
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     problem = (exc.problem or "").strip()
     context = (exc.context or "").strip()
-    message = next((hint for key, hint in _HINTS.items() if key in (problem, context) or problem.startswith(key)), None)
+    message = _indentation(exc, text)
+    if message is not None:
+        col = _first_column(text, line)
+    else:
+        message = next(
+            (hint for key, hint in _HINTS.items() if key in (problem, context) or problem.startswith(key)), None
+        )
     if message is None:
         tab = _first_tab_indent(text)
         if tab and tab[0] <= line:
@@ -277,6 +263,104 @@ def _yaml_problem(exc: MarkedYAMLError, text: str, name: str) -> Problem:
                 message += f" at line {exc.context_mark.line + 1}"
             message += ")"
     return Problem(name, line, col, ERROR, "yaml", message)
+
+
+def _lines(text: str) -> list[str]:
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _first_column(text: str, line: int) -> int:
+    """The 1-based column of the first character on a 1-based line (past its indentation)."""
+    lines = _lines(text)
+    content = lines[line - 1] if 0 < line <= len(lines) else ""
+    return len(content) - len(content.lstrip(" ")) + 1
+
+
+def _key_column(line: str) -> int:
+    """The 1-based column where a line's key starts, past its indentation and any '- ' marks."""
+    column = len(line) - len(line.lstrip(" ")) + 1
+    rest = line.lstrip(" ")
+    while rest.startswith("- ") or rest == "-":
+        stripped = rest[1:].lstrip(" ")
+        column += len(rest) - len(stripped)
+        rest = stripped
+    return column
+
+
+def _indentation(exc: MarkedYAMLError, text: str) -> str | None:
+    """A message that says "indentation" for the YAML errors mis-indentation causes, naming
+    the column the line should start at; None when the error is something else."""
+    problem = (exc.problem or "").strip()
+    mark, start = exc.problem_mark, exc.context_mark
+    if mark is None:
+        return None
+    lines = _lines(text)
+    line = mark.line + 1
+    column = _first_column(text, line)
+    if start is not None and problem.startswith(("did not find expected '-' indicator", "did not find expected key")):
+        kind = "items" if "-" in problem else "keys"
+        owner = "list" if kind == "items" else "mapping"
+        expected = start.column + 1
+        if column == expected and kind == "items":
+            item = next(
+                (
+                    n
+                    for n in range(line - 1, start.line, -1)
+                    if _first_column(text, n) == column and lines[n - 1].lstrip().startswith("-")
+                ),
+                start.line + 1,
+            )
+            return (
+                f"indentation: line {line} starts at column {column}, where the list's '-' marks are, but is not a "
+                f"list item: indent it to column {_key_column(lines[item - 1])} to belong to the item at line {item}, "
+                "or start it with '- ' for a new item"
+            )
+        if column == expected:
+            return None  # lined up: the trouble is elsewhere on the line
+        return (
+            f"indentation: line {line} starts at column {column}, but the {owner} that starts at line "
+            f"{start.line + 1} has its {kind} at column {expected}; line it up with them (spaces only)"
+        )
+    if problem.startswith("mapping values are not allowed"):
+        above = next(
+            (n for n in range(line - 1, 0, -1) if lines[n - 1].strip() and not lines[n - 1].lstrip().startswith("#")),
+            None,
+        )
+        if above is None:
+            return None
+        previous = lines[above - 1]
+        opens_block = previous.rstrip().endswith((":", "|", ">", "|-", ">-", "-"))
+        key_column = _key_column(previous)
+        if column > key_column and not opens_block:
+            return (
+                f"indentation: line {line} is indented more than the key on line {above} above it (column {column}, "
+                f"not {key_column}); keys of one mapping start at the same column. If this is part of the value "
+                "above, put that value in quotes"
+            )
+    return None
+
+
+def _reader_problem(exc: ReaderError, text: str, name: str) -> Problem:
+    # libyaml counts the offset in bytes of the UTF-8 text, not in characters ("é" is two
+    # bytes but one column).
+    encoded = text.encode("utf-8")
+    at = exc.position if isinstance(exc.position, int) and 0 <= exc.position <= len(encoded) else 0
+    start = encoded.rfind(b"\n", 0, at) + 1
+    line = encoded.count(b"\n", 0, at) + 1
+    col = len(encoded[start:at].decode("utf-8", "replace")) + 1
+    char = encoded[at : at + 4].decode("utf-8", "replace")[:1]
+    if isinstance(exc.character, int):
+        char = chr(exc.character)
+    what = f"U+{ord(char):04X}" if char else "a character"
+    return Problem(
+        name,
+        line,
+        col,
+        ERROR,
+        "yaml",
+        f"the character {what} is not allowed in YAML (an invisible control character, often pasted from "
+        "another program); delete it",
+    )
 
 
 def _first_tab_indent(text: str) -> tuple[int, int] | None:

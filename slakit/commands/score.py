@@ -1,0 +1,140 @@
+"""The score command: agreements + CRM exports -> a scorecard in the format asked for."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..checking.validate import content_errors, validate_paths
+from ..errors import InputError, UsageError
+from ..measuring.scorecard import Scorecard, latest_timestamp, score
+from ..model.agreement import Agreement
+from ..model.dates import parse_date
+from ..world.exports import Exports, column_map
+from ..world.load import load_file
+
+
+def load_agreements(paths: list[str]) -> list[Agreement]:
+    """The valid agreements under `paths` (retired ones included: their record can be scored)."""
+    report = validate_paths(paths or ["sla"], keep=True)
+    errors = [p for f in report.files for p in content_errors(f.problems)]
+    if errors:
+        raise InputError("\n".join(p.format() for p in sorted(errors)) + "\nfix the agreements before scoring them")
+    return [Agreement.from_data(f.document.data) for f in report.files if f.document is not None]
+
+
+def read_columns(path: str | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    doc, problems = load_file(Path(path), path)
+    if doc is None:
+        raise UsageError("\n".join(p.format() for p in problems))
+    if not isinstance(doc.data, dict):
+        raise UsageError(
+            f"{path}: a --columns file maps leads/deals/activities columns; found {type(doc.data).__name__}"
+        )
+    return doc.data
+
+
+def run_score(
+    paths: list[str],
+    leads: str | None,
+    deals: str | None,
+    activities: str | None,
+    preset: str,
+    columns: str | None,
+    as_of: str | None,
+    period: str,
+    timezone: str | None,
+    agreement_ids: list[str] | None = None,
+) -> Scorecard:
+    """Read the agreements and exports, and score every agreement."""
+    if not (leads or deals or activities):
+        raise UsageError("give at least one export: --leads FILE (and --deals FILE, --activities FILE)")
+    day = None
+    if as_of is not None:
+        day = parse_date(as_of)
+        if day is None:
+            raise UsageError(f"--as-of {as_of!r} is not a date written YYYY-MM-DD")
+    agreements = load_agreements(paths)
+    if agreement_ids:
+        agreements = [a for a in agreements if a.id in agreement_ids]
+    if not agreements:
+        raise UsageError(f"no agreement found under {', '.join(paths or ['sla'])}")
+    zone = timezone or agreements[0].timezone
+    try:
+        ZoneInfo(zone)
+    except (ValueError, OSError, KeyError):
+        raise UsageError(f"--timezone {zone!r} is not an IANA time zone such as America/New_York") from None
+    mapping = column_map(preset, read_columns(columns), columns or "--columns")
+    known: dict[str, str] = {}
+    for a in agreements:
+        for c in a.commitments:
+            for row in c.lead_value.rows if c.lead_value else ():
+                known.setdefault(row.id, row.name)
+    with Exports(mapping, zone, known) as exports:
+        for kind, given in (("leads", leads), ("deals", deals), ("activities", activities)):
+            if given:
+                exports.read(kind, given)
+        exports.check()
+        if day is None:
+            day = latest_timestamp(exports, zone) or dt.date(1970, 1, 1)
+        return score(agreements, exports, day, period)
+
+
+CONFIG = "slakit.yaml"
+CONFIG_KEYS = ("leads", "deals", "activities", "preset", "columns", "period", "timezone", "agreements")
+
+
+def configured(folder: Path) -> dict[str, Any] | None:
+    """The `scorecard:` section of slakit.yaml in `folder` (export paths made relative to it),
+    or None when there is no such file or section: then `make render` publishes no scorecard."""
+    path = folder / CONFIG
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
+        return None  # only comments: nothing configured
+    doc, problems = load_file(path, CONFIG)
+    if doc is None:
+        raise InputError("\n".join(p.format() for p in problems))
+    section = doc.data.get("scorecard") if isinstance(doc.data, dict) else None
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise InputError(f"{CONFIG}: scorecard must be a mapping of leads, deals, activities, preset, columns, period")
+    unknown = sorted(set(section) - set(CONFIG_KEYS))
+    if unknown:
+        raise InputError(f"{CONFIG}: scorecard: unknown key {unknown[0]!r}; use {', '.join(CONFIG_KEYS)}")
+    settings = dict(section)
+    for key in ("leads", "deals", "activities", "columns"):
+        if settings.get(key) is not None:
+            settings[key] = str(folder / str(settings[key]))
+    if not any(settings.get(k) for k in ("leads", "deals", "activities")):
+        raise InputError(f"{CONFIG}: scorecard names no export; give leads (and deals, activities)")
+    return settings
+
+
+def configured_scorecard(paths: list[str], folder: Path) -> Scorecard | None:
+    """The scorecard slakit.yaml asks `make render` to publish, or None."""
+    settings = configured(folder)
+    if settings is None:
+        return None
+    ids = settings.get("agreements")
+    try:
+        return run_score(
+            paths,
+            settings.get("leads"),
+            settings.get("deals"),
+            settings.get("activities"),
+            str(settings.get("preset") or "canonical"),
+            settings.get("columns"),
+            None,
+            str(settings.get("period") or "month"),
+            settings.get("timezone"),
+            [str(i) for i in ids] if isinstance(ids, list) else None,
+        )
+    except UsageError as exc:  # a wrong path in the config file is a problem of the input here
+        raise InputError(f"{CONFIG}: scorecard: {exc.message}") from None

@@ -1,0 +1,716 @@
+"""The scorecard: every commitment of an agreement measured against CRM exports, per period,
+with the escalation step in force and the rewards earned.
+
+Statuses: met, missed, in-progress (the period holding the as-of date, with a pace
+projection), pending (follow-up leads whose deadline has not passed), not-measured (the
+data or the agreement does not say enough; the reason is given), insufficient-data (too
+few records to judge). A commitment's own status is that of its last closed period.
+
+Shared goals (what escalation and the every-target-met reward look at): every commitment
+the scorecard measures against a target (lead volume, lead value, pipeline share,
+follow-up, stepped targets). A closed period is missed when any of them missed it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from ..model.agreement import Agreement, Commitment
+from ..model.dates import add_months
+from ..model.figures import Duration, Money, Percentage
+from ..model.targets import figure_value
+from ..world.exports import Exports
+
+MIN_DEALS = 5  # fewer decided deals than this in a period: a ratio or average is not scored
+DAYS_PER_MONTH = 30  # a missed month counts as 30 days toward the 30/60/90-day escalation steps
+SHARED_KINDS = ("lead_volume", "lead_value", "pipeline_share", "follow_up", "stepped_target")
+MET, MISSED, IN_PROGRESS, PENDING = "met", "missed", "in-progress", "pending"
+NOT_MEASURED, INSUFFICIENT = "not-measured", "insufficient-data"
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str  # 2020-03 or 2020-Q1
+    first: dt.date
+    after: dt.date  # the day after the period
+    lo: int  # epoch seconds of its start in the agreement's zone
+    hi: int
+
+    @property
+    def last(self) -> dt.date:
+        return self.after - dt.timedelta(days=1)
+
+    @property
+    def months(self) -> int:
+        return (self.after.year - self.first.year) * 12 + self.after.month - self.first.month
+
+
+@dataclass
+class PeriodScore:
+    period: str
+    status: str
+    target: Decimal | None = None
+    actual: Decimal | None = None
+    gap: Decimal | None = None  # actual - target
+    note: str | None = None
+    projected: Decimal | None = None  # in-progress: the pace projection to the period's end
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CommitmentScore:
+    id: str
+    title: str
+    party: str
+    kind: str | None
+    unit: str  # leads, USD, %, days, ...
+    status: str
+    reason: str | None = None
+    shared: bool = False
+    better: str = "higher"
+    periods: list[PeriodScore] = field(default_factory=list)
+
+
+@dataclass
+class Escalation:
+    step: str | None
+    days_missed: int
+    since: dt.date | None
+    next_step_on: dt.date | None
+    next_step: str | None
+    actions: tuple[str, ...]
+    timeline: list[tuple[str, str]]  # (period, met|missed|in-progress|not scored)
+
+
+@dataclass
+class RewardScore:
+    id: str
+    title: str
+    pool: Money | None
+    status: str  # earned in the last closed period | not-earned | in-progress | not-evaluated
+    reason: str | None
+    periods: list[tuple[str, str, str | None]]  # (period, earned|not-earned|in-progress, why)
+
+
+@dataclass
+class AgreementScore:
+    id: str
+    title: str
+    timezone: str
+    commitments: list[CommitmentScore]
+    escalation: Escalation
+    rewards: list[RewardScore]
+    revenue: CommitmentScore | None
+
+
+@dataclass
+class Scorecard:
+    as_of: dt.date
+    period: str
+    inputs: list[tuple[str, str, str, int]]  # (kind, path, sha256, rows)
+    agreements: list[AgreementScore]
+
+
+def periods_of(agreement: Agreement, as_of: dt.date, unit: str) -> list[Period]:
+    """The agreement's periods from its effective date to the as-of date (or its end)."""
+    zone = ZoneInfo(agreement.timezone)
+    last = min(as_of, agreement.end) if agreement.end else as_of
+    step = 3 if unit == "quarter" else 1
+    first = agreement.effective.replace(day=1)
+    if unit == "quarter":
+        first = first.replace(month=(first.month - 1) // 3 * 3 + 1)
+    out = []
+    while first <= last:
+        after = add_months(first, step)
+        label = f"{first.year}-Q{(first.month - 1) // 3 + 1}" if unit == "quarter" else f"{first:%Y-%m}"
+        out.append(Period(label, first, after, _epoch(first, zone), _epoch(after, zone)))
+        first = after
+    return out
+
+
+def _epoch(day: dt.date, zone: ZoneInfo) -> int:
+    return int(dt.datetime.combine(day, dt.time(0), zone).timestamp())
+
+
+def latest_timestamp(exports: Exports, zone: str) -> dt.date | None:
+    """The local date of the latest timestamp in the exports (the default as-of date)."""
+    parts = []
+    for kind, cols in (
+        ("leads", ("mql_at", "first_touch_at")),
+        ("deals", ("created_at", "closed_at")),
+        ("activities", ("requested_at", "done_at")),
+    ):
+        table = exports.tables.get(kind)
+        parts += [f"SELECT max({c}) FROM {kind}" for c in cols if table and c in table.present]
+    if not parts:
+        return None
+    value = exports.sql(f"SELECT max(m) FROM ({' UNION ALL '.join(parts)}) t(m)")[0][0]
+    return dt.datetime.fromtimestamp(value, ZoneInfo(zone)).date() if value is not None else None
+
+
+class Measure:
+    """Measures one agreement against the exports."""
+
+    def __init__(self, agreement: Agreement, exports: Exports, as_of: dt.date, unit: str):
+        self.a = agreement
+        self.x = exports
+        self.unit = unit
+        self.periods = periods_of(agreement, as_of, unit)
+        zone = ZoneInfo(agreement.timezone)
+        self.now = _epoch(as_of + dt.timedelta(days=1), zone)  # the end of the as-of day
+        self.closed = [p.hi <= self.now for p in self.periods]
+        sources: dict[str, str] = {}
+        for c in agreement.commitments:
+            for row in c.lead_value.rows if c.lead_value else ():
+                sources.setdefault(row.id, row.name)
+        self.sources = sources
+        self.x.con.execute("CREATE OR REPLACE TEMP TABLE periods (i INTEGER, lo BIGINT, hi BIGINT)")
+        if self.periods:
+            self.x.con.executemany(
+                "INSERT INTO periods VALUES (?, ?, ?)", [(i, p.lo, p.hi) for i, p in enumerate(self.periods)]
+            )
+        self.currency = self._currency()
+        self._lead_counts: dict[int, dict[str | None, int]] | None = None
+
+    def _currency(self) -> str:
+        for c in self.a.commitments:
+            if c.lead_value:
+                return c.lead_value.stated_total.currency
+        return self.a.revenue.target.annual.currency if self.a.revenue else "USD"
+
+    def has(self, kind: str, *columns: str) -> str | None:
+        """None when the export and its columns are there, else why not."""
+        table = self.x.tables.get(kind)
+        if table is None:
+            return f"no --{kind} export given"
+        lacking = [c for c in columns if c not in table.present]
+        if lacking:
+            names = ", ".join(f"{c} (looked for {table.missing.get(c, c)!r})" for c in lacking)
+            return f"{table.path} has no column for {names}"
+        return None
+
+    def coverage(self, kind: str, column: str) -> int | None:
+        """Epoch seconds of the earliest value (periods wholly before it are not scored)."""
+        value = self.x.sql(f"SELECT min({column}) FROM {kind}")[0][0]
+        return int(value) if value is not None else None
+
+    def counts(self, query: str) -> dict[int, Any]:
+        return {i: v for i, v in self.x.sql(query)}
+
+    # -- the run ---------------------------------------------------------------------------------
+
+    def run(self) -> AgreementScore:
+        scores = [self.commitment(c) for c in self.a.commitments]
+        feedback = self.feedback()
+        if feedback:
+            scores.append(feedback)
+        revenue = self.revenue()
+        escalation = self.escalation([s for s in scores if s.shared])
+        rewards = [self.reward(r, [s for s in scores if s.shared], revenue) for r in self.a.rewards]
+        return AgreementScore(self.a.id, self.a.title, self.a.timezone, scores, escalation, rewards, revenue)
+
+    def commitment(self, c: Commitment) -> CommitmentScore:
+        kind = c.kind
+        handler = {
+            "lead_volume": self.lead_volume,
+            "lead_value": self.lead_value,
+            "pipeline_share": self.pipeline_share,
+            "follow_up": self.follow_up,
+            "stepped_target": self.stepped,
+        }.get(kind or "")
+        score = CommitmentScore(c.id, c.title, c.party, kind, "", NOT_MEASURED)
+        if handler is None:
+            score.reason = (
+                "a commitment in words only: nothing to count"
+                if kind is None
+                else f"{kind.replace('_', ' ')} is not measured from CRM exports"
+            )
+            return score
+        score.shared = True
+        handler(c, score)
+        if score.status != NOT_MEASURED:
+            closed = [p for p, done in zip(score.periods, self.closed) if done]
+            score.status = (
+                closed[-1].status if closed else (score.periods[-1].status if score.periods else NOT_MEASURED)
+            )
+        return score
+
+    def _score(
+        self, score: CommitmentScore, i: int, target: Decimal, actual: Decimal, better: str, progress: Decimal | None
+    ) -> PeriodScore:
+        """A period's status from target and actual; `progress`: the projection for an open period."""
+        period = self.periods[i]
+        met = actual >= target if better == "higher" else actual <= target
+        if not self.closed[i]:
+            return PeriodScore(period.label, IN_PROGRESS, target, actual, actual - target, projected=progress)
+        return PeriodScore(period.label, MET if met else MISSED, target, actual, actual - target)
+
+    def _pace(self, i: int, actual: Decimal) -> Decimal | None:
+        p = self.periods[i]
+        if self.closed[i]:
+            return None
+        elapsed = max(self.now - p.lo, 1)
+        return (actual * (p.hi - p.lo) / elapsed).quantize(Decimal(1))
+
+    def _scale(self, per: str | None, period: Period) -> Decimal:
+        """How many `per` units fit in a period (a count per month in a quarter: 3)."""
+        months = {"month": 1, "quarter": 3, "year": 12}
+        if per in months:
+            return Decimal(period.months) / months[per]
+        days = (period.after - period.first).days
+        return Decimal(days) / (7 if per == "week" else 1)
+
+    def _uncovered(self, score: CommitmentScore, kind: str, column: str) -> set[int]:
+        """Periods that end before the export's first record: said, not scored."""
+        first = self.coverage(kind, column)
+        out = set()
+        for i, p in enumerate(self.periods):
+            if first is None or p.hi <= first:
+                out.add(i)
+        return out
+
+    def lead_counts(self) -> dict[int, dict[str | None, int]]:
+        """Leads per period and source (one pass over the leads, shared by volume and value)."""
+        if self._lead_counts is None:
+            source = "source" if "source" in self.x.tables["leads"].present else "NULL"
+            self._lead_counts = {}
+            for i, value, n in self.x.sql(
+                f"SELECT p.i, {source}, count(*) FROM leads JOIN periods p ON mql_at >= p.lo AND mql_at < p.hi "
+                "GROUP BY ALL ORDER BY 1, 2"
+            ):
+                self._lead_counts.setdefault(i, {})[value] = n
+        return self._lead_counts
+
+    def lead_volume(self, c: Commitment, score: CommitmentScore) -> None:
+        score.unit = "leads"
+        why = self.has("leads", "mql_at")
+        if why:
+            score.reason = why
+            return
+        block = c.blocks["lead_volume"]
+        counts = self.lead_counts()
+        per_period = {i: sum(by.values()) for i, by in counts.items()}
+        by_source = {i: {s or "(none)": n for s, n in by.items()} for i, by in counts.items()}
+        planned = {row.id: row.planned for cm in self.a.commitments if cm.lead_value for row in cm.lead_value.rows}
+        uncovered = self._uncovered(score, "leads", "mql_at")
+        for i, p in enumerate(self.periods):
+            if i in uncovered:
+                score.periods.append(PeriodScore(p.label, INSUFFICIENT, note="before the first lead in the export"))
+                continue
+            target = Decimal(block["count"]) * self._scale(block["per"], p)
+            actual = Decimal(per_period.get(i, 0))
+            result = self._score(score, i, target, actual, "higher", self._pace(i, actual))
+            scale = self._scale(c.lead_value.per if c.lead_value else block["per"], p)
+            result.detail["sources"] = [
+                {"source": s, "actual": n, "planned": float(planned[s] * scale) if s in planned else None}
+                for s, n in sorted(by_source.get(i, {}).items(), key=lambda kv: (kv[0] not in planned, kv[0]))
+            ]
+            score.periods.append(result)
+        score.status = ""
+
+    def lead_value(self, c: Commitment, score: CommitmentScore) -> None:
+        plan = c.lead_value
+        assert plan is not None
+        score.unit = plan.stated_total.currency
+        why = self.has("leads", "mql_at", "source")
+        if why:
+            score.reason = why
+            return
+        worth = {r.id: r.value_per_lead.amount for r in plan.rows}
+        counts = self.lead_counts()
+        values = {
+            i: sum((worth.get(s or "", Decimal(0)) * n for s, n in by.items()), Decimal(0)) for i, by in counts.items()
+        }
+        unvalued = {i: sum(n for s, n in by.items() if s not in worth) for i, by in counts.items()}
+        uncovered = self._uncovered(score, "leads", "mql_at")
+        for i, p in enumerate(self.periods):
+            if i in uncovered:
+                score.periods.append(PeriodScore(p.label, INSUFFICIENT, note="before the first lead in the export"))
+                continue
+            target = plan.stated_total.amount * self._scale(plan.per, p)
+            actual = Decimal(values.get(i, 0))
+            result = self._score(score, i, target, actual, "higher", self._pace(i, actual))
+            if unvalued.get(i):
+                result.note = f"{unvalued[i]} leads from sources without a value per lead count as 0"
+            score.periods.append(result)
+        score.status = ""
+
+    def pipeline_share(self, c: Commitment, score: CommitmentScore) -> None:
+        score.unit = "%"
+        why = self.has("deals", "created_at", "amount", "source")
+        if why:
+            score.reason = why
+            return
+        target = c.targets["pipeline_share"]
+        currency = (
+            "AND (currency IS NULL OR upper(currency) = ?)" if "currency" in self.x.tables["deals"].present else ""
+        )
+        params = [self.currency] if currency else []
+        marketing = list(self.sources)
+        placeholders = ", ".join("?" for _ in marketing) or "NULL"
+        rows = {
+            i: (total, mkt, n)
+            for i, total, mkt, n in self.x.sql(
+                "SELECT p.i, sum(amount), sum(CASE WHEN source IN (" + placeholders + ") THEN amount ELSE 0 END), "
+                "count(*) FROM deals JOIN periods p ON created_at >= p.lo AND created_at < p.hi "
+                f"WHERE amount IS NOT NULL {currency} GROUP BY p.i",
+                marketing + params,
+            )
+        }
+        goal = figure_value(target.value)
+        for i, p in enumerate(self.periods):
+            total, mkt, n = rows.get(i, (None, None, 0))
+            if not total:
+                score.periods.append(PeriodScore(p.label, INSUFFICIENT, note="no deals with an amount created"))
+                continue
+            share = (Decimal(mkt) * 100 / Decimal(total)).quantize(Decimal("0.1"))
+            result = self._score(score, i, goal, share, "higher", None)
+            result.detail = {"deals": n, "marketing_amount": float(mkt), "all_amount": float(total)}
+            score.periods.append(result)
+        score.status = ""
+
+    def follow_up(self, c: Commitment, score: CommitmentScore) -> None:
+        fu = c.follow_up
+        assert fu is not None
+        score.unit = "%"
+        why = self.has("leads", "mql_at", "first_touch_at")
+        if why:
+            score.reason = why
+            return
+        calendar = self.a.calendar(fu.calendar)
+        if fu.response_time.is_business and calendar is None:
+            score.reason = "the response time is in business time but the follow-up names no calendar"
+            return
+        excluded = [s for s in fu.exclude_sources]
+        has_source = "source" in self.x.tables["leads"].present
+        if excluded and not has_source:
+            score.reason = "the follow-up excludes lead sources, but the leads export has no source column"
+            return
+        where = ""
+        if excluded:
+            where = "WHERE source IS NULL OR source NOT IN (" + ", ".join("?" for _ in excluded) + ")"
+        found = self.x.con.execute(
+            "SELECT p.i AS i, mql_at, coalesce(first_touch_at, -1) AS touch, _row FROM leads JOIN periods p "
+            f"ON mql_at >= p.lo AND mql_at < p.hi {where}",
+            excluded,
+        ).fetchnumpy()  # numbers only: names and ids are looked up for the late leads alone
+        idx = found["i"].astype(np.int64)
+        starts = found["mql_at"].astype(np.int64)
+        touches = found["touch"].astype(np.int64)
+        rows = found["_row"].astype(np.int64)
+        touched = touches >= 0
+        try:
+            if calendar is not None and fu.response_time.is_business:
+                deadline = calendar.deadlines(starts, fu.response_time, fu.after_hours)
+                seconds = calendar.business_seconds_between(starts, np.where(touched, touches, starts))
+            else:  # clock time: the calendar plays no part
+                deadline = starts + int(fu.response_time.magnitude * 60)
+                seconds = np.maximum(np.where(touched, touches, starts) - starts, 0)
+        except ValueError as exc:  # a span of centuries: a wrong year somewhere in the export
+            score.reason = f"the deadlines cannot be counted: {exc}"
+            return
+        minutes = seconds / 60
+        on_time = touched & (touches <= deadline)
+        late = (touched & (touches > deadline)) | (~touched & (deadline < self.now))
+        pending = ~touched & (deadline >= self.now)
+        objective = fu.objective.value
+        uncovered = self._uncovered(score, "leads", "mql_at")
+        for i, p in enumerate(self.periods):
+            mask = idx == i
+            n_on, n_late, n_pending = int(on_time[mask].sum()), int(late[mask].sum()), int(pending[mask].sum())
+            decided = n_on + n_late
+            if i in uncovered or decided == 0:
+                note = "before the first lead in the export" if i in uncovered else "no eligible lead decided yet"
+                status = PENDING if n_pending else INSUFFICIENT
+                score.periods.append(PeriodScore(p.label, status, objective, note=note, detail={"pending": n_pending}))
+                continue
+            compliance = (Decimal(n_on) * 100 / decided).quantize(Decimal("0.1"))
+            times = np.sort(minutes[mask & touched])
+            breaches, late_ids = self._late_leads(rows[mask & late])
+            result = self._score(score, i, objective, compliance, "higher", None)
+            if result.status != IN_PROGRESS and n_pending:
+                result.status = PENDING
+            result.detail = {
+                "eligible": int(mask.sum()),
+                "on_time": n_on,
+                "late": n_late,
+                "pending": n_pending,
+                "median_minutes": _median(times),
+                "p90_minutes": _nearest_rank(times, 90),
+                "breaches_by_owner": breaches,
+                "late_ids": late_ids,
+                "minutes": times,  # for the distribution chart; not in json
+                "allowed_minutes": _allowed_minutes(fu.response_time),
+            }
+            score.periods.append(result)
+        score.status = ""
+
+    def _late_leads(self, rows: np.ndarray) -> tuple[dict[str, int], list[str]]:
+        """Late leads per owner (most first), and the ids of the first 20 late leads by arrival."""
+        if not len(rows):
+            return {}, []
+        owner = "coalesce(owner, '(no owner)')" if "owner" in self.x.tables["leads"].present else "'(no owner)'"
+        listed = [int(r) for r in rows]
+        per_owner = self.x.sql(
+            f"SELECT {owner} AS name, count(*) AS n FROM leads WHERE _row IN (SELECT unnest(?::BIGINT[])) "
+            "GROUP BY name ORDER BY n DESC, name",
+            [listed],
+        )
+        ids = self.x.sql(
+            "SELECT CAST(lead_id AS VARCHAR) FROM leads WHERE _row IN (SELECT unnest(?::BIGINT[])) "
+            "ORDER BY mql_at, _row LIMIT 20",
+            [listed],
+        )
+        return {name: n for name, n in per_owner}, [i for (i,) in ids]
+
+    def stepped(self, c: Commitment, score: CommitmentScore) -> None:
+        target = c.targets["stepped_target"]
+        score.better = target.better
+        how = c.measured_as
+        if how is None:
+            score.unit = ""
+            score.reason = (
+                "the stepped target does not say how to compute it: add measured_as (close-rate or sales-cycle)"
+            )
+            return
+        if how == "close-rate":
+            score.unit = "%"
+            why = self.has("deals", "closed_at", "outcome")
+            if why:
+                score.reason = why
+                return
+            proposal = "AND proposal_at IS NOT NULL" if "proposal_at" in self.x.tables["deals"].present else ""
+            rows = {
+                i: (won, lost)
+                for i, won, lost in self.x.sql(
+                    "SELECT p.i, count(*) FILTER (outcome = 'won'), count(*) FILTER (outcome = 'lost') FROM deals "
+                    f"JOIN periods p ON closed_at >= p.lo AND closed_at < p.hi WHERE outcome IN ('won', 'lost') {proposal} "
+                    "GROUP BY p.i"
+                )
+            }
+            for i, p in enumerate(self.periods):
+                won, lost = rows.get(i, (0, 0))
+                goal = figure_value(target.value_on(p.last))
+                if won + lost < MIN_DEALS:
+                    note = f"{won + lost} decided deals; at least {MIN_DEALS} are needed"
+                    score.periods.append(PeriodScore(p.label, INSUFFICIENT, goal, note=note))
+                    continue
+                rate = (Decimal(won) * 100 / (won + lost)).quantize(Decimal("0.1"))
+                result = self._score(score, i, goal, rate, target.better, None)
+                result.detail = {"won": won, "lost": lost}
+                score.periods.append(result)
+        else:
+            score.unit = "days"
+            why = self.has("deals", "created_at", "closed_at", "outcome")
+            if why:
+                score.reason = why
+                return
+            rows = {
+                i: (n, avg)
+                for i, n, avg in self.x.sql(
+                    "SELECT p.i, count(*), avg((closed_at - created_at) / 86400.0) FROM deals JOIN periods p "
+                    "ON closed_at >= p.lo AND closed_at < p.hi WHERE outcome = 'won' GROUP BY p.i"
+                )
+            }
+            for i, p in enumerate(self.periods):
+                n, avg = rows.get(i, (0, None))
+                value = target.value_on(p.last)
+                goal = value.days if isinstance(value, Duration) else figure_value(value)
+                if n < MIN_DEALS:
+                    note = f"{n} won deals; at least {MIN_DEALS} are needed"
+                    score.periods.append(PeriodScore(p.label, INSUFFICIENT, goal, note=note))
+                    continue
+                days = Decimal(str(avg)).quantize(Decimal("0.1"))
+                result = self._score(score, i, goal, days, target.better, None)
+                result.detail = {"won": n}
+                score.periods.append(result)
+        score.status = ""
+
+    def feedback(self) -> CommitmentScore | None:
+        """communication.feedback.within, measured from activities (requested_at -> done_at)."""
+        within = (self.a.data.get("communication") or {}).get("feedback", {}).get("within")
+        if not within:
+            return None
+        from ..model.figures import parse_duration
+
+        allowed = parse_duration(within)
+        score = CommitmentScore("feedback", f"Feedback within {within}", "both", "feedback", "%", NOT_MEASURED)
+        if allowed is None or allowed.is_business:
+            score.reason = f"feedback within {within!r} is not a clock duration"
+            return score
+        why = self.has("activities", "requested_at", "done_at")
+        if why:
+            score.reason = why
+            return score
+        limit = int(allowed.magnitude * 60)
+        kind = "AND lower(kind) LIKE '%feedback%'" if "kind" in self.x.tables["activities"].present else ""
+        rows = {
+            i: (on, late, pending)
+            for i, on, late, pending in self.x.sql(
+                "SELECT p.i, count(*) FILTER (done_at IS NOT NULL AND done_at - requested_at <= ?), "
+                "count(*) FILTER ((done_at IS NOT NULL AND done_at - requested_at > ?) OR "
+                "(done_at IS NULL AND requested_at + ? < ?)), count(*) FILTER (done_at IS NULL AND requested_at + ? >= ?) "
+                f"FROM activities JOIN periods p ON requested_at >= p.lo AND requested_at < p.hi WHERE true {kind} "
+                "GROUP BY p.i",
+                [limit, limit, limit, self.now, limit, self.now],
+            )
+        }
+        for i, p in enumerate(self.periods):
+            on, late, pending = rows.get(i, (0, 0, 0))
+            if on + late == 0:
+                score.periods.append(
+                    PeriodScore(
+                        p.label,
+                        PENDING if pending else INSUFFICIENT,
+                        Decimal(100),
+                        note="no requests answered or overdue",
+                    )
+                )
+                continue
+            share = (Decimal(on) * 100 / (on + late)).quantize(Decimal("0.1"))
+            result = self._score(score, i, Decimal(100), share, "higher", None)
+            result.detail = {"on_time": on, "late": late, "pending": pending}
+            score.periods.append(result)
+        closed = [p for p, done in zip(score.periods, self.closed) if done]
+        score.status = closed[-1].status if closed else (score.periods[-1].status if score.periods else NOT_MEASURED)
+        return score
+
+    def revenue(self) -> CommitmentScore | None:
+        """Won revenue per period against the monthly revenue goal in force (the baseline run rate
+        before the target's date, the target's from it on): for the revenue-on-goal reward."""
+        plan = self.a.revenue
+        if plan is None:
+            return None
+        score = CommitmentScore(
+            "revenue", "Monthly revenue on goal", "both", "revenue", plan.target.monthly.currency, ""
+        )
+        why = self.has("deals", "closed_at", "amount", "outcome")
+        if why:
+            score.status, score.reason = NOT_MEASURED, why
+            return score
+        rows = self.counts(
+            "SELECT p.i, sum(amount) FROM deals JOIN periods p ON closed_at >= p.lo AND closed_at < p.hi "
+            "WHERE outcome = 'won' AND amount IS NOT NULL GROUP BY p.i"
+        )
+        by = plan.target.by
+        for i, p in enumerate(self.periods):
+            point = plan.target if by is None or p.last >= by else plan.baseline
+            goal = point.monthly.amount * p.months
+            score.periods.append(self._score(score, i, goal, Decimal(rows.get(i) or 0), "higher", None))
+        closed = [s for s, done in zip(score.periods, self.closed) if done]
+        score.status = closed[-1].status if closed else IN_PROGRESS
+        return score
+
+    def escalation(self, shared: list[CommitmentScore]) -> Escalation:
+        timeline = []
+        for i, p in enumerate(self.periods):
+            statuses = [s.periods[i].status for s in shared if s.periods and s.status != NOT_MEASURED]
+            if not self.closed[i]:
+                state = IN_PROGRESS
+            elif MISSED in statuses:
+                state = MISSED
+            elif MET in statuses:
+                state = MET
+            else:
+                state = "not scored"
+            timeline.append((p.label, state))
+        run = 0
+        closed = [t for t, done in zip(timeline, self.closed) if done]
+        for _, state in reversed(closed):
+            if state != MISSED:
+                break
+            run += 1
+        months = run * (3 if self.unit == "quarter" else 1)
+        days = months * DAYS_PER_MONTH
+        since = self.periods[len(closed) - run].first if run else None
+        steps = sorted(self.a.escalation, key=lambda s: s.after.days)
+        current = [s for s in steps if s.after.days <= days] if run else []
+        upcoming = [s for s in steps if s.after.days > days]
+        step = current[-1] if current else None
+        nxt = upcoming[0] if upcoming and since else None
+        next_on = add_months(since, math.ceil(nxt.after.days / DAYS_PER_MONTH)) if nxt and since else None
+        return Escalation(
+            step.id if step else None,
+            days,
+            since,
+            next_on,
+            nxt.id if nxt else None,
+            step.actions if step else (),
+            timeline,
+        )
+
+    def reward(self, reward: Any, shared: list[CommitmentScore], revenue: CommitmentScore | None) -> RewardScore:
+        score = RewardScore(reward.id, reward.title, reward.pool, "not-evaluated", None, [])
+        if not reward.earned_when:
+            score.reason = "the condition is in words only; add earned_when to have it checked"
+            return score
+        measured = [s for s in shared if s.status != NOT_MEASURED]
+        if "every-target-met" in reward.earned_when and not measured:
+            score.reason = "no commitment with a target could be measured from the data given"
+            return score
+        if "revenue-on-goal" in reward.earned_when and (revenue is None or revenue.status == NOT_MEASURED):
+            score.reason = "revenue-on-goal needs a revenue goal and deals with close date, amount and outcome" + (
+                f" ({revenue.reason})" if revenue and revenue.reason else ""
+            )
+            return score
+        months = {"month": 1, "quarter": 3, "year": 12}.get(reward.period or "month", 1)
+        groups: dict[str, list[int]] = {}
+        for i, p in enumerate(self.periods):
+            if months == 12:
+                key = f"{p.first.year}"
+            elif months == 3:
+                key = f"{p.first.year}-Q{(p.first.month - 1) // 3 + 1}"
+            else:
+                key = p.label
+            groups.setdefault(key, []).append(i)
+        for key, members in groups.items():
+            whole = self.periods[members[-1]].after >= add_months(self.periods[members[0]].first, months)
+            if not all(self.closed[i] for i in members) or not whole:
+                score.periods.append((key, IN_PROGRESS, None))
+                continue
+            why = []
+            for i in members:
+                if "every-target-met" in reward.earned_when:
+                    short = [s.id for s in measured if s.periods[i].status != MET]
+                    if short:
+                        why.append(f"{self.periods[i].label}: not met: {', '.join(short)}")
+                if "revenue-on-goal" in reward.earned_when and revenue and revenue.periods[i].status != MET:
+                    why.append(f"{self.periods[i].label}: revenue below goal")
+            score.periods.append((key, "not-earned" if why else "earned", "; ".join(why) or None))
+        done = [p for p in score.periods if p[1] != IN_PROGRESS]
+        score.status = done[-1][1] if done else IN_PROGRESS
+        return score
+
+
+def _median(values: np.ndarray) -> float | None:
+    return float(np.median(values)) if len(values) else None
+
+
+def _nearest_rank(values: np.ndarray, pct: int) -> float | None:
+    """The nearest-rank percentile of sorted values (a value that occurred)."""
+    if not len(values):
+        return None
+    return float(values[max(math.ceil(pct / 100 * len(values)) - 1, 0)])
+
+
+def _allowed_minutes(duration: Duration) -> float:
+    if duration.unit == "business hour":
+        return float(duration.value * 60)
+    return float(duration.magnitude) if not duration.is_business else float(duration.value * 8 * 60)
+
+
+def score(agreements: list[Agreement], exports: Exports, as_of: dt.date, unit: str) -> Scorecard:
+    """The scorecard of each agreement over the exports."""
+    results = [Measure(a, exports, as_of, unit).run() for a in agreements]
+    inputs = [(t.kind, t.path, t.sha256, t.rows) for t in exports.tables.values()]
+    return Scorecard(as_of, unit, inputs, results)
+
+
+__all__ = ["Money", "Percentage", "Scorecard", "score"]

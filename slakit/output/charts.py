@@ -1,0 +1,214 @@
+"""Static SVG charts for the scorecard dashboard: no script, deterministic bytes, text escaped."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from markupsafe import Markup, escape
+
+from ..measuring.scorecard import AgreementScore, CommitmentScore
+
+W, H = 640, 220
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 14, 40
+PALETTE = ["#2563eb", "#16a34a", "#d97706", "#9333ea", "#0891b2", "#db2777", "#65a30d", "#64748b"]
+STATUS_FILL = {"met": "#16a34a", "missed": "#dc2626", "in-progress": "#0891b2", "not scored": "#cbd5e1"}
+
+
+def _f(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def _svg(title: str, body: list[str], height: int = H) -> Markup:
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height}" role="img" '
+        f'aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>'
+    )
+    return Markup(head + "".join(body) + "</svg>")
+
+
+def _axes(top: float, labels: list[str], unit: str) -> list[str]:
+    """Y grid at 0, half and top; x labels under each slot."""
+    out = []
+    plot_h = H - TOP - BOTTOM
+    for frac in (0, 0.5, 1):
+        y = TOP + plot_h * (1 - frac)
+        out.append(f'<line x1="{LEFT}" y1="{_f(y)}" x2="{W - RIGHT}" y2="{_f(y)}" class="grid"/>')
+        out.append(
+            f'<text x="{LEFT - 6}" y="{_f(y + 4)}" text-anchor="end" class="tick">{escape(_fmt(top * frac, unit))}</text>'
+        )
+    slot = (W - LEFT - RIGHT) / max(len(labels), 1)
+    for i, label in enumerate(labels):
+        x = LEFT + slot * (i + 0.5)
+        out.append(
+            f'<text x="{_f(x)}" y="{H - BOTTOM + 16}" text-anchor="middle" class="tick">{escape(label[2:])}</text>'
+        )
+    return out
+
+
+def _fmt(value: float, unit: str) -> str:
+    """A short axis label: 45%, 30 d, 880k, 1.5M."""
+    if unit == "%":
+        return f"{value:.0f}%"
+    if unit == "days":
+        return f"{value:.0f} d"
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
+    if value >= 10_000:
+        return f"{value / 1000:.0f}k"
+    return f"{value:,.0f}"
+
+
+def _y(value: float, top: float) -> float:
+    plot_h = H - TOP - BOTTOM
+    return TOP + plot_h * (1 - (value / top if top else 0))
+
+
+def stacked_volume(c: CommitmentScore) -> Markup | None:
+    """MQLs per period stacked by source, with the target as a line."""
+    periods = [p for p in c.periods if p.actual is not None]
+    if not periods:
+        return None
+    sources = sorted({s["source"] for p in periods for s in p.detail.get("sources", [])})
+    top = max(max(float(p.actual or 0) for p in periods), max(float(p.target or 0) for p in periods)) * 1.1 or 1
+    labels = [p.period for p in periods]
+    body = _axes(top, labels, "")
+    slot = (W - LEFT - RIGHT) / len(periods)
+    for i, p in enumerate(periods):
+        x = LEFT + slot * i + slot * 0.15
+        base = 0.0
+        by_source = {s["source"]: s["actual"] for s in p.detail.get("sources", [])} or {"all": float(p.actual or 0)}
+        for k, source in enumerate(sources or ["all"]):
+            n = float(by_source.get(source, 0))
+            if not n:
+                continue
+            y0, y1 = _y(base, top), _y(base + n, top)
+            body.append(
+                f'<rect x="{_f(x)}" y="{_f(y1)}" width="{_f(slot * 0.7)}" height="{_f(y0 - y1)}" fill="{PALETTE[k % len(PALETTE)]}">'
+                f"<title>{escape(p.period)} {escape(source)}: {n:.0f}</title></rect>"
+            )
+            base += n
+        ty = _y(float(p.target or 0), top)
+        body.append(
+            f'<line x1="{_f(LEFT + slot * i)}" y1="{_f(ty)}" x2="{_f(LEFT + slot * (i + 1))}" y2="{_f(ty)}" class="target"/>'
+        )
+    body += _legend(sources or ["all"], with_target=True)
+    return _svg(f"{c.title}: leads per period by source against the target", body, H + 24)
+
+
+def _legend(names: list[str], with_target: bool = False) -> list[str]:
+    out, x = [], LEFT
+    for k, name in enumerate(names):
+        out.append(f'<rect x="{x}" y="{H + 4}" width="10" height="10" fill="{PALETTE[k % len(PALETTE)]}"/>')
+        out.append(f'<text x="{x + 14}" y="{H + 13}" class="tick">{escape(name)}</text>')
+        x += 24 + 7 * len(name)
+    if with_target:
+        out.append(f'<line x1="{x}" y1="{H + 9}" x2="{x + 16}" y2="{H + 9}" class="target"/>')
+        out.append(f'<text x="{x + 20}" y="{H + 13}" class="tick">target</text>')
+    return out
+
+
+def bars(c: CommitmentScore, title: str) -> Markup | None:
+    """One bar per period coloured by status, with the target in force as a step line."""
+    periods = [p for p in c.periods if p.actual is not None or p.target is not None]
+    if not any(p.actual is not None for p in periods):
+        return None
+    top = max(float(v) for p in periods for v in (p.actual, p.target) if v is not None) * 1.1 or 1
+    if c.unit == "%":
+        top = 100.0
+    body = _axes(top, [p.period for p in periods], c.unit)
+    slot = (W - LEFT - RIGHT) / len(periods)
+    for i, p in enumerate(periods):
+        if p.actual is not None:
+            y = _y(float(p.actual), top)
+            fill = STATUS_FILL.get(p.status, "#94a3b8")
+            body.append(
+                f'<rect x="{_f(LEFT + slot * i + slot * 0.15)}" y="{_f(y)}" width="{_f(slot * 0.7)}" '
+                f'height="{_f(_y(0, top) - y)}" fill="{fill}"><title>{escape(p.period)}: {float(p.actual):g} ({escape(p.status)})</title></rect>'
+            )
+        if p.target is not None:
+            ty = _y(float(p.target), top)
+            body.append(
+                f'<line x1="{_f(LEFT + slot * i)}" y1="{_f(ty)}" x2="{_f(LEFT + slot * (i + 1))}" y2="{_f(ty)}" class="target"/>'
+            )
+    return _svg(title, body)
+
+
+def distribution(c: CommitmentScore) -> Markup | None:
+    """Histogram of response times (business minutes) over every period, the allowed time marked."""
+    chunks = [p.detail["minutes"] for p in c.periods if len(p.detail.get("minutes", ()))]
+    if not chunks:
+        return None
+    minutes = np.concatenate(chunks)
+    allowed = next(p.detail["allowed_minutes"] for p in c.periods if "allowed_minutes" in p.detail)
+    limit = max(allowed * 4, 1.0)
+    edges = np.linspace(0, limit, 17)
+    counts, _ = np.histogram(np.minimum(minutes, limit - 1e-9), bins=edges)
+    top = float(counts.max()) * 1.1 or 1
+    body = _axes(top, [], "")
+    width = (W - LEFT - RIGHT) / len(counts)
+    for i, n in enumerate(counts):
+        if n:
+            y = _y(float(n), top)
+            label = f"{edges[i]:.0f}-{edges[i + 1]:.0f} min" + (" and more" if i == len(counts) - 1 else "")
+            body.append(
+                f'<rect x="{_f(LEFT + width * i + 1)}" y="{_f(y)}" width="{_f(width - 2)}" height="{_f(_y(0, top) - y)}" '
+                f'fill="#2563eb"><title>{label}: {int(n)}</title></rect>'
+            )
+    x = LEFT + (W - LEFT - RIGHT) * allowed / limit
+    body.append(f'<line x1="{_f(x)}" y1="{TOP}" x2="{_f(x)}" y2="{H - BOTTOM}" class="target"/>')
+    body.append(f'<text x="{_f(x + 4)}" y="{TOP + 10}" class="tick">allowed: {allowed:.0f} business min</text>')
+    for frac, anchor in ((0, "start"), (0.5, "middle"), (1, "end")):
+        body.append(
+            f'<text x="{_f(LEFT + (W - LEFT - RIGHT) * frac)}" y="{H - BOTTOM + 16}" text-anchor="{anchor}" class="tick">'
+            f"{limit * frac:.0f} min{' or more' if frac == 1 else ''}</text>"
+        )
+    return _svg(f"{c.title}: distribution of response times in business minutes", body)
+
+
+def timeline(a: AgreementScore) -> Markup | None:
+    """One cell per period: met, missed, in progress or not scored; the escalation steps reached."""
+    steps = a.escalation.timeline
+    if not steps:
+        return None
+    cell = (W - LEFT - RIGHT) / len(steps)
+    body = []
+    for i, (period, state) in enumerate(steps):
+        x = LEFT + cell * i
+        body.append(
+            f'<rect x="{_f(x + 1)}" y="20" width="{_f(cell - 2)}" height="28" fill="{STATUS_FILL.get(state, "#cbd5e1")}">'
+            f"<title>{escape(period)}: {escape(state)}</title></rect>"
+        )
+        body.append(
+            f'<text x="{_f(x + cell / 2)}" y="64" text-anchor="middle" class="tick">{escape(period[2:])}</text>'
+        )
+    body.append(
+        f'<text x="{LEFT}" y="12" class="tick">{escape("step in force: " + (a.escalation.step or "none"))}</text>'
+    )
+    return Markup(
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} 72" role="img" class="chart" '
+        f'aria-label="Escalation timeline"><title>Escalation timeline: shared goals per period</title>{"".join(body)}</svg>'
+    )
+
+
+def for_agreement(a: AgreementScore) -> list[dict[str, Any]]:
+    """The dashboard's charts for one agreement, in reading order."""
+    out: list[dict[str, Any]] = []
+    for c in a.commitments:
+        if not c.periods:
+            continue
+        if c.kind == "lead_volume":
+            out.append({"title": "Leads per period by source", "svg": stacked_volume(c)})
+        elif c.kind == "follow_up":
+            out.append({"title": "Leads followed up in time", "svg": bars(c, f"{c.title}: share of leads on time")})
+            out.append({"title": "Response times", "svg": distribution(c)})
+        elif c.kind in ("stepped_target", "pipeline_share", "lead_value"):
+            out.append({"title": c.title, "svg": bars(c, f"{c.title}: actual against the target in force")})
+    if a.revenue and a.revenue.periods:
+        out.append({"title": "Won revenue against the monthly goal", "svg": bars(a.revenue, "Won revenue per period")})
+    out.append({"title": "Escalation timeline", "svg": timeline(a)})
+    return [chart for chart in out if chart["svg"] is not None]
+
+
+__all__ = ["Decimal", "for_agreement"]

@@ -1,0 +1,519 @@
+"""CRM exports (leads, deals, activities) read into an in-memory DuckDB, in canonical columns.
+
+Exports hold personal data: they are read where they lie (CSV and Parquet by DuckDB itself,
+XLSX through python-calamine straight into DuckDB), never copied to disk. Every bad cell of
+every file is collected with file:row:column before anything is reported.
+
+Timestamps: a value with an offset (Z, +02:00) is taken as given; a naive value is local
+time in the agreement's zone (or --timezone). In the hour that occurs twice when clocks go
+back, a naive time is read as its second occurrence (standard time, after the change: 01:30
+on 2020-11-01 in New York is 06:30 UTC); a naive time that does not exist (the skipped
+spring hour) is read with the standard-time offset, so it lands one hour later (02:30 on
+2020-03-08 is 03:30 daylight time). Times become epoch seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ERROR, InputError, Problem, UsageError
+
+KINDS = ("leads", "deals", "activities")
+
+# canonical column -> type (id, time, text, amount, outcome); the first two of each kind are required
+COLUMNS: dict[str, dict[str, str]] = {
+    "leads": {"lead_id": "id", "mql_at": "time", "source": "text", "owner": "text", "first_touch_at": "time"},
+    "deals": {
+        "deal_id": "id",
+        "created_at": "time",
+        "closed_at": "time",
+        "amount": "amount",
+        "currency": "text",
+        "outcome": "outcome",
+        "proposal_at": "time",
+        "source": "text",
+        "owner": "text",
+    },
+    "activities": {
+        "activity_id": "id",
+        "requested_at": "time",
+        "done_at": "time",
+        "kind": "text",
+        "party": "text",
+    },
+}
+REQUIRED = {kind: tuple(list(cols)[:2]) for kind, cols in COLUMNS.items()}
+
+PRESETS: dict[str, dict[str, dict[str, str]]] = {
+    "canonical": {kind: {c: c for c in cols} for kind, cols in COLUMNS.items()},
+    "hubspot": {
+        "leads": {
+            "lead_id": "Record ID",
+            "mql_at": "Became a Marketing Qualified Lead Date",
+            "source": "Original Source",
+            "owner": "Contact owner",
+            "first_touch_at": "Date of first engagement",
+        },
+        "deals": {
+            "deal_id": "Record ID",
+            "created_at": "Create Date",
+            "closed_at": "Close Date",
+            "amount": "Amount",
+            "currency": "Currency",
+            "outcome": "Deal Stage",
+            "proposal_at": "Date entered Proposal Sent",
+            "source": "Original Source",
+            "owner": "Deal owner",
+        },
+        "activities": {
+            "activity_id": "Record ID",
+            "requested_at": "Create Date",
+            "done_at": "Completed Date",
+            "kind": "Task Type",
+            "party": "Team",
+        },
+    },
+    "salesforce": {
+        "leads": {
+            "lead_id": "Lead ID",
+            "mql_at": "MQL Date",
+            "source": "Lead Source",
+            "owner": "Lead Owner",
+            "first_touch_at": "First Activity Date",
+        },
+        "deals": {
+            "deal_id": "Opportunity ID",
+            "created_at": "Created Date",
+            "closed_at": "Close Date",
+            "amount": "Amount",
+            "currency": "Opportunity Currency",
+            "outcome": "Stage",
+            "proposal_at": "Proposal Date",
+            "source": "Lead Source",
+            "owner": "Opportunity Owner",
+        },
+        "activities": {
+            "activity_id": "Activity ID",
+            "requested_at": "Created Date",
+            "done_at": "Completed Date",
+            "kind": "Type",
+            "party": "Assigned Role",
+        },
+    },
+}
+
+# Deal stages read as outcomes (lower case); anything else is an open deal.
+OUTCOMES = {
+    "won": "won",
+    "closed won": "won",
+    "closedwon": "won",
+    "lost": "lost",
+    "closed lost": "lost",
+    "closedlost": "lost",
+    "open": "open",
+}
+
+# Naive timestamp layouts tried in order (DuckDB strptime); ISO with an offset is cast directly.
+NAIVE_FORMATS = [  # ISO layouts (2020-03-05 14:03, with T, seconds, fractions, a date alone) are cast
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y",
+]
+_OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)$"  # a time of day, then its offset
+SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+MAX_LISTED = 20  # bad cells listed per file before the summary
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which export column feeds each canonical column, and how source values map to ids."""
+
+    preset: str
+    columns: dict[str, dict[str, str]]  # kind -> canonical -> export column
+    sources: dict[str, str] = field(default_factory=dict)  # export value (lower case) -> lead-source id
+    outcomes: dict[str, str] = field(default_factory=dict)  # export stage (lower case) -> won|lost|open
+
+
+def column_map(preset: str, overrides: dict[str, Any] | None = None, where: str = "--columns") -> ColumnMap:
+    """The preset's mapping with a --columns file's overrides applied (checked: unknown names are errors)."""
+    if preset not in PRESETS:
+        raise UsageError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    columns = {kind: dict(cols) for kind, cols in PRESETS[preset].items()}
+    sources: dict[str, str] = {}
+    outcomes = dict(OUTCOMES)
+    problems = []
+    for key, value in (overrides or {}).items():
+        if key in KINDS and isinstance(value, dict):
+            for canonical, column in value.items():
+                if canonical not in COLUMNS[key]:
+                    problems.append(
+                        f"{where}: {key}.{canonical} is not a canonical column; "
+                        f"known {key} columns: {', '.join(COLUMNS[key])}"
+                    )
+                elif not isinstance(column, str) or not column:
+                    problems.append(f"{where}: {key}.{canonical} must name a column of the export")
+                else:
+                    columns[key][canonical] = column
+        elif key == "sources" and isinstance(value, dict):
+            sources.update({str(k).strip().lower(): str(v) for k, v in value.items()})
+        elif key == "outcomes" and isinstance(value, dict):
+            for stage, outcome in value.items():
+                if outcome not in ("won", "lost", "open"):
+                    problems.append(f"{where}: outcomes[{stage!r}] is {outcome!r}; use won, lost or open")
+                else:
+                    outcomes[str(stage).strip().lower()] = outcome
+        else:
+            problems.append(
+                f"{where}: unknown key {key!r}; use leads, deals, activities (canonical column: export column), "
+                "sources (export value: lead-source id) or outcomes (deal stage: won, lost or open)"
+            )
+    if problems:
+        raise UsageError("\n".join(problems))
+    return ColumnMap(preset, columns, sources, outcomes)
+
+
+@dataclass
+class Table:
+    """One export read into DuckDB as table `kind` with the canonical columns it has."""
+
+    kind: str
+    path: str
+    sha256: str
+    rows: int
+    present: tuple[str, ...]  # canonical columns found in the file
+    missing: dict[str, str]  # optional canonical column -> the export column that was looked for
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _sniff(path: Path) -> str:
+    """The file's real type from its first bytes, whatever its name says."""
+    with path.open("rb") as stream:
+        head = stream.read(8)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "xls"
+    return "csv"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Exports:
+    """The exports of one run, in one in-memory DuckDB connection (closed with the object)."""
+
+    def __init__(self, mapping: ColumnMap, zone: str, sources: dict[str, str] | None = None):
+        """`sources`: the agreements' lead-source ids and names, which source values are mapped to."""
+        try:
+            import duckdb
+        except ImportError:
+            raise UsageError("slakit score reads exports with DuckDB: pip install 'slakit[score]'") from None
+
+        self.duckdb = duckdb
+        self.mapping = mapping
+        self.zone = zone
+        self.sources = dict(sources or {})
+        self.con = duckdb.connect(":memory:")
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET enable_progress_bar = false")
+        self.tables: dict[str, Table] = {}
+        self.problems: list[Problem] = []
+        self.summaries: list[str] = []
+
+    def __enter__(self) -> Exports:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.con.close()
+
+    def sql(self, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.con.execute(query, params or []).fetchall()
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def read(self, kind: str, given: str) -> None:
+        """Read one export as table `kind`; problems are collected, raised by `check()`."""
+        path = Path(given)
+        if not path.is_file():
+            raise UsageError(f"--{kind} {given}: no such file")
+        suffix = SUFFIXES.get(path.suffix.lower())
+        actual = _sniff(path)
+        if suffix is None:
+            self._fail(
+                given,
+                f"{path.suffix or 'a file without extension'} is not an export slakit reads; "
+                "export CSV, XLSX or Parquet",
+            )
+            return
+        if actual == "xls":
+            self._fail(given, "this is an old Excel (.xls) workbook; save it as .xlsx or CSV")
+            return
+        if actual != suffix and not (suffix == "csv" and actual == "csv"):
+            self._fail(
+                given, f"the file is named {path.suffix} but holds {actual.upper()} data; rename or re-export it"
+            )
+            return
+        if path.stat().st_size == 0:
+            self._fail(given, "the file is empty: export it again with a header row and at least one record")
+            return
+        try:
+            if suffix == "csv":
+                raw = (
+                    f"(SELECT row_number() OVER () + 1 AS _row, * FROM read_csv({_literal(str(path))}, "
+                    "all_varchar = true, header = true, auto_detect = true, normalize_names = false, null_padding = true))"
+                )
+            elif suffix == "parquet":
+                raw = f"(SELECT row_number() OVER () + 1 AS _row, * FROM read_parquet({_literal(str(path))}))"
+            else:
+                raw = f"raw_{kind}"
+                self._read_xlsx(path, raw)
+            self._canonical(kind, given, raw, path)
+        except self.duckdb.Error as exc:
+            text = str(exc)
+            if "not utf-8 encoded" in text:
+                line = re.search(r"CSV Error on Line: (\d+)", text)
+                where = f" (line {line.group(1)})" if line else ""
+                self._fail(given, f"the file is not UTF-8 text{where}; export it again as CSV UTF-8")
+            else:
+                self._fail(given, f"cannot read it as {suffix.upper()}: {text.splitlines()[0]}")
+            self.con.execute(f"DROP TABLE IF EXISTS {kind}")
+
+    def _read_xlsx(self, path: Path, raw: str) -> None:
+        """The first sheet, as text columns, passed to DuckDB as lists (no temporary file)."""
+        try:
+            from python_calamine import CalamineWorkbook
+        except ImportError:
+            raise UsageError("XLSX exports are read with python-calamine: pip install 'slakit[score]'") from None
+
+        try:
+            book = CalamineWorkbook.from_path(str(path))
+            rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        except Exception as exc:  # calamine raises its own error types for a broken workbook
+            raise self.duckdb.InvalidInputException(f"not a readable workbook ({exc})") from None
+        if not rows:
+            self.con.execute(f"CREATE TEMP TABLE {raw} (_row BIGINT)")
+            return
+        header = [str(h).strip() for h in rows[0]]
+        body = rows[1:]
+        cols = [[_cell(r[i]) if i < len(r) else None for r in body] for i in range(len(header))]
+        select = ", ".join(
+            f"unnest(${i + 2})::VARCHAR AS {_quote(h or f'column{i + 1}')}" for i, h in enumerate(header)
+        )
+        self.con.execute(
+            f"CREATE TEMP TABLE {raw} AS SELECT unnest($1) AS _row, {select}",
+            [list(range(2, len(body) + 2)), *cols],
+        )
+
+    def _canonical(self, kind: str, given: str, raw: str, path: Path) -> None:
+        found = [name for (name,) in self.sql(f"SELECT column_name FROM (DESCRIBE SELECT * FROM {raw})")][1:]
+        wanted = self.mapping.columns[kind]
+        index = {name.strip().lower(): name for name in found}
+        present: dict[str, str] = {}
+        missing: dict[str, str] = {}
+        for canonical, column in wanted.items():
+            name = index.get(column.strip().lower())
+            if name is not None:
+                present[canonical] = name
+            elif canonical in REQUIRED[kind]:
+                self.problems.append(
+                    Problem(
+                        given,
+                        1,
+                        1,
+                        ERROR,
+                        "column",
+                        f"no column {column!r} for {canonical} in the {kind} export (preset {self.mapping.preset}); "
+                        f"columns found: {', '.join(repr(f) for f in found) or 'none'}. "
+                        f"Choose another --preset, or map it in a --columns file ({kind}: {{{canonical}: ...}})",
+                    )
+                )
+            else:
+                missing[canonical] = column
+        if any(c not in present for c in REQUIRED[kind]):
+            return
+        position = {name: found.index(name) + 1 for name in found}
+        # One pass: the inner query cleans each cell once, the next parses it beside its text, and
+        # the text of cells that failed to parse is kept, so bad cells are found without parsing again.
+        inner = ["_row"] + [
+            f"nullif(trim(CAST({_quote(name)} AS VARCHAR)), '') AS {canonical}" for canonical, name in present.items()
+        ]
+        outer, checks = ["_row"], []
+        for canonical, name in present.items():
+            kind_of = COLUMNS[kind][canonical]
+            if kind_of == "time":
+                outer += [f"{self._time_sql(canonical)} AS {canonical}", f"{canonical} AS _text_{canonical}"]
+                checks.append((canonical, name, "a date and time such as 2020-03-05 14:03"))
+            elif kind_of == "amount":
+                parse = f"try_cast(regexp_replace({canonical}, '[\\s$€£¥,]|^[A-Z]{{3}}', '', 'g') AS DECIMAL(18, 2))"
+                outer += [f"{parse} AS {canonical}", f"{canonical} AS _text_{canonical}"]
+                checks.append((canonical, name, "an amount such as 12500.00"))
+            elif kind_of == "outcome":
+                cases = " ".join(
+                    f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in sorted(self.mapping.outcomes.items())
+                )
+                outer.append(f"CASE lower({canonical}) {cases} ELSE 'open' END AS {canonical}")
+            elif canonical == "source":
+                outer.append(f"{self._source_sql(canonical)} AS {canonical}")
+            else:
+                outer.append(canonical)
+        # only the text of cells that failed to parse is kept (for the messages), not a copy of every cell
+        final = ["*"] + [f"CASE WHEN {c} IS NULL THEN _text_{c} END AS _text_{c}" for c, _, _ in checks]
+        exclude = f" EXCLUDE ({', '.join(f'_text_{c}' for c, _, _ in checks)})" if checks else ""
+        self.con.execute(
+            f"CREATE TEMP TABLE {kind} AS SELECT {final[0]}{exclude}{''.join(', ' + f for f in final[1:])} "
+            f"FROM (SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {raw}))"
+        )
+        self.con.execute(f"DROP TABLE IF EXISTS raw_{kind}")
+        rows = self.sql(f"SELECT count(*) FROM {kind}")[0][0]
+        if rows == 0:
+            self._fail(given, "the file has a header but no records")
+            self.con.execute(f"DROP TABLE {kind}")
+            return
+        for canonical, name, accepted in checks:
+            self._bad_cells(given, kind, canonical, name, position[name], accepted)
+            self.con.execute(f"ALTER TABLE {kind} DROP COLUMN _text_{canonical}")
+        if "source" in present:
+            self._source_slugs(kind)
+        ident = REQUIRED[kind][0]
+        self._required_cells(given, kind, ident, present[ident], position[present[ident]])
+        self._duplicates(given, kind, ident, present[ident], position[present[ident]])
+        self.tables[kind] = Table(kind, given, sha256_of(path), rows, tuple(present), missing)
+
+    def _time_sql(self, col: str) -> str:
+        """Epoch seconds: with an offset as given, else local time in the zone (ISO by a cast,
+        US layouts by strptime only when the cast fails)."""
+        formats = "[" + ", ".join(_literal(f) for f in NAIVE_FORMATS) + "]"
+        naive = (
+            f"timezone({_literal(self.zone)}, coalesce(try_cast({col} AS TIMESTAMP), try_strptime({col}, {formats})))"
+        )
+        aware = f"try_cast({col} AS TIMESTAMPTZ)"
+        return (
+            f"CAST(epoch(CASE WHEN regexp_matches({col}, {_literal(_OFFSET)}) THEN {aware} ELSE {naive} END) AS BIGINT)"
+        )
+
+    def _bad_cells(self, given: str, kind: str, canonical: str, name: str, column: int, accepted: str) -> None:
+        bad = self.sql(
+            f"SELECT _row, _text_{canonical} FROM {kind} WHERE _text_{canonical} IS NOT NULL AND {canonical} IS NULL "
+            "ORDER BY _row"
+        )
+        for row, value in bad[:MAX_LISTED]:
+            self.problems.append(
+                Problem(given, row, column, ERROR, "cell", f"{name} ({canonical}): {value!r} is not {accepted}")
+            )
+        if len(bad) > MAX_LISTED:
+            self.summaries.append(f"{given}: {len(bad)} bad values in column {name!r}, the first {MAX_LISTED} listed")
+
+    def _required_cells(self, given: str, kind: str, ident: str, name: str, column: int) -> None:
+        empty = self.sql(f"SELECT _row FROM {kind} WHERE {ident} IS NULL ORDER BY _row")
+        for (row,) in empty[:MAX_LISTED]:
+            self.problems.append(
+                Problem(given, row, column, ERROR, "cell", f"{name} ({ident}) is empty; every record needs an id")
+            )
+        if len(empty) > MAX_LISTED:
+            self.summaries.append(f"{given}: {len(empty)} records without {name!r}, the first {MAX_LISTED} listed")
+
+    def _duplicates(self, given: str, kind: str, ident: str, name: str, column: int) -> None:
+        dupes = self.sql(
+            f"WITH twice AS (SELECT {ident} FROM {kind} WHERE {ident} IS NOT NULL GROUP BY {ident} HAVING count(*) > 1) "
+            f"SELECT {ident}, list(_row ORDER BY _row) FROM {kind} JOIN twice USING ({ident}) "
+            f"GROUP BY {ident} ORDER BY min(_row)"
+        )
+        for value, rows in dupes[:MAX_LISTED]:
+            self.problems.append(
+                Problem(
+                    given,
+                    rows[1],
+                    column,
+                    ERROR,
+                    "duplicate",
+                    f"{name} {value!r} appears {len(rows)} times (rows {', '.join(map(str, rows[:5]))}); "
+                    "each record must appear once",
+                )
+            )
+        if len(dupes) > MAX_LISTED:
+            self.summaries.append(f"{given}: {len(dupes)} duplicated ids in {name!r}, the first {MAX_LISTED} listed")
+
+    def _fail(self, given: str, message: str) -> None:
+        self.problems.append(Problem(given, 1, 1, ERROR, "file", message))
+
+    def check(self) -> None:
+        """Raise one InputError listing every problem of every file, then a summary."""
+        if not self.problems:
+            return
+        lines = [p.format() for p in sorted(self.problems)]
+        lines += self.summaries
+        files = len({p.path for p in self.problems})
+        lines.append(
+            f"{len(self.problems)} problem{'s' * (len(self.problems) != 1)} in {files} export file{'s' * (files != 1)}"
+        )
+        raise InputError("\n".join(lines))
+
+    def _source_sql(self, col: str) -> str:
+        """A source value as a lead-source id: a --columns `sources` entry, the id itself or the
+        source's name (any case); anything else stays as written (see `_source_slugs`)."""
+        pairs: dict[str, str] = {}
+        for ident, name in self.sources.items():
+            pairs[ident.lower()] = ident
+            pairs[name.strip().lower()] = ident
+        pairs.update(self.mapping.sources)
+        if not pairs:
+            return col
+        cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in sorted(pairs.items()))
+        return f"CASE lower({col}) {cases} ELSE {col} END"
+
+    def _source_slugs(self, kind: str) -> None:
+        """Values still unmatched that are a source id written another way (Web Sales-Ready ->
+        web-sales-ready): worked out on the distinct values, then rewritten in one update."""
+        if not self.sources:
+            return
+        known = list(self.sources)
+        values = [
+            v
+            for (v,) in self.sql(
+                f"SELECT DISTINCT source FROM {kind} WHERE source IS NOT NULL AND source NOT IN "
+                f"(SELECT unnest(?::VARCHAR[]))",
+                [known],
+            )
+        ]
+        mapping = {v: slug for v in values if (slug := re.sub(r"[^a-z0-9]+", "-", v.lower()).strip("-")) in known}
+        if mapping:
+            cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in sorted(mapping.items()))
+            self.con.execute(
+                f"UPDATE {kind} SET source = CASE source {cases} END WHERE source IN (SELECT unnest(?::VARCHAR[]))",
+                [sorted(mapping)],
+            )
+
+
+def _cell(value: Any) -> str | None:
+    """An XLSX cell as the text DuckDB parses (dates in ISO, whole numbers without .0)."""
+    import datetime as dt
+
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,568 @@
+"""slakit score: figures known by construction of small exports, through the real CLI and real DuckDB."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, run
+from slakit.model.agreement import Agreement
+from slakit.model.figures import parse_duration
+from slakit.world.exports import Exports, column_map
+from slakit.world.load import load_file
+
+NY = ZoneInfo("America/New_York")
+
+AGREEMENT = """\
+id: score-test
+title: Scorecard test agreement
+kind: lead-management
+status: draft
+version: 1
+effective: 2020-01-01
+term:
+  end: 2020-12-31
+  review_cadence: quarterly
+  last_review: 2020-01-01
+  next_review: 2020-04-01
+timezone: America/New_York
+calendars:
+  - id: office
+    name: Office hours
+    days: [mon, tue, wed, thu, fri]
+    hours: {start: "09:00", end: "17:00"}
+    holidays:
+      - {id: memorial-day, date: 2020-05-25, name: Memorial Day}
+parties:
+  - {id: marketing, name: Marketing}
+  - {id: sales, name: Sales}
+commitments:
+  - id: lead-value
+    party: marketing
+    title: Deliver $210 of lead value a month
+    lead_value:
+      total: {amount: 210, currency: USD}
+      per: month
+      sources:
+        - {id: referral, name: Referral leads, value_per_lead: {amount: 100, currency: USD}, planned: 2}
+        - {id: content, name: Content leads, value_per_lead: {amount: 10, currency: USD}, planned: 1}
+        - {id: webinar, name: Webinar leads, value_per_lead: {amount: 10, currency: USD}, planned: 0}
+  - id: lead-volume
+    party: marketing
+    title: Deliver 3 leads a month
+    lead_volume: {count: 3, per: month}
+  - id: follow-up
+    party: sales
+    title: Call every lead within one business hour
+    follow_up:
+      response_time: 1 business hour
+      calendar: office
+      after_hours: first-hour-next-business-day
+      clock_starts: When the lead is marked MQL.
+      exclusions: [Webinar leads]
+      exclude_sources: [webinar]
+  - id: close-rate
+    party: sales
+    title: Close half of the proposals
+    stepped_target:
+      metric: Close rate
+      measured_as: close-rate
+      better: higher
+      baseline: 40%
+      steps:
+        - {id: q1, by: 2020-03-31, value: 50%}
+  - id: pipeline
+    party: marketing
+    title: Source 60% of the pipeline
+    pipeline_share: {share: 60%, of: Value of new deals}
+  - id: handshake
+    party: sales
+    title: Shake hands
+    text: In words only.
+escalation:
+  - {id: day-30, after: 30 days, actions: [Talk it over.]}
+  - {id: day-60, after: 60 days, actions: [Meet the executives.]}
+  - {id: day-90, after: 90 days, actions: [Executives take over.]}
+rewards:
+  - id: pool
+    title: Monthly pool
+    condition: Every target met.
+    earned_when: [every-target-met]
+    period: month
+    pool: {amount: 500, currency: USD}
+    reward: Shared.
+  - id: trip
+    title: Trip
+    condition: A good year.
+    period: year
+    reward: A trip.
+signoff:
+  required:
+    - {id: marketing-lead, role: Head of Marketing, party: marketing}
+"""
+
+LEADS = [  # lead_id, mql_at (naive New York time), source, owner, first_touch_at
+    # January: 4 leads (volume met), value 100+100+10+10 = 220 (met); follow-up 3 of 3 on time.
+    ("L1", "2020-01-02 10:00", "referral", "Ann", "2020-01-02 10:30"),  # 30 business minutes
+    ("L2", "2020-01-02 16:30", "Referral leads", "Bob", "2020-01-03 09:20"),  # 30 + 20 = 50, deadline 09:30
+    ("L3", "2020-01-03 18:00", "content", "Ann", "2020-01-06 09:59"),  # Fri after hours -> Mon 10:00: 59
+    ("L4", "2020-01-04 11:00", "webinar", "Bob", ""),  # excluded source, never touched
+    # February: 2 leads (volume missed), value 200 (missed); follow-up 1 on time, 1 late (Bob).
+    ("L5", "2020-02-03 09:00", "referral", "Bob", "2020-02-03 10:01"),  # 61 minutes: late
+    ("L6", "2020-02-04 09:00", "referral", "Ann", "2020-02-04 09:30"),
+    # March: 3 leads (volume met), value 30 (missed); 2 on time, 1 pending at the as-of date.
+    ("L7", "2020-03-02 10:00", "content", "Ann", "2020-03-02 10:10"),
+    ("L8", "2020-03-09 09:00", "content", "Bob", "2020-03-09 09:45"),  # the Monday after the clock change
+    ("L9", "2020-03-31 16:45", "content", "Ann", ""),  # deadline 2020-04-01 09:45: pending on 03-31
+]
+
+DEALS = [  # deal_id, created_at, closed_at, amount, outcome, proposal_at, source
+    # January: 2 won + 3 lost with a proposal = 40% (baseline 40%: met); pipeline 600 of 1000 = 60% (met).
+    ("D1", "2020-01-02", "2020-01-20", "$300", "won", "2020-01-10", "referral"),
+    ("D2", "2020-01-03", "2020-01-21", "300.00", "won", "2020-01-10", "content"),
+    ("D3", "2020-01-04", "2020-01-22", "100", "lost", "2020-01-10", "Partner"),
+    ("D4", "2020-01-05", "2020-01-23", "100", "lost", "2020-01-10", "Partner"),
+    ("D5", "2020-01-06", "2020-01-24", "200", "lost", "2020-01-10", "Partner"),
+    ("D6", "2020-01-07", "2020-01-25", "999", "won", "", "Partner"),  # no proposal: not in the close rate
+    # February: 4 decided deals: too few to score.
+    ("D7", "2020-01-20", "2020-02-10", "10", "won", "2020-02-01", "referral"),
+    ("D8", "2020-01-20", "2020-02-10", "10", "lost", "2020-02-01", "referral"),
+    ("D9", "2020-01-20", "2020-02-10", "10", "lost", "2020-02-01", "referral"),
+    ("D10", "2020-01-20", "2020-02-10", "10", "lost", "2020-02-01", "referral"),
+    # March: 3 won, 3 lost = 50% against the 50% step in force from 2020-03-31: met.
+    *[
+        (f"D{n}", "2020-02-20", "2020-03-10", "10", "won" if n < 14 else "lost", "2020-03-01", "")
+        for n in range(11, 17)
+    ],
+]
+
+
+def write_csv(path: Path, header: list[str], rows: list[tuple[str, ...]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def write_xlsx(path: Path, rows: list[list[str | None]]) -> Path:
+    """A tiny XLSX writer (inline strings, one sheet): enough for calamine to read."""
+
+    def cell(v: str | None) -> str:
+        return f'<c t="inlineStr"><is><t>{escape(v)}</t></is></c>' if v else "<c/>"
+
+    sheet = "".join("<row>" + "".join(cell(v) for v in row) + "</row>" for row in rows)
+    ns = "http://schemas.openxmlformats.org"
+    files = {
+        "[Content_Types].xml": f'<?xml version="1.0"?><Types xmlns="{ns}/package/2006/content-types">'
+        f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        f'<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+        "_rels/.rels": f'<?xml version="1.0"?><Relationships xmlns="{ns}/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<?xml version="1.0"?><workbook xmlns="{ns}/spreadsheetml/2006/main" xmlns:r="{ns}/officeDocument/2006/relationships">'
+        '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<?xml version="1.0"?><Relationships xmlns="{ns}/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<?xml version="1.0"?><worksheet xmlns="{ns}/spreadsheetml/2006/main"><sheetData>{sheet}</sheetData></worksheet>',
+    }
+    with zipfile.ZipFile(path, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return path
+
+
+LEAD_HEADER = ["lead_id", "mql_at", "source", "owner", "first_touch_at"]
+DEAL_HEADER = ["deal_id", "created_at", "closed_at", "amount", "outcome", "proposal_at", "source"]
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    (tmp_path / "sla").mkdir()
+    (tmp_path / "sla" / "score-test.yaml").write_text(AGREEMENT)
+    return {
+        "agreement": tmp_path / "sla" / "score-test.yaml",
+        "leads": write_csv(tmp_path / "leads.csv", LEAD_HEADER, LEADS),
+        "deals": write_csv(tmp_path / "deals.csv", DEAL_HEADER, DEALS),
+    }
+
+
+def score_json(files: dict[str, Path], *extra: str) -> dict:
+    result = run("score", str(files["agreement"]), "--leads", str(files["leads"]), *extra, "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def commitment(data: dict, ident: str) -> dict:
+    return next(c for c in data["agreements"][0]["commitments"] if c["id"] == ident)
+
+
+def period(data: dict, ident: str, label: str) -> dict:
+    return next(p for p in commitment(data, ident)["periods"] if p["period"] == label)
+
+
+def test_the_test_agreement_is_valid(files):
+    result = run("validate", str(files["agreement"]))
+    assert "error" not in result.output, result.output
+
+
+def test_lead_volume_and_value_per_month(files):
+    data = score_json(files, "--as-of", "2020-03-31")
+    assert data["as_of"] == "2020-03-31"
+    volume = [(p["period"], p["actual"], p["target"], p["status"]) for p in commitment(data, "lead-volume")["periods"]]
+    assert volume == [("2020-01", 4, 3, "met"), ("2020-02", 2, 3, "missed"), ("2020-03", 3, 3, "met")]
+    value = [(p["actual"], p["status"], p["gap"]) for p in commitment(data, "lead-value")["periods"]]
+    assert value == [(220, "met", 10), (200, "missed", -10), (30, "missed", -180)]
+    january = period(data, "lead-volume", "2020-01")["sources"]
+    # "Referral leads" (the source's name) maps to the id referral
+    assert {s["source"]: (s["actual"], s["planned"]) for s in january} == {
+        "referral": (2, 2),
+        "content": (1, 1),
+        "webinar": (1, 0),
+    }
+
+
+def test_follow_up_on_time_late_pending_and_excluded(files):
+    data = score_json(files, "--as-of", "2020-03-31")
+    jan, feb, mar = (period(data, "follow-up", m) for m in ("2020-01", "2020-02", "2020-03"))
+    assert (jan["eligible"], jan["on_time"], jan["late"], jan["pending"]) == (
+        3,
+        3,
+        0,
+        0,
+    )  # the webinar lead is left out
+    assert (jan["actual"], jan["status"]) == (100, "met")
+    assert jan["median_minutes"] == 50 and jan["p90_minutes"] == 59
+    assert (feb["on_time"], feb["late"], feb["actual"], feb["status"]) == (1, 1, 50, "missed")
+    assert feb["breaches_by_owner"] == {"Bob": 1} and feb["late_ids"] == ["L5"]
+    assert (mar["on_time"], mar["late"], mar["pending"], mar["status"]) == (2, 0, 1, "pending")
+    assert mar["median_minutes"] == 27.5  # 10 and 45 minutes
+
+
+def test_the_untouched_lead_is_late_once_its_deadline_has_passed(files):
+    data = score_json(files, "--as-of", "2020-04-01")  # L9's deadline is 2020-04-01 09:45, before the day ends
+    mar = period(data, "follow-up", "2020-03")
+    assert (mar["on_time"], mar["late"], mar["pending"], mar["status"]) == (2, 1, 0, "missed")
+    assert mar["late_ids"] == ["L9"]
+
+
+def test_escalation_from_the_run_of_missed_months_and_rewards(files):
+    data = score_json(files, "--as-of", "2020-03-31")
+    escalation = data["agreements"][0]["escalation"]
+    # January met every goal; February and March missed (volume, value, follow-up): 2 months = 60 days
+    assert escalation["step"] == "day-60"
+    assert escalation["days_missed"] == 60
+    assert escalation["since"] == "2020-02-01"
+    assert escalation["next_step"] == "day-90" and escalation["next_step_on"] == "2020-05-01"
+    assert escalation["actions"] == ["Meet the executives."]
+    rewards = {r["id"]: r for r in data["agreements"][0]["rewards"]}
+    assert [(p["period"], p["status"]) for p in rewards["pool"]["periods"]] == [
+        ("2020-01", "earned"),
+        ("2020-02", "not-earned"),
+        ("2020-03", "not-earned"),
+    ]
+    assert rewards["trip"]["status"] == "not-evaluated"
+
+
+def test_a_met_month_resets_the_escalation(files, tmp_path):
+    rows = LEADS[:4]  # January only: every goal met
+    leads = write_csv(tmp_path / "jan.csv", LEAD_HEADER, rows)
+    data = score_json({**files, "leads": leads}, "--as-of", "2020-01-31")
+    escalation = data["agreements"][0]["escalation"]
+    assert (escalation["step"], escalation["days_missed"], escalation["since"]) == (None, 0, None)
+
+
+def test_in_progress_month_with_pace(files, tmp_path):
+    leads = write_csv(
+        tmp_path / "apr.csv", LEAD_HEADER, [*LEADS, ("L10", "2020-04-02 10:00", "content", "Ann", "2020-04-02 10:05")]
+    )
+    data = score_json({**files, "leads": leads}, "--as-of", "2020-04-10")
+    april = period(data, "lead-volume", "2020-04")
+    # 1 lead in the first 10 of April's 30 days: on pace for 3
+    assert (april["status"], april["actual"], april["projected"]) == ("in-progress", 1, 3)
+    assert commitment(data, "lead-volume")["status"] == "met"  # the last closed month, March
+
+
+def test_deals_close_rate_and_pipeline_share(files):
+    data = score_json(files, "--deals", str(files["deals"]), "--as-of", "2020-03-31")
+    close = {p["period"]: p for p in commitment(data, "close-rate")["periods"]}
+    assert (close["2020-01"]["actual"], close["2020-01"]["target"], close["2020-01"]["status"]) == (40, 40, "met")
+    assert close["2020-02"]["status"] == "insufficient-data"
+    assert (close["2020-03"]["actual"], close["2020-03"]["target"], close["2020-03"]["status"]) == (50, 50, "met")
+    jan = period(data, "pipeline", "2020-01")
+    # created in January: 300 + 300 + 4 x 10 from marketing sources (referral, content) of
+    # 300 + 300 + 100 + 100 + 200 + 999 + 4 x 10 = 2039 (Partner is not a lead source of the agreement)
+    assert jan["actual"] == 31.4  # 640 / 2039 = 31.39%
+    assert jan["status"] == "missed"
+
+
+def test_not_measured_is_listed_with_the_reason(files):
+    data = score_json(files, "--as-of", "2020-03-31")
+    handshake = commitment(data, "handshake")
+    assert handshake["status"] == "not-measured" and "words only" in handshake["reason"]
+    close = commitment(data, "close-rate")
+    assert close["status"] == "not-measured" and close["reason"] == "no --deals export given"
+
+
+def test_text_csv_md_and_html_outputs(files):
+    args = ["score", str(files["agreement"]), "--leads", str(files["leads"]), "--as-of", "2020-03-31"]
+    text = run(*args).output
+    assert "Escalation: 60 days of missed shared goals since 2020-02-01; step day-60 in force" in text
+    assert "\x1b[" not in text  # no colour off a terminal
+    rows = list(csv.DictReader(run(*args, "--format", "csv").output.splitlines()))
+    feb = next(r for r in rows if r["commitment"] == "lead-volume" and r["period"] == "2020-02")
+    assert (feb["target"], feb["actual"], feb["gap"], feb["status"]) == ("3", "2", "-1", "missed")
+    md = run(*args, "--format", "md").output
+    assert "| Deliver 3 leads a month | met | 2020-01 | 4 | 3 |" in md
+    html = run(*args, "--format", "html").output
+    assert "default-src 'none'" in html and "<script" not in html
+    assert html.count("<svg") >= 4
+    assert html == run(*args, "--format", "html").output  # same bytes every run
+
+
+def test_owner_names_are_escaped_in_the_dashboard(files, tmp_path):
+    leads = write_csv(
+        tmp_path / "x.csv",
+        LEAD_HEADER,
+        [("L1", "2020-01-02 10:00", "referral", "<script>alert(1)</script>", "2020-01-02 12:00")],
+    )
+    result = run("score", str(files["agreement"]), "--leads", str(leads), "--format", "html")
+    assert result.exit_code == 0, result.output
+    assert "<script>" not in result.output and "&lt;script&gt;alert(1)&lt;/script&gt;" in result.output
+
+
+def test_parquet_and_xlsx_read_like_csv(files, tmp_path):
+    import duckdb
+
+    parquet = tmp_path / "leads.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT * FROM read_csv('{files['leads']}', all_varchar = true)) TO '{parquet}' (FORMAT parquet)"
+    )
+    xlsx = write_xlsx(tmp_path / "leads.xlsx", [LEAD_HEADER, *[list(r) for r in LEADS]])
+    expected = score_json(files, "--as-of", "2020-03-31")["agreements"]
+    for path in (parquet, xlsx):
+        assert score_json({**files, "leads": path}, "--as-of", "2020-03-31")["agreements"] == expected
+
+
+def test_hubspot_preset_and_columns_file(files, tmp_path):
+    header = [
+        "Record ID",
+        "Became a Marketing Qualified Lead Date",
+        "Original Source",
+        "Contact owner",
+        "Date of first engagement",
+    ]
+    renamed = [(i, t, {"referral": "Referrals", "content": "Blog"}.get(s, s), o, f) for i, t, s, o, f in LEADS]
+    leads = write_csv(tmp_path / "hubspot.csv", header, renamed)
+    columns = tmp_path / "columns.yaml"
+    columns.write_text("sources:\n  Referrals: referral\n  Blog: content\n")
+    args = ["--preset", "hubspot", "--columns", str(columns), "--as-of", "2020-03-31"]
+    data = score_json({**files, "leads": leads}, *args)
+    assert [p["actual"] for p in commitment(data, "lead-value")["periods"]] == [220, 200, 30]
+
+
+def test_offsets_are_taken_as_given_and_naive_times_are_local(tmp_path):
+    rows = [
+        ("A", "2020-03-31 23:30"),  # naive: New York, March
+        ("B", "2020-03-31T23:30:00-05:00"),  # = 2020-04-01 00:30 New York daylight time: April
+        ("C", "2020-04-01T03:00:00Z"),  # = 2020-03-31 23:00 New York: March
+        ("D", "2020-11-01 01:30"),  # the repeated hour: the second occurrence, 06:30 UTC
+        ("E", "2020-03-08 02:30"),  # the skipped hour: read with the standard offset, 07:30 UTC
+        ("F", "3/5/2020 2:03 PM"),  # Salesforce layout
+    ]
+    path = write_csv(tmp_path / "t.csv", ["lead_id", "mql_at"], rows)
+    with Exports(column_map("canonical"), "America/New_York") as x:
+        x.read("leads", str(path))
+        x.check()
+        got = dict(x.sql("SELECT lead_id, mql_at FROM leads"))
+    utc = dt.UTC
+    assert got == {
+        "A": int(dt.datetime(2020, 4, 1, 3, 30, tzinfo=utc).timestamp()),
+        "B": int(dt.datetime(2020, 4, 1, 4, 30, tzinfo=utc).timestamp()),
+        "C": int(dt.datetime(2020, 4, 1, 3, 0, tzinfo=utc).timestamp()),
+        "D": int(dt.datetime(2020, 11, 1, 6, 30, tzinfo=utc).timestamp()),
+        "E": int(dt.datetime(2020, 3, 8, 7, 30, tzinfo=utc).timestamp()),
+        "F": int(dt.datetime(2020, 3, 5, 19, 3, tzinfo=utc).timestamp()),
+    }
+
+
+# -- the deadline against a minute-by-minute oracle ----------------------------------------------
+
+
+def oracle_deadline(start: dt.datetime, minutes: int, holidays: set[dt.date]) -> dt.datetime:
+    """Walk minute by minute in New York time, counting minutes inside Mon-Fri 09:00-17:00."""
+    t = start.astimezone(dt.UTC)
+    counted = 0
+    while True:
+        local = t.astimezone(NY)
+        if local.weekday() < 5 and local.date() not in holidays and dt.time(9) <= local.time() < dt.time(17):
+            counted += 1
+            if counted == minutes:
+                return t + dt.timedelta(minutes=1)
+        t += dt.timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("first_day", ["2020-03-05", "2020-05-21", "2020-10-29"])  # clock change, holiday, clock change
+def test_deadline_matches_a_minute_by_minute_oracle(first_day):
+    data, _ = load_file(Path(ROOT / "sla" / "company-a-lead-management.yaml"))
+    agreement = Agreement.from_data(data.data)
+    calendar = agreement.calendar("us-east-business-hours")
+    assert calendar is not None
+    day = dt.date.fromisoformat(first_day)
+    starts = [
+        dt.datetime.combine(day + dt.timedelta(days=d), dt.time(h, m), NY)
+        for d in range(6)
+        for h in range(24)
+        for m in (0, 7, 59)
+    ]
+    epoch = np.array([int(s.timestamp()) for s in starts], dtype=np.int64)
+    for allowed, minutes in (("1 business hour", 60), ("3 business hours", 180)):
+        got = calendar.deadlines(epoch, parse_duration(allowed), "first-hour-next-business-day")
+        for start, deadline in zip(starts, got):
+            # after hours: the later of the first business hour at the next opening and the time allowed
+            want = oracle_deadline(start, minutes, set(calendar.holidays))
+            assert int(deadline) == int(want.timestamp()), (allowed, start.isoformat())
+
+
+# -- bad input --------------------------------------------------------------------------------------
+
+
+def bad(files: dict[str, Path], *args: str) -> str:
+    result = run("score", str(files["agreement"]), *args)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+def test_missing_column_names_the_column_the_preset_and_what_was_found(files, tmp_path):
+    leads = write_csv(tmp_path / "l.csv", ["Record ID", "Created"], [("1", "2020-01-01")])
+    out = bad(files, "--leads", str(leads), "--preset", "hubspot")
+    assert "no column 'Became a Marketing Qualified Lead Date' for mql_at in the leads export (preset hubspot)" in out
+    assert "columns found: 'Record ID', 'Created'" in out
+
+
+def test_every_bad_timestamp_and_amount_is_listed_with_row_and_column(files, tmp_path):
+    leads = write_csv(
+        tmp_path / "l.csv",
+        LEAD_HEADER,
+        [("L1", "yesterday", "referral", "Ann", ""), ("L2", "2020-01-02 10:00", "referral", "Ann", "2020-13-45 10:00")],
+    )
+    deals = write_csv(
+        tmp_path / "d.csv", DEAL_HEADER, [("D1", "2020-01-02", "2020-01-05", "ten dollars", "won", "", "")]
+    )
+    out = bad(files, "--leads", str(leads), "--deals", str(deals))
+    assert f"{leads}:2:2: error[cell]: mql_at (mql_at): 'yesterday' is not a date and time" in out
+    assert f"{leads}:3:5: error[cell]: first_touch_at (first_touch_at): '2020-13-45 10:00'" in out
+    assert f"{deals}:2:4: error[cell]: amount (amount): 'ten dollars' is not an amount" in out
+    assert out.rstrip().endswith("3 problems in 2 export files")
+
+
+def test_duplicate_ids(files, tmp_path):
+    leads = write_csv(tmp_path / "l.csv", LEAD_HEADER, [LEADS[0], LEADS[1], LEADS[0]])
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:4:1: error[duplicate]: lead_id 'L1' appears 2 times (rows 2, 4)" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", b"", "the file is empty"),
+        ("header.csv", b"lead_id,mql_at\n", "the file has a header but no records"),
+        ("leads.json", b"[]", ".json is not an export slakit reads"),
+        ("leads.csv", b"PK\x03\x04rest", "the file is named .csv but holds XLSX data"),
+        ("leads.xlsx", b"PK\x03\x04not a zip", "cannot read it as XLSX"),
+        ("leads.parquet", b"PAR1 broken", "cannot read it as PARQUET"),
+    ],
+)
+def test_unreadable_files(files, tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    out = bad(files, "--leads", str(path))
+    assert f"{path}:1:1: error[file]: {message}" in out
+
+
+def test_usage_errors_exit_2(files, tmp_path):
+    assert run("score", str(files["agreement"])).exit_code == 2  # no export
+    result = run("score", str(files["agreement"]), "--leads", str(tmp_path / "nope.csv"))
+    assert result.exit_code == 2 and "no such file" in result.output
+    result = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--as-of", "31/03/2020")
+    assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
+    columns = tmp_path / "c.yaml"
+    columns.write_text("leads:\n  mql_date: X\n")
+    result = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--columns", str(columns))
+    assert result.exit_code == 2 and "leads.mql_date is not a canonical column" in result.output
+
+
+def test_the_export_is_not_copied(files, tmp_path):
+    before = {p for p in tmp_path.rglob("*")}
+    run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--format", "json")
+    assert {p for p in tmp_path.rglob("*")} == before
+
+
+# -- make render publishes the dashboard when slakit.yaml names the exports ------------------------
+
+
+def test_render_publishes_the_scorecard_only_when_configured(files, tmp_path):
+    project = files["agreement"].parent.parent
+    result = run("render", "sla", "--out", "dist", cwd=project)
+    assert result.exit_code == 0, result.output
+    assert not (project / "dist" / "scorecard.html").exists()
+    assert "scorecard" not in (project / "dist" / "index.html").read_text()
+
+    (project / "slakit.yaml").write_text("scorecard:\n  leads: leads.csv\n  deals: deals.csv\n")
+    result = run("render", "sla", "--out", "dist", cwd=project)
+    assert result.exit_code == 0, result.output
+    page = (project / "dist" / "scorecard.html").read_text()
+    assert "Scorecard test agreement" in page and "default-src 'none'" in page
+    assert '<a href="scorecard.html">the scorecard</a>' in (project / "dist" / "index.html").read_text()
+    assert not any(p.suffix == ".csv" for p in (project / "dist").iterdir())  # the export is never copied
+
+    before = {p.name: p.stat().st_mtime_ns for p in (project / "dist").iterdir()}
+    (project / "slakit.yaml").write_text("scorecard:\n  leads: missing.csv\n")
+    result = run("render", "sla", "--out", "dist", cwd=project)
+    assert result.exit_code == 1 and "slakit.yaml: scorecard:" in result.output and "missing.csv" in result.output
+    assert {p.name: p.stat().st_mtime_ns for p in (project / "dist").iterdir()} == before  # dist/ as it was
+
+    (project / "slakit.yaml").write_text("# no scorecard section\n")
+    result = run("render", "sla", "--out", "dist", cwd=project)
+    assert result.exit_code == 0 and not (project / "dist" / "scorecard.html").exists()  # removed with its config
+
+
+def test_quarters(files):
+    data = score_json(files, "--as-of", "2020-03-31", "--period", "quarter")
+    q1 = period(data, "lead-volume", "2020-Q1")
+    assert (q1["actual"], q1["target"], q1["status"]) == (9, 9, "met")  # 3 a month x 3
+    value = period(data, "lead-value", "2020-Q1")
+    assert (value["actual"], value["target"], value["status"]) == (450, 630, "missed")
+    escalation = data["agreements"][0]["escalation"]
+    # one missed quarter counts 90 days: the last step, so there is no next one
+    assert (escalation["step"], escalation["days_missed"], escalation["next_step_on"]) == ("day-90", 90, None)
+
+
+def test_a_file_that_is_not_utf8(files, tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("lead_id,mql_at,owner\nL1,2020-03-02 10:00,Ren\xe9\n".encode("latin-1"))
+    out = bad(files, "--leads", str(path))
+    assert f"{path}:1:1: error[file]: the file is not UTF-8 text (line 2); export it again as CSV UTF-8" in out
+
+
+def test_source_values_written_as_ids_match(files, tmp_path):
+    rows = [
+        (i, t, {"referral": "REFERRAL", "content": "Content Leads", "webinar": " Webinar "}.get(s, s), o, f)
+        for i, t, s, o, f in LEADS
+    ]
+    rows[0] = ("L1", "2020-01-02 10:00", "Referral!", "Ann", "2020-01-02 10:30")  # written as an id: referral
+    leads = write_csv(tmp_path / "odd.csv", LEAD_HEADER, rows)
+    data = score_json({**files, "leads": leads}, "--as-of", "2020-03-31")
+    assert [p["actual"] for p in commitment(data, "lead-value")["periods"]] == [220, 200, 30]
+    assert period(data, "follow-up", "2020-01")["eligible"] == 3  # " Webinar " is still the excluded source
