@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import multiprocessing
+import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +87,9 @@ def validate_paths(
 def validate_files(files: list[tuple[Path, str]], strict: bool = False, keep: bool = True) -> Report:
     day = today()
     owners: dict[str, str] = {}
+    workers = min(os.cpu_count() or 1, 8)
+    if not keep and len(files) >= PARALLEL_FROM and workers > 1:
+        return Report(_validate_in_workers(files, day, owners, strict, workers))
     results = []
     for path, name in files:
         result = check_source(load_file(path, name), name, day, owners, strict)
@@ -90,6 +97,43 @@ def validate_files(files: list[tuple[Path, str]], strict: bool = False, keep: bo
             result.document = None
         results.append(result)
     return Report(results)
+
+
+PARALLEL_FROM = 32  # files; fewer are checked sooner than worker processes start
+
+
+def _validate_in_workers(
+    files: list[tuple[Path, str]], day: dt.date, owners: dict[str, str], strict: bool, workers: int
+) -> list[FileResult]:
+    """Each file checked in a worker process, all cores busy; only the problems come back
+    (a document's node tree costs more to send than to parse). Ids are matched here, in
+    order, so the same file is named the duplicate as when checked one by one."""
+    validator()  # built once, before the workers are forked from this process
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    jobs = [(path, name, day) for path, name in files]
+    results = []
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=gc.freeze) as pool:
+        checked = pool.map(_check_alone, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
+        for (_, name), (problems, ident, at) in zip(files, checked):
+            if ident is not None:
+                problems = problems + _same_id(name, ident, at, owners)
+            if strict:
+                problems = [p.as_error() for p in problems]
+            results.append(FileResult(name, None, problems))
+    return results
+
+
+def _check_alone(job: tuple[Path, str, dt.date]) -> tuple[list[Problem], str | None, tuple[int, int]]:
+    """One file's problems but the duplicate-id check, its id and where the id stands."""
+    path, name, day = job
+    doc, problems = load_file(path, name)
+    if doc is None:
+        return problems, None, (1, 1)
+    ident = doc.data.get("id")
+    if not isinstance(ident, str):
+        return schema_problems(doc) + check(doc, day), None, (1, 1)
+    return schema_problems(doc) + check(doc, day), ident, doc.locate(("id",))
 
 
 def check_source(
@@ -133,10 +177,17 @@ def same_id(doc: Document, owners: dict[str, str]) -> list[Problem]:
     if ident not in owners:
         owners[ident] = doc.path
         return []
-    line, col = doc.locate(("id",))
+    return _same_id(doc.path, ident, doc.locate(("id",)), owners)
+
+
+def _same_id(path: str, ident: str, at: tuple[int, int], owners: dict[str, str]) -> list[Problem]:
+    if ident not in owners:
+        owners[ident] = path
+        return []
+    line, col = at
     return [
         Problem(
-            doc.path,
+            path,
             line,
             col,
             ERROR,

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from ..comparing.diff import DiffResult, Side, Version, compare_sides, read_versions
 from ..errors import ERROR, Problem, UsageError
+from ..model.terms import remembering_digests
 from ..output.report import use_colour
 from ..world.files import MAX_BYTES, YAML_SUFFIXES, FileRefused, agreement_files, is_agreement_under, read_agreement
 from ..world.git import BlobTooLarge, Repo
-from ..world.load import size_problem
+from ..world.load import no_cycle_collection, size_problem
 from ..world.text import display_path
 
 WORK_TREE = "working tree"
@@ -22,16 +23,19 @@ def git_side(repo: Repo, revision: str, paths: list[str]) -> tuple[Side, list[Ve
     files = {name: sha for name, sha in repo.list_files(commit, paths).items() if is_agreement_under(name, paths)}
     short = commit[:7]
     label = revision if revision.startswith(short) else f"{revision} ({short})"
+    names = list(files)
+    contents = repo.read_objects([files[name] for name in names], MAX_BYTES)  # one batch, none over the limit
     return Side(label, revision, commit), read_versions(
-        {path: _blob(repo, sha, f"{revision}:{path}") for path, sha in files.items()}, revision
+        {name: _blob(content, f"{revision}:{name}") for name, content in zip(names, contents)}, revision
     )
 
 
-def _blob(repo: Repo, sha: str, shown: str) -> bytes | Problem:
-    try:
-        return repo.read_blob(sha, MAX_BYTES)
-    except BlobTooLarge as exc:
-        return size_problem(shown, exc.size)
+def _blob(content: bytes | BlobTooLarge, shown: str) -> bytes | Problem:
+    if not isinstance(content, BlobTooLarge):
+        return content
+    if content.reason:
+        return Problem(shown, 1, 1, ERROR, "git", content.reason)
+    return size_problem(shown, content.size)
 
 
 def read_file(path: Path, shown: str) -> bytes | Problem:
@@ -86,6 +90,23 @@ def run_diff(
     critic: bool = False,
 ) -> tuple[str, bool]:
     """The whole diff command: returns the report and whether every version was readable."""
+    # Each version is validated, compared and rendered, each step needing its terms digest;
+    # nothing here changes a version once read, so each digest is worked out once. Both
+    # versions stay loaded throughout (node trees too), and the cycle collector would walk
+    # them again and again while they are checked and rendered; they hold no cycles.
+    with remembering_digests(), no_cycle_collection():
+        return _run_diff(args, files, fmt, show_moves, templates, colour, critic)
+
+
+def _run_diff(
+    args: list[str],
+    files: tuple[str, str] | None,
+    fmt: str,
+    show_moves: bool,
+    templates: Path | None,
+    colour: bool,
+    critic: bool,
+) -> tuple[str, bool]:
     if fmt in ("md", "html") and templates is not None and not templates.is_dir():
         raise UsageError(f"templates folder '{templates}' does not exist")
     if files:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .calendar import Calendar
 from .dates import parse_date
 from .figures import Duration, Money, Percentage, parse_duration, parse_percent
 from .plans import LeadValuePlan, RevenuePlan
 from .review import ReviewSchedule
 from .targets import Target
 from .terms import SignatureState, signature_state, terms_digest
+
+if TYPE_CHECKING:  # imported where calendars are built: numpy is not needed to compare or digest
+    from .calendar import Calendar
 
 # The typed block a commitment carries decides its kind (None: a commitment in words only).
 KINDS = (
@@ -147,6 +149,8 @@ class Agreement:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Agreement:
         """The typed agreement; `data` must have passed schema validation."""
+        from .calendar import Calendar
+
         term = data["term"]
         goals = data.get("goals") or {}
         return cls(

@@ -10,11 +10,6 @@ import click
 
 from ..comparing.history import History, QuarterGroup
 from ..model.agreement import party_names
-from .diff import EFFECT_COLOURS, SIGNS, change_line, effect_text
-from .markdown import MdText, to_html
-from .present import long_date
-from .render import Renderer, tidy
-from .report import printable
 
 
 def as_json(groups: list[QuarterGroup]) -> str:
@@ -59,6 +54,10 @@ def document(
 ) -> str:
     """The changelog as Markdown, or as a standalone HTML page (`index_link`: published beside
     the index, which it links to; a page written anywhere else has no such neighbour)."""
+    from .diff import change_line, effect_text  # the page's libraries: the JSON needs none of them
+    from .markdown import MdText, to_html
+    from .render import Renderer, tidy
+
     renderer = Renderer(templates)
     names = _names(history)
     markdown = tidy(
@@ -84,6 +83,9 @@ def _names(history: History) -> dict[str, dict[str, str]]:
 
 def as_text(groups: list[QuarterGroup], history: History, colour: bool = False) -> str:
     """The changelog for a terminal: plain lines, indented, no Markdown."""
+    from .diff import EFFECT_COLOURS, SIGNS, change_line, effect_text
+    from .present import long_date
+    from .report import printable
 
     def paint(text: str, fg: str | None = None, bold: bool = False) -> str:
         text = printable(text)  # text from files and commits is made safe before any colour

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..comparing.compare import Change
-from ..comparing.diff import AgreementDiff, DiffResult
 from .markdown import MdText
 from .present import display
 from .redline import redline, to_critic, to_html_marks, to_tags
 from .render import Renderer, tidy
 from .report import printable
+
+if TYPE_CHECKING:  # the comparison's module brings the validator, which no output needs
+    from ..comparing.diff import AgreementDiff, DiffResult
 
 
 def effect_text(change: Change, parties: dict[str, str]) -> str:

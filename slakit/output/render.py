@@ -14,10 +14,12 @@ import re
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 
 from ..errors import InputError
 from ..model.agreement import Agreement
@@ -107,6 +109,33 @@ def view(value: Any, path: tuple[str, ...] = ()) -> Any:
     return fields
 
 
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Templates compiled once, not on every run (compiling the agreement's templates took
+    longer than rendering one): Jinja's own per-user folder in the temporary directory,
+    each entry checked against its template's source. A folder that cannot be read or
+    written only costs time."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+@lru_cache(maxsize=1)
+def _compiled_templates() -> jinja2.BytecodeCache | None:
+    try:
+        return _CompiledTemplates()
+    except (OSError, RuntimeError):  # no private temporary folder to be had
+        return None
+
+
 class Renderer:
     """Jinja environments for one build; `templates` is searched before the built-in ones."""
 
@@ -117,6 +146,7 @@ class Renderer:
         self.search = search
         self.markdown_env = jinja2.Environment(
             loader=loader,
+            bytecode_cache=_compiled_templates(),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             finalize=escape,
@@ -126,6 +156,7 @@ class Renderer:
         )
         self.html_env = jinja2.Environment(
             loader=loader,
+            bytecode_cache=_compiled_templates(),
             undefined=jinja2.StrictUndefined,
             autoescape=True,
             trim_blocks=True,

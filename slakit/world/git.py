@@ -23,6 +23,9 @@ NULL_SHA = "0" * 40
 FILE_MODES = (b"100644", b"100755")
 _HEX = re.compile(rb"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 _ZONE = re.compile(rb"^[-+]\d{4}$")
+# Object ids written to `git cat-file --batch` before its answers are read: 64 lines are
+# far less than any pipe holds, so writing them never waits for git to be read.
+_ASKED_AT_ONCE = 64
 
 
 def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -106,11 +109,22 @@ class Repo:
 
     def read_blob(self, sha: str, limit: int | None = None) -> bytes:
         """The content of a blob, through the one `git cat-file --batch` of this repository.
-        A blob larger than `limit` bytes is skipped unread (BlobTooLarge)."""
-        size, content = self._read_object(sha, limit)
-        if content is None:
-            raise BlobTooLarge(size)
+        A blob larger than `limit` bytes is skipped unread (BlobTooLarge is raised)."""
+        content = self.read_objects([sha], limit)[0]
+        if isinstance(content, BlobTooLarge):
+            if content.reason:
+                raise GitError(content.reason)
+            raise content
         return content
+
+    def read_blobs(self, shas: list[str]) -> list[bytes]:
+        """The contents of many blobs, whatever their size (see `read_objects`)."""
+        found = []
+        for content in self.read_objects(shas, None):
+            if isinstance(content, BlobTooLarge):
+                raise GitError(content.reason)
+            found.append(content)
+        return found
 
     def log(self, *args: str) -> list[LogCommit]:
         """`git log <args>` of commits with the files each changed, read as bytes: each commit's
@@ -118,14 +132,13 @@ class Repo:
         a date or a path can break the listing (a commit that cannot be read says why)."""
         out = self._git_bytes("log", "--raw", "--no-abbrev", "-z", "--format=%H", *args)
         commits = parse_log(out)
-        for commit in commits:
-            try:
-                _size, raw = self._read_object(commit.sha, 1024 * 1024)
-            except GitError as exc:
-                commit.problem = f"cannot be read ({exc})"
-                continue
-            if raw is None:
-                commit.problem = "is larger than 1 MiB, so its author and message are not read"
+        for commit, raw in zip(commits, self.read_objects([c.sha for c in commits], 1024 * 1024)):
+            if isinstance(raw, BlobTooLarge):
+                commit.problem = (
+                    f"cannot be read ({raw.reason})"
+                    if raw.reason
+                    else "is larger than 1 MiB, so its author and message are not read"
+                )
                 continue
             _fill(commit, raw)
         _date_gaps(commits)
@@ -140,23 +153,34 @@ class Repo:
             raise GitError(f"git {args[0]} failed: {decode(result.stderr).strip()}")
         return result.stdout
 
-    def _read_object(self, sha: str, limit: int | None) -> tuple[int, bytes | None]:
+    def read_objects(self, shas: list[str], limit: int | None) -> list[bytes | BlobTooLarge]:
+        """The contents of many objects, asked for a few dozen at a time (waiting for each
+        answer before asking the next question costs more than the reading); one larger than
+        `limit` bytes is skipped unread and given as BlobTooLarge, as is one git cannot read
+        (with the reason), so the answers to the rest of a batch are still read in step."""
         if self._batch is None:
             self._batch = subprocess.Popen(
                 ["git", "cat-file", "--batch"], cwd=self.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE
             )
         stdin, stdout = self._batch.stdin, self._batch.stdout
         assert stdin is not None and stdout is not None
-        stdin.write(sha.encode() + b"\n")
-        stdin.flush()
-        header = stdout.readline().split()
-        if len(header) != 3:
-            raise GitError(f"git cannot read object {sha}: {decode(b' '.join(header))}")
-        size = int(header[2])
-        if limit is not None and size > limit:
-            _skip(stdout, size + 1)
-            return size, None
-        return size, _read_exactly(stdout, size + 1)[:-1]
+        found: list[bytes | BlobTooLarge] = []
+        for start in range(0, len(shas), _ASKED_AT_ONCE):
+            asked = shas[start : start + _ASKED_AT_ONCE]
+            stdin.write(b"".join(sha.encode() + b"\n" for sha in asked))
+            stdin.flush()
+            for sha in asked:
+                header = stdout.readline().split()
+                if len(header) != 3 or not header[2].isdigit():  # "<sha> missing": the batch goes on
+                    found.append(BlobTooLarge(-1, f"git cannot read object {sha}: {decode(b' '.join(header))}"))
+                    continue
+                size = int(header[2])
+                if limit is not None and size > limit:
+                    _skip(stdout, size + 1)
+                    found.append(BlobTooLarge(size))
+                else:
+                    found.append(_read_exactly(stdout, size + 1)[:-1])
+        return found
 
     def close(self) -> None:
         if self._batch is not None:
@@ -193,11 +217,11 @@ def _skip(stream: IO[bytes], size: int) -> None:
 
 
 class BlobTooLarge(Exception):
-    """A blob over the size limit: not read into memory."""
+    """A blob over the size limit, not read into memory (or, with a reason, not readable)."""
 
-    def __init__(self, size: int):
-        super().__init__(size)
-        self.size = size
+    def __init__(self, size: int, reason: str = ""):
+        super().__init__(size, reason)
+        self.size, self.reason = size, reason
 
 
 @dataclass

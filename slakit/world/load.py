@@ -9,15 +9,18 @@ so any later stage can turn a data path into a line and column, only when it nee
 
 from __future__ import annotations
 
+import gc
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -79,6 +82,25 @@ class _Resolver(VersionedResolver):
 
 _YAML = YAML(typ="safe", pure=False)
 _YAML.Resolver = _Resolver
+
+
+class _Composer(CParser, _Resolver):  # type: ignore[misc]
+    """The C parser composing nodes with our resolver, built once: `YAML.compose` defines
+    a new loader class on every call, which costs more than parsing a short block."""
+
+    def __init__(self, text: str):
+        CParser.__init__(self, text)
+        _Resolver.__init__(self, loadumper=self)
+
+
+def _compose_text(text: str) -> Node | None:
+    composer = _Composer(text)
+    try:
+        return composer.get_single_node()  # type: ignore[no-any-return]
+    finally:
+        composer.dispose()
+
+
 _MERGE = _implicit_tag("<<")
 
 
@@ -128,8 +150,9 @@ def load_bytes(raw: bytes, name: str) -> tuple[Document | None, list[Problem]]:
         return None, [size_problem(name, len(raw))]
     try:
         text = _decode(raw, name)
-        root = _compose(text, name)
-        data = _Builder(name).build(root)
+        with no_cycle_collection():
+            root = _compose(text, name)
+            data = _Builder(name).build(root)
     except LoadFailed as failed:
         return None, failed.problems
     if not isinstance(data, dict):
@@ -152,6 +175,143 @@ def load_bytes(raw: bytes, name: str) -> tuple[Document | None, list[Problem]]:
             )
         ]
     return Document(name, data, root, text), []
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Node trees and data hold no reference cycles, yet building them sets off the cycle
+    collector again and again, each pass walking every object alive: half of the loading
+    time of a large file. Paused while they are built (or, in the changelog, while all
+    revisions are read and compared); reference counting frees as usual."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+class RevisionLoader:
+    """Loads many revisions of the same files, parsing only the blocks whose text changed.
+
+    Consecutive revisions of an agreement differ in a few lines, so each top-level entry and
+    each item of a top-level list is parsed once per distinct text and reused after. Only
+    the data is built (no positions); anything this quick path cannot vouch for, including
+    every broken file, gives None and is left to `load_bytes`, which reports the problems.
+    The data returned shares its unchanged parts between revisions: it must not be changed.
+    """
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[list[tuple[str, Any]], int]] = {}  # top-level entry text -> (pairs, values)
+        self.blocks: dict[str, tuple[Any, int]] = {}  # entry or list item text -> (built value, values)
+
+    def data(self, raw: bytes) -> dict[str, Any] | None:
+        """The mapping a revision holds, or None when only a full load can say."""
+        if len(raw) > MAX_BYTES or raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+            return None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if _unsplittable(text):
+            return None
+        starts = [m.start() + 1 for m in _ENTRY.finditer(text)]
+        if _ENTRY.match("\n" + text[:2]):
+            starts.insert(0, 0)
+        if not starts or not _NOTHING.fullmatch(text, 0, starts[0]):
+            return None
+        result: dict[str, Any] = {}
+        total = 1
+        try:
+            with no_cycle_collection():
+                for start, end in zip(starts, starts[1:] + [len(text)]):
+                    pairs, size = self._entry(text[start:end])
+                    for key, value in pairs:
+                        if key in result:
+                            return None  # a duplicate key: the full load names both lines
+                        result[key] = value
+                    total += size
+        except (LoadFailed, YAMLError):
+            return None
+        return result if total <= MAX_VALUES else None
+
+    def _entry(self, block: str) -> tuple[list[tuple[str, Any]], int]:
+        """The key-value pairs of one top-level entry and how many values they hold."""
+        known = self.entries.get(block)
+        if known is None:
+            known = self.entries[block] = self._new_entry(block)
+        return known
+
+    def _new_entry(self, block: str) -> tuple[list[tuple[str, Any]], int]:
+        head = _LIST_HEAD.match(block)
+        items = _items(block[head.start("item") :], head.group("indent")) if head else None
+        if items is None:
+            mapping, size = self._parsed(block, 0)
+            return list(mapping.items()), size - 1
+        assert head is not None
+        values, size = [], 1
+        for item in items:
+            parsed, item_size = self._parsed(item, 1)
+            values.append(parsed[0])
+            size += item_size - 1
+        return [(head.group("key"), values)], size
+
+    def _parsed(self, block: str, depth: int) -> tuple[Any, int]:
+        """A block's value built once per distinct text: a block mapping (depth 0) or a
+        one-item block list (depth 1, where a top-level list sits)."""
+        known = self.blocks.get(block)
+        if known is None:
+            if _deep(block):
+                raise LoadFailed([])  # only the full load measures nesting safely
+            root = _compose_text(block)
+            expected = MappingNode if depth == 0 else SequenceNode
+            if not isinstance(root, expected) or root.flow_style or (depth and len(root.value) != 1):
+                raise LoadFailed([])
+            if depth == 0 and any(k.ctag is _MERGE or str(k.ctag) == _TAG + "merge" for k, _ in root.value):
+                raise LoadFailed([])  # a merge key reaches across entries
+            builder = _Builder("")
+            value = builder.build(root, depth)
+            known = self.blocks[block] = (value, builder.sizes[id(root)])
+        return known
+
+
+# A top-level entry starts at a line in column 0 that is not a comment and not a list item
+# (a list under a top-level key may be written unindented). Column 0 ends every block
+# construct of the entry before it, and a flow collection or quoted text left open there
+# fails to parse on its own, so the quick path steps aside. Aliases, directives, document
+# markers and line breaks other than LF and CRLF tie the text together: such files are
+# left to the full load. (Plain `in` tests first: a regular expression that has to try
+# every position of a 12 KB text costs more than parsing the changed blocks.)
+_ENTRY = re.compile(r"\n(?=[^ \t\r\n#-]|-[^ \t\r\n])")
+_NOTHING = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*")
+_ALIAS = re.compile(r"(?:^|[\s\[{,])\*", re.MULTILINE)
+
+
+def _unsplittable(text: str) -> bool:
+    if text.startswith(("%", "---", "...")) or "\n%" in text or "\n---" in text or "\n..." in text:
+        return True
+    if "\r" in text and re.search(r"\r(?!\n)", text):
+        return True
+    return "\x85" in text or "\u2028" in text or "\u2029" in text or ("*" in text and _ALIAS.search(text) is not None)
+
+
+_LIST_HEAD = re.compile(
+    r"(?P<key>[A-Za-z_][A-Za-z0-9_-]*):[ \t]*(?:#[^\n]*)?\n(?:[ \t]*(?:#[^\n]*)?\n)*(?P<item>(?P<indent> *)-[ \t\n])"
+)
+
+
+def _items(body: str, indent: str) -> list[str] | None:
+    """The items of a block list, each with its own lines, or None when its shape is unusual."""
+    if indent and re.search(rf"^ {{0,{len(indent) - 1}}}[^ \n#]", body, re.MULTILINE):
+        return None  # a line less indented than the items: not a plain list
+    starts = [m.start() for m in re.finditer(rf"^{indent}-(?:[ \t]|$)", body, re.MULTILINE)]
+    return [body[a:b] for a, b in zip(starts, starts[1:] + [len(body)])]
+
+
+def _deep(text: str) -> bool:
+    """Whether a text could nest deeply enough to need the event-stream depth check."""
+    return text.count("[") + text.count("{") > 500 or " " * 300 in text or _DEEP_HINT.search(text) is not None
 
 
 def _decode(raw: bytes, name: str) -> str:
@@ -190,9 +350,9 @@ def _decode(raw: bytes, name: str) -> str:
 
 def _compose(text: str, name: str) -> Node:
     try:
-        if text.count("[") + text.count("{") > 500 or " " * 300 in text or _DEEP_HINT.search(text):
+        if _deep(text):
             _check_depth(text, name)
-        root = _YAML.compose(text)
+        root = _compose_text(text)
     except MarkedYAMLError as exc:
         raise LoadFailed([_yaml_problem(exc, text, name)]) from None
     except ReaderError as exc:  # a character YAML forbids: say which, and where it is
@@ -212,7 +372,7 @@ def _compose(text: str, name: str) -> Node:
                 )
             ]
         )
-    return root  # type: ignore[no-any-return]
+    return root
 
 
 def _check_depth(text: str, name: str) -> None:
@@ -388,8 +548,8 @@ class _Builder:
         self.active: set[int] = set()
         self.aliased = False  # whether any node is used twice (an alias)
 
-    def build(self, root: Node) -> Any:
-        data = self._node(root, 0)
+    def build(self, root: Node, depth: int = 0) -> Any:
+        data = self._node(root, depth)
         if self.problems:
             raise LoadFailed(sorted(self.problems))
         return data
