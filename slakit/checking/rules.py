@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from ..errors import ERROR, WARNING, Problem
+from ..errors import ERROR, WARNING, Problem, shown
 from ..model import figures as q
 from ..model.agreement import Agreement
 from ..model.dates import parse_date
@@ -27,6 +27,7 @@ from ..model.plans import LeadValuePlan, RevenuePoint
 from ..model.review import ReviewSchedule
 from ..model.schema import index, iter_values, pointer
 from ..model.terms import signature_state
+from ..world.files import TOOLKIT_PAGES
 from ..world.load import Document
 from ..world.zones import zone_links
 
@@ -60,20 +61,42 @@ def where(data: Any, path: Path_) -> str:
         if isinstance(step, int):
             item = node[step] if isinstance(node, list) and step < len(node) else None
             ident = item.get("id") if isinstance(item, dict) else None
-            out += f"[{ident}]" if isinstance(ident, str) and ident else f"[{step + 1}]"
+            out += f"[{_bracketed(ident)}]" if isinstance(ident, str) and ident else f"[{step + 1}]"
         else:
             out += ("." if out else "") + str(step)
         node = node[step] if isinstance(node, (list, dict)) and _has(node, step) else None
     return out or "the agreement"
 
 
+def _bracketed(ident: str) -> str:
+    """An id inside a path in a message: cut short, and line breaks or control characters
+    shown as escapes (an id is untrusted text, and must not start a line of its own)."""
+    text = ident if len(ident) <= 60 else ident[:57] + "..."
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 def _has(node: Any, step: Any) -> bool:
     return (step in node) if isinstance(node, dict) else isinstance(step, int) and step < len(node)
 
 
-def suggest(word: str, options: list[str]) -> str:
+SUGGEST_FROM = 200  # fuzzy matching compares with every option: only among this many
+LIST_AT_MOST = 12  # a message names at most this many of the accepted values
+
+
+def suggest(word: str, options: list[str], at_most: int = SUGGEST_FROM) -> str:
+    """' (did you mean 'x'?)' for a near miss among a bounded number of options, else ''."""
+    if len(options) > at_most or len(word) > 200:
+        return ""
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return f" (did you mean {shown(close[0])}?)" if close else ""
+
+
+def some(options: list[str]) -> str:
+    """Accepted values for a message, the list cut short when long: 'a, b, c and 40 more'."""
+    named = [_bracketed(o) for o in options[: LIST_AT_MOST if len(options) <= LIST_AT_MOST else LIST_AT_MOST - 2]]
+    if len(options) <= LIST_AT_MOST:
+        return ", ".join(named)
+    return ", ".join(named) + f" and {len(options) - len(named):,} more"
 
 
 def _text(value: Any) -> str | None:
@@ -126,7 +149,7 @@ def unique_keys(data: dict[str, Any], f: Findings, today: dt.date) -> None:
                     f.error(
                         path + (i, key),
                         "unique",
-                        f"{key} {value!r} is used twice in {where(data, path)}: first on line {line}; "
+                        f"{key} {shown(value)} is used twice in {where(data, path)}: first on line {line}; "
                         f"each item needs its own {key}",
                     )
                 else:
@@ -134,17 +157,31 @@ def unique_keys(data: dict[str, Any], f: Findings, today: dt.date) -> None:
 
 
 @rule
+def page_names(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    ident = data.get("id")
+    if isinstance(ident, str) and ident in TOOLKIT_PAGES:
+        f.error(
+            ("id",),
+            "id",
+            f"the id {shown(ident)} is the name of a page the toolkit publishes itself "
+            f"({', '.join(sorted(TOOLKIT_PAGES))}); the agreement would overwrite it, so choose "
+            f"another id, such as {shown(ident + '-sla')}",
+        )
+
+
+@rule
 def references(data: dict[str, Any], f: Findings, today: dt.date) -> None:
     for pattern, targets in index().references():
         known = list(dict.fromkeys(ident for target in targets for ident in _ids(data, target)))
+        known_set = set(known)
         for path, value in iter_values(data, pattern):
-            if isinstance(value, str) and value not in known:
+            if isinstance(value, str) and value not in known_set:
                 kinds = " or ".join(t.rstrip("s") if not t.endswith("ies") else t[:-3] + "y" for t in targets)
-                listed = ", ".join(known) if known else f"none, as '{' / '.join(targets)}' lists nothing"
+                listed = some(known) if known else f"none, as '{' / '.join(targets)}' lists nothing"
                 f.error(
                     path,
                     "ref",
-                    f"{where(data, path)}: there is no {kinds} with id {value!r}{suggest(value, known)}; "
+                    f"{where(data, path)}: there is no {kinds} with id {shown(value)}{suggest(value, known)}; "
                     f"known ids: {listed}",
                 )
 
@@ -172,7 +209,8 @@ def excluded_sources(data: dict[str, Any], f: Findings, today: dt.date) -> None:
 
 
 @cache
-def _zone_ok(name: str) -> bool:
+def zone_ok(name: str) -> bool:
+    """Whether `name` is an IANA time zone this system knows."""
     try:
         ZoneInfo(name)
         return True
@@ -180,14 +218,18 @@ def _zone_ok(name: str) -> bool:
         return False
 
 
+@cache
+def zone_hint(name: str) -> str:
+    """' (did you mean ...?)' for a misspelt time zone, else ''."""
+    zones = sorted(available_timezones())
+    return suggest(name, zones, at_most=len(zones))
+
+
 def timezone_problem(name: str) -> str | None:
     """Why `name` is not a time zone (with the nearest real one), or None when it is one."""
-    if _zone_ok(name):
+    if zone_ok(name):
         return None
-    return (
-        f"{name!r} is not an IANA time zone{suggest(name, sorted(available_timezones()))}; "
-        "use a name such as America/New_York"
-    )
+    return f"{shown(name)} is not an IANA time zone{zone_hint(name)}; use a name such as America/New_York"
 
 
 @rule
@@ -339,7 +381,7 @@ def stepped_targets(data: dict[str, Any], f: Findings, today: dt.date) -> None:
 
 
 def _step(step: dict[str, Any], i: int) -> str:
-    return f"step {step['id']!r}" if isinstance(step.get("id"), str) else f"step {i + 1}"
+    return f"step {shown(step['id'])}" if isinstance(step.get("id"), str) else f"step {i + 1}"
 
 
 DATED = [
@@ -438,14 +480,16 @@ def signer_parties(data: dict[str, Any], f: Findings, today: dt.date) -> None:
                 f.error(
                     path + ("stakeholder",),
                     "ref",
-                    f"{where(data, path)}: stakeholder {signer['stakeholder']!r} belongs to party {theirs!r}, "
-                    f"but signs for party {signer.get('party')!r}",
+                    f"{where(data, path)}: stakeholder {shown(signer['stakeholder'])} belongs to party {shown(theirs)}, "
+                    f"but signs for party {shown(signer.get('party'))}",
                 )
     for path, party in iter_values(data, ("parties", "*")):
         leader = _text(party.get("leader")) if isinstance(party, dict) else None
         if leader in people and isinstance(people[leader], str) and people[leader] != party.get("id"):
             f.error(
-                path + ("leader",), "ref", f"{where(data, path)}: leader {leader!r} belongs to party {people[leader]!r}"
+                path + ("leader",),
+                "ref",
+                f"{where(data, path)}: leader {shown(leader)} belongs to party {shown(people[leader])}",
             )
 
 
@@ -468,15 +512,15 @@ def signatures(data: dict[str, Any], f: Findings, today: dt.date) -> None:
             f.error(
                 path + ("name",),
                 "signature",
-                f"{where(data, path)}: {name!r} is not a stakeholder of this agreement; "
+                f"{where(data, path)}: {shown(name)} is not a stakeholder of this agreement; "
                 "add them under stakeholders, or set signoff.everyone: true",
             )
         elif person is not None and person.get("party") != signature.party:
             f.error(
                 path + ("party",),
                 "signature",
-                f"{where(data, path)}: {name} belongs to party {person.get('party')!r}, "
-                f"but signed for {signature.party!r}",
+                f"{where(data, path)}: {name} belongs to party {shown(person.get('party'))}, "
+                f"but signed for {shown(signature.party)}",
             )
         if signature.terms is None:
             f.warning(

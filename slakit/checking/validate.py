@@ -14,7 +14,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from ..errors import ERROR, Problem, UsageError
+from ..errors import ERROR, Problem, UsageError, shown
 from ..model.schema import index, pattern_of, pointer
 from ..world.clock import today
 from ..world.files import find_agreements
@@ -192,7 +192,7 @@ def _same_id(path: str, ident: str, at: tuple[int, int], owners: dict[str, str])
             col,
             ERROR,
             "unique",
-            f"agreement id {ident!r} is also used by {owners[ident]}; "
+            f"agreement id {shown(ident)} is also used by {owners[ident]}; "
             "both would publish to the same page, so give each agreement its own id",
         )
     ]
@@ -246,10 +246,11 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"{str(value).lower()} (true/false)"
     if isinstance(value, (int, float)):
+        if isinstance(value, int) and value.bit_length() > 200:
+            return f"a number of {len(str(abs(value))):,} digits"
         return f"the number {value}"
     if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        return f"the text {shown!r}"
+        return f"the text {shown(value, 64)}"
     if isinstance(value, list):
         return f"a list of {len(value)} items"
     return "a mapping of fields"
@@ -268,6 +269,9 @@ def _expected(schema: dict[str, Any]) -> str:
 def _lower(text: str) -> str:
     """Lower-case a description's first letter, unless it starts an acronym (IANA, ISO)."""
     return text[0].lower() + text[1:] if text and not text[1:2].isupper() else text
+
+
+LIST_ALLOWED_FOR = 5  # unknown fields of one mapping whose message lists the allowed fields
 
 
 def schema_problems(doc: Document) -> list[Problem]:
@@ -289,18 +293,26 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
         missing = str(error.message).split("'")[1] if "'" in error.message else "?"
         field = index().field(pattern_of(path) + (missing,))
         detail = f" ({_lower(field['description']).rstrip('.')})" if field.get("description") else ""
-        message = f"{here}: the required field {missing!r} is missing{detail}"
+        message = f"{here}: the required field {shown(missing)} is missing{detail}"
     elif keyword == "additionalProperties":
         allowed = list(schema.get("properties", {}))
-        for extra in sorted(set(value) - set(allowed), key=str):
+        extras = sorted(set(value) - set(allowed), key=str)
+        for n, extra in enumerate(extras):
             line, col = doc.locate(path + (extra,), key=True)
+            # The list of allowed fields is given with the first few; repeating it for each
+            # of thousands of unknown fields would make the report grow many times the file.
+            listed = (
+                f"allowed fields: {', '.join(allowed)}"
+                if n < LIST_ALLOWED_FOR
+                else f"allowed fields as listed for {shown(extras[0])}"
+            )
             yield Problem(
                 doc.path,
                 line,
                 col,
                 ERROR,
                 "schema",
-                f"{here}: unknown field {extra!r}{suggest(str(extra), allowed)}; allowed fields: {', '.join(allowed)}",
+                f"{here}: unknown field {shown(extra)}{suggest(str(extra), allowed)}; {listed}",
                 pointer(path + (extra,)),
             )
         return
@@ -336,6 +348,8 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
         message = f"{here}: lists the same value more than once"
     elif keyword == "minimum":
         message = f"{here}: {describe(value)} is below the minimum of {error.validator_value}"
+    elif keyword == "maximum":
+        message = f"{here}: {describe(value)} is above the maximum of {error.validator_value:,}"
     else:
         message = f"{here}: {error.message}"
     line, col = doc.locate(path, key=key)

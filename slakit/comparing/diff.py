@@ -93,12 +93,16 @@ class DiffResult:
 # -- reading and comparing ----------------------------------------------------------------
 
 
-def read_versions(files: dict[str, bytes], label: str | None) -> list[Version]:
-    """Load and validate every file of one side; `label` prefixes messages (REV:path)."""
+def read_versions(files: dict[str, bytes | Problem], label: str | None) -> list[Version]:
+    """Load and validate every file of one side; `label` prefixes messages (REV:path).
+    A file that could not be read is given as its problem (too large, a link refused)."""
     versions, day = [], today()
     owners: dict[str, str] = {}  # two files of one side with one id: both cannot be that agreement
     for path, raw in sorted(files.items()):
         shown = f"{label}:{path}" if label else path
+        if isinstance(raw, Problem):
+            versions.append(Version(path, None, [raw]))
+            continue
         checked = check_source(load_bytes(raw, shown), shown, day, owners)
         errors = content_errors(checked.problems)
         # A version that breaks a rule is still compared (reviewers need its changes most

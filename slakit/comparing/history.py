@@ -20,9 +20,9 @@ from ..model.dates import parse_date as date
 from ..model.dates import quarter_label, quarter_of
 from ..model.review import ReviewSchedule
 from ..model.terms import remembering_digests
-from ..world.files import is_agreement_under
-from ..world.git import NULL_SHA, Repo
-from ..world.load import RevisionLoader, load_bytes, no_cycle_collection
+from ..world.files import MAX_BYTES, is_agreement_under
+from ..world.git import NULL_SHA, BlobTooLarge, Repo
+from ..world.load import RevisionLoader, load_bytes, no_cycle_collection, size_problem
 from .compare import Change, compare
 from .funnel import funnel_notes
 
@@ -36,6 +36,7 @@ class Commit:
     author: str
     date: dt.datetime  # committer date, aware
     subject: str
+    problem: str | None = None  # why part of the commit could not be read
 
     @property
     def short(self) -> str:
@@ -112,31 +113,6 @@ def parse_quarter(text: str) -> str:
     return f"{match.group(1)}-Q{match.group(2)}"
 
 
-def parse_log(raw: str) -> list[tuple[Commit, list[tuple[str, str, str, str, str | None]]]]:
-    """`git log -z --raw` output -> commits with (status, old blob, new blob, path, old path)."""
-    commits = []
-    for chunk in raw.split("\x1e")[1:]:
-        fields = chunk.split("\x1f")
-        sha, _parents, author, committed, subject = fields[:5]
-        files: list[tuple[str, str, str, str, str | None]] = []
-        tokens = [t for t in fields[5].lstrip("\0\n").split("\0")]
-        i = 0
-        while i < len(tokens):
-            token = tokens[i].strip("\n")
-            if not token.startswith(":"):
-                i += 1
-                continue
-            _, _, old_sha, new_sha, status = token[1:].split()
-            if status[0] in "RC":
-                files.append((status[0], old_sha, new_sha, tokens[i + 2], tokens[i + 1]))
-                i += 3
-            else:
-                files.append((status[0], old_sha, new_sha, tokens[i + 1], None))
-                i += 2
-        commits.append((Commit(sha, author, dt.datetime.fromisoformat(committed), subject), files))
-    return commits
-
-
 _READ_AT_ONCE = 256  # blobs held in memory at a time while the history is read
 
 
@@ -158,18 +134,26 @@ class History:
         self.loader = RevisionLoader()
 
     def _prefetch(self, wanted: list[tuple[str, str]]) -> None:
-        """Parse every revision the log names, in history order, before threading."""
+        """Parse every revision the log names, in history order, before threading. A blob over
+        the size limit is not read: its parse is that problem."""
         todo = list({sha: shown for sha, shown in wanted if sha not in self.parsed}.items())
         for start in range(0, len(todo), _READ_AT_ONCE):
             part = todo[start : start + _READ_AT_ONCE]
-            for (sha, shown), raw in zip(part, self.repo.read_blobs([sha for sha, _ in part])):
-                self.parsed[sha] = parse_revision(raw, shown, self.loader)
+            for (sha, shown), raw in zip(part, self.repo.read_objects([sha for sha, _ in part], MAX_BYTES)):
+                self.parsed[sha] = self._parse(raw, shown)
             if self.progress:
                 self.progress(start + len(part), len(todo))
 
+    def _parse(self, raw: bytes | BlobTooLarge, shown: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+        if isinstance(raw, BlobTooLarge):
+            if raw.reason:
+                return None, [Problem(shown, 1, 1, ERROR, "git", raw.reason)]
+            return None, [size_problem(shown, raw.size)]
+        return parse_revision(raw, shown, self.loader)
+
     def _load(self, sha: str, shown: str) -> tuple[dict[str, Any] | None, list[Problem]]:
         if sha not in self.parsed:  # each blob is parsed once, whatever commits share it
-            self.parsed[sha] = parse_revision(self.repo.read_blob(sha), shown, self.loader)
+            self.parsed[sha] = self._parse(self.repo.read_objects([sha], MAX_BYTES)[0], shown)
         return self.parsed[sha]
 
     def read(self) -> History:
@@ -180,22 +164,17 @@ class History:
             revisions = [self.repo.verify(self.until)]
         if self.since and not date(self.since):
             revisions.append("^" + self.repo.verify(self.since))
-        out = self.repo.git(
-            "log",
-            "--first-parent",
-            "--diff-merges=first-parent",
-            "--raw",
-            "--no-abbrev",
-            "-M",
-            "--reverse",
-            "-z",
-            "--format=%x1e%H%x1f%P%x1f%an%x1f%cI%x1f%s%x1f",
-            *revisions,
-            "--",
-            *self.paths,
-        ).stdout
+        listed = self.repo.log(
+            "--first-parent", "--diff-merges=first-parent", "-M", "--reverse", *revisions, "--", *self.paths
+        )
         by_path: dict[str, str] = {}  # current path -> thread key
-        log = parse_log(out)
+        log = [
+            (
+                Commit(c.sha, c.author, c.date, c.subject, c.problem),
+                [(f.status, f.old_sha, f.new_sha, f.path, f.old_path) for f in c.files],
+            )
+            for c in listed
+        ]
         self._prefetch(
             [
                 (new_sha, f"{commit.short}:{path}")

@@ -34,6 +34,7 @@ def as_json(groups: list[QuarterGroup]) -> str:
                             "author": e.commit.author,
                             "subject": e.commit.subject,
                             "pull_request": e.commit.pull_request,
+                            "note": e.commit.problem,
                             "kind": e.kind,
                             "path": e.path,
                             "old_path": e.old_path,

@@ -29,7 +29,7 @@ from . import present, wording
 from .markdown import Heading, MdText, clean_text, code, escape, for_github, inline, to_html
 from .present import natural_key
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")
 
 
 @dataclass(frozen=True)

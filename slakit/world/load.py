@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -28,9 +28,9 @@ from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver, implicit_resolvers
 from ruamel.yaml.tag import Tag
 
-from ..errors import ERROR, Problem
+from ..errors import ERROR, Problem, shown
+from .files import MAX_BYTES, FileRefused, read_agreement
 
-MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 MAX_VALUES = 200_000
 
@@ -49,7 +49,7 @@ for _versions, _tag, _regexp, _first in implicit_resolvers:
 
 
 # YAML 1.2 core schema numbers; ruamel also accepts 1.1 forms (1_000, 012 as octal).
-_CORE_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_CORE_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)\Z")
 _CORE_FLOAT = re.compile(
     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )
@@ -112,10 +112,11 @@ class Document:
     data: Any
     root: Node | None
     text: str = ""
+    _keys: dict[int, dict[str, tuple[Node, Node]]] = field(default_factory=dict, repr=False, compare=False)
 
     def locate(self, path: Iterable[Any], key: bool = False) -> tuple[int, int]:
         """Line and column (1-based) of the value at `path`, or of its key when `key`."""
-        return locate(self.root, path, key)
+        return locate(self.root, path, key, self._keys)
 
 
 class LoadFailed(Exception):
@@ -130,25 +131,23 @@ def load_file(path: str | Path, display: str | None = None) -> tuple[Document | 
     """Read and parse one file. Returns the document (None if unusable) and its problems."""
     name = display or str(path)
     try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        return None, [Problem(name, 1, 1, ERROR, "file", f"cannot read the file: {exc.strerror or exc}")]
-    if len(raw) > MAX_BYTES:
-        return None, [
-            Problem(
-                name,
-                1,
-                1,
-                ERROR,
-                "size",
-                f"the file is {len(raw):,} bytes; agreements are limited to {MAX_BYTES:,} bytes",
-            )
-        ]
+        raw = read_agreement(Path(path))
+    except FileRefused as refused:
+        return None, [Problem(name, 1, 1, ERROR, refused.rule, refused.reason)]
     return load_bytes(raw, name)
 
 
+def size_problem(name: str, size: int) -> Problem:
+    """The problem of a file (or a Git blob) over the size limit, which is never parsed."""
+    return Problem(
+        name, 1, 1, ERROR, "size", f"the file is {size:,} bytes; agreements are limited to {MAX_BYTES:,} bytes"
+    )
+
+
 def load_bytes(raw: bytes, name: str) -> tuple[Document | None, list[Problem]]:
-    """Parse bytes already read; see `load_file`."""
+    """Parse bytes already read; see `load_file`. Bytes over the size limit are not parsed."""
+    if len(raw) > MAX_BYTES:
+        return None, [size_problem(name, len(raw))]
     try:
         text = _decode(raw, name)
         with no_cycle_collection():
@@ -158,7 +157,11 @@ def load_bytes(raw: bytes, name: str) -> tuple[Document | None, list[Problem]]:
         return None, failed.problems
     if not isinstance(data, dict):
         found = (
-            "a list" if isinstance(data, list) else "nothing (null)" if data is None else f"the single value {data!r}"
+            "a list"
+            if isinstance(data, list)
+            else "nothing (null)"
+            if data is None
+            else f"the single value {shown(data)}"
         )
         line, col = _mark(root)
         return None, [
@@ -498,21 +501,24 @@ def _indentation(exc: MarkedYAMLError, text: str) -> str | None:
 
 
 def _reader_problem(exc: ReaderError, text: str, name: str) -> Problem:
-    position = exc.position if isinstance(exc.position, int) and 0 <= exc.position <= len(text) else 0
-    before = text[:position]
-    line = before.count("\n") + 1
-    col = position - (before.rfind("\n") + 1) + 1
-    char = exc.character if isinstance(exc.character, str) else text[position : position + 1]
+    # libyaml counts the offset in bytes of the UTF-8 text, not in characters ("é" is two
+    # bytes but one column).
+    encoded = text.encode("utf-8")
+    at = exc.position if isinstance(exc.position, int) and 0 <= exc.position <= len(encoded) else 0
+    start = encoded.rfind(b"\n", 0, at) + 1
+    line = encoded.count(b"\n", 0, at) + 1
+    col = len(encoded[start:at].decode("utf-8", "replace")) + 1
+    char = encoded[at : at + 4].decode("utf-8", "replace")[:1]
     if isinstance(exc.character, int):
         char = chr(exc.character)
-    shown = f"U+{ord(char):04X}" if char else "a character"
+    what = f"U+{ord(char):04X}" if char else "a character"
     return Problem(
         name,
         line,
         col,
         ERROR,
         "yaml",
-        f"the character {shown} is not allowed in YAML (an invisible control character, often pasted from "
+        f"the character {what} is not allowed in YAML (an invisible control character, often pasted from "
         "another program); delete it",
     )
 
@@ -540,6 +546,7 @@ class _Builder:
         self.built: dict[int, Any] = {}
         self.sizes: dict[int, int] = {}
         self.active: set[int] = set()
+        self.aliased = False  # whether any node is used twice (an alias)
 
     def build(self, root: Node, depth: int = 0) -> Any:
         data = self._node(root, depth)
@@ -554,6 +561,7 @@ class _Builder:
     def _node(self, node: Node, depth: int) -> Any:
         key = id(node)
         if key in self.built:
+            self.aliased = True
             return self.built[key]
         if key in self.active:
             self._add(node, "an alias refers to the collection that contains it; recursive structures are not allowed")
@@ -569,7 +577,7 @@ class _Builder:
             )
         tag = str(node.ctag)  # Node.tag converts on every access; convert once
         if tag not in _PLAIN_TAGS:
-            self._add(node, f"the tag {tag!r} is not allowed; write plain values without '!' tags")
+            self._add(node, f"the tag {shown(tag)} is not allowed; write plain values without '!' tags")
             self.sizes[key] = 1
             return None
         if isinstance(node, ScalarNode):
@@ -595,7 +603,9 @@ class _Builder:
                         ERROR,
                         "yaml",
                         f"aliases (*name) expand this file to more than {MAX_VALUES:,} values; "
-                        "an agreement this large is refused (is it a 'billion laughs' alias bomb?)",
+                        "an agreement this large is refused (is it a 'billion laughs' alias bomb?)"
+                        if self.aliased
+                        else f"the file holds more than {MAX_VALUES:,} values; an agreement this large is refused",
                     )
                 ]
             )
@@ -619,7 +629,7 @@ class _Builder:
                 line = first_seen[key].start_mark.line + 1
                 self._add(
                     key_node,
-                    f"duplicate key {key!r}: it is already set on line {line}; keep one and delete the other",
+                    f"duplicate key {shown(key)}: it is already set on line {line}; keep one and delete the other",
                     rule="duplicate-key",
                 )
                 continue
@@ -652,33 +662,48 @@ class _Builder:
                 base = 8 if text.startswith("0o") else 16 if text.startswith("0x") else 10
                 return int(text[2:] if base != 10 else text, base)
             except ValueError:
-                self._add(node, f"{text!r} is not a valid whole number")
+                digits = sum(c.isdigit() for c in text)
+                self._add(
+                    node,
+                    f"a whole number of {digits:,} digits is too long to read"
+                    if digits > 4000
+                    else f"{shown(text)} is not a valid whole number",
+                )
                 return None
         # float
         try:
             number = float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))
         except ValueError:
-            self._add(node, f"{text!r} is not a valid number")
+            self._add(node, f"{shown(text)} is not a valid number")
             return None
         if not math.isfinite(number):
-            self._add(node, f"{text!r} is not a finite number; write an actual figure")
+            self._add(node, f"{shown(text)} is not a finite number; write an actual figure")
             return None
         return number
 
 
-def locate(root: Node | None, path: Iterable[Any], key: bool = False) -> tuple[int, int]:
+def locate(
+    root: Node | None,
+    path: Iterable[Any],
+    key: bool = False,
+    keys: dict[int, dict[str, tuple[Node, Node]]] | None = None,
+) -> tuple[int, int]:
     """Line and column (1-based) of the node at `path` (keys and list indexes).
 
     Stops at the deepest node that exists, so a missing field points at its parent.
-    With `key`, the last step points at the mapping key instead of its value.
+    With `key`, the last step points at the mapping key instead of its value. `keys` keeps
+    each mapping's key index between calls, so locating every key of a wide mapping is linear.
     """
     node = root
     steps = list(path)
+    index = keys if keys is not None else {}
     for i, step in enumerate(steps):
         last = i == len(steps) - 1
         child = None
         if isinstance(node, MappingNode):
-            child = _find_key(node, step, want_key=key and last)
+            found = _key_index(node, index).get(str(step))
+            if found is not None:
+                child = found[0] if key and last else found[1]
         elif isinstance(node, SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
             child = node.value[step]
         if child is None:
@@ -687,17 +712,22 @@ def locate(root: Node | None, path: Iterable[Any], key: bool = False) -> tuple[i
     return _mark(node)
 
 
-def _find_key(node: MappingNode, step: Any, want_key: bool) -> Node | None:
+def _key_index(node: MappingNode, cache: dict[int, dict[str, tuple[Node, Node]]]) -> dict[str, tuple[Node, Node]]:
+    """{key: (key node, value node)} of a mapping: its own keys first (the first of
+    duplicates), then those merged in with '<<', as the loader builds the data."""
+    found = cache.get(id(node))
+    if found is not None:
+        return found
+    own: dict[str, tuple[Node, Node]] = {}
+    merged: list[Node] = []
     for key_node, value_node in node.value:
         if key_node.tag == _TAG + "merge":
-            continue
-        if isinstance(key_node, ScalarNode) and key_node.value == str(step):
-            return key_node if want_key else value_node
-    for key_node, value_node in node.value:
-        if key_node.tag == _TAG + "merge":
-            for source in value_node.value if isinstance(value_node, SequenceNode) else [value_node]:
-                if isinstance(source, MappingNode):
-                    found = _find_key(source, step, want_key)
-                    if found is not None:
-                        return found
-    return None
+            merged += value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+        elif isinstance(key_node, ScalarNode):
+            own.setdefault(key_node.value, (key_node, value_node))
+    cache[id(node)] = own
+    for source in merged:
+        if isinstance(source, MappingNode) and source is not node:
+            for name, pair in _key_index(source, cache).items():
+                own.setdefault(name, pair)
+    return own
