@@ -867,7 +867,7 @@ def zone_aliases(data: dict[str, Any], f: Findings, today: dt.date) -> None:
     paths = [(("timezone",), data.get("timezone"))]
     paths += list(iter_values(data, ("calendars", "*", "timezone")))
     for path, name in paths:
-        if not isinstance(name, str) or not _zone_ok(name):
+        if not isinstance(name, str) or not zone_ok(name):
             continue
         canonical = zone_links().get(name)
         if name in FIXED_OFFSET_ZONES or (name.startswith("Etc/GMT") and name[7:8] in "+-" and name[8:]):

@@ -336,8 +336,8 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
     elif keyword in ("pattern", "format", "anyOf", "oneOf"):
         message = f"{here}: {describe(value)} is not {_expected(schema)}"
         if _wants_percent(schema) and (_is_number(value) or isinstance(value, str)):
-            shown = _as_percent(value)
-            message += f"; write {shown}" if shown else ""
+            hint = _as_percent(value)
+            message += f"; write {hint}" if hint else ""
     elif keyword == "minLength":
         message = f"{here}: must not be empty"
     elif keyword == "maxLength":
