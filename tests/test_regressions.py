@@ -194,8 +194,8 @@ def test_redline_shows_context_headings_and_numbers_added_sections(repo: Path) -
         )
     )
     md = run("diff", "--format", "md", cwd=repo).output
-    assert "#### 4. Marketing commitments\n" in md  # a changed subsection: not "(unchanged)"
-    assert "##### 5.5 <ins>Coach new reps</ins> (added)" in md
+    assert "#### 5. Marketing commitments\n" in md  # a changed subsection: not "(unchanged)"
+    assert "##### 6.5 <ins>Coach new reps</ins> (added)" in md
 
 
 def test_date_gaps(tmp_path: Path) -> None:

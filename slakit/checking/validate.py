@@ -200,6 +200,34 @@ def _same_id(path: str, ident: str, at: tuple[int, int], owners: dict[str, str])
 
 # Schema errors -> messages that name the field, the value and what is accepted.
 
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _wants_percent(schema: dict[str, Any]) -> bool:
+    """A field that takes a percentage (alone or among other figures)."""
+    nodes = [schema] + [alt for alt in schema.get("anyOf", []) if isinstance(alt, dict)]
+    titles = [node.get(key, "") for node in nodes for key in ("title", "x-kind")]
+    refs = [alt.get("$ref", "") for alt in schema.get("anyOf", [])]
+    return any(str(t).startswith("a percentage") for t in titles) or "#/$defs/percent" in refs
+
+
+def _as_percent(value: Any) -> str:
+    """How a number meant as a percentage is written: 0.35 and 35 -> 35%, "35 %" -> 35%."""
+    if isinstance(value, str):
+        text = value.strip().rstrip("%").strip()
+        try:
+            value = float(text)
+        except ValueError:
+            return ""
+    number = value * 100 if 0 < value < 1 else value
+    if not 0 <= number <= 100:
+        return "a percentage from 0% to 100%, such as 35%"
+    shown = f"{number:.4f}".rstrip("0").rstrip(".")
+    return f"{shown}%"
+
+
 _TYPE_NAMES = {
     "string": "text",
     "integer": "a whole number",
@@ -296,7 +324,9 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
         kind = schema.get("x-kind") or schema.get("title", "")
         shape = _expected(schema) if kind.startswith(("a ", "an ")) else names
         message = f"{here}: expected {shape}, but found {describe(value)}"
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and "string" in str(expected):
+        if _wants_percent(schema) and _is_number(value):
+            message += f"; write {_as_percent(value)}"
+        elif _is_number(value) and "string" in str(expected):
             message += "; put it in quotes to keep it as written"
     elif keyword == "enum":
         options = [str(o) for o in error.validator_value]
@@ -305,6 +335,9 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
         )
     elif keyword in ("pattern", "format", "anyOf", "oneOf"):
         message = f"{here}: {describe(value)} is not {_expected(schema)}"
+        if _wants_percent(schema) and (_is_number(value) or isinstance(value, str)):
+            hint = _as_percent(value)
+            message += f"; write {hint}" if hint else ""
     elif keyword == "minLength":
         message = f"{here}: must not be empty"
     elif keyword == "maxLength":

@@ -18,6 +18,7 @@ from ..model.agreement import party_names
 from ..world.clock import today
 from ..world.load import load_bytes
 from .compare import Change, compare
+from .funnel import funnel_notes
 
 
 @dataclass
@@ -39,6 +40,7 @@ class AgreementDiff:
     changes: list[Change] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     redline: list[Any] | None = None  # the word-by-word redline, when the output asks for one
+    notes: list[str] = field(default_factory=list)  # what the change does to the funnel
     old_data: dict[str, Any] | None = None
     new_data: dict[str, Any] | None = None
     parties: dict[str, str] = field(default_factory=dict)  # id -> name, for "stricter for Sales"
@@ -151,6 +153,7 @@ def _pair(old: Version | None, new: Version | None, show_moves: bool) -> Agreeme
         return diff
     assert old.data is not None and new.data is not None
     diff.changes = compare(old.data, new.data)
+    diff.notes = funnel_notes(old.data, new.data) if diff.changes else []
     diff.version_not_raised = bool(diff.term_changes()) and not _raised(
         old.data.get("version"), new.data.get("version")
     )

@@ -24,6 +24,7 @@ from ..world.files import MAX_BYTES, is_agreement_under
 from ..world.git import NULL_SHA, BlobTooLarge, Repo
 from ..world.load import RevisionLoader, load_bytes, no_cycle_collection, size_problem
 from .compare import Change, compare
+from .funnel import funnel_notes
 
 _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
 _QUARTER = re.compile(r"^(?:FY)?(\d{4})-Q([1-4])$")
@@ -58,6 +59,7 @@ class Entry:
     changes: list[Change] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     old_path: str | None = None
+    notes: list[str] = field(default_factory=list)  # what the change does to the funnel
     local_date: dt.date = dt.date(1970, 1, 1)
     quarter: str = ""
 
@@ -239,7 +241,7 @@ class History:
                 if any(c.op != "moved" for c in changes)
                 else "no-change"
             )
-            entry = Entry(commit, ident, path, kind, changes, old_path=old_path)
+            entry = Entry(commit, ident, path, kind, changes, old_path=old_path, notes=funnel_notes(base, data))
         thread.data, thread.title, thread.path = data, title, path
         thread.timezone = data["timezone"] if isinstance(data.get("timezone"), str) else "UTC"
         last_review = ReviewSchedule.from_data(data).last_review

@@ -40,6 +40,7 @@ def as_json(groups: list[QuarterGroup]) -> str:
                             "old_path": e.old_path,
                             "changes": [c.as_json() for c in e.changes if c.op != "moved"],
                             "problems": [p.as_json() for p in e.problems],
+                            "notes": e.notes,
                         }
                         for e in a["entries"]
                     ],

@@ -64,6 +64,8 @@ def as_json(result: DiffResult) -> str:
             entry["old_path"] = a.old_path
         if a.problems:
             entry["problems"] = [p.as_json() for p in a.problems]
+        if a.notes:
+            entry["notes"] = a.notes
         entry["version_not_raised"] = a.version_not_raised
         agreements.append(entry)
     sides = {
@@ -119,6 +121,8 @@ def as_text(result: DiffResult, colour: bool) -> str:
             if effect:
                 line += "  " + paint(f"[{effect}]", EFFECT_COLOURS.get(change.effect or "", ""), bold=True)
             lines.append(line)
+        for note in a.notes:
+            lines.append("  " + paint(f"! {note}", "red", bold=True))
     return "\n".join(lines) + "\n"
 
 

@@ -50,6 +50,8 @@ def sections(data: dict[str, Any]) -> list[Section]:
         plan.append(("Definitions", "definitions", "definitions", ()))
     if data.get("goals"):
         plan.append(("Company goals", "goals", "goals", ()))
+    if (data.get("goals") or {}).get("funnel") and (data.get("goals") or {}).get("revenue"):
+        plan.append(("How the figures are derived", "funnel", "funnel", ()))
     for party in data["parties"]:
         owed = tuple(c for c in data["commitments"] if c["party"] == party["id"])
         if owed:
@@ -167,6 +169,8 @@ class Renderer:
             env.filters.update(present.FILTERS)
             env.filters.update({"cell": inline, "join_cells": _join_cells, "csp_hash": _csp_hash})
             env.globals["anchor"] = _anchor
+            env.globals["funnel_rates"] = present.funnel_rates
+            env.globals["funnel_runs"] = present.funnel_runs
             env.globals["undertaking"] = wording.undertaking
             env.globals["hashes"] = lambda level: MdText("#" * max(1, min(int(level), 6)))
         self.markdown_env.filters["code"] = code  # Markdown only: in HTML, MdText would skip escaping
