@@ -549,6 +549,43 @@ def preview(paths: tuple[str, ...], out: str, host: str, port: int, templates: s
     )
 
 
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="What if: replace a figure for the whole plan without editing the file (close_rate=40%, deal_size=25000, "
+    "sql_rate, opportunity_rate, marketing_share, sales_cycle='40 days', mqls, lead_value). Repeatable.",
+)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the plan to this file instead of the terminal.")
+def plan(path: str, fmt: str, settings: tuple[str, ...], out: str | None) -> None:
+    """Work out the funnel of an agreement month by month: revenue, won deals, opportunities,
+    SQLs and the MQLs needed, beside the committed lead volume and lead value.
+
+    Exits 1 when the commitment falls short in any month.
+
+    \b
+    Examples:
+      python cli.py plan sla/company-a-lead-management.yaml
+      python cli.py plan sla/company-a-lead-management.yaml --set close_rate=40% --format json
+    """
+    from slakit.commands.plan import run_plan
+
+    text, covered = run_plan(path, fmt, settings)
+    if out:
+        from pathlib import Path
+
+        from slakit.world.files import write_output
+
+        write_output(Path(out), text)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(0 if covered else 1)
+
+
 def validate_hook() -> None:
     """Entry point of the `slakit-validate` pre-commit hook: validate the files it is given,
     in the context of every agreement under sla/ (an id used twice is caught)."""

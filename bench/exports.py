@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
-import sys
 from pathlib import Path
 
 YEAR = 2020
@@ -241,12 +240,17 @@ def generate_exports(out: Path, leads: int = 5000, deals: int = 1200, layout: st
     return paths
 
 
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Generate realistic CRM exports for the Company A agreement.")
+    parser.add_argument("out", type=Path, help="folder to write leads.csv, deals.csv, activities.csv, columns.yaml to")
+    parser.add_argument("--leads", type=int, default=5000)
+    parser.add_argument("--deals", type=int, default=1200)
+    parser.add_argument("--layout", choices=["hubspot", "salesforce"], default="hubspot")
+    args = parser.parse_args()
+    generate_exports(args.out, args.leads, args.deals, args.layout)
+
+
 if __name__ == "__main__":
-    args = sys.argv[1:]
-
-    def option(name: str, default: str) -> str:
-        return args[args.index(name) + 1] if name in args else default
-
-    generate_exports(
-        Path(args[0]), int(option("--leads", "5000")), int(option("--deals", "1200")), option("--layout", "hubspot")
-    )
+    main()

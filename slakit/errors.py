@@ -10,6 +10,16 @@ import click
 ERROR = "error"
 WARNING = "warning"
 
+QUOTE_AT_MOST = 80  # characters of a value quoted in a message
+MESSAGE_AT_MOST = 4000  # characters of any message: a safety net under every quote
+
+
+def shown(value: Any, limit: int = QUOTE_AT_MOST) -> str:
+    """A value quoted in a message (its repr), cut to `limit` characters: a message must
+    never carry a whole file (a symlink to a secret, a megabyte-long id) into a CI log."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -23,8 +33,16 @@ class Problem:
     message: str = field(compare=False)
     pointer: str = field(default="", compare=False)
 
+    def __post_init__(self) -> None:
+        if len(self.message) > MESSAGE_AT_MOST:
+            object.__setattr__(self, "message", self.message[: MESSAGE_AT_MOST - 3] + "...")
+        if len(self.pointer) > MESSAGE_AT_MOST:
+            object.__setattr__(self, "pointer", self.pointer[:MESSAGE_AT_MOST])
+
     def format(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.severity}[{self.rule}]: {self.message}"
+        """One line, whatever the path or message hold (a line break cannot forge a second one)."""
+        text = f"{self.path}:{self.line}:{self.column}: {self.severity}[{self.rule}]: {self.message}"
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
     def as_json(self) -> dict[str, Any]:
         """The one JSON shape of a problem, in validate, diff and changelog output alike."""

@@ -331,8 +331,10 @@ def duration_text(value: Decimal, unit: str, plural: bool | None = None) -> str:
 
 
 @cache
-def durations() -> st.SearchStrategy[str]:
-    unit = st.sampled_from(list(CLOCK_UNITS) + BUSINESS_UNITS)
+def durations(business: bool | None = None) -> st.SearchStrategy[str]:
+    """Any duration; only business units (True) or only clock units (False)."""
+    units = {None: list(CLOCK_UNITS) + BUSINESS_UNITS, True: BUSINESS_UNITS, False: list(CLOCK_UNITS)}[business]
+    unit = st.sampled_from(units)
     value = st.one_of(st.integers(1, 500).map(Decimal), st.integers(1, 999).map(lambda n: Decimal(n) / 10))
     return st.builds(duration_text, value, unit, st.one_of(st.none(), st.booleans()))
 
@@ -342,6 +344,22 @@ def quantities(currency: str | None = None) -> st.SearchStrategy[Any]:
     return st.one_of(
         percent_values().map(percent_text), durations(), money(currency), st.integers(0, 100_000), amount(0, 10_000)
     )
+
+
+# Words that make a metric read as a percentage or as money, where a bare number is a slip
+# (the `figure` rule); generated metrics avoid them so that any kind of target fits.
+FIGURE_WORDS = ("rate", "share", "percent", "ratio", "revenue", "value", "bookings", "deal size", "amount")
+FIGURE_WORDS += ("spend", "budget", "pipeline", "$", "€", "£", "%")
+
+
+@cache
+def metrics() -> st.SearchStrategy[str]:
+    return lines().filter(lambda text: not any(word in text.lower() for word in FIGURE_WORDS))
+
+
+def not_a_fraction(value: Any) -> bool:
+    """A bare number between 0 and 1 reads as a percentage written wrong (the `figure` rule)."""
+    return not (isinstance(value, (int, float)) and 0 < value < 1)
 
 
 # -- ids ------------------------------------------------------------------------------------------
@@ -430,7 +448,7 @@ def stepped_target(draw: Any, start: dt.date, end: dt.date) -> dict[str, Any]:
         {"id": ids[i], "by": (start + dt.timedelta(days=offsets[i])).isoformat(), "value": fmt(values[i + 1])}
         for i in range(count)
     ]
-    return {"metric": draw(lines()), "better": better, "baseline": fmt(values[0]), "steps": steps}
+    return {"metric": draw(metrics()), "better": better, "baseline": fmt(values[0]), "steps": steps}
 
 
 @st.composite
@@ -486,14 +504,18 @@ def commitment(draw: Any, ident: str, ctx: dict[str, Any]) -> dict[str, Any]:
             "per": pick(draw, PERIODS),
             "sources": sources,
         }
+        if "lead_volume" in item:  # one commitment's count is the leads it plans (the `sum` rule)
+            item["lead_volume"]["count"] = sum(source["planned"] for source in sources)
     if "pipeline_share" in blocks:
         share: dict[str, Any] = {"share": percent_text(draw(percent_values()))}
         _put(share, "of", _maybe(draw, lines()))
         item["pipeline_share"] = share
     if "follow_up" in blocks:
-        fu: dict[str, Any] = {"response_time": draw(durations()), "clock_starts": draw(texts())}
+        fu: dict[str, Any] = {"clock_starts": draw(texts())}
         if ctx["calendars"]:
             _put(fu, "calendar", _maybe(draw, st.sampled_from(ctx["calendars"])))
+        # Business time is counted in a calendar, clock time without one (the `calendar` rule).
+        fu["response_time"] = draw(durations(business="calendar" in fu))
         _put(
             fu,
             "after_hours",
@@ -517,8 +539,8 @@ def commitment(draw: Any, ident: str, ctx: dict[str, Any]) -> dict[str, Any]:
         item["touch_cadence"] = tc
     if "measure" in blocks:
         measure: dict[str, Any] = {
-            "metric": draw(lines()),
-            "target": draw(quantities()),
+            "metric": draw(metrics()),
+            "target": draw(quantities().filter(not_a_fraction)),
             "better": pick(draw, ["higher", "lower"]),
         }
         _put(measure, "per", _maybe(draw, st.sampled_from(PERIODS)))
@@ -552,7 +574,7 @@ def agreements(draw: Any, status: str | None = None, small: bool = False) -> dic
     term: dict[str, Any] = {"review_cadence": cadence}
     if end:
         term["end"] = end.isoformat()
-    last = _maybe(draw, dates_between(min(start, TODAY), TODAY))
+    last = _maybe(draw, dates_between(start, TODAY)) if start <= TODAY else None  # not before it takes effect
     if last:
         term["last_review"] = last.isoformat()
     if flag(draw):
@@ -641,8 +663,9 @@ def agreements(draw: Any, status: str | None = None, small: bool = False) -> dic
         if flag(draw):
             currency = pick(draw, CURRENCIES)
             revenue = {}
-            for name in ("baseline", "target"):
-                annual = draw(st.integers(1200, 1_000_000_000))
+            # A target is never below its baseline (the `revenue` rule).
+            annuals = sorted(draw(st.lists(st.integers(1200, 1_000_000_000), min_size=2, max_size=2)))
+            for name, annual in zip(("baseline", "target"), annuals):
                 point: dict[str, Any] = {"annual": {"amount": annual, "currency": currency}}
                 if flag(draw):
                     point["monthly"] = {"amount": round(annual / 12), "currency": currency}
@@ -995,6 +1018,8 @@ def _change_figure(draw: Any, data: dict[str, Any], keep_context: bool) -> None:
         c["lead_volume"] = {"count": draw(st.integers(0, 5000)), "per": pick(draw, PERIODS)}
         return
     block = pick(draw, options)
+    if block == "lead_volume" and "lead_value" in c:
+        block = "lead_value"  # its count follows the leads planned per source, changed below
     if block == "lead_volume":
         c[block]["count"] = draw(st.integers(0, 5000))
     elif block == "lead_value":
@@ -1004,16 +1029,18 @@ def _change_figure(draw: Any, data: dict[str, Any], keep_context: bool) -> None:
             (Decimal(str(s["value_per_lead"]["amount"])) * s["planned"] for s in c[block]["sources"]), Decimal(0)
         )
         c[block]["total"]["amount"] = int(total) if total == total.to_integral_value() else float(total)
+        if "lead_volume" in c:
+            c["lead_volume"]["count"] = sum(s["planned"] for s in c[block]["sources"])
     elif block == "pipeline_share":
         c[block]["share"] = percent_text(draw(percent_values()))
     elif block == "follow_up":
-        c[block]["response_time"] = draw(durations())
+        c[block]["response_time"] = draw(durations(business="calendar" in c[block]))
     elif block == "touch_cadence":
         touch = pick(draw, c[block]["touches"])
         touch["count"] = draw(st.integers(1, 20))
         touch["within"] = draw(durations())
     else:
-        c[block]["target"] = draw(quantities())
+        c[block]["target"] = draw(quantities().filter(not_a_fraction))
         if not keep_context:
             c[block]["better"] = pick(draw, ["higher", "lower"])
 

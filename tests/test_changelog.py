@@ -35,7 +35,7 @@ def history(repo: Path) -> Path:
     (repo / "sla").mkdir()
     shutil.copy(ROOT / A, repo / A)
     commit(repo, "Add the Company A agreement", "2025-12-20T10:00:00+00:00")
-    edit(repo, A, "response_time: 1 business hour", "response_time: 30 minutes")
+    edit(repo, A, "response_time: 1 business hour", "response_time: 0.5 business hours")
     commit(repo, "Faster follow-up (#12)", "2026-02-10T10:00:00+00:00", author="Dana Whitfield")
     edit(repo, A, "# --- About this agreement", "# --- About the agreement")  # comment only
     commit(repo, "Reword a comment", "2026-02-11T10:00:00+00:00")
@@ -43,7 +43,7 @@ def history(repo: Path) -> Path:
     commit(repo, "Add social selling", "2026-04-02T10:00:00+00:00")
     edit(repo, A, "count: 310", "count: 310\n      count: 300")  # duplicate key: broken
     commit(repo, "Oops", "2026-05-01T10:00:00+00:00")
-    edit(repo, A, "count: 310\n      count: 300", "count: 290")
+    edit(repo, A, "count: 310\n      count: 300", "count: 300")
     commit(repo, "Fix the volume", "2026-05-02T10:00:00+00:00")
     git(repo, "mv", "sla/social-selling.yaml", "sla/social.yaml")
     commit(repo, "Shorter file name", "2026-07-15T10:00:00+00:00")
@@ -63,7 +63,7 @@ def history(repo: Path) -> Path:
         env=at("2026-08-03T10:00:00+00:00"),
     )
     # Late on 30 September in New York is already the fourth quarter in UTC.
-    edit(repo, A, "count: 290", "count: 295")
+    edit(repo, A, "count: 300", "count: 305")
     commit(repo, "Late-night tweak", "2026-10-01T02:30:00+00:00")
     return repo
 
@@ -98,7 +98,7 @@ def test_quarters_newest_first_with_commits_and_changes(history: Path) -> None:
     assert (change["label"].split(" > ")[-1], change["old"], change["new"], change["effect"]) == (
         "Response time",
         "1 business hour",
-        "30 minutes",
+        "0.5 business hours",
         "stricter",
     )
 
@@ -109,7 +109,7 @@ def test_broken_revision_is_listed_and_the_thread_continues(history: Path) -> No
     assert [c["kind"] for c in q2] == ["changed", "broken"]
     assert "duplicate key 'count'" in q2[1]["problems"][0]["message"]
     # The fix is compared with the last good version (310), not with the broken one.
-    assert [(c["old"], c["new"], c["effect"]) for c in q2[0]["changes"]] == [(310, 290, "looser")]
+    assert [(c["old"], c["new"], c["effect"]) for c in q2[0]["changes"]] == [(310, 300, "looser")]
 
 
 def test_renames_are_one_thread_and_merges_count_once(history: Path) -> None:

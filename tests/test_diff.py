@@ -46,13 +46,13 @@ def agreement(data: dict, ident: str) -> dict:
 
 
 def test_value_change_is_labelled_and_judged_stricter(history: Path) -> None:
-    edit(history, COMPANY_A, "response_time: 1 business hour", "response_time: 30 minutes")
+    edit(history, COMPANY_A, "response_time: 1 business hour", "response_time: 0.5 business hours")
     result = run("diff", cwd=history)
     assert result.exit_code == 0
     assert result.output.splitlines()[0].startswith("Comparing HEAD (")
     assert (
         "  ~ Sales commitments > Contact every marketing lead within one business hour > Follow-up > "
-        "Response time: 1 business hour -> 30 minutes  [stricter for Sales]"
+        "Response time: 1 business hour -> 0.5 business hours  [stricter for Sales]"
     ) in result.output.splitlines()
     _code, data = diff_json(history)
     change = agreement(data, "company-a-lead-management")["changes"][0]
@@ -61,7 +61,7 @@ def test_value_change_is_labelled_and_judged_stricter(history: Path) -> None:
         "label": "Sales commitments > Contact every marketing lead within one business hour > Follow-up > Response time",
         "op": "changed",
         "old": "1 business hour",
-        "new": "30 minutes",
+        "new": "0.5 business hours",
         "effect": "stricter",
         "party": "sales",
     }
@@ -143,6 +143,7 @@ def test_whole_agreements_added_removed_and_renamed(history: Path) -> None:
         ("sla/company-a-lead-management.yaml", "unchanged", None),
         ("sla/minimal.yaml", "added", None),
         ("sla/social.yaml", "renamed", "sla/social-selling.yaml"),
+        ("sla/two-way-street.yaml", "unchanged", None),
     ]
 
 
@@ -153,8 +154,8 @@ def test_broken_revision_is_a_problem_of_that_revision(history: Path) -> None:
     result = run_process("diff", "v1", "HEAD", cwd=history)
     assert result.returncode == 1
     assert (
-        "HEAD:sla/company-a-lead-management.yaml:10:1: error[duplicate-key]: duplicate key 'status': "
-        "it is already set on line 9"
+        "HEAD:sla/company-a-lead-management.yaml:13:1: error[duplicate-key]: duplicate key 'status': "
+        "it is already set on line 12"
     ) in result.stdout
     assert "sla/company-a-lead-management.yaml: broken" in result.stdout
     assert "~ Version: 5 -> 6" in result.stdout  # the others are still compared
@@ -162,24 +163,33 @@ def test_broken_revision_is_a_problem_of_that_revision(history: Path) -> None:
 
 
 def test_redline_markdown_and_html(history: Path) -> None:
-    edit(history, COMPANY_A, "response_time: 1 business hour", "response_time: 30 minutes")
+    edit(history, COMPANY_A, "response_time: 1 business hour", "response_time: 0.5 business hours")
     md = run("diff", "--format", "md", cwd=history).output
     assert (
         "| Sales commitments \\> Contact every marketing lead within one business hour \\> Follow-up \\> Response time "
-        "| 1 business hour | 30 minutes | stricter for Sales |" in md
+        "| 1 business hour | 0.5 business hours | stricter for Sales |" in md
     )
     assert "| Sign-off \\> Signatures \\> Dana Whitfield \\> Terms signed | current | stale |  |" in md
     # The redline in tags GitHub shows (struck out, underlined), CriticMarkup on request.
-    assert "**Sales will make first contact within <del>1 business hour</del><ins>30 minutes</ins> with marketing" in md
+    assert (
+        "**Sales will make first contact within <del>1</del><ins>0.5</ins> business <del>hour</del><ins>hours</ins> with marketing"
+        in md
+    )
     assert "{--" not in md and "{++" not in md
     critic = run("diff", "--format", "md", "--critic", cwd=history).output
-    assert "**Sales will make first contact within {--1 business hour--}{++30 minutes++} with marketing" in critic
+    assert (
+        "**Sales will make first contact within {--1--}{++0.5++} business {--hour--}{++hours++} with marketing"
+        in critic
+    )
     assert "<del>" not in critic and "<ins>" not in critic
     assert "#### 1. Parties and stakeholders (unchanged)" in md
-    assert "##### 5.2 Raise the close rate on submitted proposals to 50% (unchanged)" in md
+    assert "##### 6.2 Raise the close rate on submitted proposals to 50% (unchanged)" in md
     assert "Marketing will deliver" not in md  # unchanged sections are collapsed to their headings
     html = run("diff", "--format", "html", cwd=history).output
-    assert "<strong>Sales will make first contact within <del>1 business hour</del><ins>30 minutes</ins> with" in html
+    assert (
+        "<strong>Sales will make first contact within <del>1</del><ins>0.5</ins> business <del>hour</del><ins>hours</ins> with"
+        in html
+    )
     assert html.count("<del>") == html.count("</del>") >= 2  # the response time, the digest, stale signatures
     assert "default-src 'none'" in html
 
@@ -200,16 +210,16 @@ def test_two_files_outside_git(tmp_path: Path) -> None:
     shutil.copy(ROOT / COMPANY_A, old)
     new.write_text(
         old.read_text()
-        .replace("planned: 50\n        - id: web-sales-ready", "planned: 40\n        - id: web-sales-ready")
-        .replace("total: {amount: 550000, currency: USD}", "total: {amount: 530000, currency: USD}")
+        .replace("planned: 50\n        - id: web-sales-ready", "planned: 60\n        - id: web-sales-ready")
+        .replace("total: {amount: 550000, currency: USD}", "total: {amount: 570000, currency: USD}")
     )
     result = run("diff", "--files", str(old), str(new), cwd=tmp_path)
     assert result.exit_code == 0, result.output
     assert (
         "~ Marketing commitments > Deliver $550,000 of lead value every month > Lead value > Total lead value: "
-        "$550,000 -> $530,000  [looser for Marketing]" in result.output
+        "$550,000 -> $570,000  [stricter for Marketing]" in result.output
     )
-    assert "> Lead sources > Webinar leads > Planned leads: 50 -> 40  [looser for Marketing]" in result.output
+    assert "> Lead sources > Webinar leads > Planned leads: 50 -> 60  [stricter for Marketing]" in result.output
 
 
 def test_out_writes_only_that_file(history: Path, tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_properties import assert_located
@@ -317,14 +316,6 @@ def wide(kind: str, n: int) -> str:
     return head + parties + meeting + tail
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: validate time grows with the square of the number of unknown "
-    "fields in one mapping (each is located by a linear scan of the mapping's "
-    "keys, load.py _find_key) and of the dangling references times the known ids "
-    "(a difflib 'did you mean' over every id, rules.py references); a 1 MiB file "
-    "of either takes many minutes",
-)
 @settings(max_examples=S.examples(0.25))
 @example(kind="unknown-fields", n=3000).via("discovered failure")
 @given(kind=st.sampled_from(["unknown-fields", "dangling-refs"]), n=st.integers(1500, 3000))
@@ -342,12 +333,6 @@ def report_size(raw: bytes) -> int:
         return len(run("validate", str(Path(tmp) / "a.yaml")).stdout)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: each dangling-reference message lists every known id ('known "
-    "ids: ...'), so n dangling references among n ids print O(n^2) text: a 50 KB "
-    "file prints 11 MB, a 1 MiB one gigabytes",
-)
 @settings(max_examples=S.examples(0.25))
 @example(kind="dangling-refs", n=100).via("discovered failure")
 @given(kind=st.sampled_from(["unknown-fields", "dangling-refs"]), n=st.integers(60, 200))

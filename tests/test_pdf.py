@@ -21,19 +21,20 @@ from conftest import FIXED_EPOCH, ROOT, run, run_process
 
 COMPANY_A = "company-a-lead-management"
 # The digest Company A's two current signatures recorded (sla/company-a-lead-management.yaml).
-COMPANY_A_TERMS = "5222526b40de2e087de6178feb92f0cd367f40201e001eef1caf5fa7f1a30a24"
+COMPANY_A_TERMS = "2d72b5912f7ee1da18f9a1053eff461bf6dc0701aa6200f959090ec3df2d4a59"
 COMPANY_A_SECTIONS = [
     "1. Parties and stakeholders",
     "2. Definitions",
     "3. Company goals",
-    "4. Marketing commitments",
-    "5. Sales commitments",
-    "6. Communication and meetings",
-    "7. Conflict resolution",
-    "8. Rewards",
-    "9. Escalation",
-    "10. Term and review",
-    "11. Sign-off",
+    "4. How the figures are derived",
+    "5. Marketing commitments",
+    "6. Sales commitments",
+    "7. Communication and meetings",
+    "8. Conflict resolution",
+    "9. Rewards",
+    "10. Escalation",
+    "11. Term and review",
+    "12. Sign-off",
     "Appendix: terms digest",
 ]
 
@@ -96,8 +97,8 @@ def test_contents_page_numbers_match_where_sections_start(site: Path, ident: str
     if ident == COMPANY_A:
         assert numbered == COMPANY_A_SECTIONS
         # Subsections are listed and numbered too.
-        assert toc["5.1 Contact every marketing lead within one business hour"] == starts(
-            text, "5.1 Contact every marketing lead within one business hour"
+        assert toc["6.1 Contact every marketing lead within one business hour"] == starts(
+            text, "6.1 Contact every marketing lead within one business hour"
         )
 
 
@@ -158,7 +159,7 @@ def test_full_digest_is_in_the_appendix_not_in_the_sign_off(site: Path) -> None:
     text = pages(site / f"{COMPANY_A}.pdf")
     appendix = text[starts(text, "Appendix: terms digest") - 1]
     assert f"sha256:{COMPANY_A_TERMS}" in appendix
-    sign_off = " ".join(text[starts(text, "11. Sign-off") - 1])
+    sign_off = " ".join(text[starts(text, "12. Sign-off") - 1])
     assert sign_off.count(COMPANY_A_TERMS) == sign_off.count(f"sha256:{COMPANY_A_TERMS}")  # only in the appendix
 
 

@@ -58,14 +58,15 @@ def test_markdown_reads_like_the_agreement(site: Path) -> None:
         "1. Parties and stakeholders",
         "2. Definitions",
         "3. Company goals",
-        "4. Marketing commitments",
-        "5. Sales commitments",
-        "6. Communication and meetings",
-        "7. Conflict resolution",
-        "8. Rewards",
-        "9. Escalation",
-        "10. Term and review",
-        "11. Sign-off",
+        "4. How the figures are derived",
+        "5. Marketing commitments",
+        "6. Sales commitments",
+        "7. Communication and meetings",
+        "8. Conflict resolution",
+        "9. Rewards",
+        "10. Escalation",
+        "11. Term and review",
+        "12. Sign-off",
         "Appendix: terms digest",
     ]
     assert "{#" not in md
@@ -97,9 +98,9 @@ def test_monthly_run_rate_is_computed_when_omitted(tmp_path: Path) -> None:
 def test_html_page_is_standalone_with_anchors(site: Path) -> None:
     html = (site / "company-a-lead-management.html").read_text()
     assert '<html lang="en">' in html and '<main id="content">' in html
-    assert '<h2 id="commitments-sales">5. Sales commitments</h2>' in html
-    assert '<h3 id="commitment-lead-follow-up">5.1 Contact every marketing lead within one business hour</h3>' in html
-    assert '<a href="#commitment-close-rate">5.2 Raise the close rate on submitted proposals to 50%</a>' in html
+    assert '<h2 id="commitments-sales">6. Sales commitments</h2>' in html
+    assert '<h3 id="commitment-lead-follow-up">6.1 Contact every marketing lead within one business hour</h3>' in html
+    assert '<a href="#commitment-close-rate">6.2 Raise the close rate on submitted proposals to 50%</a>' in html
     assert "default-src 'none'" in html  # the page may not load anything
     assert not re.search(r"""(src|href)=["']https?:""", html)
     assert "@media print" in html and '<th scope="col">' in html
@@ -141,10 +142,10 @@ def test_second_build_renders_nothing_and_rewrites_nothing(tmp_path: Path) -> No
     out = tmp_path / "out"
     outside_git(tmp_path)
     first = run("render", "sla", "--out", str(out), cwd=tmp_path)
-    assert first.output.splitlines()[-1].startswith("3 rendered, 0 unchanged; 8 files written")
+    assert first.output.splitlines()[-1].startswith("4 rendered, 0 unchanged; 10 files written")
     stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     second = run("render", "sla", "--out", str(out), cwd=tmp_path)
-    assert second.output.splitlines()[-1] == f"0 rendered, 3 unchanged; 0 files written, 0 removed in {out}/"
+    assert second.output.splitlines()[-1] == f"0 rendered, 4 unchanged; 0 files written, 0 removed in {out}/"
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps
 
 
@@ -156,7 +157,7 @@ def test_changing_one_agreement_rerenders_only_it(tmp_path: Path) -> None:
     path = sla / "social-selling.yaml"
     path.write_text(path.read_text().replace("version: 5", "version: 6"))
     result = run("render", str(sla), "--out", str(out))
-    assert result.output.splitlines()[-1].startswith("1 rendered, 2 unchanged; 4 files written")
+    assert result.output.splitlines()[-1].startswith("1 rendered, 3 unchanged; 4 files written")
     after = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     changed = sorted(name for name in after if after[name] != before.get(name))
     assert changed == [".slakit-build.json", "index.html", "index.md", "social-selling.html", "social-selling.md"]
@@ -176,6 +177,8 @@ def test_removed_agreement_removes_its_pages(tmp_path: Path) -> None:
         "company-a-lead-management.md",
         "index.html",
         "index.md",
+        "two-way-street.html",
+        "two-way-street.md",
     ]
 
 
@@ -262,7 +265,7 @@ def test_templates_folder_overrides_built_in_templates(tmp_path: Path) -> None:
     result = run("render", "sla", "--out", str(tmp_path / "out"), "--templates", str(tmp_path / "templates"), cwd=ROOT)
     assert result.exit_code == 0, result.output
     md = (tmp_path / "out" / "company-a-lead-management.md").read_text()
-    assert "## 8. Rewards\n\nRewards are paid in 2 ways.\n" in md
+    assert "## 9. Rewards\n\nRewards are paid in 2 ways.\n" in md
 
 
 def test_template_mistake_names_the_template_and_line(tmp_path: Path) -> None:

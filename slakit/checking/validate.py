@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import multiprocessing
+import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from ..errors import ERROR, Problem, UsageError
+from ..errors import ERROR, Problem, UsageError, shown
 from ..model.schema import index, pattern_of, pointer
 from ..world.clock import today
 from ..world.files import find_agreements
@@ -91,6 +95,9 @@ def validate_files(
 ) -> Report:
     day = today()
     owners: dict[str, str] = {}
+    workers = min(os.cpu_count() or 1, 8)
+    if not keep and len(files) >= PARALLEL_FROM and workers > 1:
+        return Report(_validate_in_workers(files, day, owners, strict, workers))
     results = []
     with Witness() as witness:
         for path, name in files:
@@ -99,6 +106,43 @@ def validate_files(
                 result.document = None
             results.append(result)
     return Report(results)
+
+
+PARALLEL_FROM = 32  # files; fewer are checked sooner than worker processes start
+
+
+def _validate_in_workers(
+    files: list[tuple[Path, str]], day: dt.date, owners: dict[str, str], strict: bool, workers: int
+) -> list[FileResult]:
+    """Each file checked in a worker process, all cores busy; only the problems come back
+    (a document's node tree costs more to send than to parse). Ids are matched here, in
+    order, so the same file is named the duplicate as when checked one by one."""
+    validator()  # built once, before the workers are forked from this process
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    jobs = [(path, name, day) for path, name in files]
+    results = []
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=gc.freeze) as pool:
+        checked = pool.map(_check_alone, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
+        for (_, name), (problems, ident, at) in zip(files, checked):
+            if ident is not None:
+                problems = problems + _same_id(name, ident, at, owners)
+            if strict:
+                problems = [p.as_error() for p in problems]
+            results.append(FileResult(name, None, problems))
+    return results
+
+
+def _check_alone(job: tuple[Path, str, dt.date]) -> tuple[list[Problem], str | None, tuple[int, int]]:
+    """One file's problems but the duplicate-id check, its id and where the id stands."""
+    path, name, day = job
+    doc, problems = load_file(path, name)
+    if doc is None:
+        return problems, None, (1, 1)
+    ident = doc.data.get("id")
+    if not isinstance(ident, str):
+        return schema_problems(doc) + check(doc, day), None, (1, 1)
+    return schema_problems(doc) + check(doc, day), ident, doc.locate(("id",))
 
 
 def check_source(
@@ -159,21 +203,56 @@ def same_id(doc: Document, owners: dict[str, str]) -> list[Problem]:
     if ident not in owners:
         owners[ident] = doc.path
         return []
-    line, col = doc.locate(("id",))
+    return _same_id(doc.path, ident, doc.locate(("id",)), owners)
+
+
+def _same_id(path: str, ident: str, at: tuple[int, int], owners: dict[str, str]) -> list[Problem]:
+    if ident not in owners:
+        owners[ident] = path
+        return []
+    line, col = at
     return [
         Problem(
-            doc.path,
+            path,
             line,
             col,
             ERROR,
             "unique",
-            f"agreement id {ident!r} is also used by {owners[ident]}; "
+            f"agreement id {shown(ident)} is also used by {owners[ident]}; "
             "both would publish to the same page, so give each agreement its own id",
         )
     ]
 
 
 # Schema errors -> messages that name the field, the value and what is accepted.
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _wants_percent(schema: dict[str, Any]) -> bool:
+    """A field that takes a percentage (alone or among other figures)."""
+    nodes = [schema] + [alt for alt in schema.get("anyOf", []) if isinstance(alt, dict)]
+    titles = [node.get(key, "") for node in nodes for key in ("title", "x-kind")]
+    refs = [alt.get("$ref", "") for alt in schema.get("anyOf", [])]
+    return any(str(t).startswith("a percentage") for t in titles) or "#/$defs/percent" in refs
+
+
+def _as_percent(value: Any) -> str:
+    """How a number meant as a percentage is written: 0.35 and 35 -> 35%, "35 %" -> 35%."""
+    if isinstance(value, str):
+        text = value.strip().rstrip("%").strip()
+        try:
+            value = float(text)
+        except ValueError:
+            return ""
+    number = value * 100 if 0 < value < 1 else value
+    if not 0 <= number <= 100:
+        return "a percentage from 0% to 100%, such as 35%"
+    shown = f"{number:.4f}".rstrip("0").rstrip(".")
+    return f"{shown}%"
+
 
 _TYPE_NAMES = {
     "string": "text",
@@ -193,10 +272,11 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"{str(value).lower()} (true/false)"
     if isinstance(value, (int, float)):
+        if isinstance(value, int) and value.bit_length() > 200:
+            return f"a number of {len(str(abs(value))):,} digits"
         return f"the number {value}"
     if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        return f"the text {shown!r}"
+        return f"the text {shown(value, 64)}"
     if isinstance(value, list):
         return f"a list of {len(value)} items"
     return "a mapping of fields"
@@ -215,6 +295,9 @@ def _expected(schema: dict[str, Any]) -> str:
 def _lower(text: str) -> str:
     """Lower-case a description's first letter, unless it starts an acronym (IANA, ISO)."""
     return text[0].lower() + text[1:] if text and not text[1:2].isupper() else text
+
+
+LIST_ALLOWED_FOR = 5  # unknown fields of one mapping whose message lists the allowed fields
 
 
 def schema_problems(doc: Document) -> list[Problem]:
@@ -236,18 +319,26 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
         missing = str(error.message).split("'")[1] if "'" in error.message else "?"
         field = index().field(pattern_of(path) + (missing,))
         detail = f" ({_lower(field['description']).rstrip('.')})" if field.get("description") else ""
-        message = f"{here}: the required field {missing!r} is missing{detail}"
+        message = f"{here}: the required field {shown(missing)} is missing{detail}"
     elif keyword == "additionalProperties":
         allowed = list(schema.get("properties", {}))
-        for extra in sorted(set(value) - set(allowed), key=str):
+        extras = sorted(set(value) - set(allowed), key=str)
+        for n, extra in enumerate(extras):
             line, col = doc.locate(path + (extra,), key=True)
+            # The list of allowed fields is given with the first few; repeating it for each
+            # of thousands of unknown fields would make the report grow many times the file.
+            listed = (
+                f"allowed fields: {', '.join(allowed)}"
+                if n < LIST_ALLOWED_FOR
+                else f"allowed fields as listed for {shown(extras[0])}"
+            )
             yield Problem(
                 doc.path,
                 line,
                 col,
                 ERROR,
                 "schema",
-                f"{here}: unknown field {extra!r}{suggest(str(extra), allowed)}; allowed fields: {', '.join(allowed)}",
+                f"{here}: unknown field {shown(extra)}{suggest(str(extra), allowed)}; {listed}",
                 pointer(path + (extra,)),
             )
         return
@@ -259,7 +350,9 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
         kind = schema.get("x-kind") or schema.get("title", "")
         shape = _expected(schema) if kind.startswith(("a ", "an ")) else names
         message = f"{here}: expected {shape}, but found {describe(value)}"
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and "string" in str(expected):
+        if _wants_percent(schema) and _is_number(value):
+            message += f"; write {_as_percent(value)}"
+        elif _is_number(value) and "string" in str(expected):
             message += "; put it in quotes to keep it as written"
     elif keyword == "enum":
         options = [str(o) for o in error.validator_value]
@@ -268,6 +361,9 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
         )
     elif keyword in ("pattern", "format", "anyOf", "oneOf"):
         message = f"{here}: {describe(value)} is not {_expected(schema)}"
+        if _wants_percent(schema) and (_is_number(value) or isinstance(value, str)):
+            hint = _as_percent(value)
+            message += f"; write {hint}" if hint else ""
     elif keyword == "minLength":
         message = f"{here}: must not be empty"
     elif keyword == "maxLength":
@@ -278,6 +374,8 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
         message = f"{here}: lists the same value more than once"
     elif keyword == "minimum":
         message = f"{here}: {describe(value)} is below the minimum of {error.validator_value}"
+    elif keyword == "maximum":
+        message = f"{here}: {describe(value)} is above the maximum of {error.validator_value:,}"
     else:
         message = f"{here}: {error.message}"
     line, col = doc.locate(path, key=key)

@@ -1,8 +1,10 @@
 """Publish: validate, render what changed, and write dist/ atomically.
 
-Nothing is written until every agreement has validated and rendered in memory, so a failed
-build leaves the previous dist/ exactly as it was. Each file is written to a temporary
-name and renamed into place; files whose bytes would not change are not touched.
+Nothing is written until every agreement has validated and rendered in memory. Then the
+whole new output is staged in a folder beside dist/ and swapped in at once
+(world/publish.py), so a reader never sees half of it, and a failed, interrupted or killed
+build leaves the previous dist/ exactly as it was. Files whose bytes would not change keep
+their mtime; a build in which nothing changes writes nothing.
 
 A manifest in the output folder records, per agreement, the hash of its source and what
 the index needs. When the sources, templates, schema and engine are unchanged, a rebuild
@@ -11,14 +13,18 @@ neither validates nor renders those agreements again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import hashlib
 import json
 import multiprocessing
 import os
+import signal
+import stat
 import subprocess
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,10 +38,12 @@ from ..model.agreement import Agreement
 from ..model.dates import parse_date as date
 from ..output.render import Renderer, index_entry
 from ..world.clock import epoch_is_set, today
-from ..world.files import find_agreements, write_if_changed
+from ..world.files import FileRefused, find_agreements, read_agreement
 from ..world.load import load_bytes
+from ..world.publish import publish
 from ..world.resources import ENGINE, SCHEMA_PATH, TEMPLATES
 from ..world.ssh import file_digest
+from ..world.text import display_path
 
 MANIFEST = ".slakit-build.json"
 
@@ -103,6 +111,24 @@ def reference_date(folder: Path, data: list[dict[str, Any]]) -> dt.date:
     return max((d for d in dates if d), default=dt.date(1970, 1, 1))
 
 
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGTERM ends a build like Ctrl-C does: through the clean-up (workers stopped, the
+    staging folder removed), not by vanishing half-way."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def build(
     paths: list[str],
     out: Path,
@@ -113,9 +139,22 @@ def build(
 ) -> BuildResult:
     """Validate and publish the agreements under `paths` into `out` (and a PDF of each on
     `pdf` paper, a4 or letter, when given)."""
+    with _interruptible():
+        return _build(paths, out, templates, strict, progress, pdf)
+
+
+def _build(
+    paths: list[str],
+    out: Path,
+    templates: Path | None = None,
+    strict: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    pdf: str | None = None,
+) -> BuildResult:
     if templates is not None and not templates.is_dir():
         raise UsageError(f"templates folder '{templates}' does not exist")
     files = find_agreements(paths)
+    _check_out(out, [path for path, _ in files])
     # A build with PDFs, or on other paper, is another build: nothing cached is reused.
     key = build_key(templates) + (f"+pdf:{pdf}" if pdf else "")
     manifest = _read_manifest(out)
@@ -132,7 +171,11 @@ def build(
     checked_today = manifest.get("checked_on") == day.isoformat() and manifest.get("strict") == strict
     sources: list[tuple[str, bytes, str]] = []
     for path, name in files:
-        raw = path.read_bytes()
+        try:
+            raw = read_agreement(path)
+        except FileRefused as refused:
+            results.append(FileResult(name, None, [Problem(name, 1, 1, ERROR, refused.rule, refused.reason)]))
+            continue
         sha = _digest(raw)
         old = cached.get(name)
         reusable = bool(
@@ -229,12 +272,12 @@ def build(
     outputs["index.md"] = index_md.encode()
     outputs["index.html"] = index_html.encode()
 
-    _write_all(out, outputs, result)
     produced = {f for e in entries.values() for f in e["outputs"]} | {"index.md", "index.html"}
     if changelog_head:
         produced |= set(CHANGELOG)
     if scorecard is not None:
         produced.add(SCORECARD)
+    removed = set()
     for stale in sorted(set(manifest.get("outputs", [])) - produced):
         # Only plain file names the build itself writes: a manifest edited by hand cannot
         # make the build delete anything outside the output folder.
@@ -247,7 +290,7 @@ def build(
             continue
         target = out / stale
         if target.is_file() and not target.is_symlink():
-            target.unlink()
+            removed.add(stale)
             result.removed.append(stale)
     new_manifest = {
         "key": key,
@@ -257,7 +300,17 @@ def build(
         "strict": strict,
         "agreements": {n: {k: v for k, v in e.items() if k != "data"} for n, e in sorted(entries.items())},
     }
-    _write_all(out, {MANIFEST: (json.dumps(new_manifest, indent=1, sort_keys=True) + "\n").encode()}, BuildResult())
+    outputs[MANIFEST] = (json.dumps(new_manifest, indent=1, sort_keys=True) + "\n").encode()
+    changed = {name: content for name, content in outputs.items() if not _same(out / name, content)}
+    result.written = sorted(name for name in changed if name != MANIFEST)
+    if changed or removed:
+        try:
+            publish(out, changed, removed)
+        except OSError as exc:
+            raise WriteError(
+                f"cannot write to the output folder '{display_path(str(out))}': {exc.strerror or exc}; "
+                "the folder was left as it was"
+            ) from None
     return result
 
 
@@ -309,9 +362,13 @@ class _RenderQueue:
     def __enter__(self) -> _RenderQueue:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+    def __exit__(self, kind: Any, *exc: Any) -> None:
+        if self.pool is None:
+            return
+        if kind is not None:  # the build failed or was interrupted: its workers end with it
+            for process in list(getattr(self.pool, "_processes", {}).values()):
+                process.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 CHANGELOG = ("changelog.md", "changelog.html")
@@ -393,11 +450,28 @@ def _read_manifest(out: Path) -> dict[str, Any]:
         return {}
 
 
-def _write_all(out: Path, outputs: dict[str, bytes], result: BuildResult) -> None:
+def _check_out(out: Path, sources: list[Path]) -> None:
+    """The output folder is swapped whole, so it must be a folder of its own: not the current
+    folder, nor one that holds the agreements."""
+    real = out.resolve()
+    if real == Path.cwd().resolve() or real in Path.cwd().resolve().parents:
+        raise UsageError(
+            f"--out '{display_path(str(out))}' is the current folder or holds it; publish to a folder of its own, such as dist"
+        )
+    for source in sources:
+        if real in source.resolve().parents:
+            raise UsageError(
+                f"--out '{display_path(str(out))}' holds the agreement '{display_path(str(source))}'; "
+                "publish to a folder of its own, such as dist"
+            )
+
+
+def _same(path: Path, content: bytes) -> bool:
+    """Whether a published file already holds exactly these bytes (a regular file, not a link)."""
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        for name, content in sorted(outputs.items()):
-            if write_if_changed(out / name, content):
-                result.written.append(name)
-    except OSError as exc:
-        raise WriteError(f"cannot write to the output folder '{out}': {exc.strerror or exc}") from None
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return False
+        with open(path, "rb") as handle:
+            return handle.read(len(content) + 1) == content
+    except OSError:
+        return False

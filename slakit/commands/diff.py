@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..comparing.diff import DiffResult, Side, Version, compare_sides, read_versions
-from ..errors import UsageError
+from ..errors import ERROR, Problem, UsageError
+from ..model.terms import remembering_digests
 from ..output.report import use_colour
-from ..world.files import YAML_SUFFIXES, agreement_files, is_agreement_under
-from ..world.git import Repo
+from ..world.files import MAX_BYTES, YAML_SUFFIXES, FileRefused, agreement_files, is_agreement_under, read_agreement
+from ..world.git import BlobTooLarge, Repo
+from ..world.load import no_cycle_collection, size_problem
+from ..world.text import display_path
 
 WORK_TREE = "working tree"
 
@@ -19,21 +23,49 @@ def git_side(repo: Repo, revision: str, paths: list[str]) -> tuple[Side, list[Ve
     files = {name: sha for name, sha in repo.list_files(commit, paths).items() if is_agreement_under(name, paths)}
     short = commit[:7]
     label = revision if revision.startswith(short) else f"{revision} ({short})"
+    names = list(files)
+    contents = repo.read_objects([files[name] for name in names], MAX_BYTES)  # one batch, none over the limit
     return Side(label, revision, commit), read_versions(
-        {path: repo.read_blob(sha) for path, sha in files.items()}, revision
+        {name: _blob(content, f"{revision}:{name}") for name, content in zip(names, contents)}, revision
     )
 
 
-def work_tree_side(repo: Repo, paths: list[Path]) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
+def _blob(content: bytes | BlobTooLarge, shown: str) -> bytes | Problem:
+    if not isinstance(content, BlobTooLarge):
+        return content
+    if content.reason:
+        return Problem(shown, 1, 1, ERROR, "git", content.reason)
+    return size_problem(shown, content.size)
+
+
+def read_file(path: Path, shown: str) -> bytes | Problem:
+    """A file of the work tree, or why it is not read (a link out of the repository, a FIFO)."""
+    try:
+        return read_agreement(path)
+    except FileRefused as refused:
+        return Problem(shown, 1, 1, ERROR, refused.rule, refused.reason)
+
+
+def work_tree_side(repo: Repo, paths: list[Path]) -> dict[str, bytes | Problem]:
+    files: dict[str, bytes | Problem] = {}
     for path in paths:
         if path.is_dir():
             candidates = agreement_files(path)
         else:
-            candidates = [path] if path.is_file() else []
+            candidates = [path] if path.exists() or path.is_symlink() else []
         for file in candidates:
-            files[repo.relative(file)] = file.read_bytes()
+            name = _relative(repo, file)
+            files[name] = read_file(file, name)
     return files
+
+
+def _relative(repo: Repo, path: Path) -> str:
+    """A work-tree path as Git names it, without resolving a link (whose target may be elsewhere)."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return display_path(absolute.relative_to(repo.root).as_posix())
+    except ValueError:
+        return repo.relative(path)
 
 
 def collect(repo: Repo, revisions: list[str], paths: list[Path]) -> tuple[Side, Side, list[Version], list[Version]]:
@@ -58,16 +90,33 @@ def run_diff(
     critic: bool = False,
 ) -> tuple[str, bool]:
     """The whole diff command: returns the report and whether every version was readable."""
+    # Each version is validated, compared and rendered, each step needing its terms digest;
+    # nothing here changes a version once read, so each digest is worked out once. Both
+    # versions stay loaded throughout (node trees too), and the cycle collector would walk
+    # them again and again while they are checked and rendered; they hold no cycles.
+    with remembering_digests(), no_cycle_collection():
+        return _run_diff(args, files, fmt, show_moves, templates, colour, critic)
+
+
+def _run_diff(
+    args: list[str],
+    files: tuple[str, str] | None,
+    fmt: str,
+    show_moves: bool,
+    templates: Path | None,
+    colour: bool,
+    critic: bool,
+) -> tuple[str, bool]:
     if fmt in ("md", "html") and templates is not None and not templates.is_dir():
         raise UsageError(f"templates folder '{templates}' does not exist")
     if files:
         if args:
             raise UsageError("--files compares two files; do not also give revisions or paths")
         for name in files:
-            if not Path(name).is_file():
-                raise UsageError(f"path '{name}' does not exist")
-        old = read_versions({files[0]: Path(files[0]).read_bytes()}, None)
-        new = read_versions({files[1]: Path(files[1]).read_bytes()}, None)
+            if not Path(name).exists():
+                raise UsageError(f"path '{display_path(name)}' does not exist")
+        old = read_versions({display_path(files[0]): read_file(Path(files[0]), display_path(files[0]))}, None)
+        new = read_versions({display_path(files[1]): read_file(Path(files[1]), display_path(files[1]))}, None)
         # Two files are one agreement's two versions, whatever their ids or names say.
         old[0].path = new[0].path
         if old[0].data and new[0].data:
@@ -86,6 +135,12 @@ def run_diff(
             Path.cwd() if Repo.contains(Path.cwd()) else paths[0] if paths[0].is_dir() else paths[0].parent
         ) as repo:
             old_side, new_side, old, new = collect(repo, revisions, paths)
+        if not old and not new:
+            named = ", ".join(f"'{display_path(str(p))}'" for p in paths)
+            raise UsageError(
+                f"no agreements (*.yaml, *.yml) match {named} in {old_side.label} or {new_side.label}; "
+                "check the path (it is relative to the current folder)"
+            )
     result = DiffResult(old_side, new_side, compare_sides(old, new, show_moves), show_moves)
     from ..output import diff as report
 

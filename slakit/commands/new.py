@@ -9,18 +9,22 @@ from pathlib import Path
 import jinja2
 
 from ..checking.rules import timezone_problem
-from ..errors import UsageError, WriteError
+from ..checking.validate import check_source
+from ..errors import ERROR, UsageError, WriteError, shown
 from ..model.dates import add_months
 from ..model.review import CADENCE_MONTHS
 from ..world.clock import today
+from ..world.files import create_new
+from ..world.load import load_bytes
 from ..world.resources import TEMPLATES
+from ..world.text import BIDI, CONTROL
 
 KINDS = {
     "lead-management": ("quarterly", "Lead management agreement"),
     "social-selling": ("monthly", "Social selling agreement"),
     "buyer-journey-handoff": ("quarterly", "Buyer-journey handoff agreement"),
 }
-_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*\Z")
 
 
 def new_agreement(kind: str, ident: str, title: str | None, folder: Path, timezone: str = "UTC") -> Path:
@@ -32,8 +36,9 @@ def new_agreement(kind: str, ident: str, title: str | None, folder: Path, timezo
             f"'{ident}' is not a valid agreement id: use lower-case letters and digits in words joined "
             "by hyphens, such as acme-lead-management (no spaces, slashes or dots)"
         )
+    _check_text("--title", title)
     path = folder / f"{ident}.yaml"
-    if path.exists():
+    if path.exists() or path.is_symlink():
         raise UsageError(f"{path} already exists; choose another id or edit that file")
     problem = timezone_problem(timezone)
     if problem:
@@ -57,12 +62,29 @@ def new_agreement(kind: str, ident: str, title: str | None, folder: Path, timezo
         year_end=add_months(day, 12).isoformat(),
         timezone=timezone,
     )
+    # Whatever was typed, the file written must validate: check it before it exists.
+    checked = check_source(load_bytes(text.encode(), str(path)), str(path), day, {})
+    errors = [p for p in checked.problems if p.severity == ERROR]
+    if errors:
+        lines = "\n".join(p.format() for p in errors)
+        raise UsageError(f"the options would make an agreement that does not validate; nothing was written:\n{lines}")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with path.open("x", encoding="utf-8") as handle:  # "x": fail rather than overwrite, even in a race
-            handle.write(text)
+        create_new(path, text.encode())  # all or nothing; never replaces a file or a planted link
     except FileExistsError:
         raise UsageError(f"{path} already exists; choose another id or edit that file") from None
     except OSError as exc:
         raise WriteError(f"cannot write '{path}': {exc.strerror or exc}") from None
     return path
+
+
+def _check_text(option: str, value: str | None) -> None:
+    """Text typed as an option follows the rules of text in the YAML: one line, no control
+    characters or bidirectional overrides, not blank."""
+    if value is None:
+        return
+    if not value.strip() or CONTROL.search(value) or BIDI.search(value) or "\n" in value or len(value) > 200:
+        raise UsageError(
+            f"{option} {shown(value)} is not accepted: write it on one line, without control characters, "
+            "in at most 200 characters"
+        )

@@ -14,6 +14,7 @@ import html
 import json
 import re
 import threading
+import urllib.parse
 from collections.abc import Callable
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -113,6 +114,10 @@ class Site:
                 problems = exc.format_message()
                 self.log(f"build failed: {problems}")
                 break
+            except Exception as exc:  # the preview outlives any failure of one rebuild
+                problems = f"the build failed unexpectedly ({type(exc).__name__}: {exc}); please report this"
+                self.log(problems)
+                break
         with self.lock:
             self.problems = problems
             self.broken, self.broken_files = broken, broken_files
@@ -152,10 +157,36 @@ class Site:
                 self.rebuild()
 
 
-def handler(site: Site) -> type[SimpleHTTPRequestHandler]:
+IDLE_TIMEOUT = 10  # seconds a connection may stay silent before the server closes it
+
+
+def handler(site: Site, hosts: frozenset[str] = frozenset()) -> type[SimpleHTTPRequestHandler]:
+    """Request handlers for the preview. `hosts` are the Host headers accepted (with the
+    port); any other is refused, so a web page elsewhere cannot reach the preview through
+    a DNS name pointed at 127.0.0.1 (DNS rebinding)."""
+
     class Handler(SimpleHTTPRequestHandler):
+        timeout = IDLE_TIMEOUT  # an idle connection cannot hold a thread forever
+
         def __init__(self, *args: Any, **kwargs: Any):
             super().__init__(*args, directory=str(site.out), **kwargs)
+
+        def refused(self) -> bool:
+            """Whether to refuse the request: an unknown Host, or a hidden file (the build
+            manifest, anything whose name starts with a dot)."""
+            host = (self.headers.get("Host") or "").strip().lower()
+            if hosts and host not in hosts:
+                self.send(b"Unknown host", "text/plain; charset=utf-8", 421)
+                return True
+            path = urllib.parse.unquote(self.path.split("?", 1)[0].split("#", 1)[0])
+            if any(part.startswith(".") for part in path.split("/") if part):
+                self.send(b"Not found", "text/plain; charset=utf-8", 404)
+                return True
+            return False
+
+        def do_HEAD(self) -> None:
+            if not self.refused():
+                super().do_HEAD()
 
         def log_message(self, format: str, *args: Any) -> None:  # keep the terminal for build news
             pass
@@ -170,6 +201,8 @@ def handler(site: Site) -> type[SimpleHTTPRequestHandler]:
             self.wfile.write(body)
 
         def do_GET(self) -> None:
+            if self.refused():
+                return
             path = self.path.split("?", 1)[0]
             with site.lock:
                 version, problems, broken = site.version, site.problems, dict(site.broken)
@@ -205,6 +238,15 @@ def handler(site: Site) -> type[SimpleHTTPRequestHandler]:
             super().do_GET()
 
     return Handler
+
+
+def allowed_hosts(host: str, port: int) -> frozenset[str]:
+    """The Host headers a browser sends for this server: the address it listens on, and the
+    loopback names when it listens on loopback or on every address."""
+    names = {host.lower(), f"[{host.lower()}]"}
+    if host in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::", ""):
+        names |= {"localhost", "127.0.0.1", "[::1]"}
+    return frozenset(f"{name}:{port}" for name in names if name not in ("", "[]"))
 
 
 def with_reload(page: str) -> str:
@@ -268,6 +310,7 @@ def serve(
         elif exc.errno == errno.EACCES:
             hint = "; ports below 1024 need administrator rights: use --port 8000, or --port 0 to pick a free one"
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
+    server.RequestHandlerClass = handler(site, allowed_hosts(host, server.server_address[1]))
     site.rebuild()
     try:
         out.mkdir(parents=True, exist_ok=True)

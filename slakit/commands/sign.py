@@ -14,6 +14,7 @@ from the original only in its signatures before it replaces the file.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -22,16 +23,17 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..checking.evidence import Evidence, Witness, repository_root
 from ..checking.validate import check_source, content_errors
-from ..errors import InputError, UsageError
+from ..errors import InputError, UsageError, shown
 from ..model.dates import parse_date as date
 from ..model.terms import Person, people, statement, terms_digest
 from ..world import ssh
 from ..world.clock import today
-from ..world.files import write_if_changed
+from ..world.files import locked, read_agreement, write_if_changed
 from ..world.git import identity
 from ..world.load import Document, load_bytes
+from ..world.text import display_path
 
-_PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9 .,'()&/+<>@_\-]*$")
+_PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9 .,'()&/+<>@_\-]*\Z")
 _RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
 
 
@@ -40,10 +42,32 @@ def sign(path: Path, name: str, role: str, party: str | None, when: str | None, 
 
     With `key` (a private SSH key), the signature also carries an SSH signature of the
     signed statement, checked against the repository's allowed_signers before the file is
-    touched; without one it is recorded "unverified"."""
-    if not path.is_file():
-        raise UsageError(f"path '{path}' does not exist")
-    raw = path.read_bytes()
+    touched; without one it is recorded "unverified".
+
+    The file is read, edited and replaced under a lock on its folder, so two signers at the
+    same moment both land. A link stays a link: the file it points to (inside the repository)
+    is signed. The bytes outside the signature (line endings, byte-order mark, mode) are kept."""
+    if not path.exists() and not path.is_symlink():
+        raise UsageError(f"path '{display_path(str(path))}' does not exist")
+    _check_option("--name", name)
+    _check_option("--role", role)
+    read_agreement(path)  # refuses links out of the repository, FIFOs and devices before anything else
+    target = Path(os.path.realpath(path))
+    with locked(target.parent):
+        return _sign(path, target, name, role, party, when, key)
+
+
+def _check_option(option: str, value: str) -> None:
+    """A name or role follows the schema's rule for a line of text: not blank, one line.
+    (Other characters are written as escapes, as the YAML itself may hold them.)"""
+    if not value.strip():
+        raise UsageError(f"{option} must not be empty")
+    if "\n" in value or "\r" in value or len(value) > 200:
+        raise UsageError(f"{option} {shown(value)} is not accepted: write it on one line, in at most 200 characters")
+
+
+def _sign(path: Path, target: Path, name: str, role: str, party: str | None, when: str | None, key: Path | None) -> str:
+    raw = read_agreement(target)
     day_today = today()
     with Witness(current_terms=True) as witness:
         checked = check_source(load_bytes(raw, str(path)), str(path), day_today, {}, witness=witness)
@@ -92,7 +116,10 @@ def sign(path: Path, name: str, role: str, party: str | None, when: str | None, 
     else:
         text = _append_item(doc, signature)
     _verify(doc, text, signature)
-    write_if_changed(path, text.encode())
+    if "\r\n" in doc.text and "\n" not in doc.text.replace("\r\n", ""):  # keep CRLF line endings
+        text = re.sub(r"(?<!\r)\n", "\r\n", text)
+    bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
+    write_if_changed(target, bom + text.encode())
     kind = "verified with an SSH key" if key is not None else "unverified: no --key"
     return (
         f"signed: {name}, {role} ({person.party}), {day.isoformat()}, terms {digest[:19]}… ({kind}); recorded in {path}"

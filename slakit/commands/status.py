@@ -71,15 +71,19 @@ def _last_changes(paths: list[str]) -> dict[str, str]:
                 continue
         if not inside:
             return found
-        out = repo.git("log", "--format=%x1e%cs", "--name-only", "--", *inside, check=False).stdout
-        for chunk in out.split("\x1e")[1:]:
-            day, *names = chunk.strip().split("\n")
-            for name in names:
-                if name.strip():
-                    found.setdefault(str((repo.root / name.strip()).resolve()), day)
-        dirty = repo.git("status", "--porcelain", "--untracked-files=all", "--", *inside, check=False).stdout
-        for line in dirty.splitlines():
-            found[str((repo.root / line[3:].strip()).resolve())] = "uncommitted"
+        # The log read as bytes and parsed leniently (world/git.py), so no commit's name, date
+        # or file name can break the table; porcelain -z for the same reason.
+        has_head = repo.git("rev-parse", "--verify", "--quiet", "HEAD", check=False).stdout.strip()
+        for commit in repo.log("--", *inside) if has_head else []:
+            for change in commit.files:
+                found.setdefault(str((repo.root / change.path).resolve()), commit.date.date().isoformat())
+        dirty = repo.git("status", "--porcelain", "-z", "--untracked-files=all", "--", *inside, check=False)
+        records = iter(dirty.stdout.split("\0"))
+        for record in records:
+            if len(record) > 3:
+                found[str((repo.root / record[3:]).resolve())] = "uncommitted"
+                if record[0] in "RC":
+                    next(records, None)  # a rename's or copy's source follows
     return found
 
 

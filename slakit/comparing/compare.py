@@ -184,6 +184,8 @@ class _Comparer:
         order = list(index().field(pattern_of(path)).get("properties", {}))
         keys = [k for k in order if k in old or k in new] + [k for k in {**old, **new} if k not in order]
         for key in keys:
+            if key in old and key in new and type(old[key]) is type(new[key]) and old[key] == new[key]:
+                continue  # unchanged: not even labelled
             here = path + (key,)
             # Commitment items label themselves "<Party> commitments > <title>".
             label = labels if here == ("commitments",) else labels + [self._step_label(path, key, None)]
@@ -238,6 +240,8 @@ class _Comparer:
                     _owner(path, old[i], party),
                 )
         for k, i in new_at.items():
+            if k in old_at and type(old[old_at[k]]) is type(new[i]) and old[old_at[k]] == new[i]:
+                continue  # unchanged: not even labelled
             label = labels + [self._step_label(path, i, new[i])]
             owner = _owner(path, new[i], party)
             if k not in old_at:

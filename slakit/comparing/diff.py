@@ -18,6 +18,7 @@ from ..model.agreement import party_names
 from ..world.clock import today
 from ..world.load import load_bytes
 from .compare import Change, compare
+from .funnel import funnel_notes
 
 
 @dataclass
@@ -39,6 +40,7 @@ class AgreementDiff:
     changes: list[Change] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     redline: list[Any] | None = None  # the word-by-word redline, when the output asks for one
+    notes: list[str] = field(default_factory=list)  # what the change does to the funnel
     old_data: dict[str, Any] | None = None
     new_data: dict[str, Any] | None = None
     parties: dict[str, str] = field(default_factory=dict)  # id -> name, for "stricter for Sales"
@@ -91,12 +93,16 @@ class DiffResult:
 # -- reading and comparing ----------------------------------------------------------------
 
 
-def read_versions(files: dict[str, bytes], label: str | None) -> list[Version]:
-    """Load and validate every file of one side; `label` prefixes messages (REV:path)."""
+def read_versions(files: dict[str, bytes | Problem], label: str | None) -> list[Version]:
+    """Load and validate every file of one side; `label` prefixes messages (REV:path).
+    A file that could not be read is given as its problem (too large, a link refused)."""
     versions, day = [], today()
     owners: dict[str, str] = {}  # two files of one side with one id: both cannot be that agreement
     for path, raw in sorted(files.items()):
         shown = f"{label}:{path}" if label else path
+        if isinstance(raw, Problem):
+            versions.append(Version(path, None, [raw]))
+            continue
         checked = check_source(load_bytes(raw, shown), shown, day, owners)
         errors = content_errors(checked.problems)
         # A version that breaks a rule is still compared (reviewers need its changes most
@@ -147,6 +153,7 @@ def _pair(old: Version | None, new: Version | None, show_moves: bool) -> Agreeme
         return diff
     assert old.data is not None and new.data is not None
     diff.changes = compare(old.data, new.data)
+    diff.notes = funnel_notes(old.data, new.data) if diff.changes else []
     diff.version_not_raised = bool(diff.term_changes()) and not _raised(
         old.data.get("version"), new.data.get("version")
     )

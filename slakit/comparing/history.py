@@ -10,15 +10,8 @@ that does not parse is listed as such, and the thread goes on from the last good
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-import multiprocessing
-import os
 import re
-import zlib
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,10 +19,12 @@ from ..errors import ERROR, Problem, UsageError
 from ..model.dates import parse_date as date
 from ..model.dates import quarter_label, quarter_of
 from ..model.review import ReviewSchedule
-from ..world.files import is_agreement_under, write_if_changed
-from ..world.git import NULL_SHA, Repo
-from ..world.load import load_bytes
+from ..model.terms import remembering_digests
+from ..world.files import MAX_BYTES, is_agreement_under
+from ..world.git import NULL_SHA, BlobTooLarge, Repo
+from ..world.load import RevisionLoader, load_bytes, no_cycle_collection, size_problem
 from .compare import Change, compare
+from .funnel import funnel_notes
 
 _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
 _QUARTER = re.compile(r"^(?:FY)?(\d{4})-Q([1-4])$")
@@ -41,6 +36,7 @@ class Commit:
     author: str
     date: dt.datetime  # committer date, aware
     subject: str
+    problem: str | None = None  # why part of the commit could not be read
 
     @property
     def short(self) -> str:
@@ -63,6 +59,7 @@ class Entry:
     changes: list[Change] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     old_path: str | None = None
+    notes: list[str] = field(default_factory=list)  # what the change does to the funnel
     local_date: dt.date = dt.date(1970, 1, 1)
     quarter: str = ""
 
@@ -86,12 +83,18 @@ class Thread:
     reviews: set[dt.date] = field(default_factory=set)  # every last_review date seen
 
 
-def parse_revision(raw: bytes, shown: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+def parse_revision(
+    raw: bytes, shown: str, loader: RevisionLoader | None = None
+) -> tuple[dict[str, Any] | None, list[Problem]]:
     """A historical version: its data if it parses into an agreement with an id, else why not.
 
     History is read, not judged: a revision counts as broken when it does not parse (the
     full validation is `validate`'s job, and would triple the time of a long history).
+    With a `loader`, the blocks a revision shares with those read before are not parsed again.
     """
+    data = loader.data(raw) if loader is not None else None
+    if data is not None and isinstance(data.get("id"), str) and isinstance(data.get("parties", []), list):
+        return data, []
     doc, problems = load_bytes(raw, shown)
     if doc is None:
         return None, problems
@@ -110,78 +113,7 @@ def parse_quarter(text: str) -> str:
     return f"{match.group(1)}-Q{match.group(2)}"
 
 
-def parse_log(raw: str) -> list[tuple[Commit, list[tuple[str, str, str, str, str | None]]]]:
-    """`git log -z --raw` output -> commits with (status, old blob, new blob, path, old path)."""
-    commits = []
-    for chunk in raw.split("\x1e")[1:]:
-        fields = chunk.split("\x1f")
-        sha, _parents, author, committed, subject = fields[:5]
-        files: list[tuple[str, str, str, str, str | None]] = []
-        tokens = [t for t in fields[5].lstrip("\0\n").split("\0")]
-        i = 0
-        while i < len(tokens):
-            token = tokens[i].strip("\n")
-            if not token.startswith(":"):
-                i += 1
-                continue
-            _, _, old_sha, new_sha, status = token[1:].split()
-            if status[0] in "RC":
-                files.append((status[0], old_sha, new_sha, tokens[i + 2], tokens[i + 1]))
-                i += 3
-            else:
-                files.append((status[0], old_sha, new_sha, tokens[i + 1], None))
-                i += 2
-        commits.append((Commit(sha, author, dt.datetime.fromisoformat(committed), subject), files))
-    return commits
-
-
-PARALLEL_FROM = 64  # revisions; fewer are parsed faster than worker processes start
-CACHE_NAME = "slakit-history-cache.json.z"
-_ENGINE_FILES = ("world/load.py", "comparing/history.py")
-
-
-def _parse_job(job: tuple[bytes, str]) -> tuple[dict[str, Any] | None, list[Problem]]:
-    return parse_revision(*job)
-
-
-class RevisionCache:
-    """Parsed revisions by blob id, kept in the repository's Git folder between runs.
-
-    A blob never changes, so its parse never does; the cache is dropped whenever the
-    loader's code changes. Stored as compressed JSON, never as pickle."""
-
-    def __init__(self, repo: Repo):
-        git_dir = repo.git("rev-parse", "--git-common-dir").stdout.strip()
-        self.path = (repo.root / git_dir).resolve() / CACHE_NAME
-        here = Path(__file__).resolve().parent.parent
-        self.engine = hashlib.sha256(b"".join((here / f).read_bytes() for f in _ENGINE_FILES)).hexdigest()
-        self.entries: dict[str, Any] = {}
-        self.dirty = False
-        try:
-            stored = json.loads(zlib.decompress(self.path.read_bytes()))
-            if stored.get("engine") == self.engine:
-                self.entries = stored["revisions"]
-        except (OSError, ValueError, zlib.error, KeyError, TypeError, AttributeError):
-            pass
-
-    def get(self, sha: str) -> tuple[dict[str, Any] | None, list[Problem]] | None:
-        hit = self.entries.get(sha)
-        if hit is None:
-            return None
-        return hit[0], [Problem(**p) for p in hit[1]]
-
-    def put(self, sha: str, parsed: tuple[dict[str, Any] | None, list[Problem]]) -> None:
-        self.entries[sha] = [parsed[0], [asdict(p) for p in parsed[1]]]
-        self.dirty = True
-
-    def save(self) -> None:
-        if not self.dirty:
-            return
-        try:
-            payload = json.dumps({"engine": self.engine, "revisions": self.entries}, separators=(",", ":"))
-            write_if_changed(self.path, zlib.compress(payload.encode(), 1))
-        except OSError:
-            pass  # a cache that cannot be written only costs time
+_READ_AT_ONCE = 256  # blobs held in memory at a time while the history is read
 
 
 class History:
@@ -197,44 +129,31 @@ class History:
         self.parsed: dict[str, tuple[dict[str, Any] | None, list[Problem]]] = {}
         self.threads: dict[str, Thread] = {}
         self.entries: list[Entry] = []
-        self.cache = RevisionCache(repo)
+        # Revisions share their unchanged blocks (parsed once) and, through them, the
+        # normal form of their terms: nothing here changes the data it reads.
+        self.loader = RevisionLoader()
 
     def _prefetch(self, wanted: list[tuple[str, str]]) -> None:
-        """Parse every revision the log names, from the cache or on all cores, before threading."""
-        todo = []
-        for sha, shown in wanted:
-            if sha in self.parsed:
-                continue
-            hit = self.cache.get(sha)
-            if hit is not None:
-                self.parsed[sha] = hit
-            else:
-                todo.append((sha, shown))
-                self.parsed[sha] = (None, [])  # placeholder, filled below
-        jobs = [(self.repo.read_blob(sha), shown) for sha, shown in todo]
-        workers = min(os.cpu_count() or 1, 8)
-        if len(jobs) >= PARALLEL_FROM and workers > 1:
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                results = []
-                for result in pool.map(_parse_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))):
-                    results.append(result)
-                    if self.progress:
-                        self.progress(len(results), len(jobs))
-        else:
-            results = []
-            for job in jobs:
-                results.append(parse_revision(*job))
-                if self.progress:
-                    self.progress(len(results), len(jobs))
-        for (sha, _), parsed in zip(todo, results):
-            self.parsed[sha] = parsed
-            self.cache.put(sha, parsed)
+        """Parse every revision the log names, in history order, before threading. A blob over
+        the size limit is not read: its parse is that problem."""
+        todo = list({sha: shown for sha, shown in wanted if sha not in self.parsed}.items())
+        for start in range(0, len(todo), _READ_AT_ONCE):
+            part = todo[start : start + _READ_AT_ONCE]
+            for (sha, shown), raw in zip(part, self.repo.read_objects([sha for sha, _ in part], MAX_BYTES)):
+                self.parsed[sha] = self._parse(raw, shown)
+            if self.progress:
+                self.progress(start + len(part), len(todo))
+
+    def _parse(self, raw: bytes | BlobTooLarge, shown: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+        if isinstance(raw, BlobTooLarge):
+            if raw.reason:
+                return None, [Problem(shown, 1, 1, ERROR, "git", raw.reason)]
+            return None, [size_problem(shown, raw.size)]
+        return parse_revision(raw, shown, self.loader)
 
     def _load(self, sha: str, shown: str) -> tuple[dict[str, Any] | None, list[Problem]]:
         if sha not in self.parsed:  # each blob is parsed once, whatever commits share it
-            self.parsed[sha] = parse_revision(self.repo.read_blob(sha), shown)
+            self.parsed[sha] = self._parse(self.repo.read_objects([sha], MAX_BYTES)[0], shown)
         return self.parsed[sha]
 
     def read(self) -> History:
@@ -245,22 +164,17 @@ class History:
             revisions = [self.repo.verify(self.until)]
         if self.since and not date(self.since):
             revisions.append("^" + self.repo.verify(self.since))
-        out = self.repo.git(
-            "log",
-            "--first-parent",
-            "--diff-merges=first-parent",
-            "--raw",
-            "--no-abbrev",
-            "-M",
-            "--reverse",
-            "-z",
-            "--format=%x1e%H%x1f%P%x1f%an%x1f%cI%x1f%s%x1f",
-            *revisions,
-            "--",
-            *self.paths,
-        ).stdout
+        listed = self.repo.log(
+            "--first-parent", "--diff-merges=first-parent", "-M", "--reverse", *revisions, "--", *self.paths
+        )
         by_path: dict[str, str] = {}  # current path -> thread key
-        log = parse_log(out)
+        log = [
+            (
+                Commit(c.sha, c.author, c.date, c.subject, c.problem),
+                [(f.status, f.old_sha, f.new_sha, f.path, f.old_path) for f in c.files],
+            )
+            for c in listed
+        ]
         self._prefetch(
             [
                 (new_sha, f"{commit.short}:{path}")
@@ -269,14 +183,14 @@ class History:
                 if status != "D" and is_agreement_under(path, self.paths)
             ]
         )
-        for commit, files in log:
-            for status, old_sha, new_sha, path, old_path in files:
-                if not is_agreement_under(path, self.paths) and not (
-                    old_path and is_agreement_under(old_path, self.paths)
-                ):
-                    continue
-                self._apply(commit, status, old_sha, new_sha, path, old_path, by_path)
-        self.cache.save()
+        with no_cycle_collection(), remembering_digests():  # revisions share unchanged parts; none is changed
+            for commit, files in log:
+                for status, old_sha, new_sha, path, old_path in files:
+                    if not is_agreement_under(path, self.paths) and not (
+                        old_path and is_agreement_under(old_path, self.paths)
+                    ):
+                        continue
+                    self._apply(commit, status, old_sha, new_sha, path, old_path, by_path)
         return self
 
     def _apply(
@@ -327,7 +241,7 @@ class History:
                 if any(c.op != "moved" for c in changes)
                 else "no-change"
             )
-            entry = Entry(commit, ident, path, kind, changes, old_path=old_path)
+            entry = Entry(commit, ident, path, kind, changes, old_path=old_path, notes=funnel_notes(base, data))
         thread.data, thread.title, thread.path = data, title, path
         thread.timezone = data["timezone"] if isinstance(data.get("timezone"), str) else "UTC"
         last_review = ReviewSchedule.from_data(data).last_review

@@ -6,15 +6,18 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .calendar import Calendar
 from .dates import parse_date
 from .figures import Duration, Money, Percentage, parse_duration, parse_percent
+from .funnel import Funnel, FunnelPlan, amount, monthly, plan, term_end
 from .plans import LeadValuePlan, RevenuePlan
 from .review import ReviewSchedule
 from .targets import Target
 from .terms import Check, SignatureState, signature_state, terms_digest
+
+if TYPE_CHECKING:  # imported where calendars are built: numpy is not needed to compare or digest
+    from .calendar import Calendar
 
 # The typed block a commitment carries decides its kind (None: a commitment in words only).
 KINDS = (
@@ -140,6 +143,7 @@ class Agreement:
     commitments: tuple[Commitment, ...]
     review: ReviewSchedule
     revenue: RevenuePlan | None
+    funnel: Funnel | None
     escalation: tuple[EscalationStep, ...]
     rewards: tuple[Reward, ...]
     signoff: SignatureState
@@ -154,8 +158,12 @@ class Agreement:
     ) -> Agreement:
         """The typed agreement; `data` must have passed schema validation. `rosters` and
         `checks` are what was found outside the file about its sign-off (see signature_state)."""
+        from .calendar import Calendar
+
         term = data["term"]
         goals = data.get("goals") or {}
+        commitments = tuple(_commitment(c) for c in data["commitments"])
+        targets = {c.id: c.target for c in commitments if c.target is not None}
         return cls(
             id=data["id"],
             title=data["title"],
@@ -172,9 +180,10 @@ class Agreement:
                 Definition(d["id"], d["term"], d["meaning"], d.get("abbreviation"))
                 for d in data.get("definitions") or []
             ),
-            commitments=tuple(_commitment(c) for c in data["commitments"]),
+            commitments=commitments,
             review=ReviewSchedule.from_data(data),
             revenue=RevenuePlan.from_data(goals["revenue"]) if goals.get("revenue") else None,
+            funnel=Funnel.from_data(goals["funnel"], targets) if goals.get("funnel") else None,
             escalation=tuple(
                 EscalationStep(e["id"], _duration(e["after"]), tuple(e["actions"]))
                 for e in data.get("escalation") or []
@@ -221,6 +230,46 @@ class Agreement:
 
     def commitment(self, ident: str) -> Commitment | None:
         return next((c for c in self.commitments if c.id == ident), None)
+
+    def funnel_commitments(self) -> tuple[Commitment | None, Commitment | None]:
+        """The commitments whose lead volume and lead value the funnel is compared with:
+        the ones it names, else the only one of each kind (None when there is none or several)."""
+        funnel = self.funnel
+        out = []
+        for kind, named in (
+            ("lead_volume", funnel and funnel.lead_volume),
+            ("lead_value", funnel and funnel.lead_value),
+        ):
+            carriers = [c for c in self.commitments if kind in c.kinds]
+            chosen = self.commitment(named) if named else (carriers[0] if len(carriers) == 1 else None)
+            out.append(chosen if chosen is not None and kind in chosen.kinds else None)
+        return out[0], out[1]
+
+    def funnel_plan(self, what_if: dict[str, str] | None = None) -> FunnelPlan | None:
+        """The month-by-month funnel plan over the term (None without a funnel or revenue goal);
+        `what_if` replaces figures for the whole plan ({"close_rate": "40%"}), ValueError if
+        one is not accepted."""
+        if self.funnel is None or self.revenue is None:
+            return None
+        funnel = self.funnel
+        volume, value = self.funnel_commitments()
+        mqls = (
+            monthly(Decimal(volume.blocks["lead_volume"]["count"]), volume.blocks["lead_volume"]["per"])
+            if volume
+            else None
+        )
+        lead_value = None
+        if value is not None and value.lead_value is not None:
+            per_month = monthly(value.lead_value.stated_total.amount, value.lead_value.per)
+            lead_value = Money(per_month, value.lead_value.stated_total.currency) if per_month is not None else None
+        for name, text in (what_if or {}).items():
+            if name == "mqls":
+                mqls = amount(name, text, whole=True)
+            elif name == "lead_value":
+                lead_value = Money(amount(name, text), funnel.deal_size.currency)
+            else:
+                funnel = funnel.what_if(name, text)
+        return plan(funnel, self.revenue, self.effective, term_end(self.effective, self.end), mqls, lead_value)
 
     def signoff_summary(self) -> str:
         return self.signoff.summary(self.retired)

@@ -20,9 +20,14 @@ def parse_date(value: Any) -> dt.date | None:
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day `months` later, clamped to the month's last day (Jan 31 + 1 = Feb 28/29)."""
+    """The same day `months` later, clamped to the month's last day (Jan 31 + 1 = Feb 28/29),
+    and to the calendar's ends (9999-12-31, 0001-01-01): no date lies beyond them."""
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
+    if year > dt.MAXYEAR:
+        return dt.date.max
+    if year < dt.MINYEAR:
+        return dt.date.min
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?) (minute|hour|business hour|day|business day|week|month)s?$")
-_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?) (minute|hour|business hour|day|business day|week|month)s?\Z")
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%\Z")
 
 # Units that convert into each other; business time depends on a calendar, so it only
 # compares with itself.
@@ -25,12 +25,19 @@ PERIODS = ("day", "week", "month", "quarter", "year")
 def round_money(amount: Decimal) -> Decimal:
     """The one rounding rule for derived money: to whole units, halves away from zero
     ($150 / 12 = $12.50 -> $13)."""
-    return amount.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return amount.quantize(Decimal(1), rounding=ROUND_HALF_UP, context=_wide(amount))
+
+
+def _wide(value: Decimal) -> Context:
+    """A context precise enough to hold `value` in whole units: the default 28 digits
+    cannot, for an amount such as 1e30, and quantize would raise."""
+    digits = value.adjusted() + 2 if value.is_finite() else 0
+    return Context(prec=max(28, digits))
 
 
 def round_up(value: Decimal) -> int:
     """The one rounding rule for derived counts (leads, deals): up to a whole number."""
-    return int(value.to_integral_value(rounding=ROUND_CEILING))
+    return int(value.to_integral_value(rounding=ROUND_CEILING, context=_wide(value)))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -32,15 +34,32 @@ def is_term(path: tuple[Any, ...]) -> bool:
     return not any(pattern[:n] in _excluded() for n in range(1, len(pattern) + 1))
 
 
-def canonical(value: Any, pattern: tuple[str, ...] = ()) -> Any:
-    """The terms as plain JSON data in one normal form (`pattern`: the schema path of `value`)."""
+_Memo = dict[tuple[int, tuple[str, ...]], tuple[Any, Any]]
+
+
+def canonical(value: Any, pattern: tuple[str, ...] = (), memo: _Memo | None = None) -> Any:
+    """The terms as plain JSON data in one normal form (`pattern`: the schema path of `value`).
+
+    With `memo`, the normal form of each mapping and list is remembered by identity (see
+    `TermsDigests`)."""
+    if memo is None or not isinstance(value, (dict, list)):
+        return _canonical(value, pattern, memo)
+    known = memo.get((id(value), pattern))
+    if known is None:  # the value is kept with its form, so its id is never reused
+        known = memo[(id(value), pattern)] = (value, _canonical(value, pattern, memo))
+    return known[1]
+
+
+def _canonical(value: Any, pattern: tuple[str, ...], memo: _Memo | None) -> Any:
     if isinstance(value, dict):
         if q.is_money(value):
             return {"amount": _number(value["amount"]), "currency": value["currency"]}
         excluded = _excluded()
-        return {k: canonical(v, pattern + (k,)) for k, v in sorted(value.items()) if pattern + (k,) not in excluded}
+        return {
+            k: canonical(v, pattern + (k,), memo) for k, v in sorted(value.items()) if pattern + (k,) not in excluded
+        }
     if isinstance(value, list):
-        items = [canonical(v, pattern + ("*",)) for v in value]
+        items = [canonical(v, pattern + ("*",), memo) for v in value]
         key = list_keys().get(pattern)
         return sorted(
             items,
@@ -67,9 +86,49 @@ def _number(value: Any) -> str:
 
 
 def terms_digest(data: dict[str, Any]) -> str:
-    """sha256:<hex> of the canonical terms (about half a millisecond for a full agreement)."""
+    """sha256:<hex> of the canonical terms (about half a millisecond for a full agreement;
+    inside `remembering_digests`, computed once per document)."""
+    remembered = _REMEMBERED.get()
+    if remembered is not None:
+        return remembered(data)
     text = json.dumps(canonical(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+@contextmanager
+def remembering_digests() -> Iterator[TermsDigests]:
+    """Within this block, `terms_digest` remembers each document's digest, and the normal
+    form of each part, by identity: for commands that read documents and never change them
+    (a diff validates, compares and renders each side, each step needing the digest)."""
+    digests = TermsDigests()
+    token = _REMEMBERED.set(digests)
+    try:
+        yield digests
+    finally:
+        _REMEMBERED.reset(token)
+
+
+class TermsDigests:
+    """`terms_digest` for documents that are not changed while it is in use, remembered.
+
+    Versions read from history (`RevisionLoader`) share every unchanged mapping and list,
+    so each is put in normal form once.
+    """
+
+    def __init__(self) -> None:
+        self.memo: _Memo = {}
+        self.digests: dict[int, tuple[dict[str, Any], str]] = {}
+
+    def __call__(self, data: dict[str, Any]) -> str:
+        known = self.digests.get(id(data))
+        if known is None:
+            terms = canonical(data, (), self.memo)
+            text = json.dumps(terms, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+            known = self.digests[id(data)] = (data, "sha256:" + hashlib.sha256(text.encode()).hexdigest())
+        return known[1]
+
+
+_REMEMBERED: ContextVar[TermsDigests | None] = ContextVar("remembered_digests", default=None)
 
 
 # -- sign-off ---------------------------------------------------------------------------------

@@ -10,11 +10,6 @@ import click
 
 from ..comparing.history import History, QuarterGroup
 from ..model.agreement import party_names
-from .diff import EFFECT_COLOURS, SIGNS, change_line, effect_text
-from .markdown import MdText, to_html
-from .present import long_date
-from .render import Renderer, tidy
-from .report import printable
 
 
 def as_json(groups: list[QuarterGroup]) -> str:
@@ -39,11 +34,13 @@ def as_json(groups: list[QuarterGroup]) -> str:
                             "author": e.commit.author,
                             "subject": e.commit.subject,
                             "pull_request": e.commit.pull_request,
+                            "note": e.commit.problem,
                             "kind": e.kind,
                             "path": e.path,
                             "old_path": e.old_path,
                             "changes": [c.as_json() for c in e.changes if c.op != "moved"],
                             "problems": [p.as_json() for p in e.problems],
+                            "notes": e.notes,
                         }
                         for e in a["entries"]
                     ],
@@ -58,6 +55,10 @@ def document(
 ) -> str:
     """The changelog as Markdown, or as a standalone HTML page (`index_link`: published beside
     the index, which it links to; a page written anywhere else has no such neighbour)."""
+    from .diff import change_line, effect_text  # the page's libraries: the JSON needs none of them
+    from .markdown import MdText, to_html
+    from .render import Renderer, tidy
+
     renderer = Renderer(templates)
     names = _names(history)
     markdown = tidy(
@@ -83,6 +84,9 @@ def _names(history: History) -> dict[str, dict[str, str]]:
 
 def as_text(groups: list[QuarterGroup], history: History, colour: bool = False) -> str:
     """The changelog for a terminal: plain lines, indented, no Markdown."""
+    from .diff import EFFECT_COLOURS, SIGNS, change_line, effect_text
+    from .present import long_date
+    from .report import printable
 
     def paint(text: str, fg: str | None = None, bold: bool = False) -> str:
         text = printable(text)  # text from files and commits is made safe before any colour

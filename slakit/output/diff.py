@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..comparing.compare import Change
-from ..comparing.diff import AgreementDiff, DiffResult
 from .markdown import MdText
 from .present import display
 from .redline import redline, to_critic, to_html_marks, to_tags
 from .render import Renderer, tidy
 from .report import printable
+
+if TYPE_CHECKING:  # the comparison's module brings the validator, which no output needs
+    from ..comparing.diff import AgreementDiff, DiffResult
 
 
 def effect_text(change: Change, parties: dict[str, str]) -> str:
@@ -62,6 +64,8 @@ def as_json(result: DiffResult) -> str:
             entry["old_path"] = a.old_path
         if a.problems:
             entry["problems"] = [p.as_json() for p in a.problems]
+        if a.notes:
+            entry["notes"] = a.notes
         entry["version_not_raised"] = a.version_not_raised
         agreements.append(entry)
     sides = {
@@ -117,6 +121,8 @@ def as_text(result: DiffResult, colour: bool) -> str:
             if effect:
                 line += "  " + paint(f"[{effect}]", EFFECT_COLOURS.get(change.effect or "", ""), bold=True)
             lines.append(line)
+        for note in a.notes:
+            lines.append("  " + paint(f"! {note}", "red", bold=True))
     return "\n".join(lines) + "\n"
 
 

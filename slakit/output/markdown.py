@@ -16,26 +16,13 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markupsafe import Markup
 
+from ..world.text import CONTROL as _CONTROL
+from ..world.text import clean_text as clean_text  # the one cleaner, shared with Git metadata
+
 # Inline markup characters, escaped wherever they appear.
 _INLINE = re.compile(r"([\\`*_\[\]{}<>|~&])")
 # Characters that only mean something at the start of a line (headings, quotes, lists, rules).
 _LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)](?=\s|$))")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-# Bidirectional overrides can make "evil.exe" read as "exe.live", and noncharacters (U+FDD0
-# to U+FDEF, and the last two code points of every plane) make a page invalid HTML.
-_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
-    chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF) for plane in range(17)
-)
-_BIDI = re.compile(f"[\u202a-\u202e\u2066-\u2069{_NONCHARACTERS}]")
-
-
-def clean_text(text: str) -> str:
-    """Text from a file as it may appear on a page: control characters and bidirectional
-    overrides become U+FFFD (line breaks and tabs stay)."""
-    text = _BIDI.sub("\ufffd", text)
-    return _CONTROL.sub("\ufffd", text) if _CONTROL.search(text.replace("\n", "").replace("\t", "")) else text
-
-
 _BLANK_LINE = re.compile(r"\n\s*\n")
 _HEADING_ID = re.compile(r"\s*\{#([a-z0-9][a-z0-9-]*)\}\s*$")
 

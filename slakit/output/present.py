@@ -13,6 +13,7 @@ from typing import Any
 from ..model import figures as q
 from ..model.dates import parse_date as date
 from ..model.figures import Money
+from ..model.funnel import STAGE_NAMES, Funnel, FunnelPlan, arithmetic
 from ..model.schema import index, pattern_of
 
 DAY_NAMES = {
@@ -102,6 +103,46 @@ def better(value: str) -> str:
     return "higher is better" if value == "higher" else "lower is better"
 
 
+SCOPE = {"internal": "Internal (teams of one company)", "external": "External (with another company)"}
+MARKET = {"b2b": "Business to business (B2B)", "b2c": "Business to consumer (B2C)", "both": "B2B and B2C"}
+STANDING = {"contract": "A binding contract", "guideline": "A guideline: it sets expectations, it does not bind"}
+
+
+def funnel_rates(funnel: Funnel) -> list[dict[str, Any]]:
+    """Each conversion rate with the stages it joins: MQLs -> SQLs: 50%."""
+    listed = [rate.stage for rate in funnel.rates]
+    return [
+        {
+            "label": f"{STAGE_NAMES[listed[i - 1] if i else 'mql'][:1].upper()}"
+            f"{STAGE_NAMES[listed[i - 1] if i else 'mql'][1:]} that become {STAGE_NAMES[rate.stage]}",
+            "value": rate.target,
+            "commitment": rate.commitment,
+        }
+        for i, rate in enumerate(funnel.rates)
+    ]
+
+
+def funnel_runs(plan: FunnelPlan) -> list[tuple[str, str]]:
+    """The arithmetic of each month's deals, months with the same arithmetic run together:
+    ("June to November 2020", "$1,250,000 × 44% = ...")."""
+    runs: list[tuple[list[dt.date], str]] = []
+    closings = [m.closing for m in plan.months]
+    for closing in closings:
+        text = arithmetic(plan.funnel, closing)
+        if runs and runs[-1][1] == text:
+            runs[-1][0].append(closing.month)
+        else:
+            runs.append(([closing.month], text))
+    return [(_months(months), text) for months, text in runs]
+
+
+def _months(months: list[dt.date]) -> str:
+    first, last = months[0], months[-1]
+    if first == last:
+        return f"{first:%B %Y}"
+    return f"{first:%B} to {last:%B %Y}" if first.year == last.year else f"{first:%B %Y} to {last:%B %Y}"
+
+
 FILTERS = {
     "date": long_date,
     "figure": q.figure,
@@ -116,6 +157,10 @@ FILTERS = {
     "status": lambda status: STATUS.get(status, status),
     "cadence": lambda cadence: str(cadence).capitalize(),
     "every": lambda cadence: EVERY.get(cadence, cadence),
+    "scope": lambda value: SCOPE.get(value, value),
+    "market": lambda value: MARKET.get(value, value),
+    "standing": lambda value: STANDING.get(value, value),
+    "month": lambda day: f"{day:%B %Y}",
 }
 
 

@@ -127,9 +127,17 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def _words(old: str, new: str) -> str:
+# Word-by-word alignment costs up to len(old) x len(new) token comparisons; above this, the
+# texts are aligned line by line first (a definition, a table row), and words are compared
+# only inside changed lines, so a large redline stays near-linear.
+WORD_PAIRS_AT_MOST = 250_000
+
+
+def _words(old: str, new: str, by_lines: bool = True) -> str:
     """Word diff of two Markdown texts, with change marks kept off structural tokens."""
     a, b = _tokens(old), _tokens(new)
+    if len(a) * len(b) > WORD_PAIRS_AT_MOST:
+        return _lines(old, new) if by_lines else _replaced(a, b)
     out: list[str] = []
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     for op, i1, i2, j1, j2 in _merge_close(matcher.get_opcodes(), a):
@@ -141,6 +149,27 @@ def _words(old: str, new: str) -> str:
         if op in ("insert", "replace"):
             out.append(_span(b[j1:j2], INS_OPEN, INS_CLOSE, keep_structure=True))
     return "".join(out)
+
+
+def _lines(old: str, new: str) -> str:
+    """The cheaper alignment of large texts: lines matched first, words inside changed lines."""
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    out: list[str] = []
+    # autojunk: lines repeated everywhere (blank ones, table rules) anchor nothing and would
+    # make the alignment quadratic.
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=True).get_opcodes():
+        if op == "equal":
+            out.extend(b[j1:j2])
+        elif i2 - i1 == j2 - j1:  # as many lines on each side: compare them pairwise
+            out.extend(_words(x, y, by_lines=False) for x, y in zip(a[i1:i2], b[j1:j2]))
+        else:
+            out.append(_words("".join(a[i1:i2]), "".join(b[j1:j2]), by_lines=False))
+    return "".join(out)
+
+
+def _replaced(a: list[str], b: list[str]) -> str:
+    """Too large to compare word by word even within lines: the old text struck, the new inserted."""
+    return _span(a, DEL_OPEN, DEL_CLOSE, keep_structure=False) + _span(b, INS_OPEN, INS_CLOSE, keep_structure=True)
 
 
 def _merge_close(

@@ -14,10 +14,12 @@ import re
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 
 from ..errors import InputError
 from ..model.agreement import Agreement
@@ -27,7 +29,7 @@ from . import present, wording
 from .markdown import Heading, MdText, clean_text, code, escape, for_github, inline, to_html
 from .present import natural_key
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ def sections(data: dict[str, Any]) -> list[Section]:
         plan.append(("Definitions", "definitions", "definitions", ()))
     if data.get("goals"):
         plan.append(("Company goals", "goals", "goals", ()))
+    if (data.get("goals") or {}).get("funnel") and (data.get("goals") or {}).get("revenue"):
+        plan.append(("How the figures are derived", "funnel", "funnel", ()))
     for party in data["parties"]:
         owed = tuple(c for c in data["commitments"] if c["party"] == party["id"])
         if owed:
@@ -107,6 +111,33 @@ def view(value: Any, path: tuple[str, ...] = ()) -> Any:
     return fields
 
 
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Templates compiled once, not on every run (compiling the agreement's templates took
+    longer than rendering one): Jinja's own per-user folder in the temporary directory,
+    each entry checked against its template's source. A folder that cannot be read or
+    written only costs time."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+@lru_cache(maxsize=1)
+def _compiled_templates() -> jinja2.BytecodeCache | None:
+    try:
+        return _CompiledTemplates()
+    except (OSError, RuntimeError):  # no private temporary folder to be had
+        return None
+
+
 class Renderer:
     """Jinja environments for one build; `templates` is searched before the built-in ones."""
 
@@ -117,6 +148,7 @@ class Renderer:
         self.search = search
         self.markdown_env = jinja2.Environment(
             loader=loader,
+            bytecode_cache=_compiled_templates(),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             finalize=escape,
@@ -126,6 +158,7 @@ class Renderer:
         )
         self.html_env = jinja2.Environment(
             loader=loader,
+            bytecode_cache=_compiled_templates(),
             undefined=jinja2.StrictUndefined,
             autoescape=True,
             trim_blocks=True,
@@ -136,6 +169,8 @@ class Renderer:
             env.filters.update(present.FILTERS)
             env.filters.update({"cell": inline, "join_cells": _join_cells, "csp_hash": _csp_hash, "clean": clean_text})
             env.globals["anchor"] = _anchor
+            env.globals["funnel_rates"] = present.funnel_rates
+            env.globals["funnel_runs"] = present.funnel_runs
             env.globals["undertaking"] = wording.undertaking
             env.globals["hashes"] = lambda level: MdText("#" * max(1, min(int(level), 6)))
         self.markdown_env.filters["code"] = code  # Markdown only: in HTML, MdText would skip escaping

@@ -6,11 +6,14 @@ import json
 import os
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
-from ..checking.validate import Report
 from ..errors import ERROR, WARNING, Problem
+
+if TYPE_CHECKING:  # for the annotations only: printing a message needs no validator
+    from ..checking.validate import Report
 
 # Readable on light and dark terminals alike: no white, and no yellow (faint on white).
 _COLOURS = {ERROR: "red", WARNING: "magenta"}

@@ -9,15 +9,18 @@ so any later stage can turn a data path into a line and column, only when it nee
 
 from __future__ import annotations
 
+import gc
 import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -25,9 +28,9 @@ from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver, implicit_resolvers
 from ruamel.yaml.tag import Tag
 
-from ..errors import ERROR, Problem
+from ..errors import ERROR, Problem, shown
+from .files import MAX_BYTES, FileRefused, read_agreement
 
-MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 MAX_VALUES = 200_000
 
@@ -46,7 +49,7 @@ for _versions, _tag, _regexp, _first in implicit_resolvers:
 
 
 # YAML 1.2 core schema numbers; ruamel also accepts 1.1 forms (1_000, 012 as octal).
-_CORE_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_CORE_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)\Z")
 _CORE_FLOAT = re.compile(
     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )
@@ -79,6 +82,25 @@ class _Resolver(VersionedResolver):
 
 _YAML = YAML(typ="safe", pure=False)
 _YAML.Resolver = _Resolver
+
+
+class _Composer(CParser, _Resolver):  # type: ignore[misc]
+    """The C parser composing nodes with our resolver, built once: `YAML.compose` defines
+    a new loader class on every call, which costs more than parsing a short block."""
+
+    def __init__(self, text: str):
+        CParser.__init__(self, text)
+        _Resolver.__init__(self, loadumper=self)
+
+
+def _compose_text(text: str) -> Node | None:
+    composer = _Composer(text)
+    try:
+        return composer.get_single_node()  # type: ignore[no-any-return]
+    finally:
+        composer.dispose()
+
+
 _MERGE = _implicit_tag("<<")
 
 
@@ -90,10 +112,11 @@ class Document:
     data: Any
     root: Node | None
     text: str = ""
+    _keys: dict[int, dict[str, tuple[Node, Node]]] = field(default_factory=dict, repr=False, compare=False)
 
     def locate(self, path: Iterable[Any], key: bool = False) -> tuple[int, int]:
         """Line and column (1-based) of the value at `path`, or of its key when `key`."""
-        return locate(self.root, path, key)
+        return locate(self.root, path, key, self._keys)
 
 
 class LoadFailed(Exception):
@@ -108,34 +131,37 @@ def load_file(path: str | Path, display: str | None = None) -> tuple[Document | 
     """Read and parse one file. Returns the document (None if unusable) and its problems."""
     name = display or str(path)
     try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        return None, [Problem(name, 1, 1, ERROR, "file", f"cannot read the file: {exc.strerror or exc}")]
-    if len(raw) > MAX_BYTES:
-        return None, [
-            Problem(
-                name,
-                1,
-                1,
-                ERROR,
-                "size",
-                f"the file is {len(raw):,} bytes; agreements are limited to {MAX_BYTES:,} bytes",
-            )
-        ]
+        raw = read_agreement(Path(path))
+    except FileRefused as refused:
+        return None, [Problem(name, 1, 1, ERROR, refused.rule, refused.reason)]
     return load_bytes(raw, name)
 
 
+def size_problem(name: str, size: int) -> Problem:
+    """The problem of a file (or a Git blob) over the size limit, which is never parsed."""
+    return Problem(
+        name, 1, 1, ERROR, "size", f"the file is {size:,} bytes; agreements are limited to {MAX_BYTES:,} bytes"
+    )
+
+
 def load_bytes(raw: bytes, name: str) -> tuple[Document | None, list[Problem]]:
-    """Parse bytes already read; see `load_file`."""
+    """Parse bytes already read; see `load_file`. Bytes over the size limit are not parsed."""
+    if len(raw) > MAX_BYTES:
+        return None, [size_problem(name, len(raw))]
     try:
         text = _decode(raw, name)
-        root = _compose(text, name)
-        data = _Builder(name).build(root)
+        with no_cycle_collection():
+            root = _compose(text, name)
+            data = _Builder(name).build(root)
     except LoadFailed as failed:
         return None, failed.problems
     if not isinstance(data, dict):
         found = (
-            "a list" if isinstance(data, list) else "nothing (null)" if data is None else f"the single value {data!r}"
+            "a list"
+            if isinstance(data, list)
+            else "nothing (null)"
+            if data is None
+            else f"the single value {shown(data)}"
         )
         line, col = _mark(root)
         return None, [
@@ -149,6 +175,143 @@ def load_bytes(raw: bytes, name: str) -> tuple[Document | None, list[Problem]]:
             )
         ]
     return Document(name, data, root, text), []
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Node trees and data hold no reference cycles, yet building them sets off the cycle
+    collector again and again, each pass walking every object alive: half of the loading
+    time of a large file. Paused while they are built (or, in the changelog, while all
+    revisions are read and compared); reference counting frees as usual."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+class RevisionLoader:
+    """Loads many revisions of the same files, parsing only the blocks whose text changed.
+
+    Consecutive revisions of an agreement differ in a few lines, so each top-level entry and
+    each item of a top-level list is parsed once per distinct text and reused after. Only
+    the data is built (no positions); anything this quick path cannot vouch for, including
+    every broken file, gives None and is left to `load_bytes`, which reports the problems.
+    The data returned shares its unchanged parts between revisions: it must not be changed.
+    """
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[list[tuple[str, Any]], int]] = {}  # top-level entry text -> (pairs, values)
+        self.blocks: dict[str, tuple[Any, int]] = {}  # entry or list item text -> (built value, values)
+
+    def data(self, raw: bytes) -> dict[str, Any] | None:
+        """The mapping a revision holds, or None when only a full load can say."""
+        if len(raw) > MAX_BYTES or raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+            return None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if _unsplittable(text):
+            return None
+        starts = [m.start() + 1 for m in _ENTRY.finditer(text)]
+        if _ENTRY.match("\n" + text[:2]):
+            starts.insert(0, 0)
+        if not starts or not _NOTHING.fullmatch(text, 0, starts[0]):
+            return None
+        result: dict[str, Any] = {}
+        total = 1
+        try:
+            with no_cycle_collection():
+                for start, end in zip(starts, starts[1:] + [len(text)]):
+                    pairs, size = self._entry(text[start:end])
+                    for key, value in pairs:
+                        if key in result:
+                            return None  # a duplicate key: the full load names both lines
+                        result[key] = value
+                    total += size
+        except (LoadFailed, YAMLError):
+            return None
+        return result if total <= MAX_VALUES else None
+
+    def _entry(self, block: str) -> tuple[list[tuple[str, Any]], int]:
+        """The key-value pairs of one top-level entry and how many values they hold."""
+        known = self.entries.get(block)
+        if known is None:
+            known = self.entries[block] = self._new_entry(block)
+        return known
+
+    def _new_entry(self, block: str) -> tuple[list[tuple[str, Any]], int]:
+        head = _LIST_HEAD.match(block)
+        items = _items(block[head.start("item") :], head.group("indent")) if head else None
+        if items is None:
+            mapping, size = self._parsed(block, 0)
+            return list(mapping.items()), size - 1
+        assert head is not None
+        values, size = [], 1
+        for item in items:
+            parsed, item_size = self._parsed(item, 1)
+            values.append(parsed[0])
+            size += item_size - 1
+        return [(head.group("key"), values)], size
+
+    def _parsed(self, block: str, depth: int) -> tuple[Any, int]:
+        """A block's value built once per distinct text: a block mapping (depth 0) or a
+        one-item block list (depth 1, where a top-level list sits)."""
+        known = self.blocks.get(block)
+        if known is None:
+            if _deep(block):
+                raise LoadFailed([])  # only the full load measures nesting safely
+            root = _compose_text(block)
+            expected = MappingNode if depth == 0 else SequenceNode
+            if not isinstance(root, expected) or root.flow_style or (depth and len(root.value) != 1):
+                raise LoadFailed([])
+            if depth == 0 and any(k.ctag is _MERGE or str(k.ctag) == _TAG + "merge" for k, _ in root.value):
+                raise LoadFailed([])  # a merge key reaches across entries
+            builder = _Builder("")
+            value = builder.build(root, depth)
+            known = self.blocks[block] = (value, builder.sizes[id(root)])
+        return known
+
+
+# A top-level entry starts at a line in column 0 that is not a comment and not a list item
+# (a list under a top-level key may be written unindented). Column 0 ends every block
+# construct of the entry before it, and a flow collection or quoted text left open there
+# fails to parse on its own, so the quick path steps aside. Aliases, directives, document
+# markers and line breaks other than LF and CRLF tie the text together: such files are
+# left to the full load. (Plain `in` tests first: a regular expression that has to try
+# every position of a 12 KB text costs more than parsing the changed blocks.)
+_ENTRY = re.compile(r"\n(?=[^ \t\r\n#-]|-[^ \t\r\n])")
+_NOTHING = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*")
+_ALIAS = re.compile(r"(?:^|[\s\[{,])\*", re.MULTILINE)
+
+
+def _unsplittable(text: str) -> bool:
+    if text.startswith(("%", "---", "...")) or "\n%" in text or "\n---" in text or "\n..." in text:
+        return True
+    if "\r" in text and re.search(r"\r(?!\n)", text):
+        return True
+    return "\x85" in text or "\u2028" in text or "\u2029" in text or ("*" in text and _ALIAS.search(text) is not None)
+
+
+_LIST_HEAD = re.compile(
+    r"(?P<key>[A-Za-z_][A-Za-z0-9_-]*):[ \t]*(?:#[^\n]*)?\n(?:[ \t]*(?:#[^\n]*)?\n)*(?P<item>(?P<indent> *)-[ \t\n])"
+)
+
+
+def _items(body: str, indent: str) -> list[str] | None:
+    """The items of a block list, each with its own lines, or None when its shape is unusual."""
+    if indent and re.search(rf"^ {{0,{len(indent) - 1}}}[^ \n#]", body, re.MULTILINE):
+        return None  # a line less indented than the items: not a plain list
+    starts = [m.start() for m in re.finditer(rf"^{indent}-(?:[ \t]|$)", body, re.MULTILINE)]
+    return [body[a:b] for a, b in zip(starts, starts[1:] + [len(body)])]
+
+
+def _deep(text: str) -> bool:
+    """Whether a text could nest deeply enough to need the event-stream depth check."""
+    return text.count("[") + text.count("{") > 500 or " " * 300 in text or _DEEP_HINT.search(text) is not None
 
 
 def _decode(raw: bytes, name: str) -> str:
@@ -187,9 +350,9 @@ def _decode(raw: bytes, name: str) -> str:
 
 def _compose(text: str, name: str) -> Node:
     try:
-        if text.count("[") + text.count("{") > 500 or " " * 300 in text or _DEEP_HINT.search(text):
+        if _deep(text):
             _check_depth(text, name)
-        root = _YAML.compose(text)
+        root = _compose_text(text)
     except MarkedYAMLError as exc:
         raise LoadFailed([_yaml_problem(exc, text, name)]) from None
     except ReaderError as exc:  # a character YAML forbids: say which, and where it is
@@ -209,7 +372,7 @@ def _compose(text: str, name: str) -> Node:
                 )
             ]
         )
-    return root  # type: ignore[no-any-return]
+    return root
 
 
 def _check_depth(text: str, name: str) -> None:
@@ -338,21 +501,24 @@ def _indentation(exc: MarkedYAMLError, text: str) -> str | None:
 
 
 def _reader_problem(exc: ReaderError, text: str, name: str) -> Problem:
-    position = exc.position if isinstance(exc.position, int) and 0 <= exc.position <= len(text) else 0
-    before = text[:position]
-    line = before.count("\n") + 1
-    col = position - (before.rfind("\n") + 1) + 1
-    char = exc.character if isinstance(exc.character, str) else text[position : position + 1]
+    # libyaml counts the offset in bytes of the UTF-8 text, not in characters ("é" is two
+    # bytes but one column).
+    encoded = text.encode("utf-8")
+    at = exc.position if isinstance(exc.position, int) and 0 <= exc.position <= len(encoded) else 0
+    start = encoded.rfind(b"\n", 0, at) + 1
+    line = encoded.count(b"\n", 0, at) + 1
+    col = len(encoded[start:at].decode("utf-8", "replace")) + 1
+    char = encoded[at : at + 4].decode("utf-8", "replace")[:1]
     if isinstance(exc.character, int):
         char = chr(exc.character)
-    shown = f"U+{ord(char):04X}" if char else "a character"
+    what = f"U+{ord(char):04X}" if char else "a character"
     return Problem(
         name,
         line,
         col,
         ERROR,
         "yaml",
-        f"the character {shown} is not allowed in YAML (an invisible control character, often pasted from "
+        f"the character {what} is not allowed in YAML (an invisible control character, often pasted from "
         "another program); delete it",
     )
 
@@ -380,9 +546,10 @@ class _Builder:
         self.built: dict[int, Any] = {}
         self.sizes: dict[int, int] = {}
         self.active: set[int] = set()
+        self.aliased = False  # whether any node is used twice (an alias)
 
-    def build(self, root: Node) -> Any:
-        data = self._node(root, 0)
+    def build(self, root: Node, depth: int = 0) -> Any:
+        data = self._node(root, depth)
         if self.problems:
             raise LoadFailed(sorted(self.problems))
         return data
@@ -394,6 +561,7 @@ class _Builder:
     def _node(self, node: Node, depth: int) -> Any:
         key = id(node)
         if key in self.built:
+            self.aliased = True
             return self.built[key]
         if key in self.active:
             self._add(node, "an alias refers to the collection that contains it; recursive structures are not allowed")
@@ -409,7 +577,7 @@ class _Builder:
             )
         tag = str(node.ctag)  # Node.tag converts on every access; convert once
         if tag not in _PLAIN_TAGS:
-            self._add(node, f"the tag {tag!r} is not allowed; write plain values without '!' tags")
+            self._add(node, f"the tag {shown(tag)} is not allowed; write plain values without '!' tags")
             self.sizes[key] = 1
             return None
         if isinstance(node, ScalarNode):
@@ -435,7 +603,9 @@ class _Builder:
                         ERROR,
                         "yaml",
                         f"aliases (*name) expand this file to more than {MAX_VALUES:,} values; "
-                        "an agreement this large is refused (is it a 'billion laughs' alias bomb?)",
+                        "an agreement this large is refused (is it a 'billion laughs' alias bomb?)"
+                        if self.aliased
+                        else f"the file holds more than {MAX_VALUES:,} values; an agreement this large is refused",
                     )
                 ]
             )
@@ -459,7 +629,7 @@ class _Builder:
                 line = first_seen[key].start_mark.line + 1
                 self._add(
                     key_node,
-                    f"duplicate key {key!r}: it is already set on line {line}; keep one and delete the other",
+                    f"duplicate key {shown(key)}: it is already set on line {line}; keep one and delete the other",
                     rule="duplicate-key",
                 )
                 continue
@@ -492,33 +662,48 @@ class _Builder:
                 base = 8 if text.startswith("0o") else 16 if text.startswith("0x") else 10
                 return int(text[2:] if base != 10 else text, base)
             except ValueError:
-                self._add(node, f"{text!r} is not a valid whole number")
+                digits = sum(c.isdigit() for c in text)
+                self._add(
+                    node,
+                    f"a whole number of {digits:,} digits is too long to read"
+                    if digits > 4000
+                    else f"{shown(text)} is not a valid whole number",
+                )
                 return None
         # float
         try:
             number = float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))
         except ValueError:
-            self._add(node, f"{text!r} is not a valid number")
+            self._add(node, f"{shown(text)} is not a valid number")
             return None
         if not math.isfinite(number):
-            self._add(node, f"{text!r} is not a finite number; write an actual figure")
+            self._add(node, f"{shown(text)} is not a finite number; write an actual figure")
             return None
         return number
 
 
-def locate(root: Node | None, path: Iterable[Any], key: bool = False) -> tuple[int, int]:
+def locate(
+    root: Node | None,
+    path: Iterable[Any],
+    key: bool = False,
+    keys: dict[int, dict[str, tuple[Node, Node]]] | None = None,
+) -> tuple[int, int]:
     """Line and column (1-based) of the node at `path` (keys and list indexes).
 
     Stops at the deepest node that exists, so a missing field points at its parent.
-    With `key`, the last step points at the mapping key instead of its value.
+    With `key`, the last step points at the mapping key instead of its value. `keys` keeps
+    each mapping's key index between calls, so locating every key of a wide mapping is linear.
     """
     node = root
     steps = list(path)
+    index = keys if keys is not None else {}
     for i, step in enumerate(steps):
         last = i == len(steps) - 1
         child = None
         if isinstance(node, MappingNode):
-            child = _find_key(node, step, want_key=key and last)
+            found = _key_index(node, index).get(str(step))
+            if found is not None:
+                child = found[0] if key and last else found[1]
         elif isinstance(node, SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
             child = node.value[step]
         if child is None:
@@ -527,17 +712,22 @@ def locate(root: Node | None, path: Iterable[Any], key: bool = False) -> tuple[i
     return _mark(node)
 
 
-def _find_key(node: MappingNode, step: Any, want_key: bool) -> Node | None:
+def _key_index(node: MappingNode, cache: dict[int, dict[str, tuple[Node, Node]]]) -> dict[str, tuple[Node, Node]]:
+    """{key: (key node, value node)} of a mapping: its own keys first (the first of
+    duplicates), then those merged in with '<<', as the loader builds the data."""
+    found = cache.get(id(node))
+    if found is not None:
+        return found
+    own: dict[str, tuple[Node, Node]] = {}
+    merged: list[Node] = []
     for key_node, value_node in node.value:
         if key_node.tag == _TAG + "merge":
-            continue
-        if isinstance(key_node, ScalarNode) and key_node.value == str(step):
-            return key_node if want_key else value_node
-    for key_node, value_node in node.value:
-        if key_node.tag == _TAG + "merge":
-            for source in value_node.value if isinstance(value_node, SequenceNode) else [value_node]:
-                if isinstance(source, MappingNode):
-                    found = _find_key(source, step, want_key)
-                    if found is not None:
-                        return found
-    return None
+            merged += value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+        elif isinstance(key_node, ScalarNode):
+            own.setdefault(key_node.value, (key_node, value_node))
+    cache[id(node)] = own
+    for source in merged:
+        if isinstance(source, MappingNode) and source is not node:
+            for name, pair in _key_index(source, cache).items():
+                own.setdefault(name, pair)
+    return own
