@@ -97,7 +97,7 @@ def validate_files(
     owners: dict[str, str] = {}
     workers = min(os.cpu_count() or 1, 8)
     if not keep and len(files) >= PARALLEL_FROM and workers > 1:
-        return Report(_validate_in_workers(files, day, owners, strict, workers))
+        return Report(_validate_in_workers(files, day, owners, strict, workers, enforce_signoff))
     results = []
     with Witness() as witness:
         for path, name in files:
@@ -112,7 +112,12 @@ PARALLEL_FROM = 32  # files; fewer are checked sooner than worker processes star
 
 
 def _validate_in_workers(
-    files: list[tuple[Path, str]], day: dt.date, owners: dict[str, str], strict: bool, workers: int
+    files: list[tuple[Path, str]],
+    day: dt.date,
+    owners: dict[str, str],
+    strict: bool,
+    workers: int,
+    enforce_signoff: bool = False,
 ) -> list[FileResult]:
     """Each file checked in a worker process, all cores busy; only the problems come back
     (a document's node tree costs more to send than to parse). Ids are matched here, in
@@ -120,7 +125,7 @@ def _validate_in_workers(
     validator()  # built once, before the workers are forked from this process
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    jobs = [(path, name, day) for path, name in files]
+    jobs = [(path, name, day, enforce_signoff) for path, name in files]
     results = []
     with ProcessPoolExecutor(workers, mp_context=context, initializer=gc.freeze) as pool:
         checked = pool.map(_check_alone, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
@@ -133,16 +138,18 @@ def _validate_in_workers(
     return results
 
 
-def _check_alone(job: tuple[Path, str, dt.date]) -> tuple[list[Problem], str | None, tuple[int, int]]:
-    """One file's problems but the duplicate-id check, its id and where the id stands."""
-    path, name, day = job
-    doc, problems = load_file(path, name)
-    if doc is None:
+def _check_alone(job: tuple[Path, str, dt.date, bool]) -> tuple[list[Problem], str | None, tuple[int, int]]:
+    """One file's problems but the duplicate-id check (sign-off evidence included, as
+    check_source gathers it), its id and where the id stands."""
+    path, name, day, enforce_signoff = job
+    loaded = load_file(path, name)
+    doc = loaded[0]
+    with Witness() as witness:
+        problems = check_source(loaded, name, day, {}, False, witness, enforce_signoff).problems
+    ident = doc.data.get("id") if doc is not None and isinstance(doc.data, dict) else None
+    if doc is None or not isinstance(ident, str):
         return problems, None, (1, 1)
-    ident = doc.data.get("id")
-    if not isinstance(ident, str):
-        return schema_problems(doc) + check(doc, day), None, (1, 1)
-    return schema_problems(doc) + check(doc, day), ident, doc.locate(("id",))
+    return problems, ident, doc.locate(("id",))
 
 
 def check_source(
