@@ -51,7 +51,14 @@ class Progress:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--strict", is_flag=True, help="Treat warnings (overdue review, ...) as errors.")
+@click.option("--strict", is_flag=True, help="Treat warnings (overdue review, stale signature, ...) as errors.")
+@click.option(
+    "--enforce-signoff",
+    is_flag=True,
+    envvar="SLAKIT_ENFORCE_SIGNOFF",
+    help="Stale and missing signatures of an active agreement are errors (what a merge to main "
+    "needs) [env: SLAKIT_ENFORCE_SIGNOFF=1].",
+)
 @click.option(
     "--format",
     "fmt",
@@ -68,7 +75,7 @@ class Progress:
     metavar="FOLDER",
     help="Also read the agreements here, to catch an id used twice, but report only on PATHS (what the pre-commit hook does).",
 )
-def validate(paths: tuple[str, ...], strict: bool, fmt: str, context: tuple[str, ...]) -> None:
+def validate(paths: tuple[str, ...], strict: bool, enforce_signoff: bool, fmt: str, context: tuple[str, ...]) -> None:
     """Check agreements: YAML, schema and semantic rules. PATHS are files or folders (default: sla/).
 
     \b
@@ -78,7 +85,7 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, context: tuple[str,
     from slakit.checking.validate import validate_paths
     from slakit.output import report
 
-    result = validate_paths(paths or ("sla",), strict=strict, context=context)
+    result = validate_paths(paths or ("sla",), strict=strict, context=context, enforce_signoff=enforce_signoff)
     if fmt == "text":
         click.echo(report.text(result, colour=report.use_colour(sys.stdout.isatty())), nl=False)
     else:
@@ -407,26 +414,34 @@ def status(paths: tuple[str, ...], fmt: str) -> None:
 
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--name", required=True, help="Who signs, as listed under stakeholders.")
-@click.option("--role", required=True, help="The role signed in, e.g. 'Chief Marketing Officer'.")
-@click.option("--party", help="The party signed for (found from the stakeholder when omitted).")
+@click.option("--name", required=True, help="Who signs, as listed under stakeholders or a party's members.")
+@click.option("--role", required=True, help="The role signed in, one the agreement gives them.")
+@click.option("--party", help="The party signed for (found from the person when omitted).")
 @click.option("--date", "when", metavar="YYYY-MM-DD", help="The day of signing (default: today).")
-def sign(path: str, name: str, role: str, party: str | None, when: str | None) -> None:
+@click.option(
+    "--key",
+    type=click.Path(dir_okay=False),
+    help="Your private SSH key (e.g. ~/.ssh/id_ed25519): the signature is then verified against "
+    "allowed_signers; without it, it is recorded unverified.",
+)
+def sign(path: str, name: str, role: str, party: str | None, when: str | None, key: str | None) -> None:
     """Record a signature in an agreement, bound to the digest of its current terms.
 
     Only the signature's lines are added to the file: comments and formatting stay as they
     are. When the terms change later, the signature shows as stale until signed again.
+    With --key, the signer's SSH key signs the statement (ssh-keygen -Y sign), and the
+    repository's allowed_signers file must give that key to the signer's e-mail address.
 
     \b
     Example:
-      slakit sign sla/social-selling.yaml --name "Priya Nair" --role "Executive sponsor"
+      slakit sign sla/social-selling.yaml --name "Priya Raman" --role "Marketing program manager" --key ~/.ssh/id_ed25519
     """
     from pathlib import Path
 
     from slakit.commands.sign import sign as record
     from slakit.output.report import printable
 
-    click.echo(printable(record(Path(path), name, role, party, when)))
+    click.echo(printable(record(Path(path), name, role, party, when, Path(key) if key else None)))
 
 
 @main.command()

@@ -12,8 +12,16 @@ from decimal import Decimal
 from typing import Any
 
 # README, "Sign-off": the digest covers everything but the sign-off and the fields that are not
-# terms (version, status, review dates).
-NOT_TERMS = {("signoff",), ("version",), ("status",), ("term", "last_review"), ("term", "next_review")}
+# terms (version, status, review dates, party members and rosters; list items share their list's path).
+NOT_TERMS = {
+    ("signoff",),
+    ("version",),
+    ("status",),
+    ("term", "last_review"),
+    ("term", "next_review"),
+    ("parties", "members"),
+    ("parties", "roster"),
+}
 CLOCK_MINUTES = {"minute": 1, "hour": 60, "day": 1440, "week": 10080, "month": 43200}
 _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?) (minute|hour|business hour|day|business day|week|month)s?$")

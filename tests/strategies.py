@@ -813,7 +813,8 @@ def signoff(draw: Any, data: dict[str, Any]) -> dict[str, Any]:
             person = pick(draw, members)
             name = person["name"]
             signer["role"] = person["role"] if flag(draw) else draw(lines())
-            if flag(draw):
+            # A person signs only in a role the agreement gives them: theirs, or this one by name.
+            if signer["role"] != person["role"] or flag(draw):
                 signer["stakeholder"] = person["id"]
         else:
             signer["role"] = draw(lines())
@@ -824,17 +825,25 @@ def signoff(draw: Any, data: dict[str, Any]) -> dict[str, Any]:
         required.append(signer)
         plan.append(name)
     if data["status"] == "active" and None in plan:
-        everyone = True  # an active agreement needs every signature: anyone may sign then
+        everyone = True  # an active agreement is signed by all: team members sign then
         plan = [name if name is not None else next(outsiders) for name in plan]
+    # Signers who are not stakeholders are members of their party (only listed people sign).
+    stakeholder_names = {s["name"] for s in people}
+    for signer, name in zip(required, plan):
+        if name is not None and name not in stakeholder_names:
+            party = next(p for p in data["parties"] if p["id"] == signer["party"])
+            email = f"member{len(party.get('members', []))}.{signer['party']}@example.com"
+            party.setdefault("members", []).append({"name": name, "email": email, "role": signer["role"]})
     result: dict[str, Any] = {"required": required}
     if everyone or flag(draw):
         result["everyone"] = everyone
     data = {**data, "signoff": result}
     digest = terms_digest(data)
     signatures = []
+    effective = dt.date.fromisoformat(data["effective"])
     for signer, name in zip(required, plan):
-        if name is None:
-            continue
+        if name is None or effective > TODAY:
+            continue  # nobody signs before the agreement's first version takes effect
         if data["status"] != "active" and not flag(draw):
             continue
         current = data["status"] == "active" or flag(draw)
@@ -843,7 +852,7 @@ def signoff(draw: Any, data: dict[str, Any]) -> dict[str, Any]:
                 "name": name,
                 "role": signer["role"],
                 "party": signer["party"],
-                "date": draw(dates_between(dt.date(2024, 1, 1), TODAY)).isoformat(),
+                "date": draw(dates_between(effective, TODAY)).isoformat(),
                 "terms": digest if current else "sha256:" + "0" * 63 + "1",
             }
         )

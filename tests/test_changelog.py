@@ -243,6 +243,8 @@ def test_status_table(history: Path) -> None:
         "by",
         "all",
         "(retired)",
+        "(3",
+        "stale)",  # the history's last commits changed Company A's terms
     ]
     assert lines[2].split() == [
         "social-selling",
@@ -252,6 +254,8 @@ def test_status_table(history: Path) -> None:
         "signed",
         "by",
         "all",
+        "(3",
+        "unverified)",  # this repository has no allowed_signers to check the SSH signatures with
     ]  # version is not a term
     data = json.loads(run("status", "--format", "json", cwd=history).output)
     assert [r["overdue"] for r in data["agreements"]] == [False, False]

@@ -38,10 +38,11 @@ def test_status_shows_invalid_stale_and_due_soon_and_fails_on_invalid(repo: Path
     assert result.returncode == 1, result.stdout + result.stderr
     rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
     assert rows["minimal"].split("  ")[0:1] == ["minimal"]
-    assert "signed by all" in rows["minimal"] and rows["minimal"].rstrip().endswith("signed by all")
+    # Sam Lee signed without an SSH key: signed by all, and the state of that signature.
+    assert rows["minimal"].rstrip().endswith("signed by all (1 unverified)")
     assert "2026-11-02" in rows["minimal"]
     # Changing the id changed the terms: Sam Lee's signature is stale, and says so.
-    assert "awaiting 1 signature (1 stale)" in rows["soon"]
+    assert "awaiting 1 of 1 signature (1 stale)" in rows["soon"]
     assert rows["soon"].endswith("review due within 14 days")  # 2026-11-30 is 14 days after 2026-11-16
     assert rows["late"].endswith("review OVERDUE")
     assert "uncommitted" in rows["broken"]
@@ -87,7 +88,7 @@ def test_diff_of_a_revision_that_breaks_a_rule_still_lists_its_changes(repo: Pat
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[2] == "sla/minimal.yaml: changed (2 changes to the terms, 1 stricter)"
-    assert lines[3].startswith("  sla/minimal.yaml:21:12: error[ref]: commitments[mql-volume].party: there is no party")
+    assert lines[3].startswith("  sla/minimal.yaml:22:12: error[ref]: commitments[mql-volume].party: there is no party")
     assert lines[4] == "  ! the terms changed but the version did not go up (still 1): raise `version` in this revision"
     assert any(line.endswith("Lead volume > Leads: 10 -> 12  [stricter for marketting]") for line in lines)
 
@@ -100,7 +101,7 @@ def test_diff_of_a_revision_that_breaks_a_rule_still_lists_its_changes(repo: Pat
     assert "| changed, **version not raised**, **breaks rules** | 2 | 1 | 0 |" in md
     assert "This revision breaks these rules (its changes are listed below):" in md
     # A code span shows its text as it is: no Markdown escapes inside it.
-    assert "- `sla/minimal.yaml:21:12: error[ref]: commitments[mql-volume].party:" in md
+    assert "- `sla/minimal.yaml:22:12: error[ref]: commitments[mql-volume].party:" in md
     assert "| 10 | 12 | stricter for marketting |" in md
 
 
@@ -147,7 +148,7 @@ def test_mis_indentation_is_named_at_the_offending_line(tmp_path: Path) -> None:
         # a second item one space off
         "dash.yaml": (
             MINIMAL.replace("  - id: sales", "   - id: sales"),
-            "17:4: error[yaml]: indentation: line 17 starts at column 4, but the list that starts at line 15 "
+            "18:4: error[yaml]: indentation: line 18 starts at column 4, but the list that starts at line 15 "
             "has its items at column 3",
         ),
     }

@@ -293,12 +293,12 @@ def test_sign_keeps_line_endings_bom_mode_and_links(tmp_path: Path) -> None:
 
 
 def test_two_signers_at_the_same_moment_both_land(tmp_path: Path) -> None:
-    text = MINIMAL.replace("signoff:\n  everyone: true", "signoff:\n  everyone: true").replace(
-        "  signatures:\n    - name: Sam Lee", "  signatures:\n    - name: Sam Lee"
-    )
+    names = [f"Signer {chr(65 + i)}" for i in range(4)]
+    # Only listed people sign: the four are members of marketing, in the role they sign in.
+    members = "".join(f", {{name: {n}, email: s{i}@example.com, role: Head of Marketing}}" for i, n in enumerate(names))
+    text = MINIMAL.replace("role: Head of Marketing}]", "role: Head of Marketing}" + members + "]", 1)
     path = tmp_path / "a.yaml"
     path.write_text(text)
-    names = [f"Signer {chr(65 + i)}" for i in range(4)]
     procs = [
         subprocess.Popen(
             [sys.executable, str(ROOT / "cli.py"), "sign", str(path), "--name", name, *SIGN],
@@ -399,9 +399,9 @@ def test_dangling_reference_messages_name_a_few_ids_not_all(tmp_path: Path) -> N
         (
             "count: 10",
             "count: " + "9" * 4000,
-            "24:14: error[schema]: commitments[mql-volume].lead_volume.count: a number of 4,000 digits is above the maximum",
+            "25:14: error[schema]: commitments[mql-volume].lead_volume.count: a number of 4,000 digits is above the maximum",
         ),
-        ("count: 10", "count: " + "9" * 5000, "24:14: error[yaml]: a whole number of 5,000 digits is too long to read"),
+        ("count: 10", "count: " + "9" * 5000, "25:14: error[yaml]: a whole number of 5,000 digits is too long to read"),
         (
             "  last_review: 2026-01-01\n  next_review: 2027-01-01\n",
             "  last_review: 9999-12-01\n",

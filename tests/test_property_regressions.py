@@ -185,8 +185,10 @@ def test_index_cleans_titles_like_the_pages(tmp_path: Path) -> None:
 
 def test_signing_in_a_second_role_keeps_one_signature_per_person(tmp_path: Path) -> None:
     # Was: exit 0, and a second "name: Sam Lee" signature made the file invalid (error[unique]).
+    # Sam may sign in two roles: the member role, and the one the stakeholder list gives him.
     path = tmp_path / "a.yaml"
-    path.write_text(MINIMAL)
+    stakeholder = "stakeholders:\n  - {id: sam, name: Sam Lee, role: Chief Marketing Officer, party: marketing}\n"
+    path.write_text(MINIMAL.replace("commitments:\n", stakeholder + "commitments:\n", 1))
     result = run(
         "sign",
         str(path),
@@ -200,7 +202,7 @@ def test_signing_in_a_second_role_keeps_one_signature_per_person(tmp_path: Path)
         "2026-11-01",
     )
     assert result.exit_code == 0, result.output
-    assert path.read_text().count("name: Sam Lee") == 1
+    assert path.read_text().split("  signatures:")[1].count("name: Sam Lee") == 1
     assert not [p for p in validate_json(path) if p["severity"] == "error"]
 
 

@@ -17,8 +17,10 @@ UPDATE = os.environ.get("SLAKIT_UPDATE_GOLDEN") == "1"
 
 
 def outside_git(tmp_path: Path) -> Path:
-    """A copy of the examples in a folder that is not in a Git repository (no changelog)."""
+    """A copy of the examples in a folder that is not in a Git repository (no changelog),
+    with the allowed_signers file their SSH signatures are checked against."""
     shutil.copytree(ROOT / "sla", tmp_path / "sla")
+    shutil.copy(ROOT / "allowed_signers", tmp_path / "allowed_signers")
     return tmp_path
 
 

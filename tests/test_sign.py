@@ -59,8 +59,12 @@ def odd(tmp_path: Path) -> Path:
     return path
 
 
-def sign(path: Path, *args: str):
-    return run_process("sign", str(path), *args)
+WHO = {"GIT_COMMITTER_NAME": "Rita Ops", "GIT_COMMITTER_EMAIL": "rita.ops@example.com"}
+
+
+def sign(path: Path, *args: str, cwd: Path | None = None):
+    """`sign` as a real process, run by Rita from revenue operations (her Git identity)."""
+    return run_process("sign", str(path), *args, cwd=cwd, env=WHO)
 
 
 def added_lines(before: str, after: str) -> list[str]:
@@ -83,7 +87,8 @@ def test_sign_adds_only_the_signature_lines(odd: Path) -> None:
         "        party: marketing",
         "        date: 2026-03-01",
     ]
-    assert lines[5].startswith("        terms: sha256:") and len(lines) == 6
+    assert lines[5].startswith("        terms: sha256:")
+    assert lines[6:] == ["        recorded_by: Rita Ops <rita.ops@example.com>"]  # who ran it
     # A second signer goes after the first, in the same list; the party comes from the stakeholder.
     before = odd.read_text()
     assert sign(odd, "--name", "Ben O'Hara", "--role", "Head of Sales", "--date", "2026-03-02").returncode == 0
@@ -126,17 +131,26 @@ def test_digest_ignores_formatting_and_follows_terms(odd: Path) -> None:
     )
 
 
-def test_missing_signatures_are_quiet_for_drafts_and_fail_active_agreements(odd: Path) -> None:
+def test_missing_signatures_are_quiet_for_drafts_and_fail_active_agreements_only_when_enforced(odd: Path) -> None:
     # A draft awaits its signatures: that is its state (status says so), not a warning on every run.
     result = run("validate", str(odd))
     assert result.exit_code == 0
     assert "signature" not in result.output and result.output.endswith("all valid\n")
     assert run("validate", "--strict", str(odd)).exit_code == 0
-    assert "awaiting 2 signatures" in run("status", "sla", cwd=odd.parent.parent).output
+    assert "awaiting 2 of 2 signatures" in run("status", "sla", cwd=odd.parent.parent).output
+    # An active agreement awaiting signatures is normal while it is amended: a warning,
+    # an error only when the sign-off is enforced (the merge to main).
     odd.write_text(ODD.replace("status: draft", "status: active"))
     result = run("validate", str(odd))
+    assert result.exit_code == 0 and "warning[signoff]" in result.output
+    result = run("validate", "--enforce-signoff", str(odd))
     assert result.exit_code == 1
-    assert "an active agreement needs every required signature" in result.output
+    assert "error[signoff]: signoff.required[sales-lead]: no current signature from Head of Sales" in result.output
+    result = run_process("validate", str(odd), env={"SLAKIT_ENFORCE_SIGNOFF": "1"})
+    assert result.returncode == 1 and "error[signoff]" in result.stdout
+    # A draft is not enforced: it is still being written.
+    odd.write_text(ODD)
+    assert run("validate", "--enforce-signoff", str(odd)).exit_code == 0
 
 
 def test_signature_by_a_stranger_is_an_error(odd: Path) -> None:
@@ -148,16 +162,30 @@ def test_signature_by_a_stranger_is_an_error(odd: Path) -> None:
         )
     )
     result = run("validate", str(odd))
-    assert "error[signature]: signoff.signatures[1]: 'Mallory' is not a stakeholder of this agreement" in result.output
+    assert "error[signature]: signoff.signatures[1]: 'Mallory' is not listed in this agreement" in result.output
     assert "records no terms digest" in result.output
+    # everyone: true does not open the door to strangers any more.
+    odd.write_text(odd.read_text().replace("everyone: false", "everyone: true"))
+    result = run("validate", str(odd))
+    assert result.exit_code == 1 and "'Mallory' is not listed in this agreement" in result.output
 
 
 @pytest.mark.parametrize(
     "args, code, message",
     [
         (["--name", "Ana Ruiz", "--role", "Head of Marketing", "--party", "finance"], 2, "unknown party 'finance'"),
-        (["--name", "Ana Ruiz", "--role", "Chief Cook"], 2, "unknown role 'Chief Cook' for party 'marketing'"),
-        (["--name", "Zed", "--role", "Head of Sales"], 2, "'Zed' is not a stakeholder of this agreement"),
+        (
+            ["--name", "Ana Ruiz", "--role", "Chief Cook"],
+            2,
+            "unknown role 'Chief Cook' for Ana Ruiz (party 'marketing'); the agreement gives them: Head of Marketing",
+        ),
+        (["--name", "Ana Ruiz", "--role", "Head of Sales"], 2, "unknown role 'Head of Sales' for Ana Ruiz"),
+        (["--name", "Zed", "--role", "Head of Sales"], 2, "'Zed' is not listed in this agreement, so may not sign"),
+        (
+            ["--name", "Ana Ruiz", "--role", "Head of Marketing", "--date", "2025-12-31"],
+            2,
+            "would be older than the agreement: its first version took effect on 2026-01-01",
+        ),
         (["--name", "Ana Ruiz", "--role", "Head of Marketing", "--date", "2099-01-01"], 2, "is in the future"),
         (
             ["--name", "Ana Ruiz", "--role", "Head of Marketing", "--date", "01/03/2026"],
@@ -211,14 +239,15 @@ def test_rendered_sign_off_shows_who_signed_which_terms(odd: Path, tmp_path: Pat
     sign(odd, "--name", "Ana Ruiz", "--role", "Head of Marketing", "--date", "2026-03-01")
     assert run("render", str(odd.parent), "--out", str(tmp_path / "out")).exit_code == 0
     md = (tmp_path / "out" / "odd-format.md").read_text()
-    assert "| Draft | 7 | 1 January 2026 | 1 January 2027 | awaiting 1 signature |" in md
+    assert "| Draft | 7 | 1 January 2026 | 1 January 2027 | awaiting 1 of 2 signatures |" in md
     assert "| Head of Marketing | Marketing | Ana Ruiz | Signed these terms | 1 March 2026 |" in md
     assert "| Head of Sales | Sales |  |  |  |" in md  # left blank, to be signed by hand
-    assert "| Ana Ruiz | Head of Marketing | Marketing | 1 March 2026 | current |" in md
+    assert "| Ana Ruiz | Head of Marketing | Marketing | 1 March 2026 | unverified; recorded by Rita Ops |" in md
     html = (tmp_path / "out" / "odd-format.html").read_text()
-    assert '<dt>Sign-off</dt><dd><a href="#sign-off">Awaiting 1 signature</a></dd>' in html
+    assert '<dt>Sign-off</dt><dd><a href="#sign-off">Awaiting 1 of 2 signatures</a></dd>' in html
+    assert 'class="banner"' not in html  # a draft awaiting signatures is not an amendment
     index = (tmp_path / "out" / "index.md").read_text()
-    assert "| awaiting 1 signature |" in index
+    assert "| awaiting 1 of 2 signatures |" in index
 
 
 def test_diff_and_changelog_report_signatures_added_and_made_stale(repo: Path) -> None:
@@ -233,9 +262,20 @@ def test_diff_and_changelog_report_signatures_added_and_made_stale(repo: Path) -
     git(repo, "commit", "-q", "-am", "Fewer posts")
     md = run("changelog", cwd=repo).output
     assert "Sign-off \\> Signatures \\> Priya Raman \\> Terms signed: current -\\> stale" in md
-    result = run_process(
-        "sign", "sla/social-selling.yaml", "--name", "Priya Raman", "--role", "Marketing program manager", cwd=repo
+    result = sign(
+        Path("sla/social-selling.yaml"), "--name", "Priya Raman", "--role", "Marketing program manager", cwd=repo
     )
     assert result.returncode == 0, result.stderr
     out = run("diff", cwd=repo).output
-    assert "Sign-off > Signatures > Priya Raman > Date: 4 November 2026 -> 16 November 2026" in out
+    assert "Sign-off > Signatures > Priya Raman > Date: 13 November 2026 -> 16 November 2026" in out
+    assert "Sign-off > Signatures > Priya Raman > SSH signature: removed" in out  # signed again without a key
+
+
+def test_sign_keeps_unicode_line_separators_in_a_role(odd: Path) -> None:
+    # Found by the property tests: a role holding U+2028/U+2029 was written raw into a quoted
+    # scalar, which YAML folds like a line break, so the signature no longer matched.
+    role = "Head of\u2028Marketing\u2029"
+    odd.write_text(ODD.replace("role: Head of Marketing", 'role: "Head of\\LMarketing\\P"'))
+    result = sign(odd, "--name", "Ana Ruiz", "--role", role, "--date", "2026-03-01")
+    assert result.returncode == 0, result.stderr
+    assert '        role: "Head of\\u2028Marketing\\u2029"\n' in odd.read_text()

@@ -35,7 +35,7 @@ def test_new_agreement_is_valid_as_written(tmp_path: Path, kind: str) -> None:
     data = json.loads(run("validate", "--format", "json", "sla", cwd=tmp_path).output)
     problems = data["files"][0]["problems"]
     assert [p for p in problems if p["severity"] == "error"] == []
-    assert {p["rule"] for p in problems} <= {"signature"}  # a draft waits for its signatures
+    assert {p["rule"] for p in problems} <= {"signoff"}  # a draft waits for its signatures
     assert run("render", "sla", "--out", "out", cwd=tmp_path).exit_code == 0
     assert 'Acme "2027": the plan' in (tmp_path / "out" / "acme-2027.md").read_text()
 
@@ -106,7 +106,9 @@ def test_preview_serves_rebuilds_and_shows_errors(tmp_path: Path) -> None:
             fetch(url + "social-selling.html")
         assert failed.value.code == 500  # served as the server error it is
         error = failed.value.read().decode()
-        assert "The agreements have problems" in error and "duplicate key &#39;status&#39;" in error
+        # Only the broken agreement's own page shows its problems; the others are served as usual.
+        assert "This agreement has problems" in error and "duplicate key &#39;status&#39;" in error
+        assert "Service level agreements" in fetch(url)
         assert '<header class="title-block">' in error and "--accent" in error  # the site's own look
         path.write_text(path.read_text().replace("status: bogus\n", ""))
         wait_for(lambda: json.loads(fetch(url + "__slakit/version"))["ok"])

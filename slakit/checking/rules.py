@@ -26,10 +26,11 @@ from ..model.funnel import arithmetic
 from ..model.plans import LeadValuePlan, RevenuePoint
 from ..model.review import ReviewSchedule
 from ..model.schema import index, iter_values, pointer
-from ..model.terms import signature_state
+from ..model.terms import INVALID, UNVERIFIED, Person, signature_state
 from ..world.files import TOOLKIT_PAGES
 from ..world.load import Document
 from ..world.zones import zone_links
+from .evidence import Evidence
 
 Path_ = tuple[Any, ...]
 
@@ -39,8 +40,9 @@ REVENUE_TOLERANCE = Decimal("0.005")  # monthly may be rounded: within 0.5% of a
 class Findings:
     """Collects problems for one document, locating each by its data path."""
 
-    def __init__(self, doc: Document):
+    def __init__(self, doc: Document, evidence: Evidence | None = None):
         self.doc = doc
+        self.evidence = evidence
         self.problems: list[Problem] = []
 
     def add(self, severity: str, path: Path_, rule: str, message: str, key: bool = False) -> None:
@@ -109,6 +111,8 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+SIGNOFF = "signoff"  # the rule of stale and missing signatures: the sign-off is not complete yet
+
 Rule = Callable[[dict[str, Any], Findings, dt.date], None]
 RULES: list[Rule] = []
 
@@ -118,9 +122,9 @@ def rule(fn: Rule) -> Rule:
     return fn
 
 
-def check(doc: Document, today: dt.date) -> list[Problem]:
-    """Run every semantic rule on a loaded document."""
-    findings = Findings(doc)
+def check(doc: Document, today: dt.date, evidence: Evidence | None = None) -> list[Problem]:
+    """Run every semantic rule on a loaded document (`evidence`: what was found outside it)."""
+    findings = Findings(doc, evidence)
     for fn in RULES:
         fn(doc.data, findings, today)
     return findings.problems
@@ -495,55 +499,129 @@ def signer_parties(data: dict[str, Any], f: Findings, today: dt.date) -> None:
 
 @rule
 def signatures(data: dict[str, Any], f: Findings, today: dt.date) -> None:
-    """Signatures must be current (signed the terms as they are) and by known people."""
+    """Each signature by someone the agreement lists, for their party, in a role it gives
+    them, dated when the terms existed, and (when it carries one) with an SSH signature that
+    verifies; the sign-off complete (rule `signoff`: warnings, errors when enforced)."""
     signoff = data.get("signoff")
     if not isinstance(signoff, dict) or data.get("status") == "retired":
         return
+    evidence = f.evidence or Evidence()
     try:
-        state = signature_state(data)
+        state = signature_state(data, evidence.rosters, evidence.checks)
     except (TypeError, AttributeError, KeyError, ValueError):
         return  # a document this malformed has schema errors to fix first
-    people = {s["name"]: s for s in _list(data.get("stakeholders")) if isinstance(s, dict) and _text(s.get("name"))}
+    listed: dict[str, list[Person]] = {}
+    for someone in state.people:
+        listed.setdefault(someone.name, []).append(someone)
+    first_effective = evidence.first_effective or parse_date(data.get("effective"))
     for i, signature in enumerate(state.signatures):
         path = ("signoff", "signatures", i)
-        name = signature.name
-        person = people.get(name)
-        if name and person is None and signoff.get("everyone") is not True:
+        name, here = signature.name, where(data, path)
+        candidates = listed.get(name, [])
+        person = next((p for p in candidates if p.party == signature.party), None)
+        if name and not candidates:
             f.error(
                 path + ("name",),
                 "signature",
-                f"{where(data, path)}: {shown(name)} is not a stakeholder of this agreement; "
-                "add them under stakeholders, or set signoff.everyone: true",
+                f"{here}: {shown(name)} is not listed in this agreement, so may not sign it; only stakeholders and "
+                "the members of a party (parties[].members, or its roster file) sign",
             )
-        elif person is not None and person.get("party") != signature.party:
+        elif name and person is None:
+            parties = ", ".join(repr(p.party) for p in candidates)
             f.error(
                 path + ("party",),
                 "signature",
-                f"{where(data, path)}: {name} belongs to party {shown(person.get('party'))}, "
-                f"but signed for {shown(signature.party)}",
+                f"{here}: {name} belongs to party {parties}, but signed for {shown(signature.party)}",
             )
+        elif person is not None and signature.role not in person.roles:
+            f.error(
+                path + ("role",),
+                "signature",
+                f"{here}: {name} signed as {signature.role!r}, a role the agreement does not give them; "
+                f"their role{'s' * (len(person.roles) != 1)}: {', '.join(repr(r) for r in person.roles) or 'none'}",
+            )
+        if signature.state == INVALID:
+            f.error(
+                path + ("ssh_signature",),
+                "signature",
+                f"{here}: the SSH signature of {name} does not verify: {signature.why}",
+            )
+        elif signature.signed and person is not None and person.email and signature.email != person.email:
+            f.error(
+                path + ("email",),
+                "signature",
+                f"{here}: {name} signed as {signature.email}, but the agreement gives their address as "
+                f"{person.email}; sign again with `slakit sign --key`",
+            )
+        elif signature.state == UNVERIFIED and state.verified_only and signature.current:
+            f.error(
+                path,
+                "signature",
+                f"{here}: the signature of {name} is unverified ({signature.why}), and this agreement accepts "
+                "verified signatures only (signoff.verified: true); sign again with `slakit sign --key`",
+            )
+        elif signature.state == UNVERIFIED and signature.signed:
+            f.warning(path + ("ssh_signature",), "signature", f"{here}: the SSH signature of {name} is {signature.why}")
+        _dated(data, f, path, signature, evidence, first_effective)
         if signature.terms is None:
             f.warning(
                 path,
-                "signature",
-                f"{where(data, path)}: the signature of {name} records no terms digest, so it "
+                SIGNOFF,
+                f"{here}: the signature of {name} records no terms digest, so it "
                 "cannot show which terms were accepted; sign again with `slakit sign`",
             )
         elif not signature.current:
             f.warning(
                 path + ("terms",),
-                "signature",
-                f"{where(data, path)}: {name} signed earlier terms; the terms have changed since, so the "
+                SIGNOFF,
+                f"{here}: {name} signed earlier terms; the terms have changed since, so the "
                 f"signature is stale: sign again with `slakit sign`",
             )
+    if data.get("status") != "active":
+        return  # a draft is expected to await signatures (its page and status say so)
     for i, signer in enumerate(state.required):
         if signer.signed_by is None:
-            message = f"signoff.required[{signer.id}]: no current signature from {signer.role} ({signer.party})"
-            path = ("signoff", "required", i)
-            # A draft is expected to await signatures (status says so); an active
-            # agreement must have them all.
-            if data.get("status") == "active":
-                f.error(path, "signature", message + "; an active agreement needs every required signature")
+            kind = "verified " if state.verified_only else ""
+            f.warning(  # an error when the sign-off is enforced (validate --enforce-signoff)
+                ("signoff", "required", i),
+                SIGNOFF,
+                f"signoff.required[{signer.id}]: no current {kind}signature from {signer.role} ({signer.party})",
+            )
+    awaited = [r.person for r in state.everyone if r.signed_by is None and r.person]
+    if awaited:
+        listing = ", ".join(awaited[:10]) + (f" and {len(awaited) - 10} more" if len(awaited) > 10 else "")
+        f.warning(
+            ("signoff", "everyone"),
+            SIGNOFF,
+            f"signoff.everyone: {len(awaited)} of {len(state.everyone)} listed people have not signed "
+            f"these terms: {listing}",
+        )
+
+
+def _dated(
+    data: dict[str, Any], f: Findings, path: Path_, signature: Any, evidence: Evidence, first: dt.date | None
+) -> None:
+    """A signature may not be dated before its terms existed: before the first commit whose
+    terms have its digest (unless it was recorded in that very commit), or before the
+    effective date of the agreement's first version."""
+    day = parse_date(signature.date)
+    if day is None:
+        return
+    seen = evidence.first_seen.get(signature.terms or "")
+    if first is not None and day < first:
+        f.error(
+            path + ("date",),
+            "signature",
+            f"{where(data, path)}: {signature.name} signed on {day}, before the agreement's first version took "
+            f"effect ({first}); a signature cannot be older than the agreement",
+        )
+    elif seen is not None and signature.name not in seen.signed and day < seen.date:
+        f.error(
+            path + ("date",),
+            "signature",
+            f"{where(data, path)}: {signature.name} signed on {day}, but the terms they signed first appear in "
+            f"commit {seen.commit[:12]} of {seen.date}; a signature cannot be older than its terms",
+        )
 
 
 # What `slakit new` writes for people to replace (templates/starters/_common_head.yaml.j2;

@@ -19,7 +19,8 @@ from ..model.schema import index, pattern_of, pointer
 from ..world.clock import today
 from ..world.files import find_agreements
 from ..world.load import Document, load_file
-from .rules import check, suggest, where
+from .evidence import Evidence, Witness
+from .rules import SIGNOFF, check, suggest, where
 from .schema import validator
 
 
@@ -30,6 +31,7 @@ class FileResult:
     path: str
     document: Document | None
     problems: list[Problem] = field(default_factory=list)
+    evidence: Evidence | None = None  # what was found outside the file about its sign-off
 
     @property
     def ok(self) -> bool:
@@ -55,7 +57,11 @@ class Report:
 
 
 def validate_paths(
-    paths: Iterable[str], strict: bool = False, keep: bool = False, context: Iterable[str] = ()
+    paths: Iterable[str],
+    strict: bool = False,
+    keep: bool = False,
+    context: Iterable[str] = (),
+    enforce_signoff: bool = False,
 ) -> Report:
     """Validate every agreement under `paths` (files or folders).
 
@@ -66,7 +72,7 @@ def validate_paths(
     """
     given = find_agreements(paths)
     if not context:
-        return validate_files(given, strict, keep)
+        return validate_files(given, strict, keep, enforce_signoff)
     seen = {path for path, _ in given}
     others: list[tuple[Path, str]] = []
     for folder in context:
@@ -80,22 +86,25 @@ def validate_paths(
             if path not in seen:
                 seen.add(path)
                 others.append((path, name))
-    report = validate_files(others + given, strict, keep)
+    report = validate_files(others + given, strict, keep, enforce_signoff)
     return Report(report.files[len(others) :])
 
 
-def validate_files(files: list[tuple[Path, str]], strict: bool = False, keep: bool = True) -> Report:
+def validate_files(
+    files: list[tuple[Path, str]], strict: bool = False, keep: bool = True, enforce_signoff: bool = False
+) -> Report:
     day = today()
     owners: dict[str, str] = {}
     workers = min(os.cpu_count() or 1, 8)
     if not keep and len(files) >= PARALLEL_FROM and workers > 1:
-        return Report(_validate_in_workers(files, day, owners, strict, workers))
+        return Report(_validate_in_workers(files, day, owners, strict, workers, enforce_signoff))
     results = []
-    for path, name in files:
-        result = check_source(load_file(path, name), name, day, owners, strict)
-        if not keep:
-            result.document = None
-        results.append(result)
+    with Witness() as witness:
+        for path, name in files:
+            result = check_source(load_file(path, name), name, day, owners, strict, witness, enforce_signoff)
+            if not keep:
+                result.document = None
+            results.append(result)
     return Report(results)
 
 
@@ -103,7 +112,12 @@ PARALLEL_FROM = 32  # files; fewer are checked sooner than worker processes star
 
 
 def _validate_in_workers(
-    files: list[tuple[Path, str]], day: dt.date, owners: dict[str, str], strict: bool, workers: int
+    files: list[tuple[Path, str]],
+    day: dt.date,
+    owners: dict[str, str],
+    strict: bool,
+    workers: int,
+    enforce_signoff: bool = False,
 ) -> list[FileResult]:
     """Each file checked in a worker process, all cores busy; only the problems come back
     (a document's node tree costs more to send than to parse). Ids are matched here, in
@@ -111,7 +125,7 @@ def _validate_in_workers(
     validator()  # built once, before the workers are forked from this process
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    jobs = [(path, name, day) for path, name in files]
+    jobs = [(path, name, day, enforce_signoff) for path, name in files]
     results = []
     with ProcessPoolExecutor(workers, mp_context=context, initializer=gc.freeze) as pool:
         checked = pool.map(_check_alone, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
@@ -124,34 +138,53 @@ def _validate_in_workers(
     return results
 
 
-def _check_alone(job: tuple[Path, str, dt.date]) -> tuple[list[Problem], str | None, tuple[int, int]]:
-    """One file's problems but the duplicate-id check, its id and where the id stands."""
-    path, name, day = job
-    doc, problems = load_file(path, name)
-    if doc is None:
+def _check_alone(job: tuple[Path, str, dt.date, bool]) -> tuple[list[Problem], str | None, tuple[int, int]]:
+    """One file's problems but the duplicate-id check (sign-off evidence included, as
+    check_source gathers it), its id and where the id stands."""
+    path, name, day, enforce_signoff = job
+    loaded = load_file(path, name)
+    doc = loaded[0]
+    with Witness() as witness:
+        problems = check_source(loaded, name, day, {}, False, witness, enforce_signoff).problems
+    ident = doc.data.get("id") if doc is not None and isinstance(doc.data, dict) else None
+    if doc is None or not isinstance(ident, str):
         return problems, None, (1, 1)
-    ident = doc.data.get("id")
-    if not isinstance(ident, str):
-        return schema_problems(doc) + check(doc, day), None, (1, 1)
-    return schema_problems(doc) + check(doc, day), ident, doc.locate(("id",))
+    return problems, ident, doc.locate(("id",))
 
 
 def check_source(
-    loaded: tuple[Document | None, list[Problem]], name: str, day: dt.date, owners: dict[str, str], strict: bool = False
+    loaded: tuple[Document | None, list[Problem]],
+    name: str,
+    day: dt.date,
+    owners: dict[str, str],
+    strict: bool = False,
+    witness: Witness | None = None,
+    enforce_signoff: bool = False,
 ) -> FileResult:
-    """All problems of one loaded file; `owners` maps agreement ids seen so far to their files."""
+    """All problems of one loaded file; `owners` maps agreement ids seen so far to their files.
+
+    With a `witness`, `name` is the file's path on disk, and what lies outside the file
+    (roster files, allowed_signers, Git history) is checked too; without one (a revision
+    read from history), only the file itself. `enforce_signoff` makes the stale and missing
+    signatures of an active agreement errors (as `strict` makes every warning one)."""
     doc, problems = loaded
+    evidence = None
     if doc is not None:
-        problems = schema_problems(doc) + check(doc, day) + same_id(doc, owners)
+        evidence = witness.gather(doc, Path(name), day) if witness is not None else None
+        problems = schema_problems(doc) + check(doc, day, evidence) + same_id(doc, owners)
+        if evidence is not None:
+            problems += evidence.problems
+        if enforce_signoff and isinstance(doc.data, dict) and doc.data.get("status") == "active":
+            problems = [p.as_error() if p.rule == SIGNOFF else p for p in problems]
     if strict:
         problems = [p.as_error() for p in problems]
-    return FileResult(name, doc, problems)
+    return FileResult(name, doc, problems, evidence)
 
 
 def content_errors(problems: list[Problem]) -> list[Problem]:
-    """Errors in what the agreement says, leaving out its sign-off state (missing or stale
+    """Errors in what the agreement says, leaving out its sign-off (missing, stale or bad
     signatures): those block publishing, but not reading, comparing or signing it."""
-    return sorted(p for p in problems if p.severity == ERROR and p.rule != "signature")
+    return sorted(p for p in problems if p.severity == ERROR and p.rule not in ("signature", SIGNOFF))
 
 
 # Problems that leave no agreement to read: the file did not parse, or breaks the schema

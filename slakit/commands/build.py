@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..checking.evidence import Witness
 from ..checking.validate import FileResult, Report, check_source
 from ..errors import ERROR, InputError, Problem, UsageError, WriteError
 from ..model.agreement import Agreement
@@ -41,6 +42,7 @@ from ..world.files import FileRefused, find_agreements, read_agreement
 from ..world.load import load_bytes
 from ..world.publish import publish
 from ..world.resources import ENGINE, SCHEMA_PATH, TEMPLATES
+from ..world.ssh import file_digest
 from ..world.text import display_path
 
 MANIFEST = ".slakit-build.json"
@@ -160,7 +162,7 @@ def _build(
 
     result = BuildResult()
     results: list[FileResult] = []
-    pending: dict[str, tuple[str, Agreement, Future[tuple[str, str]]]] = {}
+    pending: dict[str, tuple[str, Agreement, Future[tuple[str, str]], dict[str, str | None]]] = {}
     entries: dict[str, dict[str, Any]] = {}
     owners: dict[str, str] = {}
     day = today()
@@ -176,7 +178,9 @@ def _build(
             continue
         sha = _digest(raw)
         old = cached.get(name)
-        reusable = bool(old and old["sha"] == sha and all((out / f).is_file() for f in old["outputs"]))
+        reusable = bool(
+            old and old["sha"] == sha and all((out / f).is_file() for f in old["outputs"]) and _same_inputs(old)
+        )
         if old is not None and reusable and checked_today:
             entries[name] = old
             owners.setdefault(old["entry"]["id"], name)
@@ -186,16 +190,22 @@ def _build(
         else:
             sources.append((name, raw, sha))
     steps = 2 * len(sources)  # each source is checked, then its pages are collected
-    with _RenderQueue(templates, len(sources)) as queue:
+    with _RenderQueue(templates, len(sources)) as queue, Witness() as witness:
         for done, (name, raw, sha) in enumerate(sources, 1):
             if progress:
                 progress(done, steps)
-            checked = check_source(load_bytes(raw, name), name, day, owners, strict)
+            checked = check_source(load_bytes(raw, name), name, day, owners, strict, witness)
+            inputs = checked.evidence.inputs if checked.evidence else {}
             results.append(checked)
             old = cached.get(name)
             if checked.ok and checked.document is not None:
                 data = checked.document.data
-                if old and old["sha"] == sha and all((out / f).is_file() for f in old["outputs"]):
+                if (
+                    old
+                    and old["sha"] == sha
+                    and all((out / f).is_file() for f in old["outputs"])
+                    and old.get("inputs", {}) == inputs
+                ):
                     entries[name] = {
                         **old,
                         "warnings": [asdict(p) for p in checked.problems],
@@ -203,8 +213,11 @@ def _build(
                     result.unchanged.append(name)
                 else:
                     # Rendering starts while later files are still being checked.
-                    agreement = Agreement.from_data(data)
-                    pending[name] = (sha, agreement, queue.submit(data, agreement, _shown(name)))
+                    evidence = checked.evidence
+                    agreement = Agreement.from_data(
+                        data, evidence.rosters if evidence else None, evidence.checks if evidence else None
+                    )
+                    pending[name] = (sha, agreement, queue.submit(data, agreement, _shown(name)), inputs)
             checked.document = None  # node trees are only needed for positions; free them now
         report = Report(sorted(results, key=lambda r: r.path))
         if not report.ok:
@@ -214,7 +227,7 @@ def _build(
         outputs: dict[str, bytes] = {}
         by_name = {r.path: r for r in results}
         pdf_renderer = Renderer(templates) if pdf else None
-        for done, (name, (sha, agreement, future)) in enumerate(pending.items(), len(sources) + 1):
+        for done, (name, (sha, agreement, future, inputs)) in enumerate(pending.items(), len(sources) + 1):
             markdown, page = future.result()
             ident = agreement.id
             outputs[f"{ident}.md"] = markdown.encode()
@@ -228,6 +241,7 @@ def _build(
                 "outputs": [f"{ident}.md", f"{ident}.html"] + ([f"{ident}.pdf"] if pdf else []),
                 "entry": index_entry(agreement),
                 "warnings": [asdict(p) for p in by_name[name].problems],
+                "inputs": inputs,
             }
             result.rendered.append(name)
             if progress:
@@ -398,6 +412,13 @@ def _changelog(
         "changelog.md": document(groups, history, "md", templates).encode(),
         "changelog.html": document(groups, history, "html", templates, index_link=True).encode(),
     }
+
+
+def _same_inputs(old: dict[str, Any]) -> bool:
+    """Whether the files an agreement's sign-off was checked against (roster files,
+    allowed_signers) still hold the same bytes, so its cached pages still tell the truth."""
+    recorded = old.get("inputs", {})
+    return isinstance(recorded, dict) and all(file_digest(Path(f)) == sha for f, sha in recorded.items())
 
 
 SCORECARD = "scorecard.html"

@@ -2,8 +2,9 @@
 
 A watcher polls the agreements, the templates and the schema; each change runs the same
 incremental build as `make render`. Pages get a small script that asks the server for the
-build number and reloads when it moves. While the agreements have errors, every page shows
-the validation messages instead, until the file is fixed.
+build number and reloads when it moves. While an agreement has errors, its own page shows
+the validation messages instead, until the file is fixed; the other agreements are built
+and served as usual. Only a failure of the whole build (a template error) shows on every page.
 """
 
 from __future__ import annotations
@@ -19,9 +20,15 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from ..checking.validate import Report
 from ..errors import SlakitError, UsageError
+from ..world.files import find_agreements
+from ..world.load import load_file
 from ..world.resources import SCHEMA_PATH, TEMPLATES
-from .build import BuildFailed, build
+from .build import MANIFEST, BuildFailed, build
+
+_PAGE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_ID_LINE = re.compile(r"""^id:[ \t]*["']?([a-z0-9]+(?:-[a-z0-9]+)*)["']?[ \t]*(?:#.*)?$""", re.MULTILINE)
 
 RELOAD_JS = """(function () {
   var seen = null;
@@ -49,7 +56,9 @@ class Site:
         self.paths, self.out, self.templates, self.log = paths, out, templates, log
         self.lock = threading.Lock()
         self.version = 0
-        self.problems: str | None = None
+        self.problems: str | None = None  # the whole build failed: every page shows this
+        self.broken: dict[str, str] = {}  # URL path of a broken agreement's page -> its problems
+        self.broken_files: list[tuple[str, list[str]]] = []  # each broken file and its pages
 
     def watched(self) -> list[Path]:
         roots = [Path(p) for p in self.paths] + [TEMPLATES, SCHEMA_PATH.parent]
@@ -73,24 +82,71 @@ class Site:
         return state
 
     def rebuild(self) -> None:
+        """Build; when some agreements have errors, publish the others and remember each
+        broken one's page, so that page (and only it) shows its problems."""
         from ..output.report import text as report_text
 
-        try:
-            result = build(self.paths, self.out, self.templates)
-            problems = None
-            self.log(f"rebuilt: {len(result.rendered)} rendered, {len(result.unchanged)} unchanged")
-        except BuildFailed as failed:
-            problems = report_text(failed.report)
-            self.log("build failed; the pages show the problems:\n" + problems.rstrip())
-        except SlakitError as exc:
-            problems = exc.format_message()
-            self.log(f"build failed: {problems}")
-        except Exception as exc:  # the preview outlives any failure of one rebuild
-            problems = f"the build failed unexpectedly ({type(exc).__name__}: {exc}); please report this"
-            self.log(problems)
+        problems: str | None = None
+        broken: dict[str, str] = {}
+        broken_files: list[tuple[str, list[str]]] = []
+        paths = self.paths
+        while True:
+            try:
+                result = build(paths, self.out, self.templates)
+                self.log(f"rebuilt: {len(result.rendered)} rendered, {len(result.unchanged)} unchanged")
+                break
+            except BuildFailed as failed:
+                bad = [f for f in failed.report.files if not f.ok]
+                for file in bad:
+                    text = report_text(Report([file]))
+                    earlier = [pages for name, pages in self.broken_files if name == file.path]
+                    pages = list(dict.fromkeys(self.pages_of(file.path) + [p for ps in earlier for p in ps]))
+                    broken.update(dict.fromkeys(pages, text))
+                    broken_files.append((file.path, pages))
+                    self.log(f"{file.path} has problems; its page shows them:\n" + text.rstrip())
+                names = {f.path for f in bad}
+                rest = [name for _, name in find_agreements(paths) if name not in names]
+                if not rest or len(rest) == len(find_agreements(paths)):
+                    problems = report_text(failed.report)
+                    break
+                paths = rest
+            except SlakitError as exc:
+                problems = exc.format_message()
+                self.log(f"build failed: {problems}")
+                break
+            except Exception as exc:  # the preview outlives any failure of one rebuild
+                problems = f"the build failed unexpectedly ({type(exc).__name__}: {exc}); please report this"
+                self.log(problems)
+                break
         with self.lock:
             self.problems = problems
+            self.broken, self.broken_files = broken, broken_files
             self.version += 1
+
+    def pages_of(self, source: str) -> list[str]:
+        """The URL paths of the pages an agreement file publishes: from its id when it still
+        has one, and from what the last good build published for it."""
+        pages = []
+        doc, _ = load_file(source)
+        ident = doc.data.get("id") if doc is not None and isinstance(doc.data, dict) else None
+        if doc is None:  # it does not parse: the id as written at the top level, else the file's name
+            try:
+                found = _ID_LINE.search(Path(source).read_text(encoding="utf-8", errors="replace"))
+            except OSError:
+                found = None
+            ident = found.group(1) if found else Path(source).stem
+        if isinstance(ident, str) and _PAGE.match(ident):
+            pages.append(f"/{ident}.html")
+        try:
+            manifest = json.loads((self.out / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            manifest = {}
+        agreements = manifest.get("agreements") if isinstance(manifest, dict) else None
+        entry = agreements.get(source) if isinstance(agreements, dict) else None
+        for output in entry.get("outputs", []) if isinstance(entry, dict) else []:
+            if isinstance(output, str) and output.endswith(".html"):
+                pages.append("/" + output)
+        return list(dict.fromkeys(pages))
 
     def watch(self, stop: threading.Event, interval: float = 0.4) -> None:
         seen = self.snapshot()
@@ -149,9 +205,11 @@ def handler(site: Site, hosts: frozenset[str] = frozenset()) -> type[SimpleHTTPR
                 return
             path = self.path.split("?", 1)[0]
             with site.lock:
-                version, problems = site.version, site.problems
+                version, problems, broken = site.version, site.problems, dict(site.broken)
+                broken_files = list(site.broken_files)
             if path == "/__slakit/version":
-                self.send(json.dumps({"version": version, "ok": problems is None}).encode(), "application/json")
+                ok = problems is None and not broken
+                self.send(json.dumps({"version": version, "ok": ok}).encode(), "application/json")
                 return
             if path == "/__slakit/reload.js":
                 self.send(RELOAD_JS.encode(), "text/javascript; charset=utf-8")
@@ -159,6 +217,9 @@ def handler(site: Site, hosts: frozenset[str] = frozenset()) -> type[SimpleHTTPR
             if path == "/" or path.endswith(".html"):
                 if problems is not None:  # a server-side failure, so 500: tools and tests see it too
                     self.send(error_page(problems).encode(), "text/html; charset=utf-8", 500)
+                    return
+                if path in broken:
+                    self.send(error_page(broken[path], one=True).encode(), "text/html; charset=utf-8", 500)
                     return
                 target = site.out / ("index.html" if path == "/" else path.lstrip("/"))
                 try:
@@ -170,6 +231,8 @@ def handler(site: Site, hosts: frozenset[str] = frozenset()) -> type[SimpleHTTPR
                 if page is None:
                     self.send(b"Not found", "text/plain; charset=utf-8", 404)
                     return
+                if path in ("/", "/index.html") and broken_files:
+                    page = with_notice(page, broken_files)
                 self.send(with_reload(page).encode(), "text/html; charset=utf-8")
                 return
             super().do_GET()
@@ -191,16 +254,36 @@ def with_reload(page: str) -> str:
     return page.replace("</body>", '<script src="/__slakit/reload.js"></script>\n</body>', 1)
 
 
-def error_page(problems: str) -> str:
-    """The page shown while the build fails, styled like the site (the built-in templates:
-    the user's own may be what fails)."""
+def with_notice(page: str, files: list[tuple[str, list[str]]]) -> str:
+    """The index with a note of the agreements left out because they have problems."""
+    items = "".join(
+        f"<li><code>{html.escape(name)}</code>"
+        + "".join(f' (<a href="{html.escape(p)}">its page shows why</a>)' for p in pages[:1])
+        + "</li>"
+        for name, pages in files
+    )
+    note = (
+        '<aside role="alert" style="border-left:4px solid #a4260b;background:#fdf1ec;padding:.5rem 1rem;'
+        'margin:0 0 1rem">Not published while they have problems:<ul>' + items + "</ul></aside>"
+    )
+    return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + note, page, count=1)
+
+
+def error_page(problems: str, one: bool = False) -> str:
+    """The page shown while the build fails (or, `one`, a broken agreement's own page),
+    styled like the site (the built-in templates: the user's own may be what fails)."""
     from ..output.render import Renderer
 
     count = sum(1 for line in problems.splitlines() if re.search(r":\d+:\d+: (error|warning)\[", line))
     try:
         renderer = Renderer(None)
         return renderer.template(
-            renderer.html_env, "error.html.j2", problems=problems.rstrip(), count=count or 1, style=renderer.style()
+            renderer.html_env,
+            "error.html.j2",
+            problems=problems.rstrip(),
+            count=count or 1,
+            style=renderer.style(),
+            one=one,
         )
     except SlakitError:
         return (

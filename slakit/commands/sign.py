@@ -1,5 +1,10 @@
 """Signing: a signature recorded in the YAML, bound to the digest of the terms it accepts.
 
+With --key, the signer's SSH key signs a canonical statement of the agreement id, the
+terms digest, name, e-mail, role, party and date (ssh-keygen -Y sign), and the signature is
+checked against the repository's allowed_signers before anything is written. Whoever ran
+the command is recorded too (recorded_by, their Git identity).
+
 The file is edited as text, not rewritten: only the lines of the new signature are added
 (or those of the same person's earlier signature replaced), so comments, key order and
 formatting stay exactly as they were. The result is parsed again and checked to differ
@@ -16,21 +21,28 @@ from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ..checking.evidence import Evidence, Witness, repository_root
 from ..checking.validate import check_source, content_errors
 from ..errors import InputError, UsageError, shown
 from ..model.dates import parse_date as date
-from ..model.terms import terms_digest
+from ..model.terms import Person, people, statement, terms_digest
+from ..world import ssh
 from ..world.clock import today
 from ..world.files import locked, read_agreement, write_if_changed
+from ..world.git import identity
 from ..world.load import Document, load_bytes
 from ..world.text import display_path
 
-_PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9 .,'()&/+\-]*\Z")
+_PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9 .,'()&/+<>@_\-]*\Z")
 _RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
 
 
-def sign(path: Path, name: str, role: str, party: str | None, when: str | None) -> str:
+def sign(path: Path, name: str, role: str, party: str | None, when: str | None, key: Path | None = None) -> str:
     """Record a signature in the agreement at `path`; returns what was done, for people.
+
+    With `key` (a private SSH key), the signature also carries an SSH signature of the
+    signed statement, checked against the repository's allowed_signers before the file is
+    touched; without one it is recorded "unverified".
 
     The file is read, edited and replaced under a lock on its folder, so two signers at the
     same moment both land. A link stays a link: the file it points to (inside the repository)
@@ -42,7 +54,7 @@ def sign(path: Path, name: str, role: str, party: str | None, when: str | None) 
     read_agreement(path)  # refuses links out of the repository, FIFOs and devices before anything else
     target = Path(os.path.realpath(path))
     with locked(target.parent):
-        return _sign(path, target, name, role, party, when)
+        return _sign(path, target, name, role, party, when, key)
 
 
 def _check_option(option: str, value: str) -> None:
@@ -54,25 +66,50 @@ def _check_option(option: str, value: str) -> None:
         raise UsageError(f"{option} {shown(value)} is not accepted: write it on one line, in at most 200 characters")
 
 
-def _sign(path: Path, target: Path, name: str, role: str, party: str | None, when: str | None) -> str:
+def _sign(path: Path, target: Path, name: str, role: str, party: str | None, when: str | None, key: Path | None) -> str:
     raw = read_agreement(target)
-    checked = check_source(load_bytes(raw, str(path)), str(path), today(), {})
+    day_today = today()
+    with Witness(current_terms=True) as witness:
+        checked = check_source(load_bytes(raw, str(path)), str(path), day_today, {}, witness=witness)
     # Missing or stale signatures are what signing fixes; every other error stops it.
     blocking = content_errors(checked.problems)
-    if blocking or checked.document is None:
+    if blocking or checked.document is None or checked.evidence is None:
         lines = "\n".join(p.format() for p in sorted(blocking or checked.problems))
         raise InputError(f"{path} has problems; fix them before signing (the file was not changed):\n{lines}")
-    doc = checked.document
+    doc, evidence = checked.document, checked.evidence
     data = doc.data
-    day = _signing_date(when)
-    party = _party(data, name, role, party)
+    person = _person(data, evidence, name, role, party)
     digest = terms_digest(data)
-    signature = {"name": name, "role": role, "party": party, "date": day.isoformat(), "terms": digest}
+    day = _signing_date(when, day_today, data, evidence, digest)
+    signature = {"name": name, "role": role, "party": person.party, "date": day.isoformat(), "terms": digest}
+    if key is not None:
+        if person.email is None:
+            raise UsageError(
+                f"the agreement gives no e-mail address for {name}, so an SSH signature cannot name them; "
+                "add it (stakeholders[].contact.address, or parties[].members[].email) and sign again"
+            )
+        signature["email"] = person.email
+    recorder = identity(path.resolve().parent)
+    if recorder:
+        signature["recorded_by"] = recorder
+    if key is not None:
+        message = statement(data["id"], signature)
+        armored = ssh.sign(key.expanduser(), message)
+        signers = ssh.allowed_signers(repository_root(path))
+        verdict = ssh.verify(signers, person.email or "", message, armored)
+        if not verdict.ok:
+            raise InputError(
+                f"the SSH signature made with '{key}' does not verify: {verdict.reason}. Add a line "
+                f"'{person.email} <public key>' to {signers} (Git's allowed_signers format); "
+                f"{path} was not changed"
+            )
+        signature["ssh_signature"] = armored
     existing = [s for s in data["signoff"].get("signatures") or []]
     for i, old in enumerate(existing):
         # One signature per person (signatures are keyed by name): a new one replaces theirs.
         if old.get("name") == name:
-            if (old.get("role"), old.get("party"), old.get("terms")) == (role, party, digest):
+            same = (old.get("role"), old.get("party"), old.get("terms")) == (role, person.party, digest)
+            if same and (key is None or "ssh_signature" in old):
                 return f"{name} already signed these terms on {old.get('date')}; {path} is unchanged"
             text = _replace_item(doc, i, signature)
             break
@@ -83,50 +120,64 @@ def _sign(path: Path, target: Path, name: str, role: str, party: str | None, whe
         text = re.sub(r"(?<!\r)\n", "\r\n", text)
     bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
     write_if_changed(target, bom + text.encode())
-    return f"signed: {name}, {role} ({party}), {day.isoformat()}, terms {digest[:19]}…; recorded in {path}"
+    kind = "verified with an SSH key" if key is not None else "unverified: no --key"
+    return (
+        f"signed: {name}, {role} ({person.party}), {day.isoformat()}, terms {digest[:19]}… ({kind}); recorded in {path}"
+    )
 
 
-def _signing_date(when: str | None) -> dt.date:
-    day = today()
-    if when is None:
-        return day
-    parsed = date(when)
-    if parsed is None:
-        raise UsageError(f"--date '{when}' is not a date written YYYY-MM-DD")
-    if parsed > day:
-        raise UsageError(f"--date {when} is in the future (today is {day}); a signature is dated when it is given")
+def _signing_date(when: str | None, day: dt.date, data: dict[str, Any], evidence: Evidence, digest: str) -> dt.date:
+    """The day of signing: today, or `when`, which may not be in the future, nor before the
+    terms existed (the first commit holding them, the first version's effective date)."""
+    parsed = day
+    if when is not None:
+        parsed = date(when)  # type: ignore[assignment]
+        if parsed is None:
+            raise UsageError(f"--date '{when}' is not a date written YYYY-MM-DD")
+        if parsed > day:
+            raise UsageError(f"--date {when} is in the future (today is {day}); a signature is dated when it is given")
+    seen = evidence.first_seen.get(digest)
+    first = evidence.first_effective or date(data.get("effective"))
+    if first is not None and parsed < first:
+        raise UsageError(
+            f"a signature dated {parsed} would be older than the agreement: its first version took effect on {first}"
+        )
+    if seen is not None and parsed < seen.date:
+        raise UsageError(
+            f"a signature dated {parsed} would be older than the terms it signs: they first appear in "
+            f"commit {seen.commit[:12]} of {seen.date}"
+        )
     return parsed
 
 
-def _party(data: dict[str, Any], name: str, role: str, party: str | None) -> str:
-    """The party the signer signs for: given, or found from the required signers and stakeholders."""
+def _person(data: dict[str, Any], evidence: Evidence, name: str, role: str, party: str | None) -> Person:
+    """The listed person who signs, for the party given or found, in a role the agreement gives them."""
     parties = [p["id"] for p in data["parties"]]
-    signoff = data["signoff"]
-    people = {s["name"]: s for s in data.get("stakeholders", [])}
     if party is not None and party not in parties:
         raise UsageError(f"unknown party '{party}'; the agreement's parties are: {', '.join(parties)}")
-    person = people.get(name)
-    if person is not None:
-        if party is not None and person["party"] != party:
-            raise UsageError(f"{name} belongs to party '{person['party']}', not '{party}'")
-        party = person["party"]
-    elif not signoff.get("everyone"):
-        known = ", ".join(people) or "none"
+    listed = people(data, evidence.rosters)
+    theirs = [p for p in listed if p.name == name]
+    if not theirs:
+        known = ", ".join(dict.fromkeys(p.name for p in listed)) or "none"
         raise UsageError(
-            f"'{name}' is not a stakeholder of this agreement (stakeholders: {known}); add them under "
-            "stakeholders, or set signoff.everyone: true so every team member may sign"
+            f"'{name}' is not listed in this agreement, so may not sign it (listed: {known}); add them under "
+            "stakeholders, or as a member of their party (parties[].members, or the party's roster file)"
         )
-    roles = {(r["role"], r["party"]) for r in signoff["required"]}
-    roles |= {(s["role"], s["party"]) for s in data.get("stakeholders", [])}
-    matching = sorted({p for r, p in roles if r == role and (party is None or p == party)})
-    if party is None:
-        if len(matching) != 1:
-            raise UsageError(f"say which party {name} signs for with --party ({', '.join(parties)})")
-        party = matching[0]
-    if not matching and not signoff.get("everyone"):
-        known = ", ".join(sorted({r for r, p in roles if p == party})) or "none"
-        raise UsageError(f"unknown role '{role}' for party '{party}'; roles that sign for it: {known}")
-    return party
+    if party is not None:
+        matching = [p for p in theirs if p.party == party]
+        if not matching:
+            raise UsageError(f"{name} belongs to party '{theirs[0].party}', not '{party}'")
+        theirs = matching
+    with_role = [p for p in theirs if role in p.roles]
+    if not with_role:
+        roles = sorted({r for p in theirs for r in p.roles})
+        raise UsageError(
+            f"unknown role '{role}' for {name} (party '{theirs[0].party}'); the agreement gives them: "
+            f"{', '.join(roles) or 'no role'}"
+        )
+    if len(with_role) > 1:
+        raise UsageError(f"say which party {name} signs for with --party ({', '.join(p.party for p in with_role)})")
+    return with_role[0]
 
 
 # -- editing the text -------------------------------------------------------------------------
@@ -147,6 +198,7 @@ def _escape(ch: str) -> str:
     if (
         code < 0x20
         or 0x7F <= code <= 0x9F
+        or code in (0x2028, 0x2029)  # line and paragraph separators: YAML folds them like line breaks
         or 0xFDD0 <= code <= 0xFDEF
         or code & 0xFFFE == 0xFFFE
         or 0xD800 <= code <= 0xDFFF
@@ -158,10 +210,13 @@ def _escape(ch: str) -> str:
 def _item(signature: dict[str, str], column: int) -> str:
     pad = " " * column
     lines = [f"{pad}- name: {_scalar(signature['name'])}"]
-    lines += [
-        f"{pad}  {key}: {_scalar(signature[key]) if key in ('role', 'party') else signature[key]}"
-        for key in ("role", "party", "date", "terms")
-    ]
+    for key in ("role", "party", "date", "terms", "email", "recorded_by"):
+        if key in signature:
+            value = signature[key]
+            lines.append(f"{pad}  {key}: {value if key in ('date', 'terms') else _scalar(value)}")
+    if "ssh_signature" in signature:
+        lines.append(f"{pad}  ssh_signature: |")
+        lines += [f"{pad}    {line}" for line in signature["ssh_signature"].splitlines()]
     return "\n".join(lines) + "\n"
 
 

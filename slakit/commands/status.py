@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,14 @@ def _row(result: FileResult, last_change: dict[str, str], today_: dt.date) -> di
     data = data if isinstance(data, dict) else {}
     review = ReviewSchedule.from_data(data)
     upcoming = review.next_review
-    signoff = None
+    signoff, state = None, None
     if isinstance(data.get("signoff"), dict):
+        evidence = result.evidence
         try:
-            signoff = signature_state(data).summary(data.get("status") == "retired")
+            state = signature_state(data, evidence.rosters if evidence else None, evidence.checks if evidence else None)
+            signoff = state.summary(data.get("status") == "retired")
         except (TypeError, AttributeError, KeyError, ValueError):
-            signoff = None  # too malformed to tell; the errors say why
+            signoff, state = None, None  # too malformed to tell; the errors say why
     status = data.get("status") if isinstance(data.get("status"), str) else None
     return {
         "path": result.path,
@@ -43,6 +46,12 @@ def _row(result: FileResult, last_change: dict[str, str], today_: dt.date) -> di
         "overdue": review.overdue(today_),
         "due_soon": review.due_soon(today_),
         "signoff": signoff,
+        "signatures": [
+            {"name": sig.name, "role": sig.role, "party": sig.party, "date": sig.date, "state": sig.state}
+            | ({"why": sig.why} if sig.why else {})
+            for sig in (state.signatures if state else ())
+        ],
+        "awaiting": state.awaiting() if state and data.get("status") != "retired" else [],
         "problems": sum(p.severity == ERROR for p in result.problems),
         "valid": result.ok,
     }
@@ -97,8 +106,18 @@ def status_table(rows: list[dict[str, Any]]) -> list[tuple[str, ...]]:
                 r["status"] or "?",
                 r["last_change"] or "not in Git",
                 r["next_review"] or "not set",
-                r["signoff"] or "?",
+                _signoff_cell(r),
                 "; ".join(notes),
             )
         )
     return table
+
+
+def _signoff_cell(row: dict[str, Any]) -> str:
+    """ "awaiting 1 of 3 signatures (2 verified, 1 stale)": the summary and each state's count."""
+    if not row["signoff"]:
+        return "?"
+    states = [s["state"] for s in row["signatures"]]
+    counts = ", ".join(f"{states.count(k)} {k}" for k in ("verified", "unverified", "stale", "invalid") if k in states)
+    summary = re.sub(r" \(\d+ stale\)$", "", str(row["signoff"]))  # the stale count is among the counts
+    return f"{summary} ({counts})" if counts else summary

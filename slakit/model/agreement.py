@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,7 @@ from .funnel import Funnel, FunnelPlan, amount, monthly, plan, term_end
 from .plans import LeadValuePlan, RevenuePlan
 from .review import ReviewSchedule
 from .targets import Target
-from .terms import SignatureState, signature_state, terms_digest
+from .terms import Check, SignatureState, signature_state, terms_digest
 
 if TYPE_CHECKING:  # imported where calendars are built: numpy is not needed to compare or digest
     from .calendar import Calendar
@@ -149,8 +150,14 @@ class Agreement:
     data: dict[str, Any] = field(compare=False, repr=False)  # the validated data it was built from
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Agreement:
-        """The typed agreement; `data` must have passed schema validation."""
+    def from_data(
+        cls,
+        data: dict[str, Any],
+        rosters: Mapping[str, Sequence[dict[str, Any]]] | None = None,
+        checks: Mapping[int, Check] | None = None,
+    ) -> Agreement:
+        """The typed agreement; `data` must have passed schema validation. `rosters` and
+        `checks` are what was found outside the file about its sign-off (see signature_state)."""
         from .calendar import Calendar
 
         term = data["term"]
@@ -192,7 +199,7 @@ class Agreement:
                 )
                 for r in data.get("rewards") or []
             ),
-            signoff=signature_state(data),
+            signoff=signature_state(data, rosters, checks),
             data=data,
         )
 
@@ -266,6 +273,17 @@ class Agreement:
 
     def signoff_summary(self) -> str:
         return self.signoff.summary(self.retired)
+
+    def banner(self) -> str | None:
+        """What the page of an active agreement whose sign-off is not complete says at the
+        top (an amendment in progress, most often), or None."""
+        state = self.signoff
+        if self.status != "active" or state.complete:
+            return None
+        lead = "Changed since signed" if state.amended else "Not signed by all"
+        names = state.awaiting()
+        shown = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+        return f"{lead}: awaiting {state.missing} signature{'s' * (state.missing != 1)} ({shown})"
 
 
 def party_names(*documents: Any) -> dict[str, str]:

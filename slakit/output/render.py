@@ -167,7 +167,7 @@ class Renderer:
         )
         for env in (self.markdown_env, self.html_env):
             env.filters.update(present.FILTERS)
-            env.filters.update({"cell": inline, "join_cells": _join_cells, "csp_hash": _csp_hash})
+            env.filters.update({"cell": inline, "join_cells": _join_cells, "csp_hash": _csp_hash, "clean": clean_text})
             env.globals["anchor"] = _anchor
             env.globals["funnel_rates"] = present.funnel_rates
             env.globals["funnel_runs"] = present.funnel_runs

@@ -41,6 +41,29 @@ def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     return result
 
 
+def toplevel(folder: Path) -> Path | None:
+    """The top of the Git work tree `folder` is in, or None (not in one, or no git)."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(result.stdout.strip()).resolve() if result.returncode == 0 and result.stdout.strip() else None
+
+
+def identity(folder: Path) -> str | None:
+    """Who is at the keyboard, as Git knows them ("Name <email>"), or None."""
+    try:
+        result = subprocess.run(
+            ["git", "var", "GIT_COMMITTER_IDENT"], cwd=folder, capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    ident = result.stdout.strip()
+    return ident[: ident.rfind(">") + 1] if result.returncode == 0 and ">" in ident else None
+
+
 class Repo:
     """A Git work tree, found from any folder inside it."""
 
