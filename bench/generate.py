@@ -37,17 +37,18 @@ def vary(base: dict, n: int, rng: random.Random) -> dict:
     data["id"] = f"{base['id']}-{n:04d}"
     data["title"] = f"{base['title']} (unit {n})"
     data["version"] = rng.randint(1, 40)
+    # Lead figures scale together (volume = planned leads per source, value = their sum), and
+    # only upwards, so every generated agreement still covers what its funnel needs.
+    scale = rng.randint(1, 3)
     for commitment in data["commitments"]:
         value = commitment.get("lead_value")
         if value:
-            total = 0
             for source in value["sources"]:
-                source["planned"] = rng.randint(5, 300)
-                total += source["planned"] * source["value_per_lead"]["amount"]
-            value["total"]["amount"] = total
+                source["planned"] *= scale
+            value["total"]["amount"] = sum(s["planned"] * s["value_per_lead"]["amount"] for s in value["sources"])
         volume = commitment.get("lead_volume")
         if volume:
-            volume["count"] = rng.randint(10, 900)
+            volume["count"] *= scale
     return data
 
 
@@ -74,10 +75,12 @@ def add_commitments(data: dict, count: int, rng: random.Random) -> dict:
 
 
 def resign(data: dict) -> dict:
-    """Signatures accept the terms each generated agreement actually has."""
+    """Signatures accept the terms each generated agreement actually has. Their SSH signatures
+    are dropped (they signed the example's statement), so they are recorded as unverified."""
     digest = terms_digest(data)
     for signature in data.get("signoff", {}).get("signatures", []):
         signature["terms"] = digest
+        signature.pop("ssh_signature", None)
     return data
 
 
