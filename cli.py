@@ -271,7 +271,7 @@ def score(
 
     \b
     Example:
-      python cli.py score sla/company-a-lead-management.yaml --leads leads.csv \\
+      slakit score sla/company-a-lead-management.yaml --leads leads.csv \\
           --deals deals.xlsx --preset hubspot --format html --out scorecard.html
     """
     from pathlib import Path
@@ -569,8 +569,8 @@ def plan(path: str, fmt: str, settings: tuple[str, ...], out: str | None) -> Non
 
     \b
     Examples:
-      python cli.py plan sla/company-a-lead-management.yaml
-      python cli.py plan sla/company-a-lead-management.yaml --set close_rate=40% --format json
+      slakit plan sla/company-a-lead-management.yaml
+      slakit plan sla/company-a-lead-management.yaml --set close_rate=40% --format json
     """
     from slakit.commands.plan import run_plan
 

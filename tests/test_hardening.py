@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from test_workflow import start_preview
 
 from conftest import ROOT, git, run, run_process
 
@@ -510,20 +511,9 @@ def test_a_killed_build_leaves_dist_whole_and_the_next_run_cleans_up(tmp_path: P
 
 
 def test_preview_checks_host_hides_the_manifest_and_drops_idle_connections(tmp_path: Path) -> None:
-    shutil.copytree(ROOT / "sla", tmp_path / "sla")
-    proc = subprocess.Popen(
-        [sys.executable, "-u", str(ROOT / "cli.py"), "preview", "--port", "0"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc, url = start_preview(tmp_path)
     try:
-        line = ""
-        while "Serving" not in line:
-            line = proc.stdout.readline()
-            assert line, "the preview ended"
-        port = int(line.split("127.0.0.1:")[1].split("/")[0])
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
 
         def get(path: str, host: str) -> int:
             request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host})

@@ -5,15 +5,13 @@ repositories, the real CLI and the real preview server."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from test_workflow import fetch, wait_for
+from test_workflow import fetch, start_preview, wait_for
 
 from conftest import ROOT, git, run, run_process
 
@@ -411,19 +409,8 @@ def test_amending_an_active_agreement_end_to_end(pact: Path, keys: dict[str, Pat
     assert [r["signoff"] for r in status if r["id"] == "team-pact"] == ["awaiting 2 of 2 signatures (2 stale)"]
 
     # The preview shows the amendment, and a broken agreement only on its own page.
-    proc = subprocess.Popen(
-        [sys.executable, "-u", str(ROOT / "cli.py"), "preview", "--port", "0", "--out", "preview"],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    proc, url = start_preview(root, "--out", "preview", copy_examples=False, timeout=90)
     try:
-        line = wait_for(lambda: proc.stdout.readline(), timeout=90)
-        while "Serving" not in line:
-            line = proc.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
         assert banner in fetch(url + "team-pact.html")
         version = json.loads(fetch(url + "__slakit/version"))["version"]
         other.write_text(other.read_text() + "status: bogus\n")
@@ -486,19 +473,8 @@ def test_preview_shows_a_never_built_broken_agreement_on_its_own_page(tmp_path: 
     (tmp_path / "sla").mkdir()
     shutil.copy(ROOT / "tests" / "cases" / "valid" / "minimal.yaml", tmp_path / "sla" / "minimal.yaml")
     (tmp_path / "sla" / "broken.yaml").write_text("id: half-done  # being written\ntitle: x\ntitle: y\n")
-    proc = subprocess.Popen(
-        [sys.executable, "-u", str(ROOT / "cli.py"), "preview", "--port", "0"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    proc, url = start_preview(tmp_path, copy_examples=False, timeout=90)
     try:
-        line = wait_for(lambda: proc.stdout.readline(), timeout=90)
-        while "Serving" not in line:
-            line = proc.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
         page = fetch_error(url + "half-done.html")
         assert "This agreement has problems" in page and "duplicate key &#39;title&#39;" in page
         assert "Minimal agreement" in fetch(url + "minimal.html")

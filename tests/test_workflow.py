@@ -70,11 +70,15 @@ def wait_for(check, timeout: float = 15.0):
     raise AssertionError("timed out")
 
 
-def start_preview(folder: Path) -> tuple[subprocess.Popen[str], str]:
-    """`preview --port 0` on a copy of the example agreements in `folder`; the process and its URL."""
-    shutil.copytree(ROOT / "sla", folder / "sla")
+def start_preview(
+    folder: Path, *args: str, copy_examples: bool = True, timeout: float = 15.0
+) -> tuple[subprocess.Popen[str], str]:
+    """`preview --port 0 ARGS` in `folder` (on a copy of the example agreements unless told
+    not to); the process and its URL."""
+    if copy_examples:
+        shutil.copytree(ROOT / "sla", folder / "sla")
     proc = subprocess.Popen(
-        [sys.executable, "-u", str(ROOT / "cli.py"), "preview", "--port", "0"],
+        [sys.executable, "-u", str(ROOT / "cli.py"), "preview", "--port", "0", *args],
         cwd=folder,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -82,9 +86,10 @@ def start_preview(folder: Path) -> tuple[subprocess.Popen[str], str]:
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert proc.stdout is not None
-    line = wait_for(lambda: proc.stdout.readline())
+    line = wait_for(lambda: proc.stdout.readline(), timeout=timeout)
     while "Serving" not in line:
         line = proc.stdout.readline()
+        assert line, "the preview ended"
     return proc, re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)  # type: ignore[union-attr]
 
 
