@@ -14,7 +14,7 @@ from .funnel import Funnel, FunnelPlan, amount, monthly, plan, term_end
 from .plans import LeadValuePlan, RevenuePlan
 from .review import ReviewSchedule
 from .targets import Target
-from .terms import Check, SignatureState, signature_state, terms_digest
+from .terms import Check, SignatureState, signature_state
 
 if TYPE_CHECKING:  # imported where calendars are built: numpy is not needed to compare or digest
     from .calendar import Calendar
@@ -102,11 +102,6 @@ class Commitment:
     def target(self) -> Target | None:
         """The target of the first block that has one."""
         return next((self.targets[k] for k in self.kinds if k in self.targets), None)
-
-    @property
-    def block(self) -> dict[str, Any]:
-        """The first typed block as written (empty for a commitment in words only)."""
-        return self.blocks[self.kind] if self.kind else {}
 
 
 @dataclass(frozen=True)
@@ -202,10 +197,6 @@ class Agreement:
             signoff=signature_state(data, rosters, checks),
             data=data,
         )
-
-    @property
-    def digest(self) -> str:
-        return self.signoff.digest if self.signoff else terms_digest(self.data)
 
     @property
     def retired(self) -> bool:
