@@ -462,7 +462,7 @@ def test_the_pull_request_workflow_enforces_the_sign_off_into_main() -> None:
     job = workflow["jobs"]["signoff"]
     assert job["if"] == "github.event_name == 'pull_request' && github.base_ref == 'main'"
     assert job["env"] == {"SLAKIT_ENFORCE_SIGNOFF": "1"}
-    assert any("cli.py validate sla --format github" in step.get("run", "") for step in job["steps"])
+    assert any("slakit validate sla --format github" in step.get("run", "") for step in job["steps"])
     # The check job (annotations for every pull request) does not enforce it.
     assert "SLAKIT_ENFORCE_SIGNOFF" not in json.dumps(workflow["jobs"]["check"])
 
