@@ -21,7 +21,7 @@ from ..world.files import find_agreements
 from ..world.load import Document, load_file
 from .evidence import Evidence, Witness
 from .rules import SIGNOFF, check, suggest, where
-from .schema import validator
+from .schema import conforms, validator
 
 
 @dataclass
@@ -123,12 +123,16 @@ def _validate_in_workers(
     (a document's node tree costs more to send than to parse). Ids are matched here, in
     order, so the same file is named the duplicate as when checked one by one."""
     validator()  # built once, before the workers are forked from this process
+    conforms()
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    jobs = [(path, name, day, enforce_signoff) for path, name in files]
+    # Files go to the workers in batches, each checked with one Witness: a Witness per file
+    # would list the repository's files and start Git again for every file.
+    size = max(1, len(files) // (workers * 4))
+    jobs = [(files[at : at + size], day, enforce_signoff) for at in range(0, len(files), size)]
     results = []
     with ProcessPoolExecutor(workers, mp_context=context, initializer=gc.freeze) as pool:
-        checked = pool.map(_check_alone, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
+        checked = (one for batch in pool.map(_check_batch, jobs) for one in batch)
         for (_, name), (problems, ident, at) in zip(files, checked):
             if ident is not None:
                 problems = problems + _same_id(name, ident, at, owners)
@@ -138,18 +142,24 @@ def _validate_in_workers(
     return results
 
 
-def _check_alone(job: tuple[Path, str, dt.date, bool]) -> tuple[list[Problem], str | None, tuple[int, int]]:
-    """One file's problems but the duplicate-id check (sign-off evidence included, as
+def _check_batch(
+    job: tuple[list[tuple[Path, str]], dt.date, bool],
+) -> list[tuple[list[Problem], str | None, tuple[int, int]]]:
+    """Each file's problems but the duplicate-id check (sign-off evidence included, as
     check_source gathers it), its id and where the id stands."""
-    path, name, day, enforce_signoff = job
-    loaded = load_file(path, name)
-    doc = loaded[0]
+    files, day, enforce_signoff = job
+    found: list[tuple[list[Problem], str | None, tuple[int, int]]] = []
     with Witness() as witness:
-        problems = check_source(loaded, name, day, {}, False, witness, enforce_signoff).problems
-    ident = doc.data.get("id") if doc is not None and isinstance(doc.data, dict) else None
-    if doc is None or not isinstance(ident, str):
-        return problems, None, (1, 1)
-    return problems, ident, doc.locate(("id",))
+        for path, name in files:
+            loaded = load_file(path, name)
+            doc = loaded[0]
+            problems = check_source(loaded, name, day, {}, False, witness, enforce_signoff).problems
+            ident = doc.data.get("id") if doc is not None and isinstance(doc.data, dict) else None
+            if doc is None or not isinstance(ident, str):
+                found.append((problems, None, (1, 1)))
+            else:
+                found.append((problems, ident, doc.locate(("id",))))
+    return found
 
 
 def check_source(
@@ -310,6 +320,8 @@ LIST_ALLOWED_FOR = 5  # unknown fields of one mapping whose message lists the al
 def schema_problems(doc: Document) -> list[Problem]:
     """Every schema error of the document, each located and explained (once: a malformed
     date fails both its pattern and its format, but is one problem)."""
+    if conforms()(doc.data):
+        return []
     problems: dict[tuple[int, int, str], Problem] = {}
     for error in validator().iter_errors(doc.data):
         for problem in _explain(doc, error):
