@@ -16,9 +16,10 @@ from jsonschema.exceptions import ValidationError
 
 from ..errors import ERROR, Problem, UsageError, shown
 from ..model.schema import index, pattern_of, pointer
+from ..model.terms import remembering_digests
 from ..world.clock import today
 from ..world.files import find_agreements
-from ..world.load import Document, load_file
+from ..world.load import Document, load_file, no_cycle_collection
 from .evidence import Evidence, Witness
 from .rules import SIGNOFF, check, suggest, where
 from .schema import conforms, validator
@@ -135,7 +136,7 @@ def _validate_in_workers(
         checked = (one for batch in pool.map(_check_batch, jobs) for one in batch)
         for (_, name), (problems, ident, at) in zip(files, checked):
             if ident is not None:
-                problems = problems + _same_id(name, ident, at, owners)
+                problems = problems + reused_id(name, ident, at, owners)
             if strict:
                 problems = [p.as_error() for p in problems]
             results.append(FileResult(name, None, problems))
@@ -149,7 +150,9 @@ def _check_batch(
     check_source gathers it), its id and where the id stands."""
     files, day, enforce_signoff = job
     found: list[tuple[list[Problem], str | None, tuple[int, int]]] = []
-    with Witness() as witness:
+    # Cycles are rare here and the batch is short: the collector would walk every object
+    # alive again and again for nothing; what it would find is freed after the batch.
+    with Witness() as witness, no_cycle_collection():
         for path, name in files:
             loaded = load_file(path, name)
             doc = loaded[0]
@@ -180,8 +183,9 @@ def check_source(
     doc, problems = loaded
     evidence = None
     if doc is not None:
-        evidence = witness.gather(doc, Path(name), day) if witness is not None else None
-        problems = schema_problems(doc) + check(doc, day, evidence) + same_id(doc, owners)
+        with remembering_digests():  # the rules and the model need the terms digest: once
+            evidence = witness.gather(doc, Path(name), day) if witness is not None else None
+            problems = schema_problems(doc) + check(doc, day, evidence) + same_id(doc, owners)
         if evidence is not None:
             problems += evidence.problems
         if enforce_signoff and isinstance(doc.data, dict) and doc.data.get("status") == "active":
@@ -220,10 +224,12 @@ def same_id(doc: Document, owners: dict[str, str]) -> list[Problem]:
     if ident not in owners:
         owners[ident] = doc.path
         return []
-    return _same_id(doc.path, ident, doc.locate(("id",)), owners)
+    return reused_id(doc.path, ident, doc.locate(("id",)), owners)
 
 
-def _same_id(path: str, ident: str, at: tuple[int, int], owners: dict[str, str]) -> list[Problem]:
+def reused_id(path: str, ident: str, at: tuple[int, int], owners: dict[str, str]) -> list[Problem]:
+    """The problem of agreement id `ident` (at line and column `at` of `path`) when another
+    file in `owners` has it already; otherwise `path` becomes its owner."""
     if ident not in owners:
         owners[ident] = path
         return []

@@ -25,21 +25,23 @@ import stat
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..checking.evidence import Witness
-from ..checking.validate import FileResult, Report, check_source
+from ..checking.evidence import Evidence, Witness
+from ..checking.schema import conforms, validator
+from ..checking.validate import FileResult, Report, check_source, reused_id
 from ..errors import ERROR, InputError, Problem, UsageError, WriteError
 from ..model.agreement import Agreement
 from ..model.dates import parse_date as date
+from ..model.terms import remembering_digests
 from ..output.render import Renderer, index_entry
 from ..world.clock import epoch_is_set, today
 from ..world.files import FileRefused, find_agreements, read_agreement
-from ..world.load import load_bytes
+from ..world.load import load_bytes, no_cycle_collection
 from ..world.publish import publish
 from ..world.resources import ENGINE, SCHEMA_PATH, TEMPLATES
 from ..world.ssh import file_digest
@@ -162,7 +164,6 @@ def _build(
 
     result = BuildResult()
     results: list[FileResult] = []
-    pending: dict[str, tuple[str, Agreement, Future[tuple[str, str]], dict[str, str | None]]] = {}
     entries: dict[str, dict[str, Any]] = {}
     owners: dict[str, str] = {}
     day = today()
@@ -189,63 +190,42 @@ def _build(
             result.unchanged.append(name)
         else:
             sources.append((name, raw, sha))
-    steps = 2 * len(sources)  # each source is checked, then its pages are collected
-    with _RenderQueue(templates, len(sources)) as queue, Witness() as witness:
-        for done, (name, raw, sha) in enumerate(sources, 1):
+    outputs: dict[str, bytes] = {}
+    reuse = {name: _reusable_inputs(cached.get(name), sha, out) for name, _, sha in sources}
+    with _Checker(templates, strict, pdf, len(sources)) as checker:
+        for done, ((name, _, sha), (problems, ident, at, inputs, made)) in enumerate(
+            zip(sources, checker.run(sources, day, reuse)), 1
+        ):
             if progress:
-                progress(done, steps)
-            checked = check_source(load_bytes(raw, name), name, day, owners, strict, witness)
-            inputs = checked.evidence.inputs if checked.evidence else {}
+                progress(done, len(sources))
+            if ident is not None:
+                problems = problems + reused_id(name, ident, at, owners)
+                if strict:
+                    problems = [p.as_error() for p in problems]
+            checked = FileResult(name, None, problems)
             results.append(checked)
+            if not checked.ok:
+                continue
             old = cached.get(name)
-            if checked.ok and checked.document is not None:
-                data = checked.document.data
-                if (
-                    old
-                    and old["sha"] == sha
-                    and all((out / f).is_file() for f in old["outputs"])
-                    and old.get("inputs", {}) == inputs
-                ):
-                    entries[name] = {
-                        **old,
-                        "warnings": [asdict(p) for p in checked.problems],
-                    }  # same bytes: no re-render
-                    result.unchanged.append(name)
-                else:
-                    # Rendering starts while later files are still being checked.
-                    evidence = checked.evidence
-                    agreement = Agreement.from_data(
-                        data, evidence.rosters if evidence else None, evidence.checks if evidence else None
-                    )
-                    pending[name] = (sha, agreement, queue.submit(data, agreement, _shown(name)), inputs)
-            checked.document = None  # node trees are only needed for positions; free them now
-        report = Report(sorted(results, key=lambda r: r.path))
-        if not report.ok:
-            queue.cancel()
-            raise BuildFailed(report)
-        result.warnings = report.problems
-        outputs: dict[str, bytes] = {}
-        by_name = {r.path: r for r in results}
-        pdf_renderer = Renderer(templates) if pdf else None
-        for done, (name, (sha, agreement, future, inputs)) in enumerate(pending.items(), len(sources) + 1):
-            markdown, page = future.result()
-            ident = agreement.id
-            outputs[f"{ident}.md"] = markdown.encode()
-            outputs[f"{ident}.html"] = page.encode()
-            if pdf and pdf_renderer:
-                from ..output.pdf import to_pdf
-
-                outputs[f"{ident}.pdf"] = to_pdf(page, agreement, pdf_renderer, pdf)
+            if made is None:  # same bytes, same outside inputs: no re-render
+                assert old is not None
+                entries[name] = {**old, "warnings": [asdict(p) for p in problems]}
+                result.unchanged.append(name)
+                continue
+            pages, entry = made
+            outputs.update(pages)
             entries[name] = {
                 "sha": sha,
-                "outputs": [f"{ident}.md", f"{ident}.html"] + ([f"{ident}.pdf"] if pdf else []),
-                "entry": index_entry(agreement),
-                "warnings": [asdict(p) for p in by_name[name].problems],
+                "outputs": list(pages),
+                "entry": entry,
+                "warnings": [asdict(p) for p in problems],
                 "inputs": inputs,
             }
             result.rendered.append(name)
-            if progress:
-                progress(done, steps)
+    report = Report(sorted(results, key=lambda r: r.path))
+    if not report.ok:
+        raise BuildFailed(report)
+    result.warnings = report.problems
 
     renderer = Renderer(templates)
     first = Path(paths[0]) if paths else Path(".")
@@ -316,57 +296,114 @@ def _build(
 
 PARALLEL_FROM = 24  # below this many agreements, starting worker processes costs more than it saves
 
-_worker: Renderer | None = None
+# What checking one source gives: its problems (but a reused id), its id and where the id
+# stands, the files read besides it, and its pages (by file name) with its index entry, or
+# None when it has errors or its cached pages still hold.
+Checked = tuple[list[Problem], str | None, tuple[int, int], dict[str, str | None], Any]
+
+_worker: _Work | None = None
 
 
-def _start_worker(templates: Path | None) -> None:
+@dataclass
+class _Work:
+    """What each process checking and rendering sources needs, made once per process."""
+
+    renderer: Renderer
+    strict: bool
+    pdf: str | None
+
+
+def _start_worker(templates: Path | None, strict: bool, pdf: str | None) -> None:
     global _worker
-    _worker = Renderer(templates)
+    _worker = _Work(Renderer(templates), strict, pdf)
     gc.freeze()  # what the worker inherited stays alive; do not walk it on every collection
 
 
-def _render_one(data: dict[str, Any], agreement: Agreement, shown: str) -> tuple[str, str]:
+def _check_batch(job: tuple[list[tuple[str, bytes, str]], dt.date, dict[str, Any]]) -> list[Checked]:
+    """Check, build into the model and render a batch of sources, each from its bytes, with
+    one Witness: all the work on one agreement happens in one process, and only its pages
+    travel back. The duplicate-id check is left to the caller, which sees every file."""
     assert _worker is not None
-    return _worker.agreement(data, shown, agreement)
+    sources, day, reuse = job
+    done: list[Checked] = []
+    # The collector is paused: checking makes no cycles worth finding, and would set it off
+    # again and again; what it would find is freed after the batch.
+    with Witness() as witness, no_cycle_collection():
+        for name, raw, _ in sources:
+            with remembering_digests():  # checked, then built into the model: one terms digest
+                checked = check_source(load_bytes(raw, name), name, day, {}, _worker.strict, witness)
+                doc, evidence = checked.document, checked.evidence
+                inputs = evidence.inputs if evidence else {}
+                ident = doc.data.get("id") if doc is not None and isinstance(doc.data, dict) else None
+                at = doc.locate(("id",)) if doc is not None and isinstance(ident, str) else (1, 1)
+                made = None
+                if checked.ok and doc is not None and reuse.get(name) != inputs:
+                    made = _render(doc.data, name, evidence)
+            done.append((checked.problems, ident if isinstance(ident, str) else None, at, inputs, made))
+    return done
 
 
-class _RenderQueue:
-    """Renders agreements as they pass validation: in worker processes when there are
-    enough of them and more than one core, otherwise right away in this process."""
+def _render(data: dict[str, Any], name: str, evidence: Evidence | None) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """An agreement's pages (and its PDF when asked for), by file name, and its index entry."""
+    assert _worker is not None
+    agreement = Agreement.from_data(data, evidence.rosters if evidence else None, evidence.checks if evidence else None)
+    markdown, page = _worker.renderer.agreement(data, _shown(name), agreement)
+    ident = agreement.id
+    pages = {f"{ident}.md": markdown.encode(), f"{ident}.html": page.encode()}
+    if _worker.pdf:
+        from ..output.pdf import to_pdf
 
-    def __init__(self, templates: Path | None, count: int):
-        self.templates = templates
+        pages[f"{ident}.pdf"] = to_pdf(page, agreement, _worker.renderer, _worker.pdf)
+    return pages, index_entry(agreement)
+
+
+def _reusable_inputs(old: dict[str, Any] | None, sha: str, out: Path) -> dict[str, Any] | None:
+    """The outside inputs an agreement's cached pages were made from, when its bytes are the
+    same and its pages are still there (same inputs again: the pages are reused), else None."""
+    if old and old.get("sha") == sha and all((out / f).is_file() for f in old["outputs"]):
+        inputs = old.get("inputs", {})
+        return inputs if isinstance(inputs, dict) else None
+    return None
+
+
+class _Checker:
+    """Checks and renders the sources: in worker processes when there are enough of them and
+    more than one core, otherwise in this process. Results come back in the sources' order."""
+
+    def __init__(self, templates: Path | None, strict: bool, pdf: str | None, count: int):
+        self.args = (templates, strict, pdf)
         self.pool: ProcessPoolExecutor | None = None
-        self.local: Renderer | None = None
-        workers = min(os.cpu_count() or 1, 8)
-        if count >= PARALLEL_FROM and workers > 1:
+        self.workers = min(os.cpu_count() or 1, 8)
+        if count >= PARALLEL_FROM and self.workers > 1:
+            validator(), conforms()  # built once, before the workers are forked
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
             self.pool = ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_start_worker, initargs=(templates,)
+                self.workers, mp_context=context, initializer=_start_worker, initargs=self.args
             )
 
-    def submit(self, data: dict[str, Any], agreement: Agreement, shown: str) -> Future[tuple[str, str]]:
-        if self.pool is not None:
-            return self.pool.submit(_render_one, data, agreement, shown)
-        if self.local is None:
-            self.local = Renderer(self.templates)
-        future: Future[tuple[str, str]] = Future()
-        future.set_result(self.local.agreement(data, shown, agreement))
-        return future
+    def run(self, sources: list[tuple[str, bytes, str]], day: dt.date, reuse: dict[str, Any]) -> Iterator[Checked]:
+        if self.pool is None:
+            global _worker
+            _worker = _Work(Renderer(self.args[0]), *self.args[1:])
+            yield from _check_batch((sources, day, reuse))
+            return
+        size = max(1, len(sources) // (self.workers * 4))
+        jobs = []
+        for at in range(0, len(sources), size):
+            batch = sources[at : at + size]
+            jobs.append((batch, day, {name: reuse[name] for name, _, _ in batch if reuse.get(name) is not None}))
+        for done in self.pool.map(_check_batch, jobs):
+            yield from done
 
-    def cancel(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-
-    def __enter__(self) -> _RenderQueue:
+    def __enter__(self) -> _Checker:
         return self
 
     def __exit__(self, kind: Any, *exc: Any) -> None:
         if self.pool is None:
             return
         if kind is not None:  # the build failed or was interrupted: its workers end with it
-            for process in list(getattr(self.pool, "_processes", {}).values()):
+            for process in list((getattr(self.pool, "_processes", None) or {}).values()):
                 process.terminate()
         self.pool.shutdown(wait=True, cancel_futures=True)
 

@@ -100,6 +100,10 @@ def remembering_digests() -> Iterator[TermsDigests]:
     """Within this block, `terms_digest` remembers each document's digest, and the normal
     form of each part, by identity: for commands that read documents and never change them
     (a diff validates, compares and renders each side, each step needing the digest)."""
+    current = _REMEMBERED.get()
+    if current is not None:  # a block inside another shares what the outer one remembers
+        yield current
+        return
     digests = TermsDigests()
     token = _REMEMBERED.set(digests)
     try:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core.text_join import text_join
 from markdown_it.token import Token
 from markupsafe import Markup
 
@@ -99,7 +101,7 @@ class Heading:
     text: str
 
 
-def _parser() -> MarkdownIt:
+def _parser(remember: bool = True) -> MarkdownIt:
     # Only the constructs templates use; each rule left out is one less try on every line
     # (a fifth of the parsing time). Raw HTML stays off.
     md = MarkdownIt("zero", {"html": False, "linkify": False, "typographer": False})
@@ -119,11 +121,56 @@ def _parser() -> MarkdownIt:
             "entity",
         ]
     )
+    if remember:
+        md.core.ruler.at("inline", _inline)
+        md.add_render_rule("rendered_inline", _rendered_inline)
     md.core.ruler.push("heading_ids", _heading_ids)
+    if md.core.ruler.get_active_rules() != ["normalize", "block", "inline", "text_join", "heading_ids"]:
+        # _inline renders inline text at once: a core rule after it would not see that text.
+        raise RuntimeError("markdown-it's core rules changed; review _inline before upgrading")
     md.add_render_rule("th_open", _th_open)
     md.add_render_rule("table_open", _table_open)
     md.add_render_rule("table_close", _table_close)
     return md
+
+
+# Inline text -> its HTML. Table cells, list items and labels repeat within an agreement
+# and across the agreements of a build; parsing inline text was half of turning a page into
+# HTML. Inline HTML depends only on the text (no reference links, no typographer), so each
+# text is parsed and rendered once. Bounded: cleared when full.
+_INLINE_HTML: dict[str, str] = {}
+_INLINE_HTML_MAX = 65536
+
+
+def _inline(state: Any) -> None:
+    """markdown-it's inline rule, with each text's HTML remembered (headings excepted: their
+    `{#anchor}` is read from the parsed text and removed from it afterwards)."""
+    md, tokens = state.md, state.tokens
+    for i, token in enumerate(tokens):
+        if token.type != "inline":
+            continue
+        if token.children is None:
+            token.children = []
+        if i and tokens[i - 1].type == "heading_open":
+            md.inline.parse(token.content, md, state.env, token.children)
+            continue
+        html = _INLINE_HTML.get(token.content)
+        if html is None:
+            parsed = Token("inline", "", 0, content=token.content, children=[])
+            md.inline.parse(token.content, md, state.env, parsed.children)
+            text_join(
+                SimpleNamespace(tokens=[parsed])
+            )  # the core rule that runs after this one  # the core rule that runs after this one
+            html = md.renderer.renderInline(parsed.children, md.options, state.env)
+            if len(_INLINE_HTML) >= _INLINE_HTML_MAX:
+                _INLINE_HTML.clear()
+            _INLINE_HTML[token.content] = html
+        if html:
+            token.children.append(Token("rendered_inline", "", 0, content=html))
+
+
+def _rendered_inline(renderer: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    return str(tokens[idx].content)
 
 
 def _heading_ids(state: Any) -> None:
