@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from types import SimpleNamespace
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core.state_core import StateCore
 from markdown_it.rules_core.text_join import text_join
 from markdown_it.token import Token
 from markupsafe import Markup
@@ -158,9 +158,7 @@ def _inline(state: Any) -> None:
         if html is None:
             parsed = Token("inline", "", 0, content=token.content, children=[])
             md.inline.parse(token.content, md, state.env, parsed.children)
-            text_join(
-                SimpleNamespace(tokens=[parsed])
-            )  # the core rule that runs after this one  # the core rule that runs after this one
+            text_join(StateCore("", md, state.env, [parsed]))  # the core rule that runs after this one
             html = md.renderer.renderInline(parsed.children, md.options, state.env)
             if len(_INLINE_HTML) >= _INLINE_HTML_MAX:
                 _INLINE_HTML.clear()
