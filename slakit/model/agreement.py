@@ -153,8 +153,6 @@ class Agreement:
     ) -> Agreement:
         """The typed agreement; `data` must have passed schema validation. `rosters` and
         `checks` are what was found outside the file about its sign-off (see signature_state)."""
-        from .calendar import Calendar
-
         term = data["term"]
         goals = data.get("goals") or {}
         commitments = tuple(_commitment(c) for c in data["commitments"])
@@ -168,7 +166,7 @@ class Agreement:
             effective=_date(data["effective"]),
             end=parse_date(term.get("end")),
             timezone=data["timezone"],
-            calendars=tuple(Calendar.from_data(c, data["timezone"]) for c in data.get("calendars") or []),
+            calendars=_calendars(data),
             parties=tuple(Party(p["id"], p["name"], p.get("description"), p.get("leader")) for p in data["parties"]),
             stakeholders=tuple(_stakeholder(s) for s in data.get("stakeholders") or []),
             definitions=tuple(
@@ -354,3 +352,12 @@ def _commitment(c: dict[str, Any]) -> Commitment:
         follow_up,
         (c.get("stepped_target") or {}).get("measured_as"),
     )
+
+
+def _calendars(data: dict[str, Any]) -> tuple[Calendar, ...]:
+    """The agreement's calendars (numpy, which they need, is loaded only when there are some)."""
+    if not data.get("calendars"):
+        return ()
+    from .calendar import Calendar
+
+    return tuple(Calendar.from_data(c, data["timezone"]) for c in data["calendars"])

@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 from ..model.agreement import Agreement, Commitment
-from ..model.calendar import DAYS
 from ..model.figures import Percentage, figure, number
 from ..model.targets import Target
 from .present import AFTER_HOURS_RULE, EVERY, days, long_date, lower_first
@@ -99,6 +98,8 @@ def _follow_up(agreement: Agreement, c: Commitment, party: str) -> str:
     sentences = [f"{party} will make first contact within {fu.response_time} with {who}"]
     calendar = agreement.calendar(fu.calendar)
     if calendar is not None:
+        from ..model.calendar import DAYS  # here: loading the calendars' numpy is for agreements that have one
+
         hours = f"{days([DAYS[d] for d in sorted(calendar.days)])} {calendar.start:%H:%M}–{calendar.end:%H:%M} ({calendar.timezone})"
         sentences[0] += f", counted in {calendar.name}: {hours}"
     sentences[0] += "."
