@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .dates import parse_date
@@ -218,7 +219,16 @@ class Agreement:
         return next((c for c in self.calendars if c.id == ident), None)
 
     def commitment(self, ident: str) -> Commitment | None:
-        return next((c for c in self.commitments if c.id == ident), None)
+        return self._commitments_by_id.get(ident)
+
+    @cached_property
+    def _commitments_by_id(self) -> dict[str, Commitment]:
+        """Each id's (first) commitment: pages look each commitment up as they list it, and a
+        search from the start each time grew with the square of their number."""
+        found: dict[str, Commitment] = {}
+        for c in self.commitments:
+            found.setdefault(c.id, c)
+        return found
 
     def funnel_commitments(self) -> tuple[Commitment | None, Commitment | None]:
         """The commitments whose lead volume and lead value the funnel is compared with:
