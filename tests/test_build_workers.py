@@ -1,0 +1,100 @@
+"""A build of many agreements checks, models and renders them in worker processes (each
+agreement wholly in one worker); what it publishes and reports is what a build of the same
+agreements a few at a time (in this process) gives. Real CLI, real files, real processes.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from conftest import ROOT, run, run_process
+from slakit.commands.build import PARALLEL_FROM
+
+EXAMPLES = sorted((ROOT / "sla").glob("*.yaml"))
+MANY = PARALLEL_FROM + 6  # enough for worker processes (the build starts them from PARALLEL_FROM on)
+
+
+def agreements(folder: Path, count: int, start: int = 0) -> list[Path]:
+    """`count` copies of the examples, each with an id of its own (copy-NN-<example id>)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made = []
+    for n in range(start, start + count):
+        source = EXAMPLES[n % len(EXAMPLES)]
+        text = re.sub(r"^id: (.+)$", rf"id: copy-{n:02d}-\1", source.read_text(), count=1, flags=re.MULTILINE)
+        target = folder / f"copy-{n:02d}-{source.name}"
+        target.write_text(text)
+        made.append(target)
+    return made
+
+
+def pages(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.glob("copy-*")) if p.suffix in (".md", ".html")}
+
+
+def test_many_agreements_publish_what_few_at_a_time_publish(tmp_path: Path) -> None:
+    agreements(tmp_path / "sla", MANY)
+    built = run_process("render", "sla", "--out", "dist", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert f"{MANY} rendered" in built.stdout
+
+    # The same agreements, in groups small enough to be built in this process.
+    expected: dict[str, bytes] = {}
+    for group in range(0, MANY, PARALLEL_FROM - 1):
+        folder = tmp_path / f"group-{group}"
+        agreements(folder / "sla", min(PARALLEL_FROM - 1, MANY - group), start=group)
+        result = run("render", "sla", "--out", "dist", cwd=folder)
+        assert result.exit_code == 0, result.output
+        expected.update(pages(folder / "dist"))
+    assert len(expected) == 2 * MANY
+    # The pages name their source relative to the folder built from: the same in both builds.
+    assert pages(tmp_path / "dist") == expected
+
+
+def test_an_error_in_one_of_many_stops_the_build_cleanly(tmp_path: Path) -> None:
+    made = agreements(tmp_path / "sla", MANY)
+    first = run_process("render", "sla", "--out", "dist", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    before = {p.name: p.read_bytes() for p in (tmp_path / "dist").iterdir() if p.is_file()}
+    broken = made[MANY // 2]
+    lines = broken.read_text().splitlines()
+    status = next(i for i, line in enumerate(lines) if line.startswith("status:"))
+    lines[status] = "status: pending"
+    broken.write_text("\n".join(lines) + "\n")
+
+    result = run_process("render", "sla", "--out", "dist", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    assert f"sla/{broken.name}:{status + 1}:9: error[schema]:" in result.stdout + result.stderr
+    assert "the build stopped: 1 error;" in result.stderr
+    after = {p.name: p.read_bytes() for p in (tmp_path / "dist").iterdir() if p.is_file()}
+    assert after == before  # nothing published
+
+
+def test_a_reused_id_is_reported_against_the_later_file_across_workers(tmp_path: Path) -> None:
+    made = agreements(tmp_path / "sla", MANY)
+    first, last = made[0], made[-1]  # checked in different workers' batches
+    ident = re.search(r"^id: (.+)$", first.read_text(), re.MULTILINE).group(1)  # type: ignore[union-attr]
+    text = last.read_text()
+    line = text[: text.index("\nid: ")].count("\n") + 2
+    last.write_text(re.sub(r"^id: .+$", f"id: {ident}", text, count=1, flags=re.MULTILINE))
+
+    result = run_process("render", "sla", "--out", "dist", "--strict", cwd=tmp_path)
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    assert f"sla/{last.name}:{line}:5: error[unique]: agreement id '{ident}' is also used by sla/{first.name}" in output
+    assert f"sla/{first.name}:" not in output.replace(f"used by sla/{first.name}", "")
+    assert not (tmp_path / "dist").exists()
+
+
+def test_unchanged_sources_are_not_rendered_again(tmp_path: Path) -> None:
+    agreements(tmp_path / "sla", MANY)
+    assert run_process("render", "sla", "--out", "dist", cwd=tmp_path).returncode == 0
+    again = run_process("render", "sla", "--out", "dist", cwd=tmp_path)
+    assert again.returncode == 0
+    assert f"0 rendered, {MANY} unchanged; 0 files written" in again.stdout
+    shutil.rmtree(tmp_path / "dist")
+    fresh = run_process("render", "sla", "--out", "dist", cwd=tmp_path)
+    assert f"{MANY} rendered, 0 unchanged" in fresh.stdout
