@@ -305,6 +305,29 @@ def test_deals_close_rate_and_pipeline_share(files):
     assert jan["status"] == "missed"
 
 
+def test_spaces_around_values_and_blank_cells(files, tmp_path):
+    """Spaces around a time, an id or an amount are not part of it, and a cell of spaces is empty."""
+    leads = write_csv(
+        tmp_path / "l.csv",
+        LEAD_HEADER,
+        [
+            (" L1 ", " 2020-01-02 10:00 ", " Referral leads ", "Ann", "  "),  # untouched
+            ("L2", "01/02/2020 10:20 AM ", "referral", " Bob ", " 2020-01-02 10:50"),  # 30 minutes
+        ],
+    )
+    deals = write_csv(
+        tmp_path / "d.csv",
+        DEAL_HEADER,
+        [(f"D{n}", " 2020-01-02 ", "2020-01-20", " USD 1,000.50 ", "won", "", " referral ") for n in range(2)],
+    )
+    data = score_json({**files, "leads": leads}, "--deals", str(deals), "--as-of", "2020-01-31")
+    jan = period(data, "follow-up", "2020-01")
+    assert (jan["eligible"], jan["on_time"], jan["late"]) == (2, 1, 1)  # L1 untouched, its deadline passed
+    assert jan["late_ids"] == ["L1"] and jan["median_minutes"] == 30
+    assert {s["source"]: s["actual"] for s in period(data, "lead-volume", "2020-01")["sources"]} == {"referral": 2}
+    assert period(data, "pipeline", "2020-01")["all_amount"] == 2001.0
+
+
 def test_not_measured_is_listed_with_the_reason(files):
     data = score_json(files, "--as-of", "2020-03-31")
     handshake = commitment(data, "handshake")
@@ -465,6 +488,18 @@ def test_every_bad_timestamp_and_amount_is_listed_with_row_and_column(files, tmp
     assert f"{leads}:3:5: error[cell]: first_touch_at (first_touch_at): '2020-13-45 10:00'" in out
     assert f"{deals}:2:4: error[cell]: amount (amount): 'ten dollars' is not an amount" in out
     assert out.rstrip().endswith("3 problems in 2 export files")
+
+
+def test_rows_are_counted_in_file_order_in_a_file_read_in_parallel(files, tmp_path):
+    """A file big enough for DuckDB to read in several parallel chunks: a record's row is still
+    its place in the file (the rows below are known by construction)."""
+    rows = [(f"L{n}", "2020-01-02 10:00", "referral", "Ann", "") for n in range(300_000)]
+    rows[123_456] = ("L123456", "not a time", "referral", "Ann", "")
+    rows[299_998] = ("L7", "2020-01-02 10:00", "referral", "Ann", "")
+    leads = write_csv(tmp_path / "big.csv", LEAD_HEADER, rows)
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:123458:2: error[cell]: mql_at (mql_at): 'not a time' is not a date and time" in out
+    assert f"{leads}:300000:1: error[duplicate]: lead_id 'L7' appears 2 times (rows 9, 300000)" in out
 
 
 def test_duplicate_ids(files, tmp_path):

@@ -18,7 +18,7 @@ from ..world.load import load_file
 
 def load_agreements(paths: list[str]) -> list[Agreement]:
     """The valid agreements under `paths` (retired ones included: their record can be scored)."""
-    report = validate_paths(paths or ["sla"], keep=True)
+    report = validate_paths(paths or ["sla"], keep=True, outside=False)  # sign-off plays no part in a score
     errors = [p for f in report.files for p in content_errors(f.problems)]
     if errors:
         raise InputError("\n".join(p.format() for p in sorted(errors)) + "\nfix the agreements before scoring them")
