@@ -538,6 +538,31 @@ def test_usage_errors_exit_2(files, tmp_path):
     assert result.exit_code == 2 and "leads.mql_date is not a canonical column" in result.output
 
 
+def test_a_broken_agreement_is_reported_before_the_exports(files, tmp_path):
+    """The exports are read while the agreements are checked; the agreement's errors still come first."""
+    files["agreement"].write_text(AGREEMENT.replace("effective: 2020-01-01", "effective: someday"))
+    result = run("score", str(files["agreement"]), "--leads", str(tmp_path / "nope.csv"))
+    assert result.exit_code == 1, result.output
+    assert "fix the agreements before scoring them" in result.output and "no such file" not in result.output
+
+
+def test_the_zone_is_the_scored_agreements_even_when_another_comes_first(files, tmp_path):
+    """Two agreements in different zones; only the second is scored, so the exports (read while the
+    agreements are checked) are read in its zone: 23:30 on 31 January in Berlin is January there
+    (read in New York's zone it would be 05:30 UTC on 1 February, February in Berlin)."""
+    from slakit.commands.score import run_score
+
+    berlin = AGREEMENT.replace("id: score-test", "id: z-berlin").replace("America/New_York", "Europe/Berlin")
+    (tmp_path / "sla" / "z-berlin.yaml").write_text(berlin)
+    leads = write_csv(tmp_path / "l.csv", LEAD_HEADER, [("L1", "2020-01-31 23:30", "referral", "Ann", "")])
+    card = run_score(
+        [str(tmp_path / "sla")], str(leads), None, None, "canonical", None, "2020-02-29", "month", None, ["z-berlin"]
+    )
+    (scored,) = card.agreements
+    volume = next(c for c in scored.commitments if c.id == "lead-volume")
+    assert [(p.period, p.actual) for p in volume.periods] == [("2020-01", 1), ("2020-02", 0)]
+
+
 def test_the_export_is_not_copied(files, tmp_path):
     before = {p for p in tmp_path.rglob("*")}
     run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--format", "json")

@@ -178,6 +178,7 @@ class Measure:
             )
         self.currency = self._currency()
         self._lead_counts: dict[int, dict[str | None, int]] | None = None
+        self._leads: tuple[np.ndarray, np.ndarray] | None = None
 
     def _currency(self) -> str:
         for c in self.a.commitments:
@@ -278,12 +279,15 @@ class Measure:
 
     def leads(self) -> tuple[np.ndarray, np.ndarray]:
         """Each lead's period (an index into `periods`) and whether it falls in one at all."""
-        mql = self.x.lead_arrays().mql_at
-        if not self.periods:
-            return np.zeros(len(mql), dtype=np.int64), np.zeros(len(mql), dtype=bool)
-        starts = np.array([p.lo for p in self.periods] + [self.periods[-1].hi], dtype=np.int64)
-        idx = np.searchsorted(starts, mql, side="right") - 1  # the periods follow each other without gaps
-        return idx, (idx >= 0) & (idx < len(self.periods))
+        if self._leads is None:
+            mql = self.x.lead_arrays().mql_at
+            if not self.periods:
+                self._leads = np.zeros(len(mql), dtype=np.int64), np.zeros(len(mql), dtype=bool)
+            else:
+                starts = np.array([p.lo for p in self.periods] + [self.periods[-1].hi], dtype=np.int64)
+                idx = np.searchsorted(starts, mql, side="right") - 1  # the periods follow each other without gaps
+                self._leads = idx, (idx >= 0) & (idx < len(self.periods))
+        return self._leads
 
     def lead_counts(self) -> dict[int, dict[str | None, int]]:
         """Leads per period and source id (shared by volume and value)."""
@@ -408,7 +412,7 @@ class Measure:
         arrays = self.x.lead_arrays()  # numbers only: names and ids are looked up for the late leads alone
         idx, keep = self.leads()
         if excluded:
-            keep &= ~np.isin(arrays.code, [i for i, name in enumerate(arrays.names) if name in excluded])
+            keep = keep & ~np.isin(arrays.code, [i for i, name in enumerate(arrays.names) if name in excluded])
         idx, starts, touches, rows = idx[keep], arrays.mql_at[keep], arrays.touch[keep], arrays.rowid[keep]
         touched = touches >= 0
         try:
@@ -712,7 +716,12 @@ class Measure:
 
 
 def _median(values: np.ndarray) -> float | None:
-    return float(np.median(values)) if len(values) else None
+    """The median of sorted values (np.median would sort again, and loads numpy.ma the first time)."""
+    n = len(values)
+    if not n:
+        return None
+    middle = n // 2
+    return float(values[middle]) if n % 2 else float((values[middle - 1] + values[middle]) / 2)
 
 
 def _nearest_rank(values: np.ndarray, pct: int) -> float | None:

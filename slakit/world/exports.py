@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -189,7 +190,6 @@ class Table:
     rows: int
     present: tuple[str, ...]  # canonical columns found in the file
     missing: dict[str, str]  # optional canonical column -> the export column that was looked for
-    sources: dict[str, str] = field(default_factory=dict)  # source value as written -> lead-source id
 
 
 @dataclass(frozen=True)
@@ -257,6 +257,8 @@ class Exports:
                 f"time zone {zone!r} is not one DuckDB knows; give an IANA name such as America/New_York"
             ) from None
         self._leads: LeadArrays | None = None
+        self._source_maps: dict[str, dict[str, str]] = {}
+        self._hashing = ThreadPoolExecutor(max_workers=1)
         self.tables: dict[str, Table] = {}
         self.problems: list[Problem] = []
         self.summaries: list[str] = []
@@ -265,6 +267,10 @@ class Exports:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._hashing.shutdown(wait=True, cancel_futures=True)
         self.con.close()
 
     def sql(self, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -297,6 +303,7 @@ class Exports:
         if path.stat().st_size == 0:
             self._fail(given, "the file is empty: export it again with a header row and at least one record")
             return
+        digest = self._hashing.submit(sha256_of, path)  # hashed beside DuckDB's reading, which frees the GIL
         try:
             if suffix == "csv":
                 raw = (
@@ -308,9 +315,9 @@ class Exports:
             else:
                 raw = f"raw_{kind}"
                 if not self._read_xlsx(path, raw):
-                    self._canonical(kind, given, raw, path, found=[])
+                    self._canonical(kind, given, raw, digest, found=[])
                     return
-            self._canonical(kind, given, raw, path)
+            self._canonical(kind, given, raw, digest)
         except self.duckdb.Error as exc:
             text = str(exc)
             if "not utf-8 encoded" in text:
@@ -345,7 +352,7 @@ class Exports:
         self.con.execute(f"CREATE TEMP TABLE {raw} AS SELECT {select}", cols)
         return True
 
-    def _canonical(self, kind: str, given: str, raw: str, path: Path, found: list[str] | None = None) -> None:
+    def _canonical(self, kind: str, given: str, raw: str, digest: Future[str], found: list[str] | None = None) -> None:
         """Table `kind` from the raw export: canonical columns parsed, problems collected. A record's
         row in the file is its rowid + 2 (after the header; insertion order is kept)."""
         if found is None:
@@ -422,11 +429,10 @@ class Exports:
             return
         for canonical, name, accepted in checks:
             self._bad_cells(given, kind, canonical, name, position[name], accepted)
-        sources = self._source_map(kind) if "source" in present else {}
         ident = REQUIRED[kind][0]
         self._required_cells(given, kind, ident, present[ident], position[present[ident]])
         self._duplicates(given, kind, ident, present[ident], position[present[ident]])
-        self.tables[kind] = Table(kind, given, sha256_of(path), rows, tuple(present), missing, sources)
+        self.tables[kind] = Table(kind, given, digest.result(), rows, tuple(present), missing)
 
     def _time_sql(self, col: str) -> str:
         """Epoch seconds. The cast reads ISO times with an offset as given and naive ones in the
@@ -496,7 +502,7 @@ class Exports:
         )
         raise InputError("\n".join(lines))
 
-    def _source_map(self, kind: str) -> dict[str, str]:
+    def source_map(self, kind: str) -> dict[str, str]:
         """Each source value of the export, as written, and the lead-source id it stands for: a
         --columns `sources` entry, the id itself or the source's name (any case), or the id written
         another way (Web Sales-Ready -> web-sales-ready); anything else stands for itself. Worked
@@ -506,28 +512,32 @@ class Exports:
             pairs[ident.lower()] = ident
             pairs[name.strip().lower()] = ident
         pairs.update(self.mapping.sources)
-        out = {}
-        for (value,) in self.sql(f"SELECT DISTINCT source FROM {kind} WHERE source IS NOT NULL"):
-            slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
-            out[value] = pairs.get(value.lower()) or (slug if slug in self.sources else value)
-        return out
+        table = self.tables.get(kind)
+        if table is None or "source" not in table.present:
+            return {}
+        if kind not in self._source_maps:
+            out = self._source_maps[kind] = {}
+            for (value,) in self.sql(f"SELECT DISTINCT source FROM {kind} WHERE source IS NOT NULL"):
+                slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
+                out[value] = pairs.get(value.lower()) or (slug if slug in self.sources else value)
+        return self._source_maps[kind]
 
     def source_values(self, kind: str, ids: list[str]) -> list[str]:
         """The source values, as written in the export, that stand for any of these ids."""
-        table = self.tables.get(kind)
-        return sorted(value for value, ident in (table.sources if table else {}).items() if ident in ids)
+        return sorted(value for value, ident in self.source_map(kind).items() if ident in ids)
 
     def lead_arrays(self) -> LeadArrays:
         """The leads with an MQL time as numbers, fetched once for every agreement measured."""
         if self._leads is None:
             table = self.tables["leads"]
-            names: list[str | None] = [None, *sorted(set(table.sources.values()))]
+            sources = self.source_map("leads")
+            names: list[str | None] = [None, *sorted(set(sources.values()))]
             number = {name: i for i, name in enumerate(names)}
-            values = sorted(table.sources)
+            values = sorted(sources)
             self.con.execute(
                 "CREATE OR REPLACE TEMP TABLE _source_codes AS "
                 "SELECT unnest(?::VARCHAR[]) AS source, unnest(?::INTEGER[]) AS code",
-                [values, [number[table.sources[v]] for v in values]],
+                [values, [number[sources[v]] for v in values]],
             )
             touch = "coalesce(first_touch_at, -1)" if "first_touch_at" in table.present else "-1"
             code, join = "0", ""
