@@ -366,7 +366,9 @@ class Measure:
             return
         target = c.targets["pipeline_share"]
         currency = (
-            "AND (currency IS NULL OR upper(currency) = ?)" if "currency" in self.x.tables["deals"].present else ""
+            "AND (currency IS NULL OR trim(currency) = '' OR upper(trim(currency)) = ?)"
+            if "currency" in self.x.tables["deals"].present
+            else ""
         )
         params = [self.currency] if currency else []
         marketing = self.x.source_values("deals", list(self.sources))
@@ -477,7 +479,11 @@ class Measure:
         arrival. One query for all periods: only the late leads' rows are looked up."""
         if not len(rows):
             return {}, {}
-        owner = "coalesce(owner, '(no owner)')" if "owner" in self.x.tables["leads"].present else "'(no owner)'"
+        owner = (
+            "coalesce(nullif(trim(owner), ''), '(no owner)')"
+            if "owner" in self.x.tables["leads"].present
+            else "'(no owner)'"
+        )
         self.x.con.execute(
             "CREATE OR REPLACE TEMP TABLE late AS SELECT unnest(?::BIGINT[]) AS r, unnest(?::INTEGER[]) AS i",
             [rows.tolist(), periods.tolist()],

@@ -305,11 +305,9 @@ class Exports:
             return
         digest = self._hashing.submit(sha256_of, path)  # hashed beside DuckDB's reading, which frees the GIL
         try:
+            found = None
             if suffix == "csv":
-                raw = (
-                    f"read_csv({_literal(str(path))}, all_varchar = true, header = true, auto_detect = true, "
-                    "normalize_names = false, null_padding = true)"
-                )
+                raw, found = self._csv(path)
             elif suffix == "parquet":
                 raw = f"read_parquet({_literal(str(path))})"
             else:
@@ -317,7 +315,7 @@ class Exports:
                 if not self._read_xlsx(path, raw):
                     self._canonical(kind, given, raw, digest, found=[])
                     return
-            self._canonical(kind, given, raw, digest)
+            self._canonical(kind, given, raw, digest, found)
         except self.duckdb.Error as exc:
             text = str(exc)
             if "not utf-8 encoded" in text:
@@ -327,6 +325,27 @@ class Exports:
             else:
                 self._fail(given, f"cannot read it as {suffix.upper()}: {text.splitlines()[0]}")
             self.con.execute(f"DROP TABLE IF EXISTS {kind}")
+
+    def _csv(self, path: Path) -> tuple[str, list[str]]:
+        """The read_csv call for a CSV export and its columns. The dialect is sniffed once and then
+        given explicitly, so the reading does not sniff the file again."""
+        options = "all_varchar = true, header = true, null_padding = true"
+        ((delim, quote, escape, newline, comment, skip, header, columns),) = self.sql(
+            "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, Columns "
+            f"FROM sniff_csv({_literal(str(path))}, {options})"
+        )
+        names = [column["name"] for column in columns]
+
+        def text(value: str) -> str:
+            return _literal("" if value == "(empty)" else value)
+
+        struct = ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in names)
+        call = (
+            f"read_csv({_literal(str(path))}, auto_detect = false, delim = {text(delim)}, quote = {text(quote)}, "
+            f"escape = {text(escape)}, new_line = {text(newline)}, comment = {text(comment)}, skip = {int(skip)}, "
+            f"header = {'true' if header else 'false'}, null_padding = true, columns = {{{struct}}})"
+        )
+        return call, names
 
     def _read_xlsx(self, path: Path, raw: str) -> bool:
         """The first sheet, as text columns, passed to DuckDB as lists (no temporary file);
@@ -391,11 +410,9 @@ class Exports:
         for canonical, name in present.items():
             kind_of = COLUMNS[kind][canonical]
             cell = f"CAST({_quote(name)} AS VARCHAR)"
-            inner.append(
-                f"{cell} AS {canonical}"
-                if kind_of in ("time", "amount")
-                else f"nullif(trim({cell}), '') AS {canonical}"
-            )
+            # Ids are cleaned here, as duplicates are found by them; other text is cleaned where it is
+            # compared (sources on their distinct values), which spares a million trims.
+            inner.append(f"nullif(trim({cell}), '') AS {canonical}" if kind_of == "id" else f"{cell} AS {canonical}")
             if kind_of == "time":
                 outer += [f"{self._time_sql(canonical)} AS {canonical}", f"{canonical} AS _text_{canonical}"]
                 checks.append((canonical, name, "a date and time such as 2020-03-05 14:03"))
@@ -409,7 +426,7 @@ class Exports:
                 cases = " ".join(
                     f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in sorted(self.mapping.outcomes.items())
                 )
-                outer.append(f"CASE lower({canonical}) {cases} ELSE 'open' END AS {canonical}")
+                outer.append(f"CASE lower(trim({canonical})) {cases} ELSE 'open' END AS {canonical}")
             else:
                 outer.append(canonical)
         final = ["*"] + [
@@ -518,8 +535,11 @@ class Exports:
         if kind not in self._source_maps:
             out = self._source_maps[kind] = {}
             for (value,) in self.sql(f"SELECT DISTINCT source FROM {kind} WHERE source IS NOT NULL"):
-                slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
-                out[value] = pairs.get(value.lower()) or (slug if slug in self.sources else value)
+                written = value.strip()
+                if not written:
+                    continue  # a blank cell: no source
+                slug = re.sub(r"[^a-z0-9]+", "-", written.lower()).strip("-")
+                out[value] = pairs.get(written.lower()) or (slug if slug in self.sources else written)
         return self._source_maps[kind]
 
     def source_values(self, kind: str, ids: list[str]) -> list[str]:
