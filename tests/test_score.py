@@ -563,6 +563,39 @@ def test_the_zone_is_the_scored_agreements_even_when_another_comes_first(files, 
     assert [(p.period, p.actual) for p in volume.periods] == [("2020-01", 1), ("2020-02", 0)]
 
 
+@pytest.mark.parametrize("after", [0.0, 0.15, 0.3])
+def test_ctrl_c_while_the_exports_are_read_stops_cleanly(files, tmp_path, after):
+    """SIGINT once DuckDB has had the leads file open for a while (it is read in a background
+    thread, while the agreements are checked, then waited for): the run stops with click's
+    "Aborted!", no traceback, and no crash of the database under the reading."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rows = [(f"L{n}", "2020-01-02 10:00", "referral", "Ann", "2020-01-02 10:30") for n in range(600_000)]
+    leads = write_csv(tmp_path / "big.csv", LEAD_HEADER, rows)
+    command = [sys.executable, str(ROOT / "cli.py"), "score", str(files["agreement"]), "--leads", str(leads)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            opened = {os.readlink(f"/proc/{process.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{process.pid}/fd")}
+        except OSError:
+            opened = set()
+        if str(leads) in opened:
+            break
+        time.sleep(0.005)
+    time.sleep(after)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert "Traceback" not in err.decode() and "FATAL" not in err.decode()
+    assert process.returncode in (0, 1), err  # 0: the run was over before the signal came
+    if process.returncode == 1:
+        assert "Aborted!" in err.decode()
+
+
 def test_the_export_is_not_copied(files, tmp_path):
     before = {p for p in tmp_path.rglob("*")}
     run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--format", "json")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -70,24 +69,20 @@ def run_score(
     guess = timezone or _first_zone(paths, agreement_ids)
     exports = Exports(mapping, guess)
     try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            reading = pool.submit(_read, exports, files)
-            try:
-                agreements = load_agreements(paths)
-            except BaseException:
-                exports.con.interrupt()  # the agreements cannot be scored: stop reading for them
-                raise
+        exports.read_in_background(files)
+        agreements = load_agreements(paths)  # on an error, closing the exports stops their reading
         if agreement_ids:
             agreements = [a for a in agreements if a.id in agreement_ids]
         if not agreements:
             raise UsageError(f"no agreement found under {', '.join(paths or ['sla'])}")
         zone = timezone or agreements[0].timezone
-        reading.result()  # a problem of the options (a missing file) once the agreements are known good
+        exports.wait()  # a problem of the options (a missing file) once the agreements are known good
         if zone != guess:
             exports.close()
             _check_zone(zone)
             exports = Exports(mapping, zone)
-            _read(exports, files)
+            exports.read_in_background(files)
+            exports.wait()
         exports.sources = {}
         for a in agreements:
             for c in a.commitments:
@@ -97,13 +92,12 @@ def run_score(
         if day is None:
             day = latest_timestamp(exports, zone) or dt.date(1970, 1, 1)
         return score(agreements, exports, day, period)
+    except RuntimeError as exc:  # DuckDB's word for Ctrl-C during a query
+        if "interrupted" in str(exc).lower():
+            raise KeyboardInterrupt from None
+        raise
     finally:
         exports.close()
-
-
-def _read(exports: Exports, files: list[tuple[str, str]]) -> None:
-    for kind, given in files:
-        exports.read(kind, given)
 
 
 def _check_zone(zone: str) -> None:

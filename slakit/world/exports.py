@@ -258,7 +258,8 @@ class Exports:
             ) from None
         self._leads: LeadArrays | None = None
         self._source_maps: dict[str, dict[str, str]] = {}
-        self._hashing = ThreadPoolExecutor(max_workers=1)
+        self._workers = ThreadPoolExecutor(max_workers=2)  # a reading in the background, a file's hash
+        self._reading: Future[None] | None = None
         self.tables: dict[str, Table] = {}
         self.problems: list[Problem] = []
         self.summaries: list[str] = []
@@ -270,8 +271,30 @@ class Exports:
         self.close()
 
     def close(self) -> None:
-        self._hashing.shutdown(wait=True, cancel_futures=True)
+        """Stop a reading still under way (the run is being given up) and close the database."""
+        self.con.interrupt()
+        while True:
+            try:
+                self._workers.shutdown(wait=True, cancel_futures=True)
+                break
+            except KeyboardInterrupt:
+                continue  # the reading stops moments after the interrupt; closing under it would crash
         self.con.close()
+
+    def read_in_background(self, files: list[tuple[str, str]]) -> None:
+        """Read (kind, path) exports in a thread: DuckDB reads outside the GIL, so the caller's
+        Python (checking the agreements) runs meanwhile. `wait()` for it."""
+
+        def read_all() -> None:
+            for kind, given in files:
+                self.read(kind, given)
+
+        self._reading = self._workers.submit(read_all)
+
+    def wait(self) -> None:
+        """Wait for the background reading, and raise what it raised (a missing file)."""
+        if self._reading is not None:
+            self._reading.result()
 
     def sql(self, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         return self.con.execute(query, params or []).fetchall()
@@ -303,7 +326,7 @@ class Exports:
         if path.stat().st_size == 0:
             self._fail(given, "the file is empty: export it again with a header row and at least one record")
             return
-        digest = self._hashing.submit(sha256_of, path)  # hashed beside DuckDB's reading, which frees the GIL
+        digest = self._workers.submit(sha256_of, path)  # hashed beside DuckDB's reading, which frees the GIL
         try:
             found = None
             if suffix == "csv":
