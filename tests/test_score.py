@@ -402,6 +402,8 @@ def test_offsets_are_taken_as_given_and_naive_times_are_local(tmp_path):
         ("D", "2020-11-01 01:30"),  # the repeated hour: the second occurrence, 06:30 UTC
         ("E", "2020-03-08 02:30"),  # the skipped hour: read with the standard offset, 07:30 UTC
         ("F", "3/5/2020 2:03 PM"),  # Salesforce layout
+        ("G", "2020-07-01 12:00 America/Chicago"),  # a zone named after the time: 17:00 UTC
+        ("H", "2020-07-01 12:00+0530"),  # an offset without a colon: 06:30 UTC
     ]
     path = write_csv(tmp_path / "t.csv", ["lead_id", "mql_at"], rows)
     with Exports(column_map("canonical"), "America/New_York") as x:
@@ -416,6 +418,8 @@ def test_offsets_are_taken_as_given_and_naive_times_are_local(tmp_path):
         "D": int(dt.datetime(2020, 11, 1, 6, 30, tzinfo=utc).timestamp()),
         "E": int(dt.datetime(2020, 3, 8, 7, 30, tzinfo=utc).timestamp()),
         "F": int(dt.datetime(2020, 3, 5, 19, 3, tzinfo=utc).timestamp()),
+        "G": int(dt.datetime(2020, 7, 1, 17, 0, tzinfo=utc).timestamp()),
+        "H": int(dt.datetime(2020, 7, 1, 6, 30, tzinfo=utc).timestamp()),
     }
 
 
