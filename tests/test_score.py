@@ -506,6 +506,21 @@ def test_rows_are_counted_in_file_order_in_a_file_read_in_parallel(files, tmp_pa
     assert f"{leads}:300000:1: error[duplicate]: lead_id 'L7' appears 2 times (rows 9, 300000)" in out
 
 
+def test_a_quoted_value_over_several_lines(files, tmp_path):
+    """CRM exports quote notes and addresses that hold line breaks; rows count records, as a
+    spreadsheet shows them (the header is row 1), not lines of text."""
+    leads = write_csv(
+        tmp_path / "l.csv",
+        LEAD_HEADER,
+        [("L1", "2020-01-02 10:00", "referral", "Ann\nStone", ""), ("L2", "not a time", "referral", "Bob", "")],
+    )
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:3:2: error[cell]: mql_at (mql_at): 'not a time' is not a date and time" in out
+    leads = write_csv(tmp_path / "ok.csv", LEAD_HEADER, [("L1", "2020-01-02 10:00", "referral", "Ann\nStone", "")])
+    data = score_json({**files, "leads": leads}, "--as-of", "2020-01-31")
+    assert period(data, "lead-volume", "2020-01")["actual"] == 1
+
+
 def test_duplicate_ids(files, tmp_path):
     leads = write_csv(tmp_path / "l.csv", LEAD_HEADER, [LEADS[0], LEADS[1], LEADS[0]])
     out = bad(files, "--leads", str(leads))

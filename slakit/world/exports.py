@@ -331,7 +331,16 @@ class Exports:
             found = None
             if suffix == "csv":
                 raw, found = self._csv(path)
-            elif suffix == "parquet":
+                try:
+                    self._canonical(kind, given, raw, digest, found)
+                except self.duckdb.Error as exc:
+                    if "does not support null_padding" not in str(exc):
+                        raise
+                    # A quoted value over several lines (a note, an address) needs the one-thread reader.
+                    raw, found = self._csv(path, parallel=False)
+                    self._canonical(kind, given, raw, digest, found)
+                return
+            if suffix == "parquet":
                 raw = f"read_parquet({_literal(str(path))})"
             else:
                 raw = f"raw_{kind}"
@@ -349,7 +358,7 @@ class Exports:
                 self._fail(given, f"cannot read it as {suffix.upper()}: {text.splitlines()[0]}")
             self.con.execute(f"DROP TABLE IF EXISTS {kind}")
 
-    def _csv(self, path: Path) -> tuple[str, list[str]]:
+    def _csv(self, path: Path, parallel: bool = True) -> tuple[str, list[str]]:
         """The read_csv call for a CSV export and its columns. The dialect is sniffed once and then
         given explicitly, so the reading does not sniff the file again."""
         options = "all_varchar = true, header = true, null_padding = true"
@@ -366,7 +375,8 @@ class Exports:
         call = (
             f"read_csv({_literal(str(path))}, auto_detect = false, delim = {text(delim)}, quote = {text(quote)}, "
             f"escape = {text(escape)}, new_line = {text(newline)}, comment = {text(comment)}, skip = {int(skip)}, "
-            f"header = {'true' if header else 'false'}, null_padding = true, columns = {{{struct}}})"
+            f"header = {'true' if header else 'false'}, null_padding = true, parallel = {str(parallel).lower()}, "
+            f"columns = {{{struct}}})"
         )
         return call, names
 
