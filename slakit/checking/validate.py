@@ -105,7 +105,7 @@ def validate_files(
     owners: dict[str, str] = {}
     workers = min(os.cpu_count() or 1, 8)
     if not keep and len(files) >= PARALLEL_FROM and workers > 1:
-        return Report(_validate_in_workers(files, day, owners, strict, workers, enforce_signoff))
+        return Report(_validate_in_workers(files, day, owners, strict, workers, enforce_signoff, outside))
     results = []
     with Witness() as witness:
         for path, name in files:
@@ -127,6 +127,7 @@ def _validate_in_workers(
     strict: bool,
     workers: int,
     enforce_signoff: bool = False,
+    outside: bool = True,
 ) -> list[FileResult]:
     """Each file checked in a worker process, all cores busy; only the problems come back
     (a document's node tree costs more to send than to parse). Ids are matched here, in
@@ -138,7 +139,7 @@ def _validate_in_workers(
     # Files go to the workers in batches, each checked with one Witness: a Witness per file
     # would list the repository's files and start Git again for every file.
     size = max(1, len(files) // (workers * 4))
-    jobs = [(files[at : at + size], day, enforce_signoff) for at in range(0, len(files), size)]
+    jobs = [(files[at : at + size], day, enforce_signoff, outside) for at in range(0, len(files), size)]
     results = []
     with ProcessPoolExecutor(workers, mp_context=context, initializer=gc.freeze) as pool:
         checked = (one for batch in pool.map(_check_batch, jobs) for one in batch)
@@ -152,11 +153,11 @@ def _validate_in_workers(
 
 
 def _check_batch(
-    job: tuple[list[tuple[Path, str]], dt.date, bool],
+    job: tuple[list[tuple[Path, str]], dt.date, bool, bool],
 ) -> list[tuple[list[Problem], str | None, tuple[int, int]]]:
     """Each file's problems but the duplicate-id check (sign-off evidence included, as
     check_source gathers it), its id and where the id stands."""
-    files, day, enforce_signoff = job
+    files, day, enforce_signoff, outside = job
     found: list[tuple[list[Problem], str | None, tuple[int, int]]] = []
     # Cycles are rare here and the batch is short: the collector would walk every object
     # alive again and again for nothing; what it would find is freed after the batch.
@@ -164,7 +165,8 @@ def _check_batch(
         for path, name in files:
             loaded = load_file(path, name)
             doc = loaded[0]
-            problems = check_source(loaded, name, day, {}, False, witness, enforce_signoff).problems
+            seen = witness if outside else None
+            problems = check_source(loaded, name, day, {}, False, seen, enforce_signoff).problems
             ident = doc.data.get("id") if doc is not None and isinstance(doc.data, dict) else None
             if doc is None or not isinstance(ident, str):
                 found.append((problems, None, (1, 1)))
