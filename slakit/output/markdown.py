@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from markdown_it import MarkdownIt
-from markdown_it.rules_core.state_core import StateCore
-from markdown_it.rules_core.text_join import text_join
-from markdown_it.token import Token
 from markupsafe import Markup
+
+if TYPE_CHECKING:  # markdown-it is loaded when Markdown is first turned into HTML
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 from ..world.text import CONTROL as _CONTROL
 from ..world.text import clean_text as clean_text  # the one cleaner, shared with Git metadata
@@ -104,6 +104,8 @@ class Heading:
 def _parser(remember: bool = True) -> MarkdownIt:
     # Only the constructs templates use; each rule left out is one less try on every line
     # (a fifth of the parsing time). Raw HTML stays off.
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("zero", {"html": False, "linkify": False, "typographer": False})
     md.enable(
         [
@@ -156,6 +158,10 @@ def _inline(state: Any) -> None:
             continue
         html = _INLINE_HTML.get(token.content)
         if html is None:
+            from markdown_it.rules_core.state_core import StateCore
+            from markdown_it.rules_core.text_join import text_join
+            from markdown_it.token import Token
+
             parsed = Token("inline", "", 0, content=token.content, children=[])
             md.inline.parse(token.content, md, state.env, parsed.children)
             text_join(StateCore("", md, state.env, [parsed]))  # the core rule that runs after this one
@@ -164,7 +170,7 @@ def _inline(state: Any) -> None:
                 _INLINE_HTML.clear()
             _INLINE_HTML[token.content] = html
         if html:
-            token.children.append(Token("rendered_inline", "", 0, content=html))
+            token.children.append(type(token)("rendered_inline", "", 0, content=html))
 
 
 def _rendered_inline(renderer: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
@@ -202,12 +208,15 @@ def _table_close(renderer: Any, tokens: list[Token], idx: int, options: Any, env
     return str(renderer.renderToken(tokens, idx, options, env)) + "</div>\n"
 
 
-_MD = _parser()
+@lru_cache(maxsize=1)
+def _md() -> MarkdownIt:
+    return _parser()
 
 
 def to_html(markdown: str) -> tuple[str, list[Heading]]:
     """HTML for a Markdown text, and its headings (level, anchor, plain text) in order."""
-    tokens = _MD.parse(markdown)
+    md = _md()
+    tokens = md.parse(markdown)
     headings = []
     for i, token in enumerate(tokens):
         if token.type == "heading_open" and token.attrGet("id"):
@@ -215,9 +224,9 @@ def to_html(markdown: str) -> tuple[str, list[Heading]]:
                 child.content for child in tokens[i + 1].children or [] if child.type in ("text", "code_inline")
             )
             headings.append(Heading(int(token.tag[1]), str(token.attrGet("id")), plain.strip()))
-    return _MD.renderer.render(tokens, _MD.options, {}), headings
+    return md.renderer.render(tokens, md.options, {}), headings
 
 
 def inline_html(markdown: str) -> str:
     """HTML for one line of Markdown, read as inline text only ("1. Parties" is not a list)."""
-    return str(_MD.renderInline(markdown))
+    return str(_md().renderInline(markdown))
