@@ -262,8 +262,7 @@ def plan(
     """The month-by-month plan over the term `start`..`end`. Deals closing after the term
     (at the sustained target) count where their leads fall inside it."""
     term = months_between(start, end)
-    horizon = months_between(start, add_months(month_start(end), funnel.max_lag()))
-    closings = [close(funnel, revenue_in(revenue, m, start), m) for m in horizon]
+    closings = _closings(funnel, revenue, start, end)
     by_lead: dict[dt.date, list[Closing]] = {}
     for closing in closings:
         by_lead.setdefault(closing.lead_month, []).append(closing)
@@ -273,6 +272,23 @@ def plan(
     )
     before = tuple((m, tuple(by_lead[m])) for m in sorted(by_lead) if m < term[0])
     return FunnelPlan(funnel, months, before, mqls_committed, lead_value_committed)
+
+
+_CLOSINGS: dict[str, list[Closing]] = {}
+
+
+def _closings(funnel: Funnel, revenue: RevenuePlan, start: dt.date, end: dt.date) -> list[Closing]:
+    """The closings from `start` to the last month whose leads fall in the term, worked out
+    once per distinct funnel, revenue and term (versions of an agreement that change only
+    what is committed share them). Keyed by `repr`, which tells 35% from 35.0%."""
+    key = repr((funnel, revenue, start, end))
+    known = _CLOSINGS.get(key)
+    if known is None:
+        horizon = months_between(start, add_months(month_start(end), funnel.max_lag()))
+        if len(_CLOSINGS) >= 64:
+            _CLOSINGS.clear()
+        known = _CLOSINGS[key] = [close(funnel, revenue_in(revenue, m, start), m) for m in horizon]
+    return known
 
 
 def monthly(count: Decimal, per: str) -> Decimal | None:
