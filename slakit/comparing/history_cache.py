@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+import stat
 import sys
 import zlib
 from functools import lru_cache
@@ -103,6 +105,9 @@ class HistoryCache:
     def _read(self) -> None:
         assert self.path is not None
         try:
+            info = os.lstat(self.path)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE:
+                return  # a link, a FIFO (which would block), a folder, or too large: not read
             with open(self.path, "rb") as handle:
                 raw = handle.read(MAX_FILE + 1)
             if len(raw) > MAX_FILE:
@@ -124,6 +129,8 @@ class HistoryCache:
             record = self.revisions.get(key)
             if record is None:
                 continue
+            if not isinstance(record, list) or not record:
+                return None
             try:
                 if record[0] == "ok":
                     ident, title, timezone, last_review = record[1:]
@@ -132,12 +139,12 @@ class HistoryCache:
                     ):
                         self.used.add(key)
                         return Revision(ident, title, timezone, last_review)
-                elif record[0] == "broken":
+                elif record[0] == "broken" and all(isinstance(p, list) for p in record[1]):
                     problems = [Problem(shown, *p) for p in record[1]]
                     if all(_problem_ok(p) for p in problems):
                         self.used.add(key)
                         return Revision(None, problems=problems)
-            except (TypeError, ValueError, IndexError):
+            except (TypeError, ValueError, IndexError, KeyError):
                 pass
             return None
         return None
@@ -204,18 +211,15 @@ class HistoryCache:
         if self.path is None or not self.dirty:
             return
         room = MAX_ENTRIES
-        kept: list[dict[str, list[Any]]] = []
-        for table in (self.revisions, self.comparisons):
-            fresh = {k: v for k, v in table.items() if k in self.used}
-            kept.append(fresh)
-            room -= len(fresh)
-        for table, fresh in zip((self.revisions, self.comparisons), kept):
-            for key, value in table.items():
-                if room <= 0:
-                    break
-                if key not in fresh:
-                    fresh[key] = value
-                    room -= 1
+        kept: tuple[dict[str, list[Any]], dict[str, list[Any]]] = ({}, {})
+        for fresh in (True, False):
+            for table, out in zip((self.revisions, self.comparisons), kept):
+                for key, value in table.items():
+                    if room <= 0:
+                        break
+                    if (key in self.used) is fresh:
+                        out[key] = value
+                        room -= 1
         tips = {k: v for k, v in self.tips.items() if k in self.used}
         payload = {"engine": engine(), "revisions": kept[0], "comparisons": kept[1], "tips": tips}
         try:
@@ -234,10 +238,12 @@ def encode_comparison(changes: list[Change], notes: list[str]) -> list[Any]:
 
 def decode_comparison(record: Any) -> tuple[list[Change], list[str]] | None:
     """What `encode_comparison` encoded, or None when `record` is not such a thing."""
-    if record is None:
+    if not isinstance(record, list):
         return None
     try:
         rows, notes = record
+        if not isinstance(rows, list) or not isinstance(notes, list) or not all(isinstance(r, list) for r in rows):
+            return None
         changes = [
             Change(tuple(path), label, op, before, after, effect, party)
             for path, label, op, before, after, effect, party in rows
