@@ -1,7 +1,9 @@
-"""The changelog's cache (.git/slakit-changelog-cache.json.z) through the real CLI, on real
-repositories: a later run gives the same bytes without reading a blob, new commits are worked
-out afresh, and a cache that is stale, corrupt, shared by runs at once, or cannot be written
-changes nothing but the time taken. No timings here: `make bench` measures."""
+"""What makes the changelog fast gives what the long way gives.
+
+Its cache (.git/slakit-changelog-cache.json.z) through the real CLI, on real repositories: a
+later run gives the same bytes without reading a blob, new commits are worked out afresh, and
+a cache that is stale, corrupt, shared by runs at once, or cannot be written changes nothing
+but the time taken. Its JSON writer against json.dumps. No timings here: `make bench` measures."""
 
 from __future__ import annotations
 
@@ -15,10 +17,13 @@ from pathlib import Path
 
 import pytest
 import test_changelog
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_changelog import A, commit, edit
 
 from conftest import ROOT, git, run, run_process
 from slakit.comparing import history_cache
+from slakit.output.changelog import indented_json
 
 CACHE = Path(".git") / "slakit-changelog-cache.json.z"
 FORMATS = ("json", "md", "text")
@@ -238,3 +243,41 @@ def test_the_cache_holds_plain_data_from_commits_only(history: Path) -> None:
     assert "Qzx" not in text
     assert str(history) not in text and str(ROOT) not in text
     assert set(stored(history)) == {"engine", "revisions", "comparisons", "tips"}
+
+
+class Text(str):
+    pass
+
+
+class Whole(int):
+    pass
+
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(),
+    st.dates(),
+    st.decimals(allow_nan=False),
+    st.builds(Text, st.text()),
+    st.builds(Whole, st.integers()),
+)
+KEYS = st.one_of(st.text(), st.integers(), st.floats(), st.booleans(), st.none())
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner), st.tuples(inner, inner), st.dictionaries(KEYS, inner)),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(VALUES)
+def test_the_json_writer_writes_what_json_dumps_writes(value: object) -> None:
+    assert indented_json(value) == json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def test_the_json_writer_on_a_real_changelog(history: Path) -> None:
+    data = json.loads(run("changelog", "--format", "json", cwd=history).output)
+    assert indented_json(data) + "\n" == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
