@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from .dates import add_months, month_end, month_start, months_between
@@ -173,7 +174,8 @@ class Closing:
 
 @dataclass(frozen=True)
 class PlanMonth:
-    """One month of the term: the deals closing in it, and the leads due in it."""
+    """One month of the term: the deals closing in it, and the leads due in it (its figures
+    worked out once each: the changelog asks each version's plan twice)."""
 
     month: dt.date
     closing: Closing
@@ -181,23 +183,23 @@ class PlanMonth:
     mqls_committed: Decimal | None
     lead_value_committed: Money | None
 
-    @property
+    @cached_property
     def mqls_required(self) -> int:
         return sum(c.counts["mql"] for c in self.feeds)
 
-    @property
+    @cached_property
     def lead_value_required(self) -> Money:
         currency = self.closing.revenue.currency
         return Money(round_money(sum((c.marketing_revenue.amount for c in self.feeds), Decimal(0))), currency)
 
-    @property
+    @cached_property
     def shortfall(self) -> int | None:
         """MQLs missing (0 when covered); None when no lead volume is committed."""
         if self.mqls_committed is None:
             return None
         return max(0, round_up(self.mqls_required - self.mqls_committed))
 
-    @property
+    @cached_property
     def value_shortfall(self) -> Money | None:
         if self.lead_value_committed is None:
             return None
