@@ -12,21 +12,22 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..errors import ERROR, GitError, Problem, UsageError
 from ..model.dates import parse_date as date
 from ..model.dates import quarter_label, quarter_of
-from ..model.funnel import FunnelPlan
 from ..model.review import ReviewSchedule
 from ..model.terms import remembering_digests
 from ..world.files import MAX_BYTES, is_agreement_under
 from ..world.git import NULL_SHA, BlobTooLarge, Repo
-from ..world.load import RevisionLoader, load_bytes, no_cycle_collection, size_problem
 from .compare import Change, compare
-from .funnel import funnel_notes, funnel_plan
 from .history_cache import HistoryCache, Revision
+
+if TYPE_CHECKING:  # a run that finds everything in its cache parses nothing and plans no funnel
+    from ..model.funnel import FunnelPlan
+    from ..world.load import RevisionLoader
 
 _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
 _QUARTER = re.compile(r"^(?:FY)?(\d{4})-Q([1-4])$")
@@ -98,6 +99,8 @@ def parse_revision(
     data = loader.data(raw) if loader is not None else None
     if data is not None and isinstance(data.get("id"), str) and isinstance(data.get("parties", []), list):
         return data, []
+    from ..world.load import load_bytes
+
     doc, problems = load_bytes(raw, shown)
     if doc is None:
         return None, problems
@@ -163,7 +166,7 @@ class History:
         self._compare: list[tuple[Entry, str, str]] = []  # (entry, old blob, new blob) still to compare
         # Revisions share their unchanged blocks (parsed once) and, through them, the
         # normal form of their terms: nothing here changes the data it reads.
-        self.loader = RevisionLoader()
+        self._loader: RevisionLoader | None = None  # made when the first revision is parsed
         self._plans: dict[
             int, tuple[dict[str, Any] | None, FunnelPlan | None]
         ] = {}  # id(data) -> (data, its funnel plan)
@@ -202,8 +205,14 @@ class History:
         if isinstance(raw, BlobTooLarge):
             if raw.reason:
                 return None, [Problem(shown, 1, 1, ERROR, "git", raw.reason)]
+            from ..world.load import size_problem
+
             return None, [size_problem(shown, raw.size)]
-        return parse_revision(raw, shown, self.loader)
+        if self._loader is None:
+            from ..world.load import RevisionLoader
+
+            self._loader = RevisionLoader()
+        return parse_revision(raw, shown, self._loader)
 
     def _revision(self, sha: str, shown: str) -> Revision:
         """What one revision holds: known, cached, or read and parsed now (each blob once,
@@ -258,9 +267,8 @@ class History:
                 ):
                     continue
                 self._apply(commit, status, old_sha, new_sha, path, old_path, by_path)
-        with no_cycle_collection(), remembering_digests():  # revisions share unchanged parts; none is changed
-            self._compare_all()
-            self._tips()
+        self._compare_all()
+        self._tips()
         self.cache.save()
         return self
 
@@ -273,6 +281,10 @@ class History:
                 todo.append((entry, old, new))
             else:
                 self._changed(entry, *known)
+        if not todo:
+            return
+        from ..world.load import no_cycle_collection
+
         self._data([sha for _, old, new in todo for sha in (old, new)])
         for entry, old, new in todo:
             if self.parsed[old][0] is None or self.parsed[new][0] is None:  # cached as parsing, no longer read
@@ -280,15 +292,18 @@ class History:
                     f"revision {new} of {entry.path} can no longer be read from Git; "
                     "run 'slakit changelog --no-cache' to list it as it is now"
                 )
-        for entry, old, new in todo:
-            changes, notes = self._one(old, new)
-            if old not in self.unread and new not in self.unread:
-                self.cache.put_comparison(old, new, changes, notes)
-            self._changed(entry, changes, notes)
+        with no_cycle_collection(), remembering_digests():  # revisions share unchanged parts; none is changed
+            for entry, old, new in todo:
+                changes, notes = self._one(old, new)
+                if old not in self.unread and new not in self.unread:
+                    self.cache.put_comparison(old, new, changes, notes)
+                self._changed(entry, changes, notes)
 
     def _one(self, old: str, new: str) -> tuple[list[Change], list[str]]:
         base, data = self.parsed[old][0], self.parsed[new][0]
         assert base is not None and data is not None
+        from .funnel import funnel_notes
+
         return compare(base, data), funnel_notes(base, data, self._plan)
 
     @staticmethod
@@ -301,6 +316,8 @@ class History:
         """The funnel plan of a version, worked out once however many comparisons it is in."""
         known = self._plans.get(id(data))
         if known is None:
+            from .funnel import funnel_plan
+
             known = self._plans[id(data)] = (data, funnel_plan(data))
         return known[1]
 
