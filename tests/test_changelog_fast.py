@@ -149,6 +149,8 @@ def corruptions(good: dict) -> list[bytes]:
         packed({"engine": good["engine"], "revisions": [], "comparisons": 1, "tips": None}),
         packed(each_record(None)),
         packed(each_record(["ok", 1, 2])),
+        packed(each_record(["ok", "id", "title", "UTC", "not a date"])),
+        packed(each_record(["ok", "id", "title", "UTC", 20260101])),
         packed(each_record(["broken", [[1]]])),
         packed(each_record([[["x", None, 3]], "notes"])),
         packed(each_record([[[[{}], "label", "changed", 1, 2, None, None]], []])),

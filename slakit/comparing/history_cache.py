@@ -16,6 +16,7 @@ written is not written. Either only costs time.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import os
@@ -135,7 +136,7 @@ class HistoryCache:
                 if record[0] == "ok":
                     ident, title, timezone, last_review = record[1:]
                     if all(isinstance(v, str) for v in (ident, title, timezone)) and (
-                        last_review is None or isinstance(last_review, str)
+                        last_review is None or dt.date.fromisoformat(last_review)
                     ):
                         self.used.add(key)
                         return Revision(ident, title, timezone, last_review)
