@@ -305,6 +305,29 @@ def test_deals_close_rate_and_pipeline_share(files):
     assert jan["status"] == "missed"
 
 
+def test_spaces_around_values_and_blank_cells(files, tmp_path):
+    """Spaces around a time, an id or an amount are not part of it, and a cell of spaces is empty."""
+    leads = write_csv(
+        tmp_path / "l.csv",
+        LEAD_HEADER,
+        [
+            (" L1 ", " 2020-01-02 10:00 ", " Referral leads ", "Ann", "  "),  # untouched
+            ("L2", "01/02/2020 10:20 AM ", "referral", " Bob ", " 2020-01-02 10:50"),  # 30 minutes
+        ],
+    )
+    deals = write_csv(
+        tmp_path / "d.csv",
+        DEAL_HEADER,
+        [(f"D{n}", " 2020-01-02 ", "2020-01-20", " USD 1,000.50 ", "won", "", " referral ") for n in range(2)],
+    )
+    data = score_json({**files, "leads": leads}, "--deals", str(deals), "--as-of", "2020-01-31")
+    jan = period(data, "follow-up", "2020-01")
+    assert (jan["eligible"], jan["on_time"], jan["late"]) == (2, 1, 1)  # L1 untouched, its deadline passed
+    assert jan["late_ids"] == ["L1"] and jan["median_minutes"] == 30
+    assert {s["source"]: s["actual"] for s in period(data, "lead-volume", "2020-01")["sources"]} == {"referral": 2}
+    assert period(data, "pipeline", "2020-01")["all_amount"] == 2001.0
+
+
 def test_not_measured_is_listed_with_the_reason(files):
     data = score_json(files, "--as-of", "2020-03-31")
     handshake = commitment(data, "handshake")
@@ -379,6 +402,8 @@ def test_offsets_are_taken_as_given_and_naive_times_are_local(tmp_path):
         ("D", "2020-11-01 01:30"),  # the repeated hour: the second occurrence, 06:30 UTC
         ("E", "2020-03-08 02:30"),  # the skipped hour: read with the standard offset, 07:30 UTC
         ("F", "3/5/2020 2:03 PM"),  # Salesforce layout
+        ("G", "2020-07-01 12:00 America/Chicago"),  # a zone named after the time: 17:00 UTC
+        ("H", "2020-07-01 12:00+0530"),  # an offset without a colon: 06:30 UTC
     ]
     path = write_csv(tmp_path / "t.csv", ["lead_id", "mql_at"], rows)
     with Exports(column_map("canonical"), "America/New_York") as x:
@@ -393,6 +418,8 @@ def test_offsets_are_taken_as_given_and_naive_times_are_local(tmp_path):
         "D": int(dt.datetime(2020, 11, 1, 6, 30, tzinfo=utc).timestamp()),
         "E": int(dt.datetime(2020, 3, 8, 7, 30, tzinfo=utc).timestamp()),
         "F": int(dt.datetime(2020, 3, 5, 19, 3, tzinfo=utc).timestamp()),
+        "G": int(dt.datetime(2020, 7, 1, 17, 0, tzinfo=utc).timestamp()),
+        "H": int(dt.datetime(2020, 7, 1, 6, 30, tzinfo=utc).timestamp()),
     }
 
 
@@ -467,6 +494,33 @@ def test_every_bad_timestamp_and_amount_is_listed_with_row_and_column(files, tmp
     assert out.rstrip().endswith("3 problems in 2 export files")
 
 
+def test_rows_are_counted_in_file_order_in_a_file_read_in_parallel(files, tmp_path):
+    """A file big enough for DuckDB to read in several parallel chunks: a record's row is still
+    its place in the file (the rows below are known by construction)."""
+    rows = [(f"L{n}", "2020-01-02 10:00", "referral", "Ann", "") for n in range(300_000)]
+    rows[123_456] = ("L123456", "not a time", "referral", "Ann", "")
+    rows[299_998] = ("L7", "2020-01-02 10:00", "referral", "Ann", "")
+    leads = write_csv(tmp_path / "big.csv", LEAD_HEADER, rows)
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:123458:2: error[cell]: mql_at (mql_at): 'not a time' is not a date and time" in out
+    assert f"{leads}:300000:1: error[duplicate]: lead_id 'L7' appears 2 times (rows 9, 300000)" in out
+
+
+def test_a_quoted_value_over_several_lines(files, tmp_path):
+    """CRM exports quote notes and addresses that hold line breaks; rows count records, as a
+    spreadsheet shows them (the header is row 1), not lines of text."""
+    leads = write_csv(
+        tmp_path / "l.csv",
+        LEAD_HEADER,
+        [("L1", "2020-01-02 10:00", "referral", "Ann\nStone", ""), ("L2", "not a time", "referral", "Bob", "")],
+    )
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:3:2: error[cell]: mql_at (mql_at): 'not a time' is not a date and time" in out
+    leads = write_csv(tmp_path / "ok.csv", LEAD_HEADER, [("L1", "2020-01-02 10:00", "referral", "Ann\nStone", "")])
+    data = score_json({**files, "leads": leads}, "--as-of", "2020-01-31")
+    assert period(data, "lead-volume", "2020-01")["actual"] == 1
+
+
 def test_duplicate_ids(files, tmp_path):
     leads = write_csv(tmp_path / "l.csv", LEAD_HEADER, [LEADS[0], LEADS[1], LEADS[0]])
     out = bad(files, "--leads", str(leads))
@@ -501,6 +555,64 @@ def test_usage_errors_exit_2(files, tmp_path):
     columns.write_text("leads:\n  mql_date: X\n")
     result = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--columns", str(columns))
     assert result.exit_code == 2 and "leads.mql_date is not a canonical column" in result.output
+
+
+def test_a_broken_agreement_is_reported_before_the_exports(files, tmp_path):
+    """The exports are read while the agreements are checked; the agreement's errors still come first."""
+    files["agreement"].write_text(AGREEMENT.replace("effective: 2020-01-01", "effective: someday"))
+    result = run("score", str(files["agreement"]), "--leads", str(tmp_path / "nope.csv"))
+    assert result.exit_code == 1, result.output
+    assert "fix the agreements before scoring them" in result.output and "no such file" not in result.output
+
+
+def test_the_zone_is_the_scored_agreements_even_when_another_comes_first(files, tmp_path):
+    """Two agreements in different zones; only the second is scored, so the exports (read while the
+    agreements are checked) are read in its zone: 23:30 on 31 January in Berlin is January there
+    (read in New York's zone it would be 05:30 UTC on 1 February, February in Berlin)."""
+    from slakit.commands.score import run_score
+
+    berlin = AGREEMENT.replace("id: score-test", "id: z-berlin").replace("America/New_York", "Europe/Berlin")
+    (tmp_path / "sla" / "z-berlin.yaml").write_text(berlin)
+    leads = write_csv(tmp_path / "l.csv", LEAD_HEADER, [("L1", "2020-01-31 23:30", "referral", "Ann", "")])
+    card = run_score(
+        [str(tmp_path / "sla")], str(leads), None, None, "canonical", None, "2020-02-29", "month", None, ["z-berlin"]
+    )
+    (scored,) = card.agreements
+    volume = next(c for c in scored.commitments if c.id == "lead-volume")
+    assert [(p.period, p.actual) for p in volume.periods] == [("2020-01", 1), ("2020-02", 0)]
+
+
+@pytest.mark.parametrize("after", [0.0, 0.15, 0.3])
+def test_ctrl_c_while_the_exports_are_read_stops_cleanly(files, tmp_path, after):
+    """SIGINT once DuckDB has had the leads file open for a while (it is read in a background
+    thread, while the agreements are checked, then waited for): the run stops with click's
+    "Aborted!", no traceback, and no crash of the database under the reading."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rows = [(f"L{n}", "2020-01-02 10:00", "referral", "Ann", "2020-01-02 10:30") for n in range(600_000)]
+    leads = write_csv(tmp_path / "big.csv", LEAD_HEADER, rows)
+    command = [sys.executable, str(ROOT / "cli.py"), "score", str(files["agreement"]), "--leads", str(leads)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            opened = {os.readlink(f"/proc/{process.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{process.pid}/fd")}
+        except OSError:
+            opened = set()
+        if str(leads) in opened:
+            break
+        time.sleep(0.005)
+    time.sleep(after)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert "Traceback" not in err.decode() and "FATAL" not in err.decode()
+    assert process.returncode in (0, 1), err  # 0: the run was over before the signal came
+    if process.returncode == 1:
+        assert "Aborted!" in err.decode()
 
 
 def test_the_export_is_not_copied(files, tmp_path):

@@ -62,6 +62,7 @@ def validate_paths(
     keep: bool = False,
     context: Iterable[str] = (),
     enforce_signoff: bool = False,
+    outside: bool = True,
 ) -> Report:
     """Validate every agreement under `paths` (files or folders).
 
@@ -69,10 +70,12 @@ def validate_paths(
     otherwise documents are dropped as soon as they are checked, so memory stays flat.
     The agreements under the `context` folders are read too, before `paths`, so a file in
     `paths` that reuses one of their ids is reported; the report covers `paths` only.
+    Without `outside`, each file is checked by itself: no roster files, SSH signatures or
+    Git history (for a reader of the terms, such as the scorecard, that needs no sign-off).
     """
     given = find_agreements(paths)
     if not context:
-        return validate_files(given, strict, keep, enforce_signoff)
+        return validate_files(given, strict, keep, enforce_signoff, outside)
     seen = {path for path, _ in given}
     others: list[tuple[Path, str]] = []
     for folder in context:
@@ -86,12 +89,16 @@ def validate_paths(
             if path not in seen:
                 seen.add(path)
                 others.append((path, name))
-    report = validate_files(others + given, strict, keep, enforce_signoff)
+    report = validate_files(others + given, strict, keep, enforce_signoff, outside)
     return Report(report.files[len(others) :])
 
 
 def validate_files(
-    files: list[tuple[Path, str]], strict: bool = False, keep: bool = True, enforce_signoff: bool = False
+    files: list[tuple[Path, str]],
+    strict: bool = False,
+    keep: bool = True,
+    enforce_signoff: bool = False,
+    outside: bool = True,
 ) -> Report:
     day = today()
     owners: dict[str, str] = {}
@@ -101,7 +108,8 @@ def validate_files(
     results = []
     with Witness() as witness:
         for path, name in files:
-            result = check_source(load_file(path, name), name, day, owners, strict, witness, enforce_signoff)
+            seen = witness if outside else None
+            result = check_source(load_file(path, name), name, day, owners, strict, seen, enforce_signoff)
             if not keep:
                 result.document = None
             results.append(result)

@@ -13,12 +13,13 @@ from ..measuring.scorecard import Scorecard, latest_timestamp, score
 from ..model.agreement import Agreement
 from ..model.dates import parse_date
 from ..world.exports import Exports, column_map
+from ..world.files import find_agreements
 from ..world.load import load_file
 
 
 def load_agreements(paths: list[str]) -> list[Agreement]:
     """The valid agreements under `paths` (retired ones included: their record can be scored)."""
-    report = validate_paths(paths or ["sla"], keep=True)
+    report = validate_paths(paths or ["sla"], keep=True, outside=False)  # sign-off plays no part in a score
     errors = [p for f in report.files for p in content_errors(f.problems)]
     if errors:
         raise InputError("\n".join(p.format() for p in sorted(errors)) + "\nfix the agreements before scoring them")
@@ -58,30 +59,75 @@ def run_score(
         day = parse_date(as_of)
         if day is None:
             raise UsageError(f"--as-of {as_of!r} is not a date written YYYY-MM-DD")
-    agreements = load_agreements(paths)
-    if agreement_ids:
-        agreements = [a for a in agreements if a.id in agreement_ids]
-    if not agreements:
-        raise UsageError(f"no agreement found under {', '.join(paths or ['sla'])}")
-    zone = timezone or agreements[0].timezone
-    try:
-        ZoneInfo(zone)
-    except (ValueError, OSError, KeyError):
-        raise UsageError(f"--timezone {zone!r} is not an IANA time zone such as America/New_York") from None
+    if timezone is not None:
+        _check_zone(timezone)
     mapping = column_map(preset, read_columns(columns), columns or "--columns")
-    known: dict[str, str] = {}
-    for a in agreements:
-        for c in a.commitments:
-            for row in c.lead_value.rows if c.lead_value else ():
-                known.setdefault(row.id, row.name)
-    with Exports(mapping, zone, known) as exports:
-        for kind, given in (("leads", leads), ("deals", deals), ("activities", activities)):
-            if given:
-                exports.read(kind, given)
+    files = [(kind, given) for kind, given in (("leads", leads), ("deals", deals), ("activities", activities)) if given]
+    # The exports are read while the agreements are checked: DuckDB reads outside the GIL, so the
+    # two share the cores. The zone is the first agreement's, peeked at; if checking finds another
+    # (the first file is not an agreement that gets scored), the exports are read again.
+    guess = timezone or _first_zone(paths, agreement_ids)
+    exports = Exports(mapping, guess)
+    try:
+        exports.read_in_background(files)
+        agreements = load_agreements(paths)  # on an error, closing the exports stops their reading
+        if agreement_ids:
+            agreements = [a for a in agreements if a.id in agreement_ids]
+        if not agreements:
+            raise UsageError(f"no agreement found under {', '.join(paths or ['sla'])}")
+        zone = timezone or agreements[0].timezone
+        exports.wait()  # a problem of the options (a missing file) once the agreements are known good
+        if zone != guess:
+            exports.close()
+            _check_zone(zone)
+            exports = Exports(mapping, zone)
+            exports.read_in_background(files)
+            exports.wait()
+        exports.sources = {}
+        for a in agreements:
+            for c in a.commitments:
+                for row in c.lead_value.rows if c.lead_value else ():
+                    exports.sources.setdefault(row.id, row.name)
         exports.check()
         if day is None:
             day = latest_timestamp(exports, zone) or dt.date(1970, 1, 1)
         return score(agreements, exports, day, period)
+    except RuntimeError as exc:  # DuckDB's word for Ctrl-C during a query
+        if "interrupted" in str(exc).lower():
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        exports.close()
+
+
+def _check_zone(zone: str) -> None:
+    try:
+        ZoneInfo(zone)
+    except (ValueError, OSError, KeyError):
+        raise UsageError(f"--timezone {zone!r} is not an IANA time zone such as America/New_York") from None
+
+
+def _first_zone(paths: list[str], ids: list[str] | None) -> str:
+    """The time zone of the first agreement found (of those in `ids`), read without checking it;
+    UTC when there is none to read. Only a guess: run_score checks it against the valid ones."""
+    try:
+        found = find_agreements(paths or ["sla"])
+    except UsageError:
+        return "UTC"
+    for path, name in found:
+        doc, _ = load_file(path, name)
+        data = doc.data if doc is not None and isinstance(doc.data, dict) else {}
+        if ids and data.get("id") not in ids:
+            continue
+        zone = data.get("timezone")
+        try:
+            if isinstance(zone, str):
+                ZoneInfo(zone)
+                return zone
+        except (ValueError, OSError, KeyError):
+            pass
+        return "UTC"
+    return "UTC"
 
 
 CONFIG = "slakit.yaml"

@@ -178,6 +178,7 @@ class Measure:
             )
         self.currency = self._currency()
         self._lead_counts: dict[int, dict[str | None, int]] | None = None
+        self._leads: tuple[np.ndarray, np.ndarray] | None = None
 
     def _currency(self) -> str:
         for c in self.a.commitments:
@@ -276,16 +277,31 @@ class Measure:
                 out.add(i)
         return out
 
+    def leads(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each lead's period (an index into `periods`) and whether it falls in one at all."""
+        if self._leads is None:
+            mql = self.x.lead_arrays().mql_at
+            if not self.periods:
+                self._leads = np.zeros(len(mql), dtype=np.int64), np.zeros(len(mql), dtype=bool)
+            else:
+                starts = np.array([p.lo for p in self.periods] + [self.periods[-1].hi], dtype=np.int64)
+                idx = np.searchsorted(starts, mql, side="right") - 1  # the periods follow each other without gaps
+                self._leads = idx, (idx >= 0) & (idx < len(self.periods))
+        return self._leads
+
     def lead_counts(self) -> dict[int, dict[str | None, int]]:
-        """Leads per period and source (one pass over the leads, shared by volume and value)."""
+        """Leads per period and source id (shared by volume and value)."""
         if self._lead_counts is None:
-            source = "source" if "source" in self.x.tables["leads"].present else "NULL"
+            arrays = self.x.lead_arrays()
+            idx, inside = self.leads()
+            width = len(arrays.names)
+            counts = np.bincount(idx[inside] * width + arrays.code[inside], minlength=len(self.periods) * width)
             self._lead_counts = {}
-            for i, value, n in self.x.sql(
-                f"SELECT p.i, {source}, count(*) FROM leads JOIN periods p ON mql_at >= p.lo AND mql_at < p.hi "
-                "GROUP BY ALL ORDER BY 1, 2"
-            ):
-                self._lead_counts.setdefault(i, {})[value] = n
+            for i, row in enumerate(counts.reshape(len(self.periods), width)):
+                for code in np.flatnonzero(row):
+                    by = self._lead_counts.setdefault(i, {})
+                    name = arrays.names[code]
+                    by[name] = by.get(name, 0) + int(row[code])
         return self._lead_counts
 
     def lead_volume(self, c: Commitment, score: CommitmentScore) -> None:
@@ -350,10 +366,12 @@ class Measure:
             return
         target = c.targets["pipeline_share"]
         currency = (
-            "AND (currency IS NULL OR upper(currency) = ?)" if "currency" in self.x.tables["deals"].present else ""
+            "AND (currency IS NULL OR trim(currency) = '' OR upper(trim(currency)) = ?)"
+            if "currency" in self.x.tables["deals"].present
+            else ""
         )
         params = [self.currency] if currency else []
-        marketing = list(self.sources)
+        marketing = self.x.source_values("deals", list(self.sources))
         placeholders = ", ".join("?" for _ in marketing) or "NULL"
         rows = {
             i: (total, mkt, n)
@@ -393,18 +411,11 @@ class Measure:
         if excluded and not has_source:
             score.reason = "the follow-up excludes lead sources, but the leads export has no source column"
             return
-        where = ""
+        arrays = self.x.lead_arrays()  # numbers only: names and ids are looked up for the late leads alone
+        idx, keep = self.leads()
         if excluded:
-            where = "WHERE source IS NULL OR source NOT IN (" + ", ".join("?" for _ in excluded) + ")"
-        found = self.x.con.execute(
-            "SELECT p.i AS i, mql_at, coalesce(first_touch_at, -1) AS touch, _row FROM leads JOIN periods p "
-            f"ON mql_at >= p.lo AND mql_at < p.hi {where}",
-            excluded,
-        ).fetchnumpy()  # numbers only: names and ids are looked up for the late leads alone
-        idx = found["i"].astype(np.int64)
-        starts = found["mql_at"].astype(np.int64)
-        touches = found["touch"].astype(np.int64)
-        rows = found["_row"].astype(np.int64)
+            keep = keep & ~np.isin(arrays.code, [i for i, name in enumerate(arrays.names) if name in excluded])
+        idx, starts, touches, rows = idx[keep], arrays.mql_at[keep], arrays.touch[keep], arrays.rowid[keep]
         touched = touches >= 0
         try:
             if calendar is not None and fu.response_time.is_business:
@@ -422,9 +433,18 @@ class Measure:
         pending = ~touched & (deadline >= self.now)
         objective = fu.objective.value
         uncovered = self._uncovered(score, "leads", "mql_at")
+        # Leads grouped by period once (a stable sort keeps file order within a period), so each
+        # period reads its own slice instead of a mask over every lead.
+        n = len(self.periods)
+        order = np.argsort(idx.astype(np.int16 if n < 1 << 15 else np.int64), kind="stable")
+        bounds = np.searchsorted(idx[order], np.arange(n + 1))
+        counts = {
+            name: np.bincount(idx, weights=flags, minlength=n).astype(np.int64)
+            for name, flags in (("on", on_time), ("late", late), ("pending", pending))
+        }
+        breaches, late_ids = self._late_leads(rows[late], idx[late])
         for i, p in enumerate(self.periods):
-            mask = idx == i
-            n_on, n_late, n_pending = int(on_time[mask].sum()), int(late[mask].sum()), int(pending[mask].sum())
+            n_on, n_late, n_pending = (int(counts[k][i]) for k in ("on", "late", "pending"))
             decided = n_on + n_late
             if i in uncovered or decided == 0:
                 note = "before the first lead in the export" if i in uncovered else "no eligible lead decided yet"
@@ -432,43 +452,55 @@ class Measure:
                 score.periods.append(PeriodScore(p.label, status, objective, note=note, detail={"pending": n_pending}))
                 continue
             compliance = (Decimal(n_on) * 100 / decided).quantize(Decimal("0.1"))
-            times = np.sort(minutes[mask & touched])
-            breaches, late_ids = self._late_leads(rows[mask & late])
+            members = order[bounds[i] : bounds[i + 1]]
+            times = np.sort(minutes[members[touched[members]]])
             result = self._score(score, i, objective, compliance, "higher", None)
             if result.status != IN_PROGRESS and n_pending:
                 result.status = PENDING
             result.detail = {
-                "eligible": int(mask.sum()),
+                "eligible": len(members),
                 "on_time": n_on,
                 "late": n_late,
                 "pending": n_pending,
                 "median_minutes": _median(times),
                 "p90_minutes": _nearest_rank(times, 90),
-                "breaches_by_owner": breaches,
-                "late_ids": late_ids,
+                "breaches_by_owner": breaches.get(i, {}),
+                "late_ids": late_ids.get(i, []),
                 "minutes": times,  # for the distribution chart; not in json
                 "allowed_minutes": _allowed_minutes(fu.response_time),
             }
             score.periods.append(result)
         score.status = ""
 
-    def _late_leads(self, rows: np.ndarray) -> tuple[dict[str, int], list[str]]:
-        """Late leads per owner (most first), and the ids of the first 20 late leads by arrival."""
+    def _late_leads(
+        self, rows: np.ndarray, periods: np.ndarray
+    ) -> tuple[dict[int, dict[str, int]], dict[int, list[str]]]:
+        """Per period: late leads per owner (most first), and the ids of the first 20 late leads by
+        arrival. One query for all periods: only the late leads' rows are looked up."""
         if not len(rows):
-            return {}, []
-        owner = "coalesce(owner, '(no owner)')" if "owner" in self.x.tables["leads"].present else "'(no owner)'"
-        listed = [int(r) for r in rows]
-        per_owner = self.x.sql(
-            f"SELECT {owner} AS name, count(*) AS n FROM leads WHERE _row IN (SELECT unnest(?::BIGINT[])) "
-            "GROUP BY name ORDER BY n DESC, name",
-            [listed],
+            return {}, {}
+        owner = (
+            "coalesce(nullif(trim(owner), ''), '(no owner)')"
+            if "owner" in self.x.tables["leads"].present
+            else "'(no owner)'"
         )
-        ids = self.x.sql(
-            "SELECT CAST(lead_id AS VARCHAR) FROM leads WHERE _row IN (SELECT unnest(?::BIGINT[])) "
-            "ORDER BY mql_at, _row LIMIT 20",
-            [listed],
+        self.x.con.execute(
+            "CREATE OR REPLACE TEMP TABLE late AS SELECT unnest(?::BIGINT[]) AS r, unnest(?::INTEGER[]) AS i",
+            [rows.tolist(), periods.tolist()],
         )
-        return {name: n for name, n in per_owner}, [i for (i,) in ids]
+        late = f"(SELECT late.i, {owner} AS name, lead_id, mql_at, leads.rowid AS r FROM leads JOIN late ON leads.rowid = late.r)"
+        breaches: dict[int, dict[str, int]] = {}
+        for i, name, n in self.x.sql(
+            f"SELECT i, name, count(*) AS n FROM {late} GROUP BY i, name ORDER BY i, n DESC, name"
+        ):
+            breaches.setdefault(i, {})[name] = n
+        ids: dict[int, list[str]] = {}
+        for i, ident in self.x.sql(
+            f"SELECT i, CAST(lead_id AS VARCHAR) FROM {late} "
+            "QUALIFY row_number() OVER (PARTITION BY i ORDER BY mql_at, r) <= 20 ORDER BY i, mql_at, r"
+        ):
+            ids.setdefault(i, []).append(ident)
+        return breaches, ids
 
     def stepped(self, c: Commitment, score: CommitmentScore) -> None:
         target = c.targets["stepped_target"]
@@ -690,7 +722,12 @@ class Measure:
 
 
 def _median(values: np.ndarray) -> float | None:
-    return float(np.median(values)) if len(values) else None
+    """The median of sorted values (np.median would sort again, and loads numpy.ma the first time)."""
+    n = len(values)
+    if not n:
+        return None
+    middle = n // 2
+    return float(values[middle]) if n % 2 else float((values[middle - 1] + values[middle]) / 2)
 
 
 def _nearest_rank(values: np.ndarray, pct: int) -> float | None:

@@ -23,8 +23,6 @@ from ..measuring.scorecard import (
     Scorecard,
 )
 from ..model.figures import CURRENCY_SIGNS
-from . import charts
-from .render import Renderer
 from .report import printable
 
 STATUS_COLOURS = {MET: "green", MISSED: "red", IN_PROGRESS: "cyan", PENDING: "yellow", INSUFFICIENT: "yellow"}
@@ -224,24 +222,30 @@ def _minutes(value: float | None) -> str:
 
 
 def _context(card: Scorecard) -> dict[str, Any]:
+    from .charts import for_agreement
+
     agreements = []
     for a in card.agreements:
         agreements.append(
             {
                 "score": a,
                 "escalation_line": _escalation_line(a.escalation),
-                "charts": charts.for_agreement(a),
+                "charts": for_agreement(a),
             }
         )
     return {"card": card, "agreements": agreements, "figure": figure, "minutes": _minutes}
 
 
 def as_markdown(card: Scorecard, templates: Path | None = None) -> str:
+    from .render import Renderer  # the page libraries load only for the formats that use them
+
     renderer = Renderer(templates)
     return renderer.template(renderer.markdown_env, "scorecard.md.j2", **_context(card))
 
 
 def as_html(card: Scorecard, templates: Path | None = None) -> str:
+    from .render import Renderer
+
     renderer = Renderer(templates)
     return renderer.template(renderer.html_env, "scorecard.html.j2", style=renderer.style(), **_context(card))
 

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..errors import ERROR, InputError, Problem, UsageError
 
@@ -125,7 +128,6 @@ NAIVE_FORMATS = [  # ISO layouts (2020-03-05 14:03, with T, seconds, fractions, 
     "%m/%d/%Y %H:%M:%S",
     "%m/%d/%Y",
 ]
-_OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)$"  # a time of day, then its offset
 SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 MAX_LISTED = 20  # bad cells listed per file before the summary
 
@@ -190,6 +192,18 @@ class Table:
     missing: dict[str, str]  # optional canonical column -> the export column that was looked for
 
 
+@dataclass(frozen=True)
+class LeadArrays:
+    """The leads that have an MQL time, one element a lead: epoch seconds of the MQL and of the
+    first touch (-1: none), the source as a code into `names` (0: none), and the row id."""
+
+    mql_at: np.ndarray
+    touch: np.ndarray
+    code: np.ndarray
+    rowid: np.ndarray
+    names: tuple[str | None, ...]
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stream:
@@ -234,8 +248,18 @@ class Exports:
         self.zone = zone
         self.sources = dict(sources or {})
         self.con = duckdb.connect(":memory:")
-        self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET enable_progress_bar = false")
+        try:  # a naive time cast to TIMESTAMPTZ is read in the session's zone (see the module's docstring)
+            self.con.execute(f"SET TimeZone = {_literal(zone)}")
+        except duckdb.Error:
+            self.con.close()
+            raise UsageError(
+                f"time zone {zone!r} is not one DuckDB knows; give an IANA name such as America/New_York"
+            ) from None
+        self._leads: LeadArrays | None = None
+        self._source_maps: dict[str, dict[str, str]] = {}
+        self._workers = ThreadPoolExecutor(max_workers=2)  # a reading in the background, a file's hash
+        self._reading: Future[None] | None = None
         self.tables: dict[str, Table] = {}
         self.problems: list[Problem] = []
         self.summaries: list[str] = []
@@ -244,7 +268,33 @@ class Exports:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop a reading still under way (the run is being given up) and close the database."""
+        self.con.interrupt()
+        while True:
+            try:
+                self._workers.shutdown(wait=True, cancel_futures=True)
+                break
+            except KeyboardInterrupt:
+                continue  # the reading stops moments after the interrupt; closing under it would crash
         self.con.close()
+
+    def read_in_background(self, files: list[tuple[str, str]]) -> None:
+        """Read (kind, path) exports in a thread: DuckDB reads outside the GIL, so the caller's
+        Python (checking the agreements) runs meanwhile. `wait()` for it."""
+
+        def read_all() -> None:
+            for kind, given in files:
+                self.read(kind, given)
+
+        self._reading = self._workers.submit(read_all)
+
+    def wait(self) -> None:
+        """Wait for the background reading, and raise what it raised (a missing file)."""
+        if self._reading is not None:
+            self._reading.result()
 
     def sql(self, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         return self.con.execute(query, params or []).fetchall()
@@ -276,18 +326,28 @@ class Exports:
         if path.stat().st_size == 0:
             self._fail(given, "the file is empty: export it again with a header row and at least one record")
             return
+        digest = self._workers.submit(sha256_of, path)  # hashed beside DuckDB's reading, which frees the GIL
         try:
+            found = None
             if suffix == "csv":
-                raw = (
-                    f"(SELECT row_number() OVER () + 1 AS _row, * FROM read_csv({_literal(str(path))}, "
-                    "all_varchar = true, header = true, auto_detect = true, normalize_names = false, null_padding = true))"
-                )
-            elif suffix == "parquet":
-                raw = f"(SELECT row_number() OVER () + 1 AS _row, * FROM read_parquet({_literal(str(path))}))"
+                raw, found = self._csv(path)
+                try:
+                    self._canonical(kind, given, raw, digest, found)
+                except self.duckdb.Error as exc:
+                    if "does not support null_padding" not in str(exc):
+                        raise
+                    # A quoted value over several lines (a note, an address) needs the one-thread reader.
+                    raw, found = self._csv(path, parallel=False)
+                    self._canonical(kind, given, raw, digest, found)
+                return
+            if suffix == "parquet":
+                raw = f"read_parquet({_literal(str(path))})"
             else:
                 raw = f"raw_{kind}"
-                self._read_xlsx(path, raw)
-            self._canonical(kind, given, raw, path)
+                if not self._read_xlsx(path, raw):
+                    self._canonical(kind, given, raw, digest, found=[])
+                    return
+            self._canonical(kind, given, raw, digest, found)
         except self.duckdb.Error as exc:
             text = str(exc)
             if "not utf-8 encoded" in text:
@@ -298,8 +358,31 @@ class Exports:
                 self._fail(given, f"cannot read it as {suffix.upper()}: {text.splitlines()[0]}")
             self.con.execute(f"DROP TABLE IF EXISTS {kind}")
 
-    def _read_xlsx(self, path: Path, raw: str) -> None:
-        """The first sheet, as text columns, passed to DuckDB as lists (no temporary file)."""
+    def _csv(self, path: Path, parallel: bool = True) -> tuple[str, list[str]]:
+        """The read_csv call for a CSV export and its columns. The dialect is sniffed once and then
+        given explicitly, so the reading does not sniff the file again."""
+        options = "all_varchar = true, header = true, null_padding = true"
+        ((delim, quote, escape, newline, comment, skip, header, columns),) = self.sql(
+            "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, Columns "
+            f"FROM sniff_csv({_literal(str(path))}, {options})"
+        )
+        names = [column["name"] for column in columns]
+
+        def text(value: str) -> str:
+            return _literal("" if value == "(empty)" else value)
+
+        struct = ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in names)
+        call = (
+            f"read_csv({_literal(str(path))}, auto_detect = false, delim = {text(delim)}, quote = {text(quote)}, "
+            f"escape = {text(escape)}, new_line = {text(newline)}, comment = {text(comment)}, skip = {int(skip)}, "
+            f"header = {'true' if header else 'false'}, null_padding = true, parallel = {str(parallel).lower()}, "
+            f"columns = {{{struct}}})"
+        )
+        return call, names
+
+    def _read_xlsx(self, path: Path, raw: str) -> bool:
+        """The first sheet, as text columns, passed to DuckDB as lists (no temporary file);
+        False when the sheet is empty."""
         try:
             from python_calamine import CalamineWorkbook
         except ImportError:
@@ -311,21 +394,21 @@ class Exports:
         except Exception as exc:  # calamine raises its own error types for a broken workbook
             raise self.duckdb.InvalidInputException(f"not a readable workbook ({exc})") from None
         if not rows:
-            self.con.execute(f"CREATE TEMP TABLE {raw} (_row BIGINT)")
-            return
+            return False
         header = [str(h).strip() for h in rows[0]]
         body = rows[1:]
         cols = [[_cell(r[i]) if i < len(r) else None for r in body] for i in range(len(header))]
         select = ", ".join(
-            f"unnest(${i + 2})::VARCHAR AS {_quote(h or f'column{i + 1}')}" for i, h in enumerate(header)
+            f"unnest(${i + 1})::VARCHAR AS {_quote(h or f'column{i + 1}')}" for i, h in enumerate(header)
         )
-        self.con.execute(
-            f"CREATE TEMP TABLE {raw} AS SELECT unnest($1) AS _row, {select}",
-            [list(range(2, len(body) + 2)), *cols],
-        )
+        self.con.execute(f"CREATE TEMP TABLE {raw} AS SELECT {select}", cols)
+        return True
 
-    def _canonical(self, kind: str, given: str, raw: str, path: Path) -> None:
-        found = [name for (name,) in self.sql(f"SELECT column_name FROM (DESCRIBE SELECT * FROM {raw})")][1:]
+    def _canonical(self, kind: str, given: str, raw: str, digest: Future[str], found: list[str] | None = None) -> None:
+        """Table `kind` from the raw export: canonical columns parsed, problems collected. A record's
+        row in the file is its rowid + 2 (after the header; insertion order is kept)."""
+        if found is None:
+            found = [name for (name,) in self.sql(f"SELECT column_name FROM (DESCRIBE SELECT * FROM {raw})")]
         wanted = self.mapping.columns[kind]
         index = {name.strip().lower(): name for name in found}
         present: dict[str, str] = {}
@@ -352,32 +435,37 @@ class Exports:
         if any(c not in present for c in REQUIRED[kind]):
             return
         position = {name: found.index(name) + 1 for name in found}
-        # One pass: the inner query cleans each cell once, the next parses it beside its text, and
-        # the text of cells that failed to parse is kept, so bad cells are found without parsing again.
-        inner = ["_row"] + [
-            f"nullif(trim(CAST({_quote(name)} AS VARCHAR)), '') AS {canonical}" for canonical, name in present.items()
-        ]
-        outer, checks = ["_row"], []
+        # One pass: the inner query cleans each text cell once, the next parses times and amounts
+        # beside their text, and only the text of cells that failed to parse is kept (for the
+        # messages), so bad cells are found without parsing again. Casts skip surrounding spaces,
+        # so times and amounts are not trimmed first; a blank cell is told from a bad one below.
+        inner, outer, checks = [], [], []
         for canonical, name in present.items():
             kind_of = COLUMNS[kind][canonical]
+            cell = f"CAST({_quote(name)} AS VARCHAR)"
+            # Ids are cleaned here, as duplicates are found by them; other text is cleaned where it is
+            # compared (sources on their distinct values), which spares a million trims.
+            inner.append(f"nullif(trim({cell}), '') AS {canonical}" if kind_of == "id" else f"{cell} AS {canonical}")
             if kind_of == "time":
                 outer += [f"{self._time_sql(canonical)} AS {canonical}", f"{canonical} AS _text_{canonical}"]
                 checks.append((canonical, name, "a date and time such as 2020-03-05 14:03"))
             elif kind_of == "amount":
-                parse = f"try_cast(regexp_replace({canonical}, '[\\s$€£¥,]|^[A-Z]{{3}}', '', 'g') AS DECIMAL(18, 2))"
+                parse = (
+                    f"try_cast(regexp_replace({canonical}, '^\\s*[A-Z]{{3}}|[\\s$€£¥,]', '', 'g') AS DECIMAL(18, 2))"
+                )
                 outer += [f"{parse} AS {canonical}", f"{canonical} AS _text_{canonical}"]
                 checks.append((canonical, name, "an amount such as 12500.00"))
             elif kind_of == "outcome":
                 cases = " ".join(
                     f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in sorted(self.mapping.outcomes.items())
                 )
-                outer.append(f"CASE lower({canonical}) {cases} ELSE 'open' END AS {canonical}")
-            elif canonical == "source":
-                outer.append(f"{self._source_sql(canonical)} AS {canonical}")
+                outer.append(f"CASE lower(trim({canonical})) {cases} ELSE 'open' END AS {canonical}")
             else:
                 outer.append(canonical)
-        # only the text of cells that failed to parse is kept (for the messages), not a copy of every cell
-        final = ["*"] + [f"CASE WHEN {c} IS NULL THEN _text_{c} END AS _text_{c}" for c, _, _ in checks]
+        final = ["*"] + [
+            f"CASE WHEN {c} IS NULL AND trim(_text_{c}) <> '' THEN trim(_text_{c}) END AS _text_{c}"
+            for c, _, _ in checks
+        ]
         exclude = f" EXCLUDE ({', '.join(f'_text_{c}' for c, _, _ in checks)})" if checks else ""
         self.con.execute(
             f"CREATE TEMP TABLE {kind} AS SELECT {final[0]}{exclude}{''.join(', ' + f for f in final[1:])} "
@@ -391,30 +479,26 @@ class Exports:
             return
         for canonical, name, accepted in checks:
             self._bad_cells(given, kind, canonical, name, position[name], accepted)
-            self.con.execute(f"ALTER TABLE {kind} DROP COLUMN _text_{canonical}")
-        if "source" in present:
-            self._source_slugs(kind)
         ident = REQUIRED[kind][0]
         self._required_cells(given, kind, ident, present[ident], position[present[ident]])
         self._duplicates(given, kind, ident, present[ident], position[present[ident]])
-        self.tables[kind] = Table(kind, given, sha256_of(path), rows, tuple(present), missing)
+        self.tables[kind] = Table(kind, given, digest.result(), rows, tuple(present), missing)
 
     def _time_sql(self, col: str) -> str:
-        """Epoch seconds: with an offset as given, else local time in the zone (ISO by a cast,
-        US layouts by strptime only when the cast fails)."""
+        """Epoch seconds. The cast reads ISO times with an offset as given and naive ones in the
+        session's zone (the agreement's); US layouts are tried by strptime only when it fails."""
         formats = "[" + ", ".join(_literal(f) for f in NAIVE_FORMATS) + "]"
-        naive = (
-            f"timezone({_literal(self.zone)}, coalesce(try_cast({col} AS TIMESTAMP), try_strptime({col}, {formats})))"
-        )
-        aware = f"try_cast({col} AS TIMESTAMPTZ)"
-        return (
-            f"CAST(epoch(CASE WHEN regexp_matches({col}, {_literal(_OFFSET)}) THEN {aware} ELSE {naive} END) AS BIGINT)"
-        )
+        layouts = f"timezone({_literal(self.zone)}, try_strptime(trim({col}), {formats}))"
+        cast, trimmed = (
+            f"try_cast({col} AS TIMESTAMPTZ)",
+            f"try_cast(trim({col}) AS TIMESTAMPTZ)",
+        )  # a date alone fails untrimmed
+        return f"CAST(epoch(coalesce({cast}, {trimmed}, {layouts})) AS BIGINT)"
 
     def _bad_cells(self, given: str, kind: str, canonical: str, name: str, column: int, accepted: str) -> None:
         bad = self.sql(
-            f"SELECT _row, _text_{canonical} FROM {kind} WHERE _text_{canonical} IS NOT NULL AND {canonical} IS NULL "
-            "ORDER BY _row"
+            f"SELECT rowid + 2, _text_{canonical} FROM {kind} WHERE _text_{canonical} IS NOT NULL "
+            f"AND {canonical} IS NULL ORDER BY rowid"
         )
         for row, value in bad[:MAX_LISTED]:
             self.problems.append(
@@ -424,7 +508,7 @@ class Exports:
             self.summaries.append(f"{given}: {len(bad)} bad values in column {name!r}, the first {MAX_LISTED} listed")
 
     def _required_cells(self, given: str, kind: str, ident: str, name: str, column: int) -> None:
-        empty = self.sql(f"SELECT _row FROM {kind} WHERE {ident} IS NULL ORDER BY _row")
+        empty = self.sql(f"SELECT rowid + 2 FROM {kind} WHERE {ident} IS NULL ORDER BY rowid")
         for (row,) in empty[:MAX_LISTED]:
             self.problems.append(
                 Problem(given, row, column, ERROR, "cell", f"{name} ({ident}) is empty; every record needs an id")
@@ -435,8 +519,8 @@ class Exports:
     def _duplicates(self, given: str, kind: str, ident: str, name: str, column: int) -> None:
         dupes = self.sql(
             f"WITH twice AS (SELECT {ident} FROM {kind} WHERE {ident} IS NOT NULL GROUP BY {ident} HAVING count(*) > 1) "
-            f"SELECT {ident}, list(_row ORDER BY _row) FROM {kind} JOIN twice USING ({ident}) "
-            f"GROUP BY {ident} ORDER BY min(_row)"
+            f"SELECT {ident}, list(rowid + 2 ORDER BY rowid) FROM {kind} JOIN twice USING ({ident}) "
+            f"GROUP BY {ident} ORDER BY min(rowid)"
         )
         for value, rows in dupes[:MAX_LISTED]:
             self.problems.append(
@@ -468,40 +552,59 @@ class Exports:
         )
         raise InputError("\n".join(lines))
 
-    def _source_sql(self, col: str) -> str:
-        """A source value as a lead-source id: a --columns `sources` entry, the id itself or the
-        source's name (any case); anything else stays as written (see `_source_slugs`)."""
+    def source_map(self, kind: str) -> dict[str, str]:
+        """Each source value of the export, as written, and the lead-source id it stands for: a
+        --columns `sources` entry, the id itself or the source's name (any case), or the id written
+        another way (Web Sales-Ready -> web-sales-ready); anything else stands for itself. Worked
+        out on the distinct values, so the records are never rewritten."""
         pairs: dict[str, str] = {}
         for ident, name in self.sources.items():
             pairs[ident.lower()] = ident
             pairs[name.strip().lower()] = ident
         pairs.update(self.mapping.sources)
-        if not pairs:
-            return col
-        cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in sorted(pairs.items()))
-        return f"CASE lower({col}) {cases} ELSE {col} END"
+        table = self.tables.get(kind)
+        if table is None or "source" not in table.present:
+            return {}
+        if kind not in self._source_maps:
+            out = self._source_maps[kind] = {}
+            for (value,) in self.sql(f"SELECT DISTINCT source FROM {kind} WHERE source IS NOT NULL"):
+                written = value.strip()
+                if not written:
+                    continue  # a blank cell: no source
+                slug = re.sub(r"[^a-z0-9]+", "-", written.lower()).strip("-")
+                out[value] = pairs.get(written.lower()) or (slug if slug in self.sources else written)
+        return self._source_maps[kind]
 
-    def _source_slugs(self, kind: str) -> None:
-        """Values still unmatched that are a source id written another way (Web Sales-Ready ->
-        web-sales-ready): worked out on the distinct values, then rewritten in one update."""
-        if not self.sources:
-            return
-        known = list(self.sources)
-        values = [
-            v
-            for (v,) in self.sql(
-                f"SELECT DISTINCT source FROM {kind} WHERE source IS NOT NULL AND source NOT IN "
-                f"(SELECT unnest(?::VARCHAR[]))",
-                [known],
-            )
-        ]
-        mapping = {v: slug for v in values if (slug := re.sub(r"[^a-z0-9]+", "-", v.lower()).strip("-")) in known}
-        if mapping:
-            cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in sorted(mapping.items()))
+    def source_values(self, kind: str, ids: list[str]) -> list[str]:
+        """The source values, as written in the export, that stand for any of these ids."""
+        return sorted(value for value, ident in self.source_map(kind).items() if ident in ids)
+
+    def lead_arrays(self) -> LeadArrays:
+        """The leads with an MQL time as numbers, fetched once for every agreement measured."""
+        if self._leads is None:
+            table = self.tables["leads"]
+            sources = self.source_map("leads")
+            names: list[str | None] = [None, *sorted(set(sources.values()))]
+            number = {name: i for i, name in enumerate(names)}
+            values = sorted(sources)
             self.con.execute(
-                f"UPDATE {kind} SET source = CASE source {cases} END WHERE source IN (SELECT unnest(?::VARCHAR[]))",
-                [sorted(mapping)],
+                "CREATE OR REPLACE TEMP TABLE _source_codes AS "
+                "SELECT unnest(?::VARCHAR[]) AS source, unnest(?::INTEGER[]) AS code",
+                [values, [number[sources[v]] for v in values]],
             )
+            touch = "coalesce(first_touch_at, -1)" if "first_touch_at" in table.present else "-1"
+            code, join = "0", ""
+            if "source" in table.present:
+                code, join = "coalesce(c.code, 0)", "LEFT JOIN _source_codes c USING (source)"
+            found = self.con.execute(
+                f"SELECT mql_at, {touch} AS touch, {code} AS code, leads.rowid AS r FROM leads {join} "
+                "WHERE mql_at IS NOT NULL"
+            ).fetchnumpy()
+            mql_at, touches, codes, rowid = (
+                np.asarray(found[k], dtype=np.int64) for k in ("mql_at", "touch", "code", "r")
+            )
+            self._leads = LeadArrays(mql_at, touches, codes, rowid, tuple(names))
+        return self._leads
 
 
 def _cell(value: Any) -> str | None:
