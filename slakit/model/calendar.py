@@ -44,21 +44,36 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import numpy as np
-import numpy.typing as npt
 
 from .dates import parse_date
 from .figures import Duration
 
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Int64s = npt.NDArray[np.int64]
+else:
+
+    class _Numpy:
+        """numpy, imported at its first use: building an agreement's calendars needs none of
+        it, and importing it is a third of what a small changelog or diff costs. The first
+        use puts the module itself in its place."""
+
+        def __getattr__(self, name: str) -> Any:
+            import numpy
+
+            globals()["np"] = numpy
+            return getattr(numpy, name)
+
+    np = _Numpy()
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 AFTER_HOURS = ("first-hour-next-business-day", "next-business-day", "clock-runs")
-MISSING = int(np.iinfo(np.int64).min)  # the int64 value of NaT
+MISSING = -(2**63)  # the int64 value of NaT (np.iinfo(np.int64).min)
 MAX_SPAN_YEARS = 50
-
-Int64s = npt.NDArray[np.int64]
 
 _US = 1_000_000  # the tables count in microseconds, so datetimes keep their precision
 _DAY = 86_400
