@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import importlib.util
 import json
 import os
 import stat
@@ -41,9 +42,10 @@ MAX_ENTRIES = 200_000  # revisions and comparisons together
 
 @lru_cache(maxsize=1)
 def engine() -> str:
-    """A digest of what shapes the stored results: slakit's source files, its schema, the format."""
+    """A digest of what shapes the stored results: slakit's source files, its schema, the
+    format, Python and the YAML library."""
     package = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256(f"{FORMAT} {sys.version_info[:2]}".encode())
+    digest = hashlib.sha256(f"{FORMAT} {sys.version}".encode())
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0")
         with contextlib.suppress(OSError):
@@ -51,6 +53,11 @@ def engine() -> str:
         digest.update(b"\0")
     with contextlib.suppress(OSError):
         digest.update(SCHEMA_PATH.read_bytes())
+    # The YAML library reads the revisions (its version is in the file found, not imported).
+    with contextlib.suppress(ImportError, ValueError, OSError, TypeError):
+        spec = importlib.util.find_spec("ruamel.yaml")
+        if spec is not None and spec.origin:
+            digest.update(Path(spec.origin).read_bytes())
     return digest.hexdigest()
 
 
