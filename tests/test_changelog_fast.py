@@ -231,6 +231,18 @@ def test_the_cache_is_bounded(history: Path, monkeypatch: pytest.MonkeyPatch) ->
     data = stored(history)
     assert len(data["revisions"]) + len(data["comparisons"]) == 4
     assert outputs(history) == fresh  # a partial cache: the rest is worked out again
+    # A file that would decompress beyond the bound (a small file can expand a thousandfold)
+    # is not read; a tampered one that says so is replaced by one this run can vouch for.
+    monkeypatch.setattr(history_cache, "MAX_ENTRIES", 200_000)
+    outputs(history)
+    whole = (history / CACHE).read_bytes()
+    data = stored(history)
+    for record in data["comparisons"].values():
+        for row in record[0]:
+            row[1] = "TAMPERED " + row[1]
+    store(history, data)
+    monkeypatch.setattr(history_cache, "MAX_TEXT", len(zlib.decompress(whole)) - 1)
+    assert "TAMPERED" not in run("changelog", "--format", "md", cwd=history).output
     monkeypatch.setattr(history_cache, "MAX_FILE", 10)  # no file this large is read or written
     (history / CACHE).unlink()
     assert outputs(history) == fresh

@@ -167,9 +167,8 @@ class History:
         # Revisions share their unchanged blocks (parsed once) and, through them, the
         # normal form of their terms: nothing here changes the data it reads.
         self._loader: RevisionLoader | None = None  # made when the first revision is parsed
-        self._plans: dict[
-            int, tuple[dict[str, Any] | None, FunnelPlan | None]
-        ] = {}  # id(data) -> (data, its funnel plan)
+        # id(data) -> (data, its funnel plan): the data is kept, so its id is not reused
+        self._plans: dict[int, tuple[dict[str, Any] | None, FunnelPlan | None]] = {}
 
     def _prefetch(self, wanted: list[tuple[str, str]]) -> None:
         """Know every revision the log names, in history order, before threading: from the

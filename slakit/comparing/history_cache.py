@@ -2,8 +2,8 @@
 
 A blob never changes, so neither does what one revision holds (its id, title, time zone, last
 review, or why it does not parse) nor what changed between two of them: both are keyed by blob
-ids. They are kept only for the engine that worked them out: a digest of slakit's own source
-and its schema. Parsed revisions are not kept (decoding them costs about what parsing the
+ids. They are kept only for the engine that worked them out: a digest of slakit's own source,
+its schema, Python's version and the YAML library. Parsed revisions are not kept (decoding them costs about what parsing the
 changed blocks does, and would lose what revisions share); the comparisons are, and the data of
 the latest revision of each agreement.
 
@@ -37,6 +37,7 @@ NAME = "slakit-changelog-cache.json.z"
 OLD_NAME = "slakit-history-cache.json.z"  # an earlier version's cache of parsed revisions
 FORMAT = 1
 MAX_FILE = 64 * 1024 * 1024  # bytes, compressed: larger files are neither read nor written
+MAX_TEXT = 256 * 1024 * 1024  # bytes, once decompressed (a small file may expand a thousandfold)
 MAX_ENTRIES = 200_000  # revisions and comparisons together
 
 
@@ -120,7 +121,11 @@ class HistoryCache:
                 raw = handle.read(MAX_FILE + 1)
             if len(raw) > MAX_FILE:
                 return
-            stored = json.loads(zlib.decompress(raw))
+            inflate = zlib.decompressobj()
+            text = inflate.decompress(raw, MAX_TEXT)
+            if inflate.unconsumed_tail or not inflate.eof:
+                return  # larger than the bound once decompressed, or cut short
+            stored = json.loads(text)
             if not isinstance(stored, dict) or stored.get("engine") != engine():
                 return
             revisions, comparisons, tips = stored["revisions"], stored["comparisons"], stored["tips"]
@@ -233,7 +238,7 @@ class HistoryCache:
         try:
             text = json.dumps(payload, separators=(",", ":"), allow_nan=False)  # ASCII: any text survives
             raw = zlib.compress(text.encode("ascii"), 1)
-            if len(raw) <= MAX_FILE:
+            if len(raw) <= MAX_FILE and len(text) <= MAX_TEXT:
                 write_if_changed(self.path, raw)
         except (OSError, ValueError):
             pass  # a cache that cannot be written only costs time
