@@ -849,10 +849,13 @@ def test_signature_survives_reformatting_and_goes_stale_when_terms_change(
     from slakit.world.load import load_bytes
 
     data, name, role, party = signing
+    # signed on the day it took effect or later (a signature may not predate the agreement), by today
+    day = max(data["effective"], "2026-11-01")
+    assume(day <= S.TODAY.isoformat())
     with workdir() as tmp:
         path = tmp / "a.yaml"
         before = write(path, data, style)
-        args = ["sign", str(path), "--name", name, "--role", role, "--date", "2026-11-01"]
+        args = ["sign", str(path), "--name", name, "--role", role, "--date", day]
         result = run(*args, *(["--party", party] if party else []))
         assert result.exit_code == 0, result.output
         after = path.read_bytes()
