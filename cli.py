@@ -323,6 +323,11 @@ def score(
     envvar="SLAKIT_TEMPLATES",
     help="Folder of templates searched before the built-in ones [env: SLAKIT_TEMPLATES].",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Work everything out afresh: neither read nor write the cache of compared revisions in the Git folder.",
+)
 def changelog(
     paths: tuple[str, ...],
     since: str | None,
@@ -333,6 +338,7 @@ def changelog(
     fmt: str | None,
     out: str | None,
     templates: str | None,
+    no_cache: bool,
 ) -> None:
     """The semantic changes of every commit to the agreements, grouped by quarter (newest first).
 
@@ -364,6 +370,7 @@ def changelog(
         Path(templates) if templates else None,
         progress,
         colour=use_colour(terminal),
+        cache=not no_cache,
     )
     progress.close()
     if out:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..comparing.history import History, QuarterGroup, group, parse_quarter, review_tags
+from ..comparing.history_cache import HistoryCache
 from ..errors import UsageError
 from ..model.dates import parse_date as date
 from ..world.clock import today
@@ -52,7 +53,10 @@ def collect(
     terms_only: bool,
     progress: Any = None,
     today: dt.date | None = None,
+    cache: bool = True,
 ) -> tuple[History, list[QuarterGroup]]:
+    """The history under `paths` and its quarters. With `cache`, what earlier runs worked
+    out from the same revisions is reused, and what this run works out is kept (in the Git folder)."""
     if not 1 <= fy_start <= 12:
         raise UsageError(f"--fiscal-year-start must be a month number from 1 to 12, not {fy_start}")
     if not Repo.contains(Path.cwd()):
@@ -66,7 +70,12 @@ def collect(
         only = parse_quarter(quarter) if quarter else None
         git_paths = [repo.relative(Path(p)) for p in paths]
         history = History(
-            repo, git_paths, since_rev if not since_day else None, until_rev if not until_day else None, progress
+            repo,
+            git_paths,
+            since_rev if not since_day else None,
+            until_rev if not until_day else None,
+            progress,
+            HistoryCache(repo.common_dir()) if cache else None,
         ).read()
         groups = group(history, fy_start, review_tags(repo), terms_only, since_day, until_day, only, today)
     return history, groups
@@ -83,8 +92,9 @@ def render(
     templates: Path | None,
     progress: Any = None,
     colour: bool = False,
+    cache: bool = True,
 ) -> str:
-    history, groups = collect(paths, since, until, quarter, fy_start, terms_only, progress, today())
+    history, groups = collect(paths, since, until, quarter, fy_start, terms_only, progress, today(), cache)
     from ..output.changelog import as_json, as_text, document
 
     if fmt == "json":

@@ -3,6 +3,7 @@ the funnel needs in some month (or cover it again)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..model.agreement import Agreement
@@ -10,7 +11,7 @@ from ..model.figures import number
 from ..model.funnel import FunnelPlan, PlanMonth
 
 
-def _plan(data: dict[str, Any] | None) -> FunnelPlan | None:
+def funnel_plan(data: dict[str, Any] | None) -> FunnelPlan | None:
     """The funnel plan of one version, or None when it has none or cannot be worked out
     (history reads versions that were never validated)."""
     if not isinstance(data, dict):
@@ -28,10 +29,15 @@ def _month(m: PlanMonth) -> str:
     return f"{m.month:%B %Y}"
 
 
-def funnel_notes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[str]:
+def funnel_notes(
+    old: dict[str, Any] | None,
+    new: dict[str, Any] | None,
+    plan_of: Callable[[dict[str, Any] | None], FunnelPlan | None] = funnel_plan,
+) -> list[str]:
     """One sentence per way the change breaks the funnel, or mends it:
-    "MQLs 120 -> 60: below the 118 the funnel needs in March 2026"."""
-    before, after = _plan(old), _plan(new)
+    "MQLs 120 -> 60: below the 118 the funnel needs in March 2026". `plan_of` works out a
+    version's plan (the history passes one that remembers each version's)."""
+    before, after = plan_of(old), plan_of(new)
     if after is None:
         return []
     notes = []

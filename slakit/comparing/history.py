@@ -12,19 +12,22 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from ..errors import ERROR, Problem, UsageError
+from ..errors import ERROR, GitError, Problem, UsageError
 from ..model.dates import parse_date as date
 from ..model.dates import quarter_label, quarter_of
 from ..model.review import ReviewSchedule
 from ..model.terms import remembering_digests
 from ..world.files import MAX_BYTES, is_agreement_under
 from ..world.git import NULL_SHA, BlobTooLarge, Repo
-from ..world.load import RevisionLoader, load_bytes, no_cycle_collection, size_problem
 from .compare import Change, compare
-from .funnel import funnel_notes
+from .history_cache import HistoryCache, Revision
+
+if TYPE_CHECKING:  # a run that finds everything in its cache parses nothing and plans no funnel
+    from ..model.funnel import FunnelPlan
+    from ..world.load import RevisionLoader
 
 _PR = re.compile(r"(?:\(#(\d+)\)\s*$|^Merge pull request #(\d+))")
 _QUARTER = re.compile(r"^(?:FY)?(\d{4})-Q([1-4])$")
@@ -79,7 +82,8 @@ class Thread:
     title: str
     path: str
     timezone: str = "UTC"
-    data: dict[str, Any] | None = None  # latest good version
+    data: dict[str, Any] | None = None  # latest good version (once the history is read)
+    sha: str | None = None  # its blob
     reviews: set[dt.date] = field(default_factory=set)  # every last_review date seen
 
 
@@ -95,6 +99,8 @@ def parse_revision(
     data = loader.data(raw) if loader is not None else None
     if data is not None and isinstance(data.get("id"), str) and isinstance(data.get("parties", []), list):
         return data, []
+    from ..world.load import load_bytes
+
     doc, problems = load_bytes(raw, shown)
     if doc is None:
         return None, problems
@@ -116,45 +122,115 @@ def parse_quarter(text: str) -> str:
 _READ_AT_ONCE = 256  # blobs held in memory at a time while the history is read
 
 
+def summary(data: dict[str, Any] | None, problems: list[Problem]) -> Revision:
+    """What the history needs of a parsed revision besides the comparison."""
+    if data is None:
+        return Revision(None, problems=problems)
+    ident = data["id"]
+    last_review = ReviewSchedule.from_data(data).last_review
+    return Revision(
+        ident,
+        data["title"] if isinstance(data.get("title"), str) else ident,
+        data["timezone"] if isinstance(data.get("timezone"), str) else "UTC",
+        last_review.isoformat() if last_review else None,
+    )
+
+
 class History:
-    """Reads the agreements' history from a repository and threads it per agreement."""
+    """Reads the agreements' history from a repository and threads it per agreement.
+
+    Three passes: what each revision holds (its id, title, time zone, last review: from the
+    cache, or parsed in history order), the threads (which revision each commit compares
+    with which), then the comparisons (from the cache, or worked out from the parsed data).
+    """
 
     def __init__(
-        self, repo: Repo, paths: list[str], since: str | None = None, until: str | None = None, progress: Any = None
+        self,
+        repo: Repo,
+        paths: list[str],
+        since: str | None = None,
+        until: str | None = None,
+        progress: Any = None,
+        cache: HistoryCache | None = None,
     ):
         self.repo = repo
         self.progress = progress  # called (done, total) while revisions are parsed
         self.paths = paths
         self.since, self.until = since, until
+        self.cache = cache or HistoryCache(None)
         self.parsed: dict[str, tuple[dict[str, Any] | None, list[Problem]]] = {}
+        self.revisions: dict[str, Revision] = {}
+        self.unread: set[str] = set()  # blobs git could not give (too large, missing): never cached
         self.threads: dict[str, Thread] = {}
         self.entries: list[Entry] = []
+        self._compare: list[tuple[Entry, str, str]] = []  # (entry, old blob, new blob) still to compare
         # Revisions share their unchanged blocks (parsed once) and, through them, the
         # normal form of their terms: nothing here changes the data it reads.
-        self.loader = RevisionLoader()
+        self._loader: RevisionLoader | None = None  # made when the first revision is parsed
+        # id(data) -> (data, its funnel plan): the data is kept, so its id is not reused
+        self._plans: dict[int, tuple[dict[str, Any] | None, FunnelPlan | None]] = {}
 
     def _prefetch(self, wanted: list[tuple[str, str]]) -> None:
-        """Parse every revision the log names, in history order, before threading. A blob over
-        the size limit is not read: its parse is that problem."""
-        todo = list({sha: shown for sha, shown in wanted if sha not in self.parsed}.items())
+        """Know every revision the log names, in history order, before threading: from the
+        cache, else parsed. A blob over the size limit is not read: its parse is that problem."""
+        todo = []
+        for sha, shown in {sha: shown for sha, shown in wanted if sha not in self.revisions}.items():
+            known = self.cache.revision(sha, shown)
+            if known is not None:
+                self.revisions[sha] = known
+            else:
+                todo.append((sha, shown))
+        self._parse_all(todo)
+
+    def _parse_all(self, todo: list[tuple[str, str]]) -> None:
+        """Read and parse these blobs, in this order, a batch of reads at a time."""
         for start in range(0, len(todo), _READ_AT_ONCE):
             part = todo[start : start + _READ_AT_ONCE]
             for (sha, shown), raw in zip(part, self.repo.read_objects([sha for sha, _ in part], MAX_BYTES)):
-                self.parsed[sha] = self._parse(raw, shown)
+                self._store(sha, shown, raw)
             if self.progress:
                 self.progress(start + len(part), len(todo))
+
+    def _store(self, sha: str, shown: str, raw: bytes | BlobTooLarge) -> None:
+        parsed = self.parsed[sha] = self._parse(raw, shown)
+        if sha not in self.revisions:
+            revision = self.revisions[sha] = summary(*parsed)
+            if isinstance(raw, BlobTooLarge):
+                self.unread.add(sha)
+            else:
+                self.cache.put_revision(sha, shown, revision)
 
     def _parse(self, raw: bytes | BlobTooLarge, shown: str) -> tuple[dict[str, Any] | None, list[Problem]]:
         if isinstance(raw, BlobTooLarge):
             if raw.reason:
                 return None, [Problem(shown, 1, 1, ERROR, "git", raw.reason)]
-            return None, [size_problem(shown, raw.size)]
-        return parse_revision(raw, shown, self.loader)
+            from ..world.load import size_problem
 
-    def _load(self, sha: str, shown: str) -> tuple[dict[str, Any] | None, list[Problem]]:
-        if sha not in self.parsed:  # each blob is parsed once, whatever commits share it
-            self.parsed[sha] = self._parse(self.repo.read_objects([sha], MAX_BYTES)[0], shown)
-        return self.parsed[sha]
+            return None, [size_problem(shown, raw.size)]
+        if self._loader is None:
+            from ..world.load import RevisionLoader
+
+            self._loader = RevisionLoader()
+        return parse_revision(raw, shown, self._loader)
+
+    def _revision(self, sha: str, shown: str) -> Revision:
+        """What one revision holds: known, cached, or read and parsed now (each blob once,
+        whatever commits share it)."""
+        if sha not in self.revisions:
+            known = self.cache.revision(sha, shown)
+            if known is not None:
+                self.revisions[sha] = known
+            else:
+                self._store(sha, shown, self.repo.read_objects([sha], MAX_BYTES)[0])
+        return self.revisions[sha]
+
+    def _data(self, shas: list[str]) -> None:
+        """Make sure these revisions are parsed (they parsed before, or were cached as parsing)."""
+        todo = list(dict.fromkeys(sha for sha in shas if sha not in self.parsed))
+        for start in range(0, len(todo), _READ_AT_ONCE):
+            part = todo[start : start + _READ_AT_ONCE]
+            for sha, raw in zip(part, self.repo.read_objects(part, MAX_BYTES)):
+                self.parsed[sha] = self._parse(raw, sha)
 
     def read(self) -> History:
         if not self.repo.git("rev-parse", "--verify", "--quiet", "HEAD", check=False).stdout.strip():
@@ -183,15 +259,81 @@ class History:
                 if status != "D" and is_agreement_under(path, self.paths)
             ]
         )
-        with no_cycle_collection(), remembering_digests():  # revisions share unchanged parts; none is changed
-            for commit, files in log:
-                for status, old_sha, new_sha, path, old_path in files:
-                    if not is_agreement_under(path, self.paths) and not (
-                        old_path and is_agreement_under(old_path, self.paths)
-                    ):
-                        continue
-                    self._apply(commit, status, old_sha, new_sha, path, old_path, by_path)
+        for commit, files in log:
+            for status, old_sha, new_sha, path, old_path in files:
+                if not is_agreement_under(path, self.paths) and not (
+                    old_path and is_agreement_under(old_path, self.paths)
+                ):
+                    continue
+                self._apply(commit, status, old_sha, new_sha, path, old_path, by_path)
+        self._compare_all()
+        self._tips()
+        self.cache.save()
         return self
+
+    def _compare_all(self) -> None:
+        """Each commit's changes and funnel notes: cached, or compared now."""
+        todo = []
+        for entry, old, new in self._compare:
+            known = self.cache.comparison(old, new)
+            if known is None:
+                todo.append((entry, old, new))
+            else:
+                self._changed(entry, *known)
+        if not todo:
+            return
+        from ..world.load import no_cycle_collection
+
+        self._data([sha for _, old, new in todo for sha in (old, new)])
+        for entry, old, new in todo:
+            if self.parsed[old][0] is None or self.parsed[new][0] is None:  # cached as parsing, no longer read
+                raise GitError(
+                    f"revision {new} of {entry.path} can no longer be read from Git; "
+                    "run 'slakit changelog --no-cache' to list it as it is now"
+                )
+        with no_cycle_collection(), remembering_digests():  # revisions share unchanged parts; none is changed
+            for entry, old, new in todo:
+                changes, notes = self._one(old, new)
+                if old not in self.unread and new not in self.unread:
+                    self.cache.put_comparison(old, new, changes, notes)
+                self._changed(entry, changes, notes)
+
+    def _one(self, old: str, new: str) -> tuple[list[Change], list[str]]:
+        base, data = self.parsed[old][0], self.parsed[new][0]
+        assert base is not None and data is not None
+        from .funnel import funnel_notes
+
+        return compare(base, data), funnel_notes(base, data, self._plan)
+
+    @staticmethod
+    def _changed(entry: Entry, changes: list[Change], notes: list[str]) -> None:
+        entry.changes, entry.notes = changes, notes
+        if entry.kind != "renamed":
+            entry.kind = "changed" if any(c.op != "moved" for c in changes) else "no-change"
+
+    def _plan(self, data: dict[str, Any] | None) -> FunnelPlan | None:
+        """The funnel plan of a version, worked out once however many comparisons it is in."""
+        known = self._plans.get(id(data))
+        if known is None:
+            from .funnel import funnel_plan
+
+            known = self._plans[id(data)] = (data, funnel_plan(data))
+        return known[1]
+
+    def _tips(self) -> None:
+        """The data of each agreement's latest good revision: for the reviews due and the
+        party names."""
+        missing = [t.sha for t in self.threads.values() if t.sha and t.sha not in self.parsed]
+        cached = {sha: self.cache.tip(sha) for sha in missing}
+        self._data([sha for sha, data in cached.items() if data is None])
+        for thread in self.threads.values():
+            if thread.sha is None:
+                continue
+            thread.data = cached.get(thread.sha)
+            if thread.data is None:
+                thread.data = self.parsed[thread.sha][0]
+                if thread.data is not None and thread.sha not in self.unread:
+                    self.cache.put_tip(thread.sha, thread.data)
 
     def _apply(
         self,
@@ -210,43 +352,41 @@ class History:
                 by_path.pop(path, None)
                 self._add(Entry(commit, previous.key, path, "removed"), previous)
             return
-        data, problems = self._load(new_sha, f"{commit.short}:{path}")
-        if data is None:
+        revision = self._revision(new_sha, f"{commit.short}:{path}")
+        if revision.ident is None:
             thread = previous or self.threads.setdefault(path, Thread(path, path, path))
             by_path[path] = thread.key
-            self._add(Entry(commit, thread.key, path, "broken", problems=problems, old_path=old_path), thread)
+            self._add(Entry(commit, thread.key, path, "broken", problems=revision.problems, old_path=old_path), thread)
             return
-        ident = data["id"]
+        ident = revision.ident
         if previous is not None and previous.key != ident:
-            if previous.data is None:  # it never parsed before: now it has a name
+            if previous.sha is None:  # it never parsed before: now it has a name
                 self.threads.pop(previous.key)
                 previous.key = ident
             else:  # the id changed: one agreement ends, another begins
                 self._add(Entry(commit, previous.key, old_path or path, "removed"), previous)
                 previous = None
-        title = data["title"] if isinstance(data.get("title"), str) else ident
-        thread = self.threads.setdefault(ident, previous or Thread(ident, title, path))
+        thread = self.threads.setdefault(ident, previous or Thread(ident, revision.title, path))
         thread.key = ident
-        base = thread.data
-        if base is None and old_sha != NULL_SHA and status != "A" and previous is None:
-            base, _ = self._load(old_sha, f"{commit.short}^:{old_path or path}")
+        base = thread.sha
+        if (
+            base is None
+            and old_sha != NULL_SHA
+            and status != "A"
+            and previous is None
+            and self._revision(old_sha, f"{commit.short}^:{old_path or path}").ident is not None
+        ):
+            base = old_sha
         if base is None:
             entry = Entry(commit, ident, path, "added")
         else:
-            changes = compare(base, data)
-            kind = (
-                "renamed"
-                if old_path and old_path != path
-                else "changed"
-                if any(c.op != "moved" for c in changes)
-                else "no-change"
-            )
-            entry = Entry(commit, ident, path, kind, changes, old_path=old_path, notes=funnel_notes(base, data))
-        thread.data, thread.title, thread.path = data, title, path
-        thread.timezone = data["timezone"] if isinstance(data.get("timezone"), str) else "UTC"
-        last_review = ReviewSchedule.from_data(data).last_review
-        if last_review:
-            thread.reviews.add(last_review)
+            entry = Entry(commit, ident, path, "renamed" if old_path and old_path != path else "changed")
+            entry.old_path = old_path
+            self._compare.append((entry, base, new_sha))
+        thread.sha, thread.title, thread.path = new_sha, revision.title, path
+        thread.timezone = revision.timezone
+        if revision.last_review:
+            thread.reviews.add(dt.date.fromisoformat(revision.last_review))
         by_path[path] = ident
         self._add(entry, thread)
 

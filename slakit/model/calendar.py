@@ -50,11 +50,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .dates import parse_date
 from .figures import Duration
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-AFTER_HOURS = ("first-hour-next-business-day", "next-business-day", "clock-runs")
-MISSING = -(2**63)  # the int64 value of NaT (np.iinfo(np.int64).min)
-MAX_SPAN_YEARS = 50
-
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
@@ -63,8 +58,9 @@ if TYPE_CHECKING:
 else:
 
     class _Numpy:
-        """numpy, loaded when a calendar first computes with it: pages and diffs that only
-        word a calendar (its days and hours) do not pay the 50 to 80 ms numpy takes to load."""
+        """numpy, imported at its first use: building an agreement's calendars needs none of
+        it, and importing it is a third of what a small changelog or diff costs. The first
+        use puts the module itself in its place."""
 
         def __getattr__(self, name: str) -> Any:
             import numpy
@@ -73,6 +69,11 @@ else:
             return getattr(numpy, name)
 
     np = _Numpy()
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+AFTER_HOURS = ("first-hour-next-business-day", "next-business-day", "clock-runs")
+MISSING = -(2**63)  # the int64 value of NaT (np.iinfo(np.int64).min)
+MAX_SPAN_YEARS = 50
 
 _US = 1_000_000  # the tables count in microseconds, so datetimes keep their precision
 _DAY = 86_400

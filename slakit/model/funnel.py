@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from .dates import add_months, month_end, month_start, months_between
@@ -173,7 +174,8 @@ class Closing:
 
 @dataclass(frozen=True)
 class PlanMonth:
-    """One month of the term: the deals closing in it, and the leads due in it."""
+    """One month of the term: the deals closing in it, and the leads due in it (its figures
+    worked out once each: the changelog asks each version's plan twice)."""
 
     month: dt.date
     closing: Closing
@@ -181,23 +183,23 @@ class PlanMonth:
     mqls_committed: Decimal | None
     lead_value_committed: Money | None
 
-    @property
+    @cached_property
     def mqls_required(self) -> int:
         return sum(c.counts["mql"] for c in self.feeds)
 
-    @property
+    @cached_property
     def lead_value_required(self) -> Money:
         currency = self.closing.revenue.currency
         return Money(round_money(sum((c.marketing_revenue.amount for c in self.feeds), Decimal(0))), currency)
 
-    @property
+    @cached_property
     def shortfall(self) -> int | None:
         """MQLs missing (0 when covered); None when no lead volume is committed."""
         if self.mqls_committed is None:
             return None
         return max(0, round_up(self.mqls_required - self.mqls_committed))
 
-    @property
+    @cached_property
     def value_shortfall(self) -> Money | None:
         if self.lead_value_committed is None:
             return None
@@ -262,8 +264,7 @@ def plan(
     """The month-by-month plan over the term `start`..`end`. Deals closing after the term
     (at the sustained target) count where their leads fall inside it."""
     term = months_between(start, end)
-    horizon = months_between(start, add_months(month_start(end), funnel.max_lag()))
-    closings = [close(funnel, revenue_in(revenue, m, start), m) for m in horizon]
+    closings = _closings(funnel, revenue, start, end)
     by_lead: dict[dt.date, list[Closing]] = {}
     for closing in closings:
         by_lead.setdefault(closing.lead_month, []).append(closing)
@@ -273,6 +274,23 @@ def plan(
     )
     before = tuple((m, tuple(by_lead[m])) for m in sorted(by_lead) if m < term[0])
     return FunnelPlan(funnel, months, before, mqls_committed, lead_value_committed)
+
+
+_CLOSINGS: dict[str, list[Closing]] = {}
+
+
+def _closings(funnel: Funnel, revenue: RevenuePlan, start: dt.date, end: dt.date) -> list[Closing]:
+    """The closings from `start` to the last month whose leads fall in the term, worked out
+    once per distinct funnel, revenue and term (versions of an agreement that change only
+    what is committed share them). Keyed by `repr`, which tells 35% from 35.0%."""
+    key = repr((funnel, revenue, start, end))
+    known = _CLOSINGS.get(key)
+    if known is None:
+        horizon = months_between(start, add_months(month_start(end), funnel.max_lag()))
+        if len(_CLOSINGS) >= 64:
+            _CLOSINGS.clear()
+        known = _CLOSINGS[key] = [close(funnel, revenue_in(revenue, m, start), m) for m in horizon]
+    return known
 
 
 def monthly(count: Decimal, per: str) -> Decimal | None:

@@ -78,6 +78,12 @@ class Repo:
         self._batch: subprocess.Popen[bytes] | None = None
         self.shallow = _git(self.root, "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
 
+    def common_dir(self) -> Path | None:
+        """The Git folder shared by all work trees of this repository (None if Git will not say)."""
+        result = self.git("rev-parse", "--path-format=absolute", "--git-common-dir", check=False)
+        folder = result.stdout.rstrip("\n")
+        return Path(folder) if result.returncode == 0 and folder and Path(folder).is_dir() else None
+
     @staticmethod
     def contains(folder: Path) -> bool:
         """Whether `folder` is inside a Git work tree."""
