@@ -811,3 +811,20 @@ def test_a_binary_file_named_csv(files, tmp_path):
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
     out = bad(files, "--leads", str(path))
     assert "the file holds binary data, not text" in out
+
+
+def test_leads_without_an_mql_time_are_left_out_and_said(files, tmp_path):
+    leads = write_csv(
+        tmp_path / "l.csv",
+        LEAD_HEADER,
+        [
+            ("L1", "2020-01-02 10:00", "referral", "Ann", ""),
+            ("L2", "  ", "referral", "Ann", ""),
+            ("L3", "", "", "", ""),
+        ],
+    )
+    data = score_json({**files, "leads": leads}, "--as-of", "2020-01-31")
+    assert [(i["rows"], i["left_out"]) for i in data["inputs"]] == [(3, 2)]
+    assert period(data, "lead-volume", "2020-01")["actual"] == 1
+    result = run("score", str(files["agreement"]), "--leads", str(leads), "--as-of", "2020-01-31")
+    assert "(3 records; 2 without an MQL time, left out)" in result.output

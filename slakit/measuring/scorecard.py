@@ -116,7 +116,7 @@ class AgreementScore:
 class Scorecard:
     as_of: dt.date
     period: str
-    inputs: list[tuple[str, str, str, int]]  # (kind, path, sha256, rows)
+    inputs: list[tuple[str, str, str, int, int]]  # (kind, path, sha256, rows, rows left out: no time)
     agreements: list[AgreementScore]
 
 
@@ -767,7 +767,7 @@ def _allowed_minutes(duration: Duration) -> float:
 def score(agreements: list[Agreement], exports: Exports, as_of: dt.date, unit: str) -> Scorecard:
     """The scorecard of each agreement over the exports."""
     results = [Measure(a, exports, as_of, unit).run() for a in agreements]
-    inputs = [(t.kind, t.path, t.sha256, t.rows) for t in exports.tables.values()]
+    inputs = [(t.kind, t.path, t.sha256, t.rows, t.left_out) for t in exports.tables.values()]
     return Scorecard(as_of, unit, inputs, results)
 
 

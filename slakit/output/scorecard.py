@@ -57,7 +57,7 @@ def as_data(card: Scorecard) -> dict[str, Any]:
     return {
         "as_of": card.as_of.isoformat(),
         "period": card.period,
-        "inputs": [{"kind": k, "path": p, "sha256": s, "rows": n} for k, p, s, n in card.inputs],
+        "inputs": [{"kind": k, "path": p, "sha256": s, "rows": n, "left_out": out} for k, p, s, n, out in card.inputs],
         "agreements": [_agreement(a) for a in card.agreements],
     }
 
@@ -169,8 +169,9 @@ def as_text(card: Scorecard, colour: bool = False) -> str:
         )
 
     lines = [f"Scorecard as of {card.as_of.isoformat()} (per {card.period})"]
-    for kind, path, _sha, rows in card.inputs:
-        lines.append(f"  {kind}: {printable(path)} ({rows:,} record{'s' * (rows != 1)})")
+    for kind, path, _sha, rows, out in card.inputs:
+        left = f"; {out:,} without an MQL time, left out" if out else ""
+        lines.append(f"  {kind}: {printable(path)} ({rows:,} record{'s' * (rows != 1)}{left})")
     for a in card.agreements:
         lines += ["", printable(f"{a.title} [{a.id}]")]
         for c in a.commitments:

@@ -206,6 +206,7 @@ class Table:
     rows: int
     present: tuple[str, ...]  # canonical columns found in the file
     missing: dict[str, str]  # optional canonical column -> the export column that was looked for
+    left_out: int = 0  # leads without an MQL time, which are not counted
 
 
 @dataclass(frozen=True)
@@ -514,7 +515,9 @@ class Exports:
         ident = REQUIRED[kind][0]
         self._required_cells(given, kind, ident, present[ident], position[present[ident]])
         self._duplicates(given, kind, ident, present[ident], position[present[ident]])
-        self.tables[kind] = Table(kind, given, digest.result(), rows, tuple(present), missing)
+        # a lead without an MQL time is not an MQL: it is left out, and the scorecard says how many
+        left_out = self.sql("SELECT count(*) FILTER (mql_at IS NULL) FROM leads")[0][0] if kind == "leads" else 0
+        self.tables[kind] = Table(kind, given, digest.result(), rows, tuple(present), missing, left_out)
 
     def _time_sql(self, col: str) -> str:
         """Epoch seconds. The cast reads ISO times with an offset as given and naive ones in the
