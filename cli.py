@@ -251,7 +251,10 @@ def diff(
 @click.option("--period", type=click.Choice(["month", "quarter"]), default="month", show_default=True)
 @click.option("--timezone", metavar="ZONE", help="Zone of timestamps without an offset (default: the agreement's).")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "md", "html", "json", "csv"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "md", "html", "json", "csv"]),
+    help="Output format (default: from --out's extension, .html .md .json .csv, else text).",
 )
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of the terminal.")
 def score(
@@ -264,7 +267,7 @@ def score(
     as_of: str | None,
     period: str,
     timezone: str | None,
-    fmt: str,
+    fmt: str | None,
     out: str | None,
 ) -> None:
     """Measure every commitment against CRM exports, period by period, with the escalation step in force.
@@ -276,10 +279,12 @@ def score(
     """
     from pathlib import Path
 
-    from slakit.commands.score import run_score
+    from slakit.commands.score import check_out, format_for, run_score
     from slakit.output import scorecard
     from slakit.output.report import use_colour
 
+    fmt = format_for(fmt, out)
+    check_out(out, [leads, deals, activities, columns, *paths])
     card = run_score(list(paths), leads, deals, activities, preset, columns, as_of, period, timezone)
     if fmt == "text":
         text = scorecard.as_text(card, colour=use_colour(sys.stdout.isatty()) and out is None)

@@ -488,9 +488,9 @@ def test_every_bad_timestamp_and_amount_is_listed_with_row_and_column(files, tmp
         tmp_path / "d.csv", DEAL_HEADER, [("D1", "2020-01-02", "2020-01-05", "ten dollars", "won", "", "")]
     )
     out = bad(files, "--leads", str(leads), "--deals", str(deals))
-    assert f"{leads}:2:2: error[cell]: mql_at (mql_at): 'yesterday' is not a date and time" in out
-    assert f"{leads}:3:5: error[cell]: first_touch_at (first_touch_at): '2020-13-45 10:00'" in out
-    assert f"{deals}:2:4: error[cell]: amount (amount): 'ten dollars' is not an amount" in out
+    assert f"{leads}:2:2: error[cell]: mql_at: 'yesterday' is not a date and time" in out
+    assert f"{leads}:3:5: error[cell]: first_touch_at: '2020-13-45 10:00'" in out
+    assert f"{deals}:2:4: error[cell]: amount: 'ten dollars' is not an amount" in out
     assert out.rstrip().endswith("3 problems in 2 export files")
 
 
@@ -502,7 +502,7 @@ def test_rows_are_counted_in_file_order_in_a_file_read_in_parallel(files, tmp_pa
     rows[299_998] = ("L7", "2020-01-02 10:00", "referral", "Ann", "")
     leads = write_csv(tmp_path / "big.csv", LEAD_HEADER, rows)
     out = bad(files, "--leads", str(leads))
-    assert f"{leads}:123458:2: error[cell]: mql_at (mql_at): 'not a time' is not a date and time" in out
+    assert f"{leads}:123458:2: error[cell]: mql_at: 'not a time' is not a date and time" in out
     assert f"{leads}:300000:1: error[duplicate]: lead_id 'L7' appears 2 times (rows 9, 300000)" in out
 
 
@@ -515,7 +515,7 @@ def test_a_quoted_value_over_several_lines(files, tmp_path):
         [("L1", "2020-01-02 10:00", "referral", "Ann\nStone", ""), ("L2", "not a time", "referral", "Bob", "")],
     )
     out = bad(files, "--leads", str(leads))
-    assert f"{leads}:3:2: error[cell]: mql_at (mql_at): 'not a time' is not a date and time" in out
+    assert f"{leads}:3:2: error[cell]: mql_at: 'not a time' is not a date and time" in out
     leads = write_csv(tmp_path / "ok.csv", LEAD_HEADER, [("L1", "2020-01-02 10:00", "referral", "Ann\nStone", "")])
     data = score_json({**files, "leads": leads}, "--as-of", "2020-01-31")
     assert period(data, "lead-volume", "2020-01")["actual"] == 1
@@ -678,3 +678,153 @@ def test_source_values_written_as_ids_match(files, tmp_path):
     data = score_json({**files, "leads": leads}, "--as-of", "2020-03-31")
     assert [p["actual"] for p in commitment(data, "lead-value")["periods"]] == [220, 200, 30]
     assert period(data, "follow-up", "2020-01")["eligible"] == 3  # " Webinar " is still the excluded source
+
+
+# -- what a new user's review found ---------------------------------------------------------------
+
+
+def test_nothing_after_the_as_of_day_is_counted(files, tmp_path):
+    """Scored as of 3 March, a lead of 6 March has not arrived, and a touch on 4 March has not
+    happened: L1 (2 March 10:00, touched 4 March) is untouched as of then, and its deadline
+    (2 March 11:00) has passed, so it is late."""
+    leads = write_csv(
+        tmp_path / "l.csv",
+        LEAD_HEADER,
+        [
+            ("L1", "2020-03-02 10:00", "referral", "Ann", "2020-03-04 09:00"),
+            ("L2", "2020-03-06 10:00", "content", "Bob", ""),
+        ],
+    )
+    data = score_json({**files, "leads": leads}, "--as-of", "2020-03-03")
+    march = period(data, "lead-volume", "2020-03")
+    assert (march["actual"], march["status"]) == (1, "in-progress")
+    follow = period(data, "follow-up", "2020-03")
+    assert (follow["late"], follow["on_time"], follow["late_ids"]) == (1, 0, ["L1"])
+
+
+def test_two_digit_years_and_years_out_of_range(files, tmp_path):
+    """Excel writes m/d/yy: 3/5/20 is 2020. A year outside 1900-2199 (20-03-05 read as the year
+    20, 9999) is a bad cell, not a lead lost or a traceback."""
+    leads = write_csv(
+        tmp_path / "l.csv",
+        LEAD_HEADER,
+        [("L1", "1/2/20 10:00", "referral", "Ann", "1/2/20 10:30"), ("L2", "1/3/20", "content", "Ann", "")],
+    )
+    data = score_json({**files, "leads": leads}, "--as-of", "2020-01-31")
+    assert period(data, "lead-volume", "2020-01")["actual"] == 2
+    assert period(data, "follow-up", "2020-01")["median_minutes"] == 30
+    leads = write_csv(
+        tmp_path / "bad.csv",
+        LEAD_HEADER,
+        [("L1", "20-03-05 10:00", "referral", "Ann", ""), ("L2", "9999-12-31 19:30", "referral", "Ann", "")],
+    )
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:2:2: error[cell]: mql_at: '20-03-05 10:00' is not a date and time" in out
+    assert f"{leads}:3:2: error[cell]: mql_at: '9999-12-31 19:30'" in out and "in the years 1900 to 2199" in out
+    result = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--as-of", "9999-12-31")
+    assert result.exit_code == 2 and "years 1900 to 2199" in result.output
+
+
+def test_an_open_deals_expected_close_date_does_not_move_the_as_of_date(files, tmp_path):
+    deals = write_csv(
+        tmp_path / "d.csv", DEAL_HEADER, [("D1", "2020-03-02", "2020-09-30", "100", "open", "", "referral")]
+    )
+    data = score_json(files, "--deals", str(deals))
+    assert data["as_of"] == "2020-03-31"  # L9, the latest lead; not the expected close date
+
+
+@pytest.mark.parametrize("amount", ["12.500,00", "12,50", "1,2,3", "-3000", "3000-"])
+def test_amounts_that_do_not_read_as_one_are_refused(files, tmp_path, amount):
+    deals = write_csv(tmp_path / "d.csv", DEAL_HEADER, [("D1", "2020-01-02", "2020-01-20", amount, "won", "", "")])
+    out = bad(files, "--deals", str(deals))
+    assert f"{deals}:2:4: error[cell]: amount: {amount!r} is not an amount such as 12500.00" in out
+
+
+def test_revenue_counts_deals_in_the_goals_currency_only(tmp_path):
+    deals = write_csv(
+        tmp_path / "d.csv",
+        [*DEAL_HEADER, "currency"],
+        [
+            ("D1", "2020-01-02", "2020-01-20", "3000", "won", "", "", "GBP"),
+            ("D2", "2020-01-02", "2020-01-21", "2000", "won", "", "", " usd "),
+            ("D3", "2020-01-02", "2020-01-22", "500", "won", "", "", ""),
+        ],
+    )
+    agreement = ROOT / "sla" / "company-a-lead-management.yaml"
+    result = run("score", str(agreement), "--deals", str(deals), "--as-of", "2020-01-31", "--format", "json")
+    assert result.exit_code == 0, result.output
+    revenue = json.loads(result.output)["agreements"][0]["revenue"]
+    assert revenue["periods"][0]["actual"] == 2500  # D2 and D3: the GBP deal is not US dollars
+
+
+def test_the_out_file_is_never_an_input_and_its_extension_picks_the_format(files, tmp_path):
+    result = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--out", str(files["leads"]))
+    assert result.exit_code == 2 and "is an input of this run" in result.output
+    assert files["leads"].read_text().startswith("lead_id,")
+    page = tmp_path / "card.html"
+    result = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--out", str(page))
+    assert result.exit_code == 0, result.output
+    assert page.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_columns_file_mistakes_are_explained(files, tmp_path):
+    columns = tmp_path / "c.yaml"
+    columns.write_text("sources:\n  Referrals: referal\n")
+    result = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--columns", str(columns))
+    assert result.exit_code == 2
+    assert "sources map to 'referal', which is not a lead-source id of the agreement" in result.output
+    assert "its ids: referral, content, webinar" in result.output
+    for text, message in [
+        ("# nothing yet\n", "a --columns file is a mapping: leads, deals, activities"),
+        ("- a\n- b\n", "a --columns file is a mapping: leads, deals, activities"),
+        ("sources: [a, b]\n", "sources must be a mapping (sources: {...: ...}), not list"),
+    ]:
+        columns.write_text(text)
+        result = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--columns", str(columns))
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert "agreement" not in result.output
+
+
+def test_an_as_of_date_before_the_agreement_says_why_nothing_is_measured(files):
+    data = score_json(files, "--as-of", "2019-06-01")
+    volume = commitment(data, "lead-volume")
+    assert volume["status"] == "not-measured"
+    assert volume["reason"] == "the as-of date 2019-06-01 is before the agreement took effect on 2020-01-01"
+
+
+def test_text_minutes_round_half_up(files, tmp_path):
+    leads = write_csv(
+        tmp_path / "l.csv",
+        LEAD_HEADER,
+        [
+            ("L1", "2020-01-02 10:00", "referral", "Ann", "2020-01-02 10:52"),
+            ("L2", "2020-01-02 11:00", "referral", "Ann", "2020-01-02 11:53"),
+        ],
+    )
+    result = run("score", str(files["agreement"]), "--leads", str(leads), "--as-of", "2020-01-31")
+    assert result.exit_code == 0, result.output
+    assert "median 53 min" in result.output  # 52.5: half up, as every figure
+
+
+def test_a_binary_file_named_csv(files, tmp_path):
+    path = tmp_path / "image.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    out = bad(files, "--leads", str(path))
+    assert "the file holds binary data, not text" in out
+
+
+def test_leads_without_an_mql_time_are_left_out_and_said(files, tmp_path):
+    leads = write_csv(
+        tmp_path / "l.csv",
+        LEAD_HEADER,
+        [
+            ("L1", "2020-01-02 10:00", "referral", "Ann", ""),
+            ("L2", "  ", "referral", "Ann", ""),
+            ("L3", "", "", "", ""),
+        ],
+    )
+    data = score_json({**files, "leads": leads}, "--as-of", "2020-01-31")
+    assert [(i["rows"], i["left_out"]) for i in data["inputs"]] == [(3, 2)]
+    assert period(data, "lead-volume", "2020-01")["actual"] == 1
+    result = run("score", str(files["agreement"]), "--leads", str(leads), "--as-of", "2020-01-31")
+    assert "(3 records; 2 without an MQL time, left out)" in result.output

@@ -12,7 +12,8 @@ from ..errors import InputError, UsageError
 from ..measuring.scorecard import Scorecard, latest_timestamp, score
 from ..model.agreement import Agreement
 from ..model.dates import parse_date
-from ..world.exports import Exports, column_map
+from ..world.clock import today
+from ..world.exports import FIRST_YEAR, LAST_YEAR, Exports, column_map
 from ..world.files import find_agreements
 from ..world.load import load_file
 
@@ -26,11 +27,36 @@ def load_agreements(paths: list[str]) -> list[Agreement]:
     return [Agreement.from_data(f.document.data) for f in report.files if f.document is not None]
 
 
+def format_for(fmt: str | None, out: str | None) -> str:
+    """The format asked for, else the one --out's extension names, else text."""
+    if fmt:
+        return fmt
+    suffix = Path(out).suffix.lower() if out else ""
+    return {".html": "html", ".htm": "html", ".md": "md", ".json": "json", ".csv": "csv"}.get(suffix, "text")
+
+
+def check_out(out: str | None, inputs: list[str | None]) -> None:
+    """Refuse an --out that is one of the inputs: writing there would replace an export (or an
+    agreement) with the scorecard."""
+    if not out or not Path(out).exists():
+        return
+    for given in inputs:
+        if given and Path(given).is_file() and Path(given).samefile(out):
+            raise UsageError(f"--out {out} is an input of this run ({given}); give another file for the scorecard")
+
+
 def read_columns(path: str | None) -> dict[str, Any]:
     if path is None:
         return {}
     doc, problems = load_file(Path(path), path)
+    shape = (
+        f"{path}: a --columns file is a mapping: leads, deals, activities (canonical column: export column), "
+        "sources (export value: lead-source id), outcomes (deal stage: won, lost or open)"
+    )
     if doc is None:
+        # the loader speaks of agreements; an empty file or one that is not a mapping gets this file's words
+        if any(p.rule == "empty" or "must be a mapping" in p.message for p in problems):
+            raise UsageError(shape)
         raise UsageError("\n".join(p.format() for p in problems))
     if not isinstance(doc.data, dict):
         raise UsageError(
@@ -59,6 +85,8 @@ def run_score(
         day = parse_date(as_of)
         if day is None:
             raise UsageError(f"--as-of {as_of!r} is not a date written YYYY-MM-DD")
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise UsageError(f"--as-of {as_of}: give a date in the years {FIRST_YEAR} to {LAST_YEAR}")
     if timezone is not None:
         _check_zone(timezone)
     mapping = column_map(preset, read_columns(columns), columns or "--columns")
@@ -88,9 +116,17 @@ def run_score(
             for c in a.commitments:
                 for row in c.lead_value.rows if c.lead_value else ():
                     exports.sources.setdefault(row.id, row.name)
+        unknown = sorted({i for i in mapping.sources.values() if i not in exports.sources})
+        if unknown:
+            known = ", ".join(exports.sources) or "none (no commitment lists lead sources)"
+            raise UsageError(
+                f"{columns}: sources map to {', '.join(repr(i) for i in unknown)}, which "
+                f"{'is not a lead-source id' if len(unknown) == 1 else 'are not lead-source ids'} of the agreement; "
+                f"its ids: {known}"
+            )
         exports.check()
-        if day is None:
-            day = latest_timestamp(exports, zone) or dt.date(1970, 1, 1)
+        if day is None:  # the latest record, but never a day still to come (an expected close date)
+            day = min(latest_timestamp(exports, zone) or dt.date(1970, 1, 1), today())
         return score(agreements, exports, day, period)
     except RuntimeError as exc:  # DuckDB's word for Ctrl-C during a query
         if "interrupted" in str(exc).lower():

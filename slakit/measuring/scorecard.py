@@ -33,6 +33,8 @@ DAYS_PER_MONTH = 30  # a missed month counts as 30 days toward the 30/60/90-day 
 SHARED_KINDS = ("lead_volume", "lead_value", "pipeline_share", "follow_up", "stepped_target")
 MET, MISSED, IN_PROGRESS, PENDING = "met", "missed", "in-progress", "pending"
 NOT_MEASURED, INSUFFICIENT = "not-measured", "insufficient-data"
+# Deals in the currency of the goal (or in none named) count toward it; others do not.
+SAME_CURRENCY = "AND (currency IS NULL OR trim(currency) = '' OR upper(trim(currency)) = ?)"
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ class AgreementScore:
 class Scorecard:
     as_of: dt.date
     period: str
-    inputs: list[tuple[str, str, str, int]]  # (kind, path, sha256, rows)
+    inputs: list[tuple[str, str, str, int, int]]  # (kind, path, sha256, rows, rows left out: no time)
     agreements: list[AgreementScore]
 
 
@@ -148,7 +150,12 @@ def latest_timestamp(exports: Exports, zone: str) -> dt.date | None:
         ("activities", ("requested_at", "done_at")),
     ):
         table = exports.tables.get(kind)
-        parts += [f"SELECT max({c}) FROM {kind}" for c in cols if table and c in table.present]
+        for c in cols:
+            if table is None or c not in table.present:
+                continue
+            # an open deal's close date is the date expected, not one that has happened
+            decided = " WHERE outcome IN ('won', 'lost')" if kind == "deals" and c == "closed_at" else ""
+            parts.append(f"SELECT max({c}) FROM {kind}{decided}")
     if not parts:
         return None
     value = exports.sql(f"SELECT max(m) FROM ({' UNION ALL '.join(parts)}) t(m)")[0][0]
@@ -163,6 +170,7 @@ class Measure:
         self.x = exports
         self.unit = unit
         self.periods = periods_of(agreement, as_of, unit)
+        self.as_of = as_of
         zone = ZoneInfo(agreement.timezone)
         self.now = _epoch(as_of + dt.timedelta(days=1), zone)  # the end of the as-of day
         self.closed = [p.hi <= self.now for p in self.periods]
@@ -171,10 +179,12 @@ class Measure:
             for row in c.lead_value.rows if c.lead_value else ():
                 sources.setdefault(row.id, row.name)
         self.sources = sources
+        # What happened after the as-of day is not counted: the open period ends with that day.
         self.x.con.execute("CREATE OR REPLACE TEMP TABLE periods (i INTEGER, lo BIGINT, hi BIGINT)")
         if self.periods:
             self.x.con.executemany(
-                "INSERT INTO periods VALUES (?, ?, ?)", [(i, p.lo, p.hi) for i, p in enumerate(self.periods)]
+                "INSERT INTO periods VALUES (?, ?, ?)",
+                [(i, p.lo, min(p.hi, self.now)) for i, p in enumerate(self.periods)],
             )
         self.currency = self._currency()
         self._lead_counts: dict[int, dict[str | None, int]] | None = None
@@ -202,8 +212,11 @@ class Measure:
         value = self.x.sql(f"SELECT min({column}) FROM {kind}")[0][0]
         return int(value) if value is not None else None
 
-    def counts(self, query: str) -> dict[int, Any]:
-        return {i: v for i, v in self.x.sql(query)}
+    def counts(self, query: str, params: list[Any] | None = None) -> dict[int, Any]:
+        return {i: v for i, v in self.x.sql(query, params)}
+
+    def _has_currency(self) -> bool:
+        return "currency" in self.x.tables["deals"].present
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -235,6 +248,9 @@ class Measure:
             )
             return score
         score.shared = True
+        if not self.periods:
+            score.reason = f"the as-of date {self.as_of} is before the agreement took effect on {self.a.effective}"
+            return score
         handler(c, score)
         if score.status != NOT_MEASURED:
             closed = [p for p, done in zip(score.periods, self.closed) if done]
@@ -284,7 +300,8 @@ class Measure:
             if not self.periods:
                 self._leads = np.zeros(len(mql), dtype=np.int64), np.zeros(len(mql), dtype=bool)
             else:
-                starts = np.array([p.lo for p in self.periods] + [self.periods[-1].hi], dtype=np.int64)
+                ends = min(self.periods[-1].hi, self.now)  # nothing after the as-of day counts
+                starts = np.array([p.lo for p in self.periods] + [ends], dtype=np.int64)
                 idx = np.searchsorted(starts, mql, side="right") - 1  # the periods follow each other without gaps
                 self._leads = idx, (idx >= 0) & (idx < len(self.periods))
         return self._leads
@@ -365,11 +382,7 @@ class Measure:
             score.reason = why
             return
         target = c.targets["pipeline_share"]
-        currency = (
-            "AND (currency IS NULL OR trim(currency) = '' OR upper(trim(currency)) = ?)"
-            if "currency" in self.x.tables["deals"].present
-            else ""
-        )
+        currency = SAME_CURRENCY if self._has_currency() else ""
         params = [self.currency] if currency else []
         marketing = self.x.source_values("deals", list(self.sources))
         placeholders = ", ".join("?" for _ in marketing) or "NULL"
@@ -416,6 +429,7 @@ class Measure:
         if excluded:
             keep = keep & ~np.isin(arrays.code, [i for i, name in enumerate(arrays.names) if name in excluded])
         idx, starts, touches, rows = idx[keep], arrays.mql_at[keep], arrays.touch[keep], arrays.rowid[keep]
+        touches = np.where(touches < self.now, touches, -1)  # a touch after the as-of day has not happened yet
         touched = touches >= 0
         try:
             if calendar is not None and fu.response_time.is_business:
@@ -537,6 +551,8 @@ class Measure:
                 rate = (Decimal(won) * 100 / (won + lost)).quantize(Decimal("0.1"))
                 result = self._score(score, i, goal, rate, target.better, None)
                 result.detail = {"won": won, "lost": lost}
+                if not proposal:
+                    result.note = "the deals export has no proposal_at column: every decided deal is counted"
                 score.periods.append(result)
         else:
             score.unit = "days"
@@ -589,7 +605,10 @@ class Measure:
                 "SELECT p.i, count(*) FILTER (done_at IS NOT NULL AND done_at - requested_at <= ?), "
                 "count(*) FILTER ((done_at IS NOT NULL AND done_at - requested_at > ?) OR "
                 "(done_at IS NULL AND requested_at + ? < ?)), count(*) FILTER (done_at IS NULL AND requested_at + ? >= ?) "
-                f"FROM activities JOIN periods p ON requested_at >= p.lo AND requested_at < p.hi WHERE true {kind} "
+                # an answer after the as-of day has not been given yet
+                f"FROM (SELECT * REPLACE (CASE WHEN done_at < {int(self.now)} THEN done_at END AS done_at) "
+                "FROM activities) "
+                f"JOIN periods p ON requested_at >= p.lo AND requested_at < p.hi WHERE true {kind} "
                 "GROUP BY p.i",
                 [limit, limit, limit, self.now, limit, self.now],
             )
@@ -627,9 +646,11 @@ class Measure:
         if why:
             score.status, score.reason = NOT_MEASURED, why
             return score
+        same = self._has_currency()  # deals in another currency are not this goal's revenue
         rows = self.counts(
             "SELECT p.i, sum(amount) FROM deals JOIN periods p ON closed_at >= p.lo AND closed_at < p.hi "
-            "WHERE outcome = 'won' AND amount IS NOT NULL GROUP BY p.i"
+            f"WHERE outcome = 'won' AND amount IS NOT NULL {SAME_CURRENCY if same else ''} GROUP BY p.i",
+            [plan.target.monthly.currency] if same else [],
         )
         by = plan.target.by
         for i, p in enumerate(self.periods):
@@ -746,7 +767,7 @@ def _allowed_minutes(duration: Duration) -> float:
 def score(agreements: list[Agreement], exports: Exports, as_of: dt.date, unit: str) -> Scorecard:
     """The scorecard of each agreement over the exports."""
     results = [Measure(a, exports, as_of, unit).run() for a in agreements]
-    inputs = [(t.kind, t.path, t.sha256, t.rows) for t in exports.tables.values()]
+    inputs = [(t.kind, t.path, t.sha256, t.rows, t.left_out) for t in exports.tables.values()]
     return Scorecard(as_of, unit, inputs, results)
 
 

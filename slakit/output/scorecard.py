@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ def as_data(card: Scorecard) -> dict[str, Any]:
     return {
         "as_of": card.as_of.isoformat(),
         "period": card.period,
-        "inputs": [{"kind": k, "path": p, "sha256": s, "rows": n} for k, p, s, n in card.inputs],
+        "inputs": [{"kind": k, "path": p, "sha256": s, "rows": n, "left_out": out} for k, p, s, n, out in card.inputs],
         "agreements": [_agreement(a) for a in card.agreements],
     }
 
@@ -169,8 +169,9 @@ def as_text(card: Scorecard, colour: bool = False) -> str:
         )
 
     lines = [f"Scorecard as of {card.as_of.isoformat()} (per {card.period})"]
-    for kind, path, _sha, rows in card.inputs:
-        lines.append(f"  {kind}: {printable(path)} ({rows:,} records)")
+    for kind, path, _sha, rows, out in card.inputs:
+        left = f"; {out:,} without an MQL time, left out" if out else ""
+        lines.append(f"  {kind}: {printable(path)} ({rows:,} record{'s' * (rows != 1)}{left})")
     for a in card.agreements:
         lines += ["", printable(f"{a.title} [{a.id}]")]
         for c in a.commitments:
@@ -213,9 +214,12 @@ def _escalation_line(e: Any) -> str:
 
 
 def _minutes(value: float | None) -> str:
+    """Minutes as people read them, rounded half up like every figure (52.5 -> 53 min)."""
     if value is None:
         return "-"
-    return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
+    if value < 120:
+        return f"{Decimal(repr(value)).quantize(Decimal(1), ROUND_HALF_UP)} min"
+    return f"{(Decimal(repr(value)) / 60).quantize(Decimal('0.1'), ROUND_HALF_UP)} h"
 
 
 # -- Markdown and HTML ---------------------------------------------------------------------------------

@@ -122,12 +122,26 @@ OUTCOMES = {
 
 # Naive timestamp layouts tried in order (DuckDB strptime); ISO with an offset is cast directly.
 NAIVE_FORMATS = [  # ISO layouts (2020-03-05 14:03, with T, seconds, fractions, a date alone) are cast
+    # Two-digit years first (Excel's m/d/yy: 69-99 are 19xx, 00-68 20xx): %Y would read 20 as the year 20.
+    "%m/%d/%y %I:%M %p",
+    "%m/%d/%y %I:%M:%S %p",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%y %H:%M:%S",
+    "%m/%d/%y",
     "%m/%d/%Y %I:%M %p",
     "%m/%d/%Y %I:%M:%S %p",
     "%m/%d/%Y %H:%M",
     "%m/%d/%Y %H:%M:%S",
     "%m/%d/%Y",
 ]
+# Times outside these years are typing mistakes (20-03-05 read as the year 20, 2999 for 2019), not data.
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+_FIRST = -2208988800  # 1900-01-01 UTC
+_AFTER = 7258118400  # 2200-01-01 UTC
+# An amount: digits, with thousands separated by commas or not, a dot before the decimals. Signs and
+# currency codes are taken off first; 12.500,00 or 12,50 (a comma before the decimals) is refused, as
+# is a negative amount.
+_AMOUNT = r"(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"
 SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 MAX_LISTED = 20  # bad cells listed per file before the summary
 
@@ -170,6 +184,8 @@ def column_map(preset: str, overrides: dict[str, Any] | None = None, where: str 
                     problems.append(f"{where}: outcomes[{stage!r}] is {outcome!r}; use won, lost or open")
                 else:
                     outcomes[str(stage).strip().lower()] = outcome
+        elif key in (*KINDS, "sources", "outcomes"):
+            problems.append(f"{where}: {key} must be a mapping ({key}: {{...: ...}}), not {type(value).__name__}")
         else:
             problems.append(
                 f"{where}: unknown key {key!r}; use leads, deals, activities (canonical column: export column), "
@@ -190,6 +206,7 @@ class Table:
     rows: int
     present: tuple[str, ...]  # canonical columns found in the file
     missing: dict[str, str]  # optional canonical column -> the export column that was looked for
+    left_out: int = 0  # leads without an MQL time, which are not counted
 
 
 @dataclass(frozen=True)
@@ -215,14 +232,21 @@ def sha256_of(path: Path) -> str:
 def _sniff(path: Path) -> str:
     """The file's real type from its first bytes, whatever its name says."""
     with path.open("rb") as stream:
-        head = stream.read(8)
+        head = stream.read(8192)
     if head.startswith(b"PAR1"):
         return "parquet"
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return "xls"
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 is told apart later
+        return "binary"
     return "csv"
+
+
+def _named(name: str, canonical: str) -> str:
+    """An export column as messages name it: its own name, and the canonical one when it differs."""
+    return name if name == canonical else f"{name} ({canonical})"
 
 
 def _quote(name: str) -> str:
@@ -317,6 +341,9 @@ class Exports:
             return
         if actual == "xls":
             self._fail(given, "this is an old Excel (.xls) workbook; save it as .xlsx or CSV")
+            return
+        if actual == "binary":
+            self._fail(given, "the file holds binary data, not text: export it again as CSV, XLSX or Parquet")
             return
         if actual != suffix and not (suffix == "csv" and actual == "csv"):
             self._fail(
@@ -448,13 +475,17 @@ class Exports:
             inner.append(f"nullif(trim({cell}), '') AS {canonical}" if kind_of == "id" else f"{cell} AS {canonical}")
             if kind_of == "time":
                 outer += [f"{self._time_sql(canonical)} AS {canonical}", f"{canonical} AS _text_{canonical}"]
-                checks.append((canonical, name, "a date and time such as 2020-03-05 14:03"))
+                accepted = f"a date and time such as 2020-03-05 14:03, in the years {FIRST_YEAR} to {LAST_YEAR}"
+                checks.append((canonical, name, accepted, f"{canonical} >= {_FIRST} AND {canonical} < {_AFTER}"))
             elif kind_of == "amount":
+                bare = f"regexp_replace({canonical}, '^\\s*[A-Z]{{3}}|[\\s$€£¥]', '', 'g')"
                 parse = (
-                    f"try_cast(regexp_replace({canonical}, '^\\s*[A-Z]{{3}}|[\\s$€£¥,]', '', 'g') AS DECIMAL(18, 2))"
+                    f"CASE WHEN regexp_full_match({bare}, {_literal(_AMOUNT)}) "
+                    f"THEN try_cast(replace({bare}, ',', '') AS DECIMAL(18, 2)) END"
                 )
                 outer += [f"{parse} AS {canonical}", f"{canonical} AS _text_{canonical}"]
-                checks.append((canonical, name, "an amount such as 12500.00"))
+                accepted = "an amount such as 12500.00 or $12,500.00 (a dot before the cents, not negative)"
+                checks.append((canonical, name, accepted, "true"))
             elif kind_of == "outcome":
                 cases = " ".join(
                     f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in sorted(self.mapping.outcomes.items())
@@ -462,11 +493,13 @@ class Exports:
                 outer.append(f"CASE lower(trim({canonical})) {cases} ELSE 'open' END AS {canonical}")
             else:
                 outer.append(canonical)
-        final = ["*"] + [
-            f"CASE WHEN {c} IS NULL AND trim(_text_{c}) <> '' THEN trim(_text_{c}) END AS _text_{c}"
-            for c, _, _ in checks
-        ]
-        exclude = f" EXCLUDE ({', '.join(f'_text_{c}' for c, _, _ in checks)})" if checks else ""
+        final = ["*"]
+        for c, _, _, valid in checks:
+            final.append(f"CASE WHEN {valid} THEN {c} END AS {c}")
+            final.append(
+                f"CASE WHEN ({c} IS NULL OR NOT ({valid})) AND trim(_text_{c}) <> '' THEN trim(_text_{c}) END AS _text_{c}"
+            )
+        exclude = f" EXCLUDE ({', '.join(f'{c}, _text_{c}' for c, _, _, _ in checks)})" if checks else ""
         self.con.execute(
             f"CREATE TEMP TABLE {kind} AS SELECT {final[0]}{exclude}{''.join(', ' + f for f in final[1:])} "
             f"FROM (SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {raw}))"
@@ -477,22 +510,24 @@ class Exports:
             self._fail(given, "the file has a header but no records")
             self.con.execute(f"DROP TABLE {kind}")
             return
-        for canonical, name, accepted in checks:
+        for canonical, name, accepted, _ in checks:
             self._bad_cells(given, kind, canonical, name, position[name], accepted)
         ident = REQUIRED[kind][0]
         self._required_cells(given, kind, ident, present[ident], position[present[ident]])
         self._duplicates(given, kind, ident, present[ident], position[present[ident]])
-        self.tables[kind] = Table(kind, given, digest.result(), rows, tuple(present), missing)
+        # a lead without an MQL time is not an MQL: it is left out, and the scorecard says how many
+        left_out = self.sql("SELECT count(*) FILTER (mql_at IS NULL) FROM leads")[0][0] if kind == "leads" else 0
+        self.tables[kind] = Table(kind, given, digest.result(), rows, tuple(present), missing, left_out)
 
     def _time_sql(self, col: str) -> str:
         """Epoch seconds. The cast reads ISO times with an offset as given and naive ones in the
         session's zone (the agreement's); US layouts are tried by strptime only when it fails."""
         formats = "[" + ", ".join(_literal(f) for f in NAIVE_FORMATS) + "]"
         layouts = f"timezone({_literal(self.zone)}, try_strptime(trim({col}), {formats}))"
-        cast, trimmed = (
-            f"try_cast({col} AS TIMESTAMPTZ)",
-            f"try_cast(trim({col}) AS TIMESTAMPTZ)",
-        )  # a date alone fails untrimmed
+        # A slash in the date means a US layout: the cast would read 1/2/20 as the year 1 (February 20).
+        iso = f"NOT contains(left({col}, 10), '/')"
+        cast = f"CASE WHEN {iso} THEN try_cast({col} AS TIMESTAMPTZ) END"
+        trimmed = f"CASE WHEN {iso} THEN try_cast(trim({col}) AS TIMESTAMPTZ) END"  # a date alone fails untrimmed
         return f"CAST(epoch(coalesce({cast}, {trimmed}, {layouts})) AS BIGINT)"
 
     def _bad_cells(self, given: str, kind: str, canonical: str, name: str, column: int, accepted: str) -> None:
@@ -502,7 +537,7 @@ class Exports:
         )
         for row, value in bad[:MAX_LISTED]:
             self.problems.append(
-                Problem(given, row, column, ERROR, "cell", f"{name} ({canonical}): {value!r} is not {accepted}")
+                Problem(given, row, column, ERROR, "cell", f"{_named(name, canonical)}: {value!r} is not {accepted}")
             )
         if len(bad) > MAX_LISTED:
             self.summaries.append(f"{given}: {len(bad)} bad values in column {name!r}, the first {MAX_LISTED} listed")
@@ -511,7 +546,7 @@ class Exports:
         empty = self.sql(f"SELECT rowid + 2 FROM {kind} WHERE {ident} IS NULL ORDER BY rowid")
         for (row,) in empty[:MAX_LISTED]:
             self.problems.append(
-                Problem(given, row, column, ERROR, "cell", f"{name} ({ident}) is empty; every record needs an id")
+                Problem(given, row, column, ERROR, "cell", f"{_named(name, ident)} is empty; every record needs an id")
             )
         if len(empty) > MAX_LISTED:
             self.summaries.append(f"{given}: {len(empty)} records without {name!r}, the first {MAX_LISTED} listed")
