@@ -464,8 +464,11 @@ SCORECARD = "scorecard.html"
 def _scorecard(paths: list[str], templates: Path | None) -> bytes | None:
     """dist/scorecard.html when slakit.yaml (in the current folder) names CRM exports; the
     exports are read where they lie and never copied."""
+    from .score import configured, configured_scorecard
+
+    if configured(Path.cwd()) is None:  # the usual case: no exports, and no scorecard engine loaded
+        return None
     from ..output.scorecard import as_html
-    from .score import configured_scorecard
 
     card = configured_scorecard(paths, Path.cwd())
     return as_html(card, templates).encode() if card is not None else None

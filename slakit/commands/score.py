@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..checking.validate import content_errors, validate_paths
 from ..errors import InputError, UsageError
-from ..measuring.scorecard import Scorecard, latest_timestamp, score
 from ..model.agreement import Agreement
 from ..model.dates import parse_date
 from ..world.clock import today
-from ..world.exports import FIRST_YEAR, LAST_YEAR, Exports, column_map
 from ..world.files import find_agreements
 from ..world.load import load_file
+
+if TYPE_CHECKING:
+    from ..measuring.scorecard import Scorecard
 
 
 def load_agreements(paths: list[str]) -> list[Agreement]:
@@ -78,6 +79,11 @@ def run_score(
     agreement_ids: list[str] | None = None,
 ) -> Scorecard:
     """Read the agreements and exports, and score every agreement."""
+    # DuckDB and numpy load here, not with the module: `make render` without a scorecard
+    # configured asks this module only whether one is.
+    from ..measuring.scorecard import latest_timestamp, score
+    from ..world.exports import FIRST_YEAR, LAST_YEAR, Exports, column_map
+
     if not (leads or deals or activities):
         raise UsageError("give at least one export: --leads FILE (and --deals FILE, --activities FILE)")
     day = None
