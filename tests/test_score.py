@@ -828,3 +828,17 @@ def test_leads_without_an_mql_time_are_left_out_and_said(files, tmp_path):
     assert period(data, "lead-volume", "2020-01")["actual"] == 1
     result = run("score", str(files["agreement"]), "--leads", str(leads), "--as-of", "2020-01-31")
     assert "(3 records; 2 without an MQL time, left out)" in result.output
+
+
+def test_a_deal_closed_before_it_was_created_is_a_bad_record(files, tmp_path):
+    deals = write_csv(
+        tmp_path / "d.csv",
+        DEAL_HEADER,
+        [
+            ("D1", "2020-01-20", "2020-01-02", "100", "won", "", ""),
+            ("D2", "2020-01-02", "2020-01-20", "100", "won", "", ""),
+        ],
+    )
+    out = bad(files, "--deals", str(deals))
+    assert f"{deals}:2:3: error[cell]: closed_at is before created_at; one of them is wrong" in out
+    assert f"{deals}:3:" not in out

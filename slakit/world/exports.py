@@ -50,6 +50,9 @@ COLUMNS: dict[str, dict[str, str]] = {
     },
 }
 REQUIRED = {kind: tuple(list(cols)[:2]) for kind, cols in COLUMNS.items()}
+# Times that cannot come before another of the same record (a first touch before the MQL can:
+# sales may have met the person before marketing qualified them).
+BEFORE = {"deals": (("created_at", "closed_at"),), "activities": (("requested_at", "done_at"),)}
 
 PRESETS: dict[str, dict[str, dict[str, str]]] = {
     "canonical": {kind: {c: c for c in cols} for kind, cols in COLUMNS.items()},
@@ -515,6 +518,9 @@ class Exports:
         ident = REQUIRED[kind][0]
         self._required_cells(given, kind, ident, present[ident], position[present[ident]])
         self._duplicates(given, kind, ident, present[ident], position[present[ident]])
+        for first, then in BEFORE.get(kind, ()):
+            if first in present and then in present:
+                self._out_of_order(given, kind, (first, present[first]), (then, present[then]), position[present[then]])
         # a lead without an MQL time is not an MQL: it is left out, and the scorecard says how many
         left_out = self.sql("SELECT count(*) FILTER (mql_at IS NULL) FROM leads")[0][0] if kind == "leads" else 0
         self.tables[kind] = Table(kind, given, digest.result(), rows, tuple(present), missing, left_out)
@@ -550,6 +556,18 @@ class Exports:
             )
         if len(empty) > MAX_LISTED:
             self.summaries.append(f"{given}: {len(empty)} records without {name!r}, the first {MAX_LISTED} listed")
+
+    def _out_of_order(self, given: str, kind: str, first: tuple[str, str], then: tuple[str, str], column: int) -> None:
+        """Records whose `then` time comes before their `first` (a deal closed before it was
+        created): a sales cycle or a response time would come out negative."""
+        wrong = self.sql(f"SELECT rowid + 2 FROM {kind} WHERE {then[0]} < {first[0]} ORDER BY rowid")
+        for (row,) in wrong[:MAX_LISTED]:
+            message = f"{_named(then[1], then[0])} is before {_named(first[1], first[0])}; one of them is wrong"
+            self.problems.append(Problem(given, row, column, ERROR, "cell", message))
+        if len(wrong) > MAX_LISTED:
+            self.summaries.append(
+                f"{given}: {len(wrong)} records with {then[1]!r} before {first[1]!r}, the first {MAX_LISTED} listed"
+            )
 
     def _duplicates(self, given: str, kind: str, ident: str, name: str, column: int) -> None:
         dupes = self.sql(
