@@ -167,12 +167,17 @@ def _check_batch(
             doc = loaded[0]
             seen = witness if outside else None
             problems = check_source(loaded, name, day, {}, False, seen, enforce_signoff).problems
-            ident = doc.data.get("id") if doc is not None and isinstance(doc.data, dict) else None
-            if doc is None or not isinstance(ident, str):
-                found.append((problems, None, (1, 1)))
-            else:
-                found.append((problems, ident, doc.locate(("id",))))
+            found.append((problems, *located_id(doc)))
     return found
+
+
+def located_id(doc: Document | None) -> tuple[str | None, tuple[int, int]]:
+    """A document's agreement id and where it stands, for the reused-id check made after
+    the workers (None at 1:1 when it has none)."""
+    ident = doc.data.get("id") if doc is not None and isinstance(doc.data, dict) else None
+    if doc is None or not isinstance(ident, str):
+        return None, (1, 1)
+    return ident, doc.locate(("id",))
 
 
 def check_source(

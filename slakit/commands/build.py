@@ -33,7 +33,7 @@ from typing import Any
 from .. import __version__
 from ..checking.evidence import Evidence, Witness
 from ..checking.schema import conforms, validator
-from ..checking.validate import FileResult, Report, check_source, reused_id
+from ..checking.validate import FileResult, Report, check_source, located_id, reused_id
 from ..errors import ERROR, InputError, Problem, UsageError, WriteError
 from ..model.agreement import Agreement
 from ..model.dates import parse_date as date
@@ -334,12 +334,11 @@ def _check_batch(job: tuple[list[tuple[str, bytes, str]], dt.date, dict[str, Any
                 checked = check_source(load_bytes(raw, name), name, day, {}, _worker.strict, witness)
                 doc, evidence = checked.document, checked.evidence
                 inputs = evidence.inputs if evidence else {}
-                ident = doc.data.get("id") if doc is not None and isinstance(doc.data, dict) else None
-                at = doc.locate(("id",)) if doc is not None and isinstance(ident, str) else (1, 1)
+                ident, at = located_id(doc)
                 made = None
                 if checked.ok and doc is not None and reuse.get(name) != inputs:
                     made = _render(doc.data, name, evidence)
-            done.append((checked.problems, ident if isinstance(ident, str) else None, at, inputs, made))
+            done.append((checked.problems, ident, at, inputs, made))
     return done
 
 

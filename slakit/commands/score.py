@@ -117,11 +117,9 @@ def run_score(
             exports = Exports(mapping, zone)
             exports.read_in_background(files)
             exports.wait()
-        exports.sources = {}
+        exports.sources = {}  # the ids source values map to (read lazily, once the agreements are known)
         for a in agreements:
-            for c in a.commitments:
-                for row in c.lead_value.rows if c.lead_value else ():
-                    exports.sources.setdefault(row.id, row.name)
+            exports.sources = {**a.lead_sources, **exports.sources}
         unknown = sorted({i for i in mapping.sources.values() if i not in exports.sources})
         if unknown:
             known = ", ".join(exports.sources) or "none (no commitment lists lead sources)"

@@ -174,18 +174,12 @@ class Measure:
         zone = ZoneInfo(agreement.timezone)
         self.now = _epoch(as_of + dt.timedelta(days=1), zone)  # the end of the as-of day
         self.closed = [p.hi <= self.now for p in self.periods]
-        sources: dict[str, str] = {}
-        for c in agreement.commitments:
-            for row in c.lead_value.rows if c.lead_value else ():
-                sources.setdefault(row.id, row.name)
-        self.sources = sources
+        self.sources = agreement.lead_sources
         # What happened after the as-of day is not counted: the open period ends with that day.
+        self.spans = [(p.lo, min(p.hi, self.now)) for p in self.periods]
         self.x.con.execute("CREATE OR REPLACE TEMP TABLE periods (i INTEGER, lo BIGINT, hi BIGINT)")
         if self.periods:
-            self.x.con.executemany(
-                "INSERT INTO periods VALUES (?, ?, ?)",
-                [(i, p.lo, min(p.hi, self.now)) for i, p in enumerate(self.periods)],
-            )
+            self.x.con.executemany("INSERT INTO periods VALUES (?, ?, ?)", [(i, *s) for i, s in enumerate(self.spans)])
         self.currency = self._currency()
         self._lead_counts: dict[int, dict[str | None, int]] | None = None
         self._leads: tuple[np.ndarray, np.ndarray] | None = None
@@ -300,8 +294,7 @@ class Measure:
             if not self.periods:
                 self._leads = np.zeros(len(mql), dtype=np.int64), np.zeros(len(mql), dtype=bool)
             else:
-                ends = min(self.periods[-1].hi, self.now)  # nothing after the as-of day counts
-                starts = np.array([p.lo for p in self.periods] + [ends], dtype=np.int64)
+                starts = np.array([lo for lo, _ in self.spans] + [self.spans[-1][1]], dtype=np.int64)
                 idx = np.searchsorted(starts, mql, side="right") - 1  # the periods follow each other without gaps
                 self._leads = idx, (idx >= 0) & (idx < len(self.periods))
         return self._leads

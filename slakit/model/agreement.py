@@ -222,6 +222,15 @@ class Agreement:
         return self._commitments_by_id.get(ident)
 
     @cached_property
+    def lead_sources(self) -> dict[str, str]:
+        """The lead sources the commitments value, id -> name (the first one named, in order)."""
+        found: dict[str, str] = {}
+        for c in self.commitments:
+            for row in c.lead_value.rows if c.lead_value else ():
+                found.setdefault(row.id, row.name)
+        return found
+
+    @cached_property
     def _commitments_by_id(self) -> dict[str, Commitment]:
         """Each id's (first) commitment: pages look each commitment up as they list it, and a
         search from the start each time grew with the square of their number."""

@@ -25,13 +25,18 @@ PERIODS = ("day", "week", "month", "quarter", "year")
 def round_money(amount: Decimal) -> Decimal:
     """The one rounding rule for derived money: to whole units, halves away from zero
     ($150 / 12 = $12.50 -> $13)."""
-    return amount.quantize(Decimal(1), rounding=ROUND_HALF_UP, context=_wide(amount))
+    return round_half_up(amount)
 
 
-def _wide(value: Decimal) -> Context:
-    """A context precise enough to hold `value` in whole units: the default 28 digits
+def round_half_up(value: Decimal, step: Decimal = Decimal(1)) -> Decimal:
+    """The one rounding rule, to `step` (1, 0.1, ...): halves away from zero (52.5 -> 53)."""
+    return value.quantize(step, rounding=ROUND_HALF_UP, context=_wide(value, step))
+
+
+def _wide(value: Decimal, step: Decimal = Decimal(1)) -> Context:
+    """A context precise enough to hold `value` in units of `step`: the default 28 digits
     cannot, for an amount such as 1e30, and quantize would raise."""
-    digits = value.adjusted() + 2 if value.is_finite() else 0
+    digits = value.adjusted() + 2 - step.as_tuple().exponent if value.is_finite() else 0  # type: ignore[operator]
     return Context(prec=max(28, digits))
 
 

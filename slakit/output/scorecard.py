@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from ..measuring.scorecard import (
     CommitmentScore,
     Scorecard,
 )
-from ..model.figures import CURRENCY_SIGNS
+from ..model.figures import CURRENCY_SIGNS, round_half_up
 from .report import printable
 
 STATUS_COLOURS = {MET: "green", MISSED: "red", IN_PROGRESS: "cyan", PENDING: "yellow", INSUFFICIENT: "yellow"}
@@ -218,8 +218,8 @@ def _minutes(value: float | None) -> str:
     if value is None:
         return "-"
     if value < 120:
-        return f"{Decimal(repr(value)).quantize(Decimal(1), ROUND_HALF_UP)} min"
-    return f"{(Decimal(repr(value)) / 60).quantize(Decimal('0.1'), ROUND_HALF_UP)} h"
+        return f"{round_half_up(Decimal(repr(value)))} min"
+    return f"{round_half_up(Decimal(repr(value)) / 60, Decimal('0.1'))} h"
 
 
 # -- Markdown and HTML ---------------------------------------------------------------------------------

@@ -536,38 +536,35 @@ class Exports:
         trimmed = f"CASE WHEN {iso} THEN try_cast(trim({col}) AS TIMESTAMPTZ) END"  # a date alone fails untrimmed
         return f"CAST(epoch(coalesce({cast}, {trimmed}, {layouts})) AS BIGINT)"
 
+    def _listed(self, given: str, found: list[tuple[int, int, str, str]], what: str) -> None:
+        """Problems for the first MAX_LISTED findings (row, column, rule, message) of one check,
+        then a summary line saying how many `what` there were in all."""
+        for row, column, rule, message in found[:MAX_LISTED]:
+            self.problems.append(Problem(given, row, column, ERROR, rule, message))
+        if len(found) > MAX_LISTED:
+            self.summaries.append(f"{given}: {len(found)} {what}, the first {MAX_LISTED} listed")
+
     def _bad_cells(self, given: str, kind: str, canonical: str, name: str, column: int, accepted: str) -> None:
         bad = self.sql(
             f"SELECT rowid + 2, _text_{canonical} FROM {kind} WHERE _text_{canonical} IS NOT NULL "
             f"AND {canonical} IS NULL ORDER BY rowid"
         )
-        for row, value in bad[:MAX_LISTED]:
-            self.problems.append(
-                Problem(given, row, column, ERROR, "cell", f"{_named(name, canonical)}: {value!r} is not {accepted}")
-            )
-        if len(bad) > MAX_LISTED:
-            self.summaries.append(f"{given}: {len(bad)} bad values in column {name!r}, the first {MAX_LISTED} listed")
+        named = _named(name, canonical)
+        found = [(row, column, "cell", f"{named}: {value!r} is not {accepted}") for row, value in bad]
+        self._listed(given, found, f"bad values in column {name!r}")
 
     def _required_cells(self, given: str, kind: str, ident: str, name: str, column: int) -> None:
         empty = self.sql(f"SELECT rowid + 2 FROM {kind} WHERE {ident} IS NULL ORDER BY rowid")
-        for (row,) in empty[:MAX_LISTED]:
-            self.problems.append(
-                Problem(given, row, column, ERROR, "cell", f"{_named(name, ident)} is empty; every record needs an id")
-            )
-        if len(empty) > MAX_LISTED:
-            self.summaries.append(f"{given}: {len(empty)} records without {name!r}, the first {MAX_LISTED} listed")
+        message = f"{_named(name, ident)} is empty; every record needs an id"
+        self._listed(given, [(row, column, "cell", message) for (row,) in empty], f"records without {name!r}")
 
     def _out_of_order(self, given: str, kind: str, first: tuple[str, str], then: tuple[str, str], column: int) -> None:
         """Records whose `then` time comes before their `first` (a deal closed before it was
         created): a sales cycle or a response time would come out negative."""
         wrong = self.sql(f"SELECT rowid + 2 FROM {kind} WHERE {then[0]} < {first[0]} ORDER BY rowid")
-        for (row,) in wrong[:MAX_LISTED]:
-            message = f"{_named(then[1], then[0])} is before {_named(first[1], first[0])}; one of them is wrong"
-            self.problems.append(Problem(given, row, column, ERROR, "cell", message))
-        if len(wrong) > MAX_LISTED:
-            self.summaries.append(
-                f"{given}: {len(wrong)} records with {then[1]!r} before {first[1]!r}, the first {MAX_LISTED} listed"
-            )
+        message = f"{_named(then[1], then[0])} is before {_named(first[1], first[0])}; one of them is wrong"
+        found = [(row, column, "cell", message) for (row,) in wrong]
+        self._listed(given, found, f"records with {then[1]!r} before {first[1]!r}")
 
     def _duplicates(self, given: str, kind: str, ident: str, name: str, column: int) -> None:
         dupes = self.sql(
@@ -575,20 +572,17 @@ class Exports:
             f"SELECT {ident}, list(rowid + 2 ORDER BY rowid) FROM {kind} JOIN twice USING ({ident}) "
             f"GROUP BY {ident} ORDER BY min(rowid)"
         )
-        for value, rows in dupes[:MAX_LISTED]:
-            self.problems.append(
-                Problem(
-                    given,
-                    rows[1],
-                    column,
-                    ERROR,
-                    "duplicate",
-                    f"{name} {value!r} appears {len(rows)} times (rows {', '.join(map(str, rows[:5]))}); "
-                    "each record must appear once",
-                )
+        found = [
+            (
+                rows[1],
+                column,
+                "duplicate",
+                f"{name} {value!r} appears {len(rows)} times (rows {', '.join(map(str, rows[:5]))}); "
+                "each record must appear once",
             )
-        if len(dupes) > MAX_LISTED:
-            self.summaries.append(f"{given}: {len(dupes)} duplicated ids in {name!r}, the first {MAX_LISTED} listed")
+            for value, rows in dupes
+        ]
+        self._listed(given, found, f"duplicated ids in {name!r}")
 
     def _fail(self, given: str, message: str) -> None:
         self.problems.append(Problem(given, 1, 1, ERROR, "file", message))
