@@ -138,7 +138,17 @@ _RULES: list[Any] = [  # plugin names (markdown-it-pyrs types them as literals)
 # markdown-it-pyrs 0.4 panics on an unescaped "[" followed by a backtick that is never
 # closed ("[ `"). Templates write neither (text from files is escaped), but a text that has
 # both goes to markdown-it-py, whose pages are the same.
-_BRACKET = re.compile(r"(?:^|[^\\])(?:\\\\)*\[")
+def _link_bracket(text: str) -> bool:
+    """Whether the text has a "[" that no backslash escapes."""
+    at = text.find("[")
+    while at >= 0:
+        start = at
+        while start and text[start - 1] == "\\":
+            start -= 1
+        if (at - start) % 2 == 0:
+            return True
+        at = text.find("[", at + 1)
+    return False
 
 
 @lru_cache(maxsize=1)
@@ -161,7 +171,7 @@ def _reference() -> MarkdownIt:
 
 
 def _render(markdown: str) -> str:
-    if "`" in markdown and _BRACKET.search(markdown):
+    if "`" in markdown and _link_bracket(markdown):
         return str(_reference().render(markdown))
     html = str(_fast().render(markdown, xhtml=False))
     # The one difference in what templates can write: an empty quote.
