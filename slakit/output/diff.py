@@ -171,16 +171,23 @@ def attach_redlines(result: DiffResult, renderer: Renderer) -> None:
     for a in result.agreements:
         if a.status in ("broken", "unchanged"):
             continue
-        same = unchanged_commitments(a.old_data, a.new_data) if _built_in_commitments(renderer) else frozenset()
+        # A version that breaks rules is rendered in full, as before: a reference that does not
+        # resolve may stop its text from rendering at all, and that must show.
+        quick = not a.problems and _built_in_commitments(renderer)
+        same = unchanged_commitments(a.old_data, a.new_data) if quick else frozenset()
         sections = _redline(renderer, a.old_data, a.new_data, same)
         if same and any(UNCHANGED in s.heading + s.body for s in sections if s.status not in ("same", "context")):
-            sections = _redline(renderer, a.old_data, a.new_data, frozenset())  # cannot happen; never show it
+            # A text left out would show: it cannot (each section keeps its heading and
+            # anchor), but were it to, the redline is made again from the whole text.
+            sections = _redline(renderer, a.old_data, a.new_data, frozenset())
         a.redline = sections if any(s.status != "same" for s in sections) else None
 
 
 # What the commitments template writes in place of the text of a commitment left out: a
 # comment no agreement text can produce (text from YAML is escaped).
 UNCHANGED = "<!-- unchanged -->"
+# The parts of an agreement besides the commitment itself that a commitment's text reads.
+_SHARED = ("parties", "definitions", "calendars", "timezone")
 
 
 def _redline(
@@ -221,10 +228,6 @@ def unchanged_commitments(old: dict[str, Any] | None, new: dict[str, Any] | None
         return frozenset()
     before, after = _by_id(old), _by_id(new)
     return frozenset(ident for ident, c in after.items() if c is not None and before.get(ident) == c)
-
-
-# The parts of an agreement besides the commitment itself that a commitment's text reads.
-_SHARED = ("parties", "definitions", "calendars", "timezone")
 
 
 def _by_id(data: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
