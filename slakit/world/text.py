@@ -20,8 +20,10 @@ _LINE_BREAKS = re.compile(r"[\n\t]")
 def clean_text(text: str) -> str:
     """Text from a file as it may appear on a page: control characters and bidirectional
     overrides become U+FFFD (line breaks and tabs stay)."""
+    if text.isascii() and text.isprintable():  # most text: nothing to replace (pages clean thousands)
+        return text
     text = BIDI.sub("\ufffd", text)
-    return CONTROL.sub("\ufffd", text) if CONTROL.search(text.replace("\n", "").replace("\t", "")) else text
+    return CONTROL.sub("\ufffd", text) if CONTROL.search(text) else text
 
 
 def clean_line(text: str) -> str:
