@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from html import unescape as html_unescape
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
 if TYPE_CHECKING:  # markdown-it is loaded when Markdown is first turned into HTML
+    import markdown_it_pyrs
     from markdown_it import MarkdownIt
-    from markdown_it.token import Token
 
 from ..world.text import CONTROL as _CONTROL
 from ..world.text import clean_text as clean_text  # the one cleaner, shared with Git metadata
@@ -39,15 +40,21 @@ def escape(value: Any) -> MdText:
     Single line breaks become spaces (YAML folded text); blank lines separate paragraphs.
     """
     if isinstance(value, Markup):
-        return MdText(value)
+        return value if type(value) is MdText else MdText(value)
     return _escape_text("" if value is None else str(value))
 
 
 def inline(value: Any) -> MdText:
     """Like `escape`, but always one line (table cells, headings, list items)."""
     if isinstance(value, Markup):
-        return MdText(value)
-    return MdText(" ".join(escape(value).split("\n\n")))
+        return value if type(value) is MdText else MdText(value)
+    return _inline_text("" if value is None else str(value))
+
+
+@lru_cache(maxsize=32768)
+def _inline_text(text: str) -> MdText:
+    escaped = _escape_text(text)
+    return MdText(" ".join(str.split(escaped, "\n\n"))) if "\n" in escaped else escaped
 
 
 def code(value: Any) -> MdText:
@@ -101,132 +108,95 @@ class Heading:
     text: str
 
 
-def _parser(remember: bool = True) -> MarkdownIt:
-    # Only the constructs templates use; each rule left out is one less try on every line
-    # (a fifth of the parsing time). Raw HTML stays off.
-    from markdown_it import MarkdownIt
+# The anchor a template writes at the end of a heading line. Text from a file cannot
+# match: its braces are escaped ("\\{"), and a noncharacter cannot survive `clean_text`,
+# so the marker put in its place below is ours alone.
+_ANCHORED_HEADING = re.compile(r"^(#{1,6}[ \t].*?)[ \t]*\{#([a-z0-9][a-z0-9-]*)\}[ \t]*$", re.MULTILINE)
+_MARK = "\ufdd0"
+_HEADING_HTML = re.compile(r"<h([1-6])>(.*?)</h\1>\n")
+_TH = re.compile(r'<th( style="[^"]*")?>')
+_TAG = re.compile(r"<[^>]*>")
 
-    md = MarkdownIt("zero", {"html": False, "linkify": False, "typographer": False})
-    md.enable(
-        [
-            "heading",
-            "list",
-            "table",
-            "hr",
-            "blockquote",
-            "emphasis",
-            "strikethrough",
-            "escape",
-            "newline",
-            "backticks",
-            "link",
-            "entity",
-        ]
-    )
-    if remember:
-        md.core.ruler.at("inline", _inline)
-        md.add_render_rule("rendered_inline", _rendered_inline)
-    md.core.ruler.push("heading_ids", _heading_ids)
-    if md.core.ruler.get_active_rules() != ["normalize", "block", "inline", "text_join", "heading_ids"]:
-        # _inline renders inline text at once: a core rule after it would not see that text.
-        raise RuntimeError("markdown-it's core rules changed; review _inline before upgrading")
-    md.add_render_rule("th_open", _th_open)
-    md.add_render_rule("table_open", _table_open)
-    md.add_render_rule("table_close", _table_close)
-    return md
+# Only the constructs templates use. Raw HTML stays off: "zero" has no html rules.
+_RULES: list[Any] = [  # plugin names (markdown-it-pyrs types them as literals)
+    "paragraph",
+    "heading",
+    "list",
+    "table",
+    "hr",
+    "blockquote",
+    "emphasis",
+    "strikethrough",
+    "escape",
+    "newline",
+    "backticks",
+    "link",
+    "entity",
+]
 
 
-# Inline text -> its HTML. Table cells, list items and labels repeat within an agreement
-# and across the agreements of a build; parsing inline text was half of turning a page into
-# HTML. Inline HTML depends only on the text (no reference links, no typographer), so each
-# text is parsed and rendered once. Bounded: cleared when full.
-_INLINE_HTML: dict[str, str] = {}
-_INLINE_HTML_MAX = 65536
-
-
-def _inline(state: Any) -> None:
-    """markdown-it's inline rule, with each text's HTML remembered (headings excepted: their
-    `{#anchor}` is read from the parsed text and removed from it afterwards)."""
-    md, tokens = state.md, state.tokens
-    for i, token in enumerate(tokens):
-        if token.type != "inline":
-            continue
-        if token.children is None:
-            token.children = []
-        if i and tokens[i - 1].type == "heading_open":
-            md.inline.parse(token.content, md, state.env, token.children)
-            continue
-        html = _INLINE_HTML.get(token.content)
-        if html is None:
-            from markdown_it.rules_core.state_core import StateCore
-            from markdown_it.rules_core.text_join import text_join
-            from markdown_it.token import Token
-
-            parsed = Token("inline", "", 0, content=token.content, children=[])
-            md.inline.parse(token.content, md, state.env, parsed.children)
-            text_join(StateCore("", md, state.env, [parsed]))  # the core rule that runs after this one
-            html = md.renderer.renderInline(parsed.children, md.options, state.env)
-            if len(_INLINE_HTML) >= _INLINE_HTML_MAX:
-                _INLINE_HTML.clear()
-            _INLINE_HTML[token.content] = html
-        if html:
-            token.children.append(type(token)("rendered_inline", "", 0, content=html))
-
-
-def _rendered_inline(renderer: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-    return str(tokens[idx].content)
-
-
-def _heading_ids(state: Any) -> None:
-    """`## Title {#anchor}` -> <h2 id="anchor">Title</h2> (the Pandoc/kramdown convention)."""
-    tokens: list[Token] = state.tokens
-    for i, token in enumerate(tokens[:-1]):
-        if token.type != "heading_open":
-            continue
-        content = tokens[i + 1]
-        match = _HEADING_ID.search(content.content)
-        if not match or not content.children:
-            continue
-        token.attrSet("id", match.group(1))
-        content.content = content.content[: match.start()]
-        last = content.children[-1]
-        if last.type == "text":
-            last.content = _HEADING_ID.sub("", last.content)
-
-
-def _th_open(renderer: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-    tokens[idx].attrSet("scope", "col")
-    return str(renderer.renderToken(tokens, idx, options, env))
-
-
-def _table_open(renderer: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-    # A frame of its own: a table wider than a phone scrolls sideways instead of splitting words.
-    return '<div class="table-wrap">\n' + str(renderer.renderToken(tokens, idx, options, env))
-
-
-def _table_close(renderer: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
-    return str(renderer.renderToken(tokens, idx, options, env)) + "</div>\n"
+# markdown-it-pyrs 0.4 panics on an unescaped "[" followed by a backtick that is never
+# closed ("[ `"). Templates write neither (text from files is escaped), but a text that has
+# both goes to markdown-it-py, whose pages are the same.
+_BRACKET = re.compile(r"(?:^|[^\\])(?:\\\\)*\[")
 
 
 @lru_cache(maxsize=1)
-def _md() -> MarkdownIt:
-    return _parser()
+def _fast() -> markdown_it_pyrs.MarkdownIt:
+    # markdown-it's Rust port, by markdown-it-py's maintainer: the same CommonMark and tables,
+    # byte for byte on what templates write (tests/test_markdown_engine.py holds it to
+    # markdown-it-py), and ten times faster; turning pages into HTML was most of a build.
+    from markdown_it_pyrs import MarkdownIt
+
+    md = MarkdownIt("zero")
+    md.enable_many(_RULES)
+    return md
+
+
+@lru_cache(maxsize=1)
+def _reference() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("zero", {"html": False, "linkify": False, "typographer": False}).enable(_RULES)
+
+
+def _render(markdown: str) -> str:
+    if "`" in markdown and _BRACKET.search(markdown):
+        return str(_reference().render(markdown))
+    html = str(_fast().render(markdown, xhtml=False))
+    # The one difference in what templates can write: an empty quote.
+    return html.replace("<blockquote>\n</blockquote>", "<blockquote></blockquote>") if "<blockquote>" in html else html
 
 
 def to_html(markdown: str) -> tuple[str, list[Heading]]:
-    """HTML for a Markdown text, and its headings (level, anchor, plain text) in order."""
-    md = _md()
-    tokens = md.parse(markdown)
-    headings = []
-    for i, token in enumerate(tokens):
-        if token.type == "heading_open" and token.attrGet("id"):
-            plain = "".join(
-                child.content for child in tokens[i + 1].children or [] if child.type in ("text", "code_inline")
-            )
-            headings.append(Heading(int(token.tag[1]), str(token.attrGet("id")), plain.strip()))
-    return md.renderer.render(tokens, md.options, {}), headings
+    """HTML for a Markdown text, and its headings with an anchor (level, anchor, plain text)
+    in order. `## Title {#anchor}` gives <h2 id="anchor">Title</h2> (the Pandoc/kramdown
+    convention); tables get a frame of their own, so a table wider than a phone scrolls
+    sideways instead of splitting words, and column headers say they are."""
+    marked = _ANCHORED_HEADING.sub(lambda m: f"{m.group(1)}{_MARK}{m.group(2)}{_MARK}", markdown)
+    html = _render(marked)
+    headings: list[Heading] = []
+
+    def heading(match: re.Match[str]) -> str:
+        level, inner = match.group(1), match.group(2)
+        text, mark, rest = inner.partition(_MARK)
+        anchor = rest[:-1] if mark and rest.endswith(_MARK) and _MARK not in rest[:-1] else ""
+        if not anchor:
+            return match.group(0)
+        text = text.rstrip(" \t")
+        plain = html_unescape(_TAG.sub("", text)).strip()
+        headings.append(Heading(int(level), anchor, plain))
+        return f'<h{level} id="{anchor}">{text}</h{level}>\n'
+
+    if _MARK in html:
+        html = _HEADING_HTML.sub(heading, html)
+    if "<table>" in html:
+        html = html.replace("<table>\n", '<div class="table-wrap">\n<table>\n')
+        html = html.replace("</table>\n", "</table>\n</div>\n")
+        html = _TH.sub(lambda m: f'<th{m.group(1) or ""} scope="col">', html)
+    return html, headings
 
 
 def inline_html(markdown: str) -> str:
     """HTML for one line of Markdown, read as inline text only ("1. Parties" is not a list)."""
-    return str(_md().renderInline(markdown))
+    return str(_reference().renderInline(markdown))

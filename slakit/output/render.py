@@ -100,14 +100,24 @@ class Fields(dict[str, Any]):
 
 def view(value: Any, path: tuple[str, ...] = ()) -> Any:
     """The document prepared for templates: every mapping a `Fields` aware of its schema."""
-    if isinstance(value, list):
-        return [view(item, path + ("*",)) for item in value]
+    return _view(value, path, _allowed_fields())
+
+
+@lru_cache(maxsize=1)
+def _allowed_fields() -> dict[tuple[str, ...], frozenset[str]]:
+    return {path: frozenset(node.get("properties", {})) for path, node in index().fields.items()}
+
+
+def _view(value: Any, path: tuple[str, ...], allowed: dict[tuple[str, ...], frozenset[str]]) -> Any:
     if isinstance(value, str):
         return clean_text(value)
+    if isinstance(value, list):
+        item = path + ("*",)
+        return [_view(v, item, allowed) for v in value]
     if not isinstance(value, dict):
         return value
-    fields = Fields({k: view(v, path + (k,)) for k, v in value.items()})
-    fields.allowed = frozenset(index().field(path).get("properties", {}))
+    fields = Fields({k: _view(v, path + (k,), allowed) for k, v in value.items()})
+    fields.allowed = allowed.get(path, frozenset())
     return fields
 
 
@@ -155,6 +165,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            auto_reload=False,  # one build, one set of templates: no stat of each file per page
         )
         self.html_env = jinja2.Environment(
             loader=loader,
@@ -164,6 +175,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            auto_reload=False,
         )
         for env in (self.markdown_env, self.html_env):
             env.filters.update(present.FILTERS)
