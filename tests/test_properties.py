@@ -1023,3 +1023,32 @@ def test_sign_accepts_every_signer_validate_accepts(party: str, role: str) -> No
     result, errors = _sign_and_validate(data, "Sam Lee", role, party)
     assert result.exit_code == 0, result.output
     assert not errors
+
+
+def _unsafe(ch: str) -> bool:
+    """A character no page, terminal or report shows as itself (worked out from the code
+    points: C0 and C1 controls but tab and line feed, line and paragraph separators,
+    bidirectional overrides and isolates, noncharacters)."""
+    code = ord(ch)
+    return (
+        (code < 0x20 and ch not in "\t\n")
+        or 0x7F <= code <= 0x9F
+        or code in (0x2028, 0x2029)
+        or 0x202A <= code <= 0x202E
+        or 0x2066 <= code <= 0x2069
+        or 0xFDD0 <= code <= 0xFDEF
+        or code & 0xFFFE == 0xFFFE
+    )
+
+
+_AWKWARD = "\t\n\r\x00\x1b\x7f\x85\x9f\u2028\u2029\u202a\u202e\u2066\u2069\ufdd0\ufdef\ufffe\uffff\U0001fffe\U0010ffff"
+
+
+@given(st.text(st.one_of(st.characters(codec="ascii"), st.sampled_from(_AWKWARD), st.characters())))
+@example("plain ASCII text, printable only")
+@example("two\nlines\tand a tab")
+def test_clean_text_replaces_exactly_the_unsafe_characters(text: str) -> None:
+    """clean_text's shortcut for printable ASCII text must agree with the character rule."""
+    from slakit.world.text import clean_text
+
+    assert clean_text(text) == "".join("\ufffd" if _unsafe(ch) else ch for ch in text)

@@ -11,13 +11,15 @@ from ..model.terms import remembering_digests
 from ..output.report import use_colour
 from ..world.files import MAX_BYTES, YAML_SUFFIXES, FileRefused, agreement_files, is_agreement_under, read_agreement
 from ..world.git import BlobTooLarge, Repo
-from ..world.load import no_cycle_collection, size_problem
+from ..world.load import RevisionLoader, no_cycle_collection, size_problem
 from ..world.text import display_path
 
 WORK_TREE = "working tree"
 
 
-def git_side(repo: Repo, revision: str, paths: list[str]) -> tuple[Side, list[Version]]:
+def git_side(
+    repo: Repo, revision: str, paths: list[str], loader: RevisionLoader | None = None
+) -> tuple[Side, list[Version]]:
     """The agreements under `paths` at `revision`, each validated; messages say REV:path."""
     commit = repo.verify(revision)
     files = {name: sha for name, sha in repo.list_files(commit, paths).items() if is_agreement_under(name, paths)}
@@ -26,7 +28,7 @@ def git_side(repo: Repo, revision: str, paths: list[str]) -> tuple[Side, list[Ve
     names = list(files)
     contents = repo.read_objects([files[name] for name in names], MAX_BYTES)  # one batch, none over the limit
     return Side(label, revision, commit), read_versions(
-        {name: _blob(content, f"{revision}:{name}") for name, content in zip(names, contents)}, revision
+        {name: _blob(content, f"{revision}:{name}") for name, content in zip(names, contents)}, revision, loader
     )
 
 
@@ -73,11 +75,12 @@ def collect(repo: Repo, revisions: list[str], paths: list[Path]) -> tuple[Side, 
     git_paths = [repo.relative(p) for p in paths]
     if len(revisions) > 2:
         raise UsageError(f"at most two revisions can be compared, got {len(revisions)}: {', '.join(revisions)}")
-    old_side, old = git_side(repo, revisions[0] if revisions else "HEAD", git_paths)
+    loader = RevisionLoader()  # the two sides share most of their text: each block is parsed once
+    old_side, old = git_side(repo, revisions[0] if revisions else "HEAD", git_paths, loader)
     if len(revisions) == 2:
-        new_side, new = git_side(repo, revisions[1], git_paths)
+        new_side, new = git_side(repo, revisions[1], git_paths, loader)
         return old_side, new_side, old, new
-    return old_side, Side(WORK_TREE, None), old, read_versions(work_tree_side(repo, paths), None)
+    return old_side, Side(WORK_TREE, None), old, read_versions(work_tree_side(repo, paths), None, loader)
 
 
 def run_diff(
@@ -115,8 +118,11 @@ def _run_diff(
         for name in files:
             if not Path(name).exists():
                 raise UsageError(f"path '{display_path(name)}' does not exist")
-        old = read_versions({display_path(files[0]): read_file(Path(files[0]), display_path(files[0]))}, None)
-        new = read_versions({display_path(files[1]): read_file(Path(files[1]), display_path(files[1]))}, None)
+        loader = RevisionLoader()
+        old, new = (
+            read_versions({display_path(name): read_file(Path(name), display_path(name))}, None, loader)
+            for name in files
+        )
         # Two files are one agreement's two versions, whatever their ids or names say.
         old[0].path = new[0].path
         if old[0].data and new[0].data:

@@ -16,7 +16,7 @@ from ..checking.validate import check_source, content_errors, unreadable
 from ..errors import Problem
 from ..model.agreement import party_names
 from ..world.clock import today
-from ..world.load import load_bytes
+from ..world.load import RevisionLoader, load_bytes, load_revision
 from .compare import Change, compare
 from .funnel import funnel_notes
 
@@ -93,9 +93,12 @@ class DiffResult:
 # -- reading and comparing ----------------------------------------------------------------
 
 
-def read_versions(files: dict[str, bytes | Problem], label: str | None) -> list[Version]:
+def read_versions(
+    files: dict[str, bytes | Problem], label: str | None, loader: RevisionLoader | None = None
+) -> list[Version]:
     """Load and validate every file of one side; `label` prefixes messages (REV:path).
-    A file that could not be read is given as its problem (too large, a link refused)."""
+    A file that could not be read is given as its problem (too large, a link refused).
+    Both sides read with one `loader` parse each block the sides share once."""
     versions, day = [], today()
     owners: dict[str, str] = {}  # two files of one side with one id: both cannot be that agreement
     for path, raw in sorted(files.items()):
@@ -103,7 +106,8 @@ def read_versions(files: dict[str, bytes | Problem], label: str | None) -> list[
         if isinstance(raw, Problem):
             versions.append(Version(path, None, [raw]))
             continue
-        checked = check_source(load_bytes(raw, shown), shown, day, owners)
+        loaded = load_revision(raw, shown, loader) if loader is not None else load_bytes(raw, shown)
+        checked = check_source(loaded, shown, day, owners)
         errors = content_errors(checked.problems)
         # A version that breaks a rule is still compared (reviewers need its changes most
         # then); its errors are listed beside the changes.

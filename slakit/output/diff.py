@@ -11,7 +11,7 @@ import click
 from ..comparing.compare import Change
 from .markdown import MdText
 from .present import display
-from .redline import redline, to_critic, to_html_marks, to_tags
+from .redline import RedlineSection, redline, to_critic, to_html_marks, to_tags
 from .render import Renderer, tidy
 from .report import printable
 
@@ -171,7 +171,70 @@ def attach_redlines(result: DiffResult, renderer: Renderer) -> None:
     for a in result.agreements:
         if a.status in ("broken", "unchanged"):
             continue
-        old = renderer.body(a.old_data) if a.old_data else ""
-        new = renderer.body(a.new_data) if a.new_data else ""
-        sections = redline(old, new)
+        # A version that breaks rules is rendered in full, as before: a reference that does not
+        # resolve may stop its text from rendering at all, and that must show.
+        quick = not a.problems and _built_in_commitments(renderer)
+        same = unchanged_commitments(a.old_data, a.new_data) if quick else frozenset()
+        sections = _redline(renderer, a.old_data, a.new_data, same)
+        if same and any(UNCHANGED in s.heading + s.body for s in sections if s.status not in ("same", "context")):
+            # A text left out would show: it cannot (each section keeps its heading and
+            # anchor), but were it to, the redline is made again from the whole text.
+            sections = _redline(renderer, a.old_data, a.new_data, frozenset())
         a.redline = sections if any(s.status != "same" for s in sections) else None
+
+
+# What the commitments template writes in place of the text of a commitment left out: a
+# comment no agreement text can produce (text from YAML is escaped).
+UNCHANGED = "<!-- unchanged -->"
+# The parts of an agreement besides the commitment itself that a commitment's text reads.
+_SHARED = ("parties", "definitions", "calendars", "timezone")
+
+
+def _redline(
+    renderer: Renderer, old_data: dict[str, Any] | None, new_data: dict[str, Any] | None, same: frozenset[str]
+) -> list[RedlineSection]:
+    old = _body(renderer, old_data, same) if old_data else ""
+    new = _body(renderer, new_data, same) if new_data else ""
+    return redline(old, new)
+
+
+def _body(renderer: Renderer, data: dict[str, Any], same: frozenset[str]) -> str:
+    """The agreement's body as `Renderer.body` gives it, the text of the commitments in
+    `same` left out (their headings stay)."""
+    if not same:
+        return renderer.body(data)
+    context = renderer.context(data)
+    return tidy(renderer.template(renderer.markdown_env, "body.md.j2", unchanged_commitments=same, **context))
+
+
+def _built_in_commitments(renderer: Renderer) -> bool:
+    """Whether the body and its commitments are written by the built-in templates (whose
+    inputs `unchanged_commitments` knows), not by a folder of the user's."""
+    return not any(
+        (Path(folder) / name).exists()
+        for folder in renderer.search[:-1]
+        for name in ("body.md.j2", "sections/commitments.md.j2")
+    )
+
+
+def unchanged_commitments(old: dict[str, Any] | None, new: dict[str, Any] | None) -> frozenset[str]:
+    """The commitments whose text in the redline is known to be the same on both sides, so
+    neither side needs to render it: the built-in template writes a commitment's text from
+    the commitment itself, the party names, the definitions and the calendars (with the
+    agreement's time zone), so a commitment equal on both sides, with an id no other
+    commitment shares (a page looks commitments up by id), is written alike when those are
+    equal too. Each section still gets its heading, so sections align as before."""
+    if not old or not new or any(old.get(key) != new.get(key) for key in _SHARED):
+        return frozenset()
+    before, after = _by_id(old), _by_id(new)
+    return frozenset(ident for ident, c in after.items() if c is not None and before.get(ident) == c)
+
+
+def _by_id(data: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
+    """Commitments by id; None for an id that more than one carries."""
+    found: dict[str, dict[str, Any] | None] = {}
+    for c in data.get("commitments") or []:
+        ident = c.get("id") if isinstance(c, dict) else None
+        if isinstance(ident, str):
+            found[ident] = None if ident in found else c
+    return found

@@ -96,10 +96,10 @@ def redline(old_markdown: str, new_markdown: str) -> list[RedlineSection]:
                 )
             )
         elif before is not None and after is not None:
-            heading = _words(before.title, after.title)
             if before.title == after.title and before.body == after.body:
                 result.append(RedlineSection("same", after.level, _title(after), ""))
             else:
+                heading = _words(before.title, after.title)
                 result.append(
                     RedlineSection("changed", after.level, _numbered(after, heading), _words(before.body, after.body))
                 )

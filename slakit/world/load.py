@@ -113,9 +113,17 @@ class Document:
     root: Node | None
     text: str = ""
     _keys: dict[int, dict[str, tuple[Node, Node]]] = field(default_factory=dict, repr=False, compare=False)
+    _compose_later: bool = field(default=False, repr=False, compare=False)  # see `load_revision`
 
     def locate(self, path: Iterable[Any], key: bool = False) -> tuple[int, int]:
         """Line and column (1-based) of the value at `path`, or of its key when `key`."""
+        if self._compose_later:
+            self._compose_later = False
+            try:
+                with no_cycle_collection():
+                    self.root = _compose(self.text, self.path)
+            except LoadFailed:  # cannot happen for text the quick path read; then 1:1, as for no tree
+                pass
         return locate(self.root, path, key, self._keys)
 
 
@@ -175,6 +183,17 @@ def load_bytes(raw: bytes, name: str) -> tuple[Document | None, list[Problem]]:
             )
         ]
     return Document(name, data, root, text), []
+
+
+def load_revision(raw: bytes, name: str, loader: RevisionLoader) -> tuple[Document | None, list[Problem]]:
+    """Like `load_bytes`, for one of several versions of agreements read together (the two
+    sides of a diff): blocks seen in a version before are not parsed again (see
+    `RevisionLoader`: the data shares them, so it must not be changed), and the node tree
+    that gives positions is composed only if a position is asked for (a problem found)."""
+    data = loader.data(raw)
+    if data is None:
+        return load_bytes(raw, name)
+    return Document(name, data, None, raw.decode("utf-8"), _compose_later=True), []
 
 
 @contextmanager
