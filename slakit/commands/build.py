@@ -280,7 +280,8 @@ def _build(
         "strict": strict,
         "agreements": {n: {k: v for k, v in e.items() if k != "data"} for n, e in sorted(entries.items())},
     }
-    outputs[MANIFEST] = (json.dumps(new_manifest, indent=1, sort_keys=True) + "\n").encode()
+    # Compact: json's C encoder writes it (with an indent, its Python one did, 60 ms for 1,000).
+    outputs[MANIFEST] = (json.dumps(new_manifest, sort_keys=True, separators=(",", ":")) + "\n").encode()
     changed = {name: content for name, content in outputs.items() if not _same(out / name, content)}
     result.written = sorted(name for name in changed if name != MANIFEST)
     if changed or removed:
