@@ -156,6 +156,7 @@ class Renderer:
         search.append(str(TEMPLATES))
         loader = jinja2.FileSystemLoader(search)
         self.search = search
+        self._style: MdText | None = None
         self.markdown_env = jinja2.Environment(
             loader=loader,
             bytecode_cache=_compiled_templates(),
@@ -278,7 +279,9 @@ class Renderer:
         return markdown, page
 
     def style(self) -> MdText:
-        return MdText(self.template(self.html_env, "style.css.j2"))
+        if self._style is None:  # the same for every page of a build
+            self._style = MdText(self.template(self.html_env, "style.css.j2"))
+        return self._style
 
 
 _BODY = "\ufdd1body\ufdd1"  # where the body goes (a noncharacter: no file text has one)
