@@ -654,7 +654,8 @@ def test_diff_against_a_mutation_never_raises_in_any_format(data: dict[str, Any]
     """README: a revision that breaks rules is still compared, one that breaks the schema is
     `broken`. The diff of a valid revision against any mutation of it, in every format, exits 1
     exactly when validate rejects the mutation, names each problem at its place, and never raises
-    nor blames a template: a redline that cannot be rendered is said to be missing."""
+    nor blames a template: a redline that cannot be rendered is said to be missing. The changelog
+    of the two revisions, in every format, is written (exit 0) and lists the mutation's commit."""
     mutation = choice.draw(S.mutations(data))
     with workdir() as tmp:
         repo = tmp / "repo"
@@ -666,6 +667,11 @@ def test_diff_against_a_mutation_never_raises_in_any_format(data: dict[str, Any]
         git(repo, "commit", "-qam", "mutated")
         invalid = run("validate", "sla/a.yaml", cwd=repo).exit_code != 0
         results = {fmt: run("diff", "HEAD~1", "HEAD", "--format", fmt, cwd=repo) for fmt in DIFF_FORMATS}
+        # The changelog reads the same two revisions: a log, whatever they hold.
+        for fmt in DIFF_FORMATS:
+            logged = run("changelog", "--format", fmt, "--no-cache", cwd=repo)
+            assert logged.exit_code == 0 and "error[template]" not in logged.output, (fmt, logged.output)
+            assert "mutated" in logged.stdout, fmt
     for fmt, result in results.items():
         assert result.exit_code == (1 if invalid else 0), (fmt, result.output)
         assert "error[template]" not in result.output, (fmt, result.output)
