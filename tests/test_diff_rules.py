@@ -97,6 +97,7 @@ def test_an_id_used_twice_and_a_dangling_reference(repo: Path) -> None:
         in md
     )
     assert "<summary>Redline</summary>" not in md
+    assert "\nThis revision breaks these rules (its changes are listed below):\n" in md
 
     html = str(out["html"])
     assert f"<li><code>{unique.replace(chr(39), '&#39;')}</code></li>" in html
@@ -148,6 +149,7 @@ def test_both_sides_break_rules_and_a_reference_stops_the_text(repo: Path) -> No
     assert len(agreement["problems"]) == 18  # the file's nine problems, on each side
 
     md = str(out["md"])
+    assert "\nBoth revisions break these rules (their changes are listed below):\n" in md
     assert f"- `HEAD~1:{penalty}`" in md and f"- `HEAD:{penalty}`" in md
     assert "| Title | References | References, revised |  |" in md
     assert (
@@ -155,6 +157,7 @@ def test_both_sides_break_rules_and_a_reference_stops_the_text(repo: Path) -> No
         "as those versions break rules (listed above).\n" in md
     )
     html = str(out["html"])
+    assert '<p class="overdue">Both revisions break these rules (their changes are listed below):</p>' in html
     assert '<tr class="op-changed"><td>Title</td><td>References</td><td>References, revised</td>' in html
     assert f"No redline: the text of HEAD~1 ({before}) and of HEAD ({after}) cannot be rendered" in html
 
