@@ -160,7 +160,8 @@ def render(
     if not quiet:
         click.echo(
             f"{len(result.rendered)} rendered, {len(result.unchanged)} unchanged; "
-            f"{len(result.written)} files written, {len(result.removed)} removed in {out}/"
+            f"{len(result.written)} file{'s' * (len(result.written) != 1)} written, "
+            f"{len(result.removed)} removed in {out}/"
         )
 
 

@@ -98,3 +98,30 @@ def test_unchanged_sources_are_not_rendered_again(tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / "dist")
     fresh = run_process("render", "sla", "--out", "dist", cwd=tmp_path)
     assert f"{MANY} rendered, 0 unchanged" in fresh.stdout
+
+
+def test_the_index_is_made_again_only_when_what_it_shows_changed(tmp_path: Path) -> None:
+    copies = agreements(tmp_path / "sla", 3)
+    assert run("render", "sla", "--out", "dist", cwd=tmp_path).exit_code == 0
+    index = tmp_path / "dist" / "index.html"
+    first, stamp = index.read_bytes(), index.stat().st_mtime_ns
+
+    again = run("render", "sla", "--out", "dist", cwd=tmp_path)
+    assert "0 files written" in again.output
+    assert index.read_bytes() == first and index.stat().st_mtime_ns == stamp
+
+    index.unlink()  # gone: made again, the same
+    again = run("render", "sla", "--out", "dist", cwd=tmp_path)
+    assert again.output.splitlines()[-1] == "0 rendered, 3 unchanged; 1 file written, 0 removed in dist/"
+    assert index.read_bytes() == first
+
+    text = copies[0].read_text()
+    copies[0].write_text(re.sub(r"^title: .*$", "title: A title the index must show", text, count=1, flags=re.M))
+    assert run("render", "sla", "--out", "dist", cwd=tmp_path).exit_code == 0
+    assert "A title the index must show" in index.read_text()
+    assert "A title the index must show" in (tmp_path / "dist" / "index.md").read_text()
+
+    agreements(tmp_path / "sla", 1, start=3)  # a fourth agreement
+    assert run("render", "sla", "--out", "dist", cwd=tmp_path).exit_code == 0
+    assert "copy-03-" in index.read_text()
+    assert "4 agreements" in (tmp_path / "dist" / "index.md").read_text()

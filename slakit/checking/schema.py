@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
+if TYPE_CHECKING:  # jsonschema is loaded when a document is first checked (a no-op build checks none)
+    from jsonschema import Draft202012Validator
 
 from ..world.resources import load_schema
 
@@ -19,6 +20,8 @@ def validator() -> Draft202012Validator:
     The schema's local `$ref`s are inlined first: following references through the
     `referencing` registry was a third of validation time, and the schema is not recursive.
     """
+    from jsonschema import Draft202012Validator
+
     schema = load_schema()
     return Draft202012Validator(
         inline_refs(schema, schema.get("$defs", {})), format_checker=Draft202012Validator.FORMAT_CHECKER

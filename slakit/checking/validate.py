@@ -10,9 +10,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ERROR, Problem, UsageError, shown
 from ..model.schema import index, pattern_of, pointer
@@ -23,6 +21,9 @@ from ..world.load import Document, load_file, no_cycle_collection
 from .evidence import Evidence, Witness
 from .rules import SIGNOFF, check, suggest, where
 from .schema import conforms, validator
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 
 @dataclass
