@@ -22,6 +22,7 @@ from markdown_it import MarkdownIt
 import strategies as S
 from conftest import ROOT
 from slakit.model.agreement import Agreement
+from slakit.output import markdown
 from slakit.output.markdown import Heading, code, escape, inline, to_html
 from slakit.output.render import Renderer
 from slakit.world.load import load_bytes, load_file
@@ -133,6 +134,17 @@ def test_generated_agreement_bodies(data: dict[str, Any]) -> None:
     assert doc is not None, problems
     body = Renderer().body(doc.data, Agreement.from_data(doc.data))
     assert to_html(body) == oracle(body)
+
+
+@pytest.mark.parametrize("example", sorted((ROOT / "sla").glob("*.yaml")), ids=lambda p: p.stem)
+def test_without_the_rust_port_the_pages_are_the_same(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where markdown-it-pyrs has no wheel (Python 3.13 on), markdown-it-py makes the pages."""
+    doc, _ = load_file(example)
+    assert doc is not None
+    body = Renderer().body(doc.data, Agreement.from_data(doc.data))
+    fast = to_html(body)
+    monkeypatch.setattr(markdown, "_fast", lambda: None)
+    assert to_html(body) == fast == oracle(body)
 
 
 def test_the_text_that_crashes_the_rust_port_gets_a_page() -> None:

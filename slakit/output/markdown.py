@@ -152,12 +152,14 @@ def _link_bracket(text: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _fast() -> markdown_it_pyrs.MarkdownIt:
+def _fast() -> markdown_it_pyrs.MarkdownIt | None:
     # markdown-it's Rust port, by markdown-it-py's maintainer: the same CommonMark and tables,
     # byte for byte on what templates write (tests/test_markdown_engine.py holds it to
     # markdown-it-py), and ten times faster; turning pages into HTML was most of a build.
-    from markdown_it_pyrs import MarkdownIt
-
+    try:
+        from markdown_it_pyrs import MarkdownIt
+    except ImportError:  # no wheel for this Python (3.13 on): markdown-it-py makes the same pages
+        return None
     md = MarkdownIt("zero")
     md.enable_many(_RULES)
     return md
@@ -171,9 +173,10 @@ def _reference() -> MarkdownIt:
 
 
 def _render(markdown: str) -> str:
-    if "`" in markdown and _link_bracket(markdown):
+    fast = _fast()
+    if fast is None or ("`" in markdown and _link_bracket(markdown)):
         return str(_reference().render(markdown))
-    html = str(_fast().render(markdown, xhtml=False))
+    html = str(fast.render(markdown, xhtml=False))
     # The one difference in what templates can write: an empty quote.
     return html.replace("<blockquote>\n</blockquote>", "<blockquote></blockquote>") if "<blockquote>" in html else html
 
