@@ -645,6 +645,51 @@ def test_diff_reports_signatures_made_current_again(pair: tuple[dict[str, Any], 
     )
 
 
+DIFF_FORMATS = ("text", "json", "md", "html")
+
+
+@settings(max_examples=S.examples(0.5))
+@given(data=S.agreements(small=True), choice=st.data())
+def test_diff_against_a_mutation_never_raises_in_any_format(data: dict[str, Any], choice: st.DataObject) -> None:
+    """README: a revision that breaks rules is still compared, one that breaks the schema is
+    `broken`. The diff of a valid revision against any mutation of it, in every format, exits 1
+    exactly when validate rejects the mutation, names each problem at its place, and never raises
+    nor blames a template: a redline that cannot be rendered is said to be missing. The changelog
+    of the two revisions, in every format, is written (exit 0) and lists the mutation's commit."""
+    mutation = choice.draw(S.mutations(data))
+    with workdir() as tmp:
+        repo = tmp / "repo"
+        write(repo / "sla" / "a.yaml", data)
+        git(repo, "init", "-q", "-b", "main")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", "valid")
+        write(repo / "sla" / "a.yaml", mutation.data)
+        git(repo, "commit", "-qam", "mutated")
+        invalid = run("validate", "sla/a.yaml", cwd=repo).exit_code != 0
+        results = {fmt: run("diff", "HEAD~1", "HEAD", "--format", fmt, cwd=repo) for fmt in DIFF_FORMATS}
+        # The changelog reads the same two revisions: a log, whatever they hold.
+        for fmt in DIFF_FORMATS:
+            logged = run("changelog", "--format", fmt, "--no-cache", cwd=repo)
+            assert logged.exit_code == 0 and "error[template]" not in logged.output, (fmt, logged.output)
+            assert "mutated" in logged.stdout, fmt
+    for fmt, result in results.items():
+        assert result.exit_code == (1 if invalid else 0), (fmt, result.output)
+        assert "error[template]" not in result.output, (fmt, result.output)
+    [agreement] = json.loads(results["json"].stdout)["agreements"]
+    problems = agreement.get("problems", [])
+    assert bool(problems) == invalid, problems
+    assert all(p["path"] == "HEAD:sla/a.yaml" and p["severity"] == "error" for p in problems), problems
+    for p in problems:
+        where = f"HEAD:sla/a.yaml:{p['line']}:{p['column']}: error[{p['rule']}]:"
+        assert "  " + where in results["text"].stdout, where
+        assert "- `" + where in results["md"].stdout, where
+        assert "<li><code>" + where in results["html"].stdout, where
+    for fmt in ("md", "html"):
+        missing = "No redline: the text of HEAD (" in results[fmt].stdout
+        # Only a version that breaks rules may lack its redline; a broken one has none to lack.
+        assert not missing or (invalid and agreement["status"] != "broken"), (fmt, agreement["status"])
+
+
 # -- changelog: the concatenation of the diffs of consecutive revisions -----------------------------
 
 

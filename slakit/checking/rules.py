@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from ..errors import ERROR, WARNING, Problem, shown
 from ..model import figures as q
-from ..model.agreement import Agreement
+from ..model.agreement import MALFORMED, Agreement
 from ..model.dates import parse_date
 from ..model.figures import Money
 from ..model.funnel import arithmetic
@@ -798,7 +798,7 @@ def funnel(data: dict[str, Any], f: Findings, today: dt.date) -> None:
     try:
         agreement = Agreement.from_data(data)
         plan = agreement.funnel_plan()
-    except (TypeError, AttributeError, KeyError, ValueError, AssertionError, ArithmeticError, IndexError):
+    except MALFORMED:
         return  # a document this malformed has schema errors to fix first
     if plan is None:
         return

@@ -227,8 +227,7 @@ class _Comparer:
         labels: list[str],
         party: str | None,
     ) -> None:
-        old_at = {item[key]: i for i, item in enumerate(old)}
-        new_at = {item[key]: i for i, item in enumerate(new)}
+        old_at, new_at = _occurrences(old, key), _occurrences(new, key)
         for k, i in old_at.items():
             if k not in new_at:
                 self._add(
@@ -347,6 +346,19 @@ def _owner(path: tuple[Any, ...], item: Any, party: str | None) -> str | None:
     if path in (("commitments",), ("stakeholders",)) and isinstance(item, dict) and isinstance(item.get("party"), str):
         return str(item["party"])
     return party
+
+
+def _occurrences(items: list[dict[str, Any]], key: str) -> dict[tuple[Any, int], int]:
+    """Each item's position under its key and how many items before it share that key. An id
+    is unique in a valid document; in one that breaks that rule, the n-th item with an id is
+    matched with the n-th on the other side, so a second item given an existing id is an
+    addition, not a rewrite of the first."""
+    seen: dict[Any, int] = {}
+    at = {}
+    for i, item in enumerate(items):
+        n = seen[item[key]] = seen.get(item[key], -1) + 1
+        at[(item[key], n)] = i
+    return at
 
 
 def _hashable(value: Any) -> Any:

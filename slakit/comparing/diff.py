@@ -40,11 +40,14 @@ class AgreementDiff:
     changes: list[Change] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     redline: list[Any] | None = None  # the word-by-word redline, when the output asks for one
+    no_redline: str | None = None  # why there is none: a version's text could not be rendered
     notes: list[str] = field(default_factory=list)  # what the change does to the funnel
     old_data: dict[str, Any] | None = None
     new_data: dict[str, Any] | None = None
     parties: dict[str, str] = field(default_factory=dict)  # id -> name, for "stricter for Sales"
     version_not_raised: bool = False  # the terms changed, the version number did not go up
+    old_breaks_rules: bool = False  # the older version has problems of its own
+    new_breaks_rules: bool = False
 
     def visible(self, show_moves: bool) -> list[Change]:
         return [c for c in self.changes if show_moves or c.op != "moved"]
@@ -149,6 +152,7 @@ def _pair(old: Version | None, new: Version | None, show_moves: bool) -> Agreeme
             diff.parties.update(party_names(version.data))
     diff.old_data, diff.new_data = (old.data if old else None), (new.data if new else None)
     diff.problems = (old.problems if old else []) + (new.problems if new else [])
+    diff.old_breaks_rules, diff.new_breaks_rules = bool(old and old.problems), bool(new and new.problems)
     if any(version is not None and version.data is None for version in (old, new)):
         diff.status = "broken"
         return diff

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..model.agreement import Agreement
+from ..model.agreement import MALFORMED, Agreement
 from ..model.figures import number
 from ..model.funnel import FunnelPlan, PlanMonth
 
@@ -21,7 +21,7 @@ def funnel_plan(data: dict[str, Any] | None) -> FunnelPlan | None:
         return None
     try:
         return Agreement.from_data(data).funnel_plan()
-    except (TypeError, AttributeError, KeyError, ValueError, AssertionError, ArithmeticError, IndexError):
+    except MALFORMED:
         return None
 
 

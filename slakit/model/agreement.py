@@ -32,6 +32,19 @@ KINDS = (
     "reporting",
 )
 
+# What building the model from data that failed checking may raise. The model trusts data that
+# passed (each reference resolves, each id is unique) and looks things up directly; a reader of
+# such data (a diff of a version that breaks rules, the history, a rule) catches these.
+MALFORMED: tuple[type[Exception], ...] = (
+    TypeError,
+    AttributeError,
+    KeyError,
+    ValueError,
+    AssertionError,
+    ArithmeticError,
+    IndexError,
+)
+
 
 @dataclass(frozen=True)
 class Party:

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..comparing.compare import Change
+from ..model.agreement import MALFORMED
 from .markdown import MdText
 from .present import display
-from .redline import RedlineSection, redline, to_critic, to_html_marks, to_tags
-from .render import Renderer, tidy
+from .redline import redline, to_critic, to_html_marks, to_tags
+from .render import Renderer, TemplateError, tidy
 from .report import printable
 
 if TYPE_CHECKING:  # the comparison's module brings the validator, which no output needs
@@ -167,20 +168,39 @@ def document(result: DiffResult, fmt: str, templates: Path | None = None, critic
 
 
 def attach_redlines(result: DiffResult, renderer: Renderer) -> None:
-    """The word-by-word redline of each agreement that changed, from its rendered text."""
+    """The word-by-word redline of each agreement that changed, from its rendered text; where
+    a version that breaks rules cannot be rendered, why there is none."""
     for a in result.agreements:
         if a.status in ("broken", "unchanged"):
             continue
-        # A version that breaks rules is rendered in full, as before: a reference that does not
-        # resolve may stop its text from rendering at all, and that must show.
+        # A version that breaks rules is rendered in full, as before; its text may not render
+        # at all (a reference that does not resolve), and then the report says so.
         quick = not a.problems and _built_in_commitments(renderer)
         same = unchanged_commitments(a.old_data, a.new_data) if quick else frozenset()
-        sections = _redline(renderer, a.old_data, a.new_data, same)
+        sides = (
+            (a.old_data, a.old_breaks_rules, result.old_label),
+            (a.new_data, a.new_breaks_rules, result.new_label),
+        )
+        texts, unrendered = _bodies(renderer, sides, same)
+        if unrendered:
+            a.no_redline = no_redline(unrendered)
+            continue
+        sections = redline(*texts)
         if same and any(UNCHANGED in s.heading + s.body for s in sections if s.status not in ("same", "context")):
             # A text left out would show: it cannot (each section keeps its heading and
             # anchor), but were it to, the redline is made again from the whole text.
-            sections = _redline(renderer, a.old_data, a.new_data, frozenset())
+            texts, _ = _bodies(renderer, sides, frozenset())
+            sections = redline(*texts)
         a.redline = sections if any(s.status != "same" for s in sections) else None
+
+
+def no_redline(labels: list[str]) -> str:
+    """Why an agreement has no redline: the versions (by their sides' labels) whose text
+    could not be rendered, each of which breaks rules."""
+    if len(labels) == 1:
+        return f"No redline: the text of {labels[0]} cannot be rendered, as that version breaks rules (listed above)."
+    named = " and of ".join(labels)
+    return f"No redline: the text of {named} cannot be rendered, as those versions break rules (listed above)."
 
 
 # What the commitments template writes in place of the text of a commitment left out: a
@@ -190,12 +210,27 @@ UNCHANGED = "<!-- unchanged -->"
 _SHARED = ("parties", "definitions", "calendars", "timezone")
 
 
-def _redline(
-    renderer: Renderer, old_data: dict[str, Any] | None, new_data: dict[str, Any] | None, same: frozenset[str]
-) -> list[RedlineSection]:
-    old = _body(renderer, old_data, same) if old_data else ""
-    new = _body(renderer, new_data, same) if new_data else ""
-    return redline(old, new)
+# What rendering a version that breaks rules may raise: a template that met data it cannot
+# take, or the model (built from data that did not pass) looking up what is not there.
+_UNRENDERABLE: tuple[type[Exception], ...] = (TemplateError, *MALFORMED)
+
+
+def _bodies(
+    renderer: Renderer, sides: tuple[tuple[dict[str, Any] | None, bool, str], ...], same: frozenset[str]
+) -> tuple[list[str], list[str]]:
+    """Each side's body ("" for a side without the agreement), and the labels of the sides
+    that break rules and could not be rendered. The model and the templates trust data that
+    passed checking, so a version that breaks rules may stop either; for a version with no
+    problems, a failure is a bug in a template and is reported as one."""
+    texts, unrendered = [], []
+    for data, breaks_rules, label in sides:
+        try:
+            texts.append(_body(renderer, data, same) if data else "")
+        except _UNRENDERABLE:
+            if not breaks_rules:
+                raise
+            unrendered.append(label)
+    return texts, unrendered
 
 
 def _body(renderer: Renderer, data: dict[str, Any], same: frozenset[str]) -> str:

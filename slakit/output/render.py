@@ -86,6 +86,11 @@ def _join_cells(values: Iterable[Any], sep: str) -> MdText:
     return MdText(sep.join(inline(v) for v in values))
 
 
+class TemplateError(InputError):
+    """A template stopped while rendering (an undefined name, a bad filter argument): a bug in
+    the template, or data it cannot take, such as a reference that does not resolve."""
+
+
 class Fields(dict[str, Any]):
     """A mapping of the document in which a field the schema allows but the file omits reads
     as None, while a name the schema does not know stays undefined (a template mistake)."""
@@ -201,7 +206,7 @@ class Renderer:
             )
             where = f"{frame.filename}:{frame.lineno}" if frame else name
             message = str(exc).replace(f"'{Fields.__module__}.Fields object'", "the agreement's field")
-            raise InputError(f"{where}: error[template]: {type(exc).__name__}: {message}") from None
+            raise TemplateError(f"{where}: error[template]: {type(exc).__name__}: {message}") from None
 
     def context(self, data: dict[str, Any], agreement: Agreement | None = None) -> dict[str, Any]:
         """What the agreement templates see: the typed agreement (figures derived there) and
