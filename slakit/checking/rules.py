@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from ..errors import ERROR, WARNING, Problem, shown
 from ..model import figures as q
 from ..model.agreement import MALFORMED, Agreement
-from ..model.dates import parse_date
+from ..model.dates import FIRST_YEAR, LAST_YEAR, parse_date, read_date
 from ..model.figures import Money
 from ..model.funnel import arithmetic
 from ..model.plans import LeadValuePlan, RevenuePoint
@@ -394,6 +394,31 @@ DATED = [
     ("goals", "revenue", "target", "by"),
     ("goals", "revenue", "target", "sustain_until"),
 ]
+
+
+@rule
+def in_range(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+    """Every date in the years FIRST_YEAR to LAST_YEAR and every duration at most ten years:
+    beyond them a figure is mistyped, and the rest of the engine ignores it (parse_date)."""
+    for pattern in index().of_kind("date"):
+        for path, value in iter_values(data, pattern):
+            day = read_date(value)
+            if day is not None and parse_date(day) is None:
+                f.error(
+                    path,
+                    "dates",
+                    f"{where(data, path)}: {day} is outside the years {FIRST_YEAR} to {LAST_YEAR}; check the year",
+                )
+    for pattern in index().of_kind("duration"):
+        for path, value in iter_values(data, pattern):
+            duration = q.parse_duration(value)
+            if duration is not None and duration.too_long:
+                f.error(
+                    path,
+                    "dates",
+                    f"{where(data, path)}: {duration} is longer than ten years "
+                    f"({q.MAX_DURATION_DAYS:,} days); check the figure and its unit",
+                )
 
 
 @rule

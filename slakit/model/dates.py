@@ -6,9 +6,17 @@ import calendar
 import datetime as dt
 from typing import Any
 
+# The years an agreement's dates (and an export's times) may fall in: outside them a year is
+# mistyped (0202 for 2020, 9999 as "never"), and plans worked out month by month would run for
+# millennia. One rule for the whole engine: the rules report such a date, the model ignores it.
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+# The longest span, in months, the engine ever lays out month by month: every month of the
+# years above, and a sales cycle at most (figures.MAX_DURATION_DAYS) beyond them, with room.
+MAX_MONTHS = 12 * (LAST_YEAR - FIRST_YEAR + 1 + 20)
 
-def parse_date(value: Any) -> dt.date | None:
-    """A YYYY-MM-DD text as a date (None for anything else)."""
+
+def read_date(value: Any) -> dt.date | None:
+    """A YYYY-MM-DD text as a date in any year (None for anything else); see parse_date."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     if isinstance(value, str) and len(value) == 10:
@@ -17,6 +25,18 @@ def parse_date(value: Any) -> dt.date | None:
         except ValueError:
             return None
     return None
+
+
+def in_range(day: dt.date) -> bool:
+    """Whether a date falls in the years FIRST_YEAR to LAST_YEAR."""
+    return FIRST_YEAR <= day.year <= LAST_YEAR
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A YYYY-MM-DD text in the years FIRST_YEAR to LAST_YEAR as a date (None for anything
+    else: the rules report a date out of that range, and nothing works with it)."""
+    day = read_date(value)
+    return day if day is not None and in_range(day) else None
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -39,13 +59,19 @@ def month_end(day: dt.date) -> dt.date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
+def month_number(day: dt.date) -> int:
+    """Months since the start of the year 0: month_number(b) - month_number(a) months apart."""
+    return day.year * 12 + day.month - 1
+
+
 def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
-    """The first day of every month from `first`'s month to `last`'s, inclusive."""
-    out, day = [], month_start(first)
-    while day <= last:
-        out.append(day)
-        day = add_months(day, 1)
-    return out
+    """The first day of every month from `first`'s month to `last`'s, inclusive; ValueError
+    when that is more than MAX_MONTHS (dates out of range reached the model)."""
+    count = month_number(last) - month_number(first) + 1
+    if count > MAX_MONTHS:
+        raise ValueError(f"{first} to {last} is more than {MAX_MONTHS // 12} years of months")
+    start = month_number(first)
+    return [dt.date(n // 12, n % 12 + 1, 1) for n in range(start, start + max(count, 0))]
 
 
 def quarter_of(day: dt.date, fy_start: int = 1) -> str:

@@ -17,6 +17,10 @@ _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%\Z")
 # Units that convert into each other; business time depends on a calendar, so it only
 # compares with itself.
 _MINUTES = {"minute": 1, "hour": 60, "day": 1440, "week": 10080, "month": 43200}
+# The longest duration an agreement may state: ten years (521 weeks, 121 months of 30 days,
+# 87,600 hours; business days and hours count as days and hours). A sales cycle or response
+# time beyond it is a typing mistake, and a plan would lay out its months for centuries.
+MAX_DURATION_DAYS = 3650
 
 CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "AUD": "A$", "CAD": "C$"}
 PERIODS = ("day", "week", "month", "quarter", "year")
@@ -107,6 +111,12 @@ class Duration:
     def days(self) -> Decimal:
         """Clock days (a 45 days sales cycle); business days count as days."""
         return self.value if self.unit in ("day", "business day") else self.magnitude / 1440
+
+    @property
+    def too_long(self) -> bool:
+        """Longer than MAX_DURATION_DAYS (business hours counted as hours)."""
+        hours = self.value if self.unit == "business hour" else None
+        return (hours / 24 if hours is not None else self.days) > MAX_DURATION_DAYS
 
     def __str__(self) -> str:
         plural = "" if self.value == 1 else "s"

@@ -16,8 +16,17 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from .dates import add_months, month_end, month_start, months_between
-from .figures import Duration, Money, Percentage, parse_duration, parse_percent, round_money, round_up
+from .dates import add_months, month_end, month_number, month_start, months_between
+from .figures import (
+    MAX_DURATION_DAYS,
+    Duration,
+    Money,
+    Percentage,
+    parse_duration,
+    parse_percent,
+    round_money,
+    round_up,
+)
 from .plans import RevenuePlan
 from .targets import Target
 
@@ -115,10 +124,15 @@ class Funnel:
         return value if isinstance(value, Duration) else None
 
     def max_lag(self) -> int:
+        """The longest lag of any sales cycle in force; ValueError for one longer than
+        MAX_DURATION_DAYS (the rules report it), so a plan never runs for centuries."""
         if self.sales_cycle is None:
             return 0
         values = [self.sales_cycle.value, self.sales_cycle.baseline] + [s.value for s in self.sales_cycle.steps]
-        return max(round_up(v.days / DAYS_PER_MONTH) for v in values if isinstance(v, Duration))
+        cycles = [v for v in values if isinstance(v, Duration)]
+        if any(v.too_long for v in cycles):
+            raise ValueError(f"a sales cycle is longer than {MAX_DURATION_DAYS:,} days")
+        return max(round_up(v.days / DAYS_PER_MONTH) for v in cycles)
 
     def what_if(self, name: str, text: str) -> Funnel:
         """The funnel with one figure replaced for the whole plan (`--set close_rate=40%`);
@@ -132,6 +146,11 @@ class Funnel:
             duration = parse_duration(text.strip())
             if duration is None or duration.is_business:
                 raise ValueError(f"{name}={text!r}: expected a duration in days, weeks or months such as 40 days")
+            if duration.too_long:
+                raise ValueError(
+                    f"{name}={text!r}: a sales cycle is at most {MAX_DURATION_DAYS:,} days (ten years: "
+                    "521 weeks, 121 months)"
+                )
             return replace(self, sales_cycle=Target("Sales cycle", duration, "lower"), cycle_commitment=None)
         pct = parse_percent(text.strip())
         if pct is None or pct > 100 or (pct == 0 and name != "marketing_share"):
@@ -234,7 +253,7 @@ def revenue_in(plan: RevenuePlan, month: dt.date, start: dt.date) -> Money:
         return base if last > first else goal
     if month >= last:
         return goal
-    done, steps = len(months_between(first, month)) - 1, len(months_between(first, last)) - 1
+    done, steps = month_number(month) - month_number(first), month_number(last) - month_number(first)
     return Money(round_money(base.amount + (goal.amount - base.amount) * done / steps), goal.currency)
 
 

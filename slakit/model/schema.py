@@ -23,6 +23,7 @@ class SchemaIndex:
     def __init__(self, schema: dict[str, Any]):
         self._defs = schema.get("$defs", {})
         self.fields: dict[Pattern, dict[str, Any]] = {}
+        self._kinds: dict[str, list[Pattern]] = {}  # a $defs name -> the fields that use it
         self._walk(schema, ())
 
     def _resolve(self, node: dict[str, Any]) -> dict[str, Any]:
@@ -33,6 +34,11 @@ class SchemaIndex:
         return {**target, **{k: v for k, v in node.items() if k != "$ref"}}
 
     def _walk(self, node: dict[str, Any], path: Pattern) -> None:
+        named = node
+        while "$ref" in named:
+            name = named["$ref"].rsplit("/", 1)[-1]
+            self._kinds.setdefault(name, []).append(path)
+            named = self._defs[name]
         node = self._resolve(node)
         self.fields.setdefault(path, node)
         for name, child in node.get("properties", {}).items():
@@ -48,6 +54,10 @@ class SchemaIndex:
 
     def title(self, path: Pattern) -> str:
         return self.field(path).get("title") or (path[-1] if path else "Agreement")
+
+    def of_kind(self, definition: str) -> list[Pattern]:
+        """Every field whose value may be a `definition` of $defs ("date", "duration")."""
+        return list(dict.fromkeys(self._kinds.get(definition, [])))
 
     def references(self) -> Iterator[tuple[Pattern, list[str]]]:
         """Fields whose value must be an id of a top-level list, with the lists allowed."""
