@@ -6,10 +6,11 @@ import calendar
 import datetime as dt
 from typing import Any
 
-# The years an agreement's dates (and an export's times) may fall in: outside them a year is
-# mistyped (0202 for 2020, 9999 as "never"), and plans worked out month by month would run for
-# millennia. One rule for the whole engine: the rules report such a date, the model ignores it.
-FIRST_YEAR, LAST_YEAR = 1900, 2199
+# An agreement's dates fall in the years FIRST_YEAR to LAST_YEAR, as an export's times do (world/clock.py
+# says why): the rules report a date outside them, and the model ignores it.
+from ..world.clock import FIRST_YEAR as FIRST_YEAR
+from ..world.clock import LAST_YEAR as LAST_YEAR
+
 # The longest span, in months, the engine ever lays out month by month: every month of the
 # years above, and a sales cycle at most (figures.MAX_DURATION_DAYS) beyond them, with room.
 MAX_MONTHS = 12 * (LAST_YEAR - FIRST_YEAR + 1 + 20)

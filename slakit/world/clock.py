@@ -7,6 +7,11 @@ import os
 
 from ..errors import UsageError
 
+# The years slakit works in, for every date an agreement states, every time an export holds and
+# today's date: outside them a year is mistyped (0202 for 2020, 20-03-05 read as the year 20,
+# 9999 written for "never"), and a plan laid out month by month would run for millennia.
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+
 
 def today() -> dt.date:
     """Today's date, or the date of SOURCE_DATE_EPOCH when it is set (reproducible runs)."""
@@ -14,9 +19,12 @@ def today() -> dt.date:
     if not epoch:
         return dt.date.today()
     try:
-        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
+        day = dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
     except (ValueError, OverflowError, OSError):
         raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} is not a timestamp (seconds since 1970-01-01)") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} is {day}: give a date in the years {FIRST_YEAR} to {LAST_YEAR}")
+    return day
 
 
 def epoch_is_set() -> bool:

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ERROR, InputError, Problem, UsageError
+from .clock import FIRST_YEAR as FIRST_YEAR  # the score reads both from here
+from .clock import LAST_YEAR as LAST_YEAR
 
 KINDS = ("leads", "deals", "activities")
 
@@ -137,8 +139,7 @@ NAIVE_FORMATS = [  # ISO layouts (2020-03-05 14:03, with T, seconds, fractions, 
     "%m/%d/%Y %H:%M:%S",
     "%m/%d/%Y",
 ]
-# Times outside these years are typing mistakes (20-03-05 read as the year 20, 2999 for 2019), not data.
-FIRST_YEAR, LAST_YEAR = 1900, 2199
+# Times outside FIRST_YEAR to LAST_YEAR (clock.py) are typing mistakes (20-03-05 read as the year 20), not data.
 _FIRST = -2208988800  # 1900-01-01 UTC
 _AFTER = 7258118400  # 2200-01-01 UTC
 # An amount: digits, with thousands separated by commas or not, a dot before the decimals. Signs and
