@@ -406,7 +406,7 @@ def test_dangling_reference_messages_name_a_few_ids_not_all(tmp_path: Path) -> N
         (
             "  last_review: 2026-01-01\n  next_review: 2027-01-01\n",
             "  last_review: 9999-12-01\n",
-            "11:16: error[dates]: term.last_review 9999-12-01 is in the future",
+            "11:16: error[dates]: term.last_review: 9999-12-01 is outside the years 1900 to 2199; check the year",
         ),
     ],
 )
