@@ -316,3 +316,32 @@ def test_commitment_titles_in_the_funnel_section_stay_text(tmp_path: Path) -> No
     html = (tmp_path / "dist" / "company-a-lead-management.html").read_text()
     assert "<script>alert(1)" not in html
     assert "as committed in “&lt;script&gt;alert(1)&lt;/script&gt; close rate”" in html
+
+
+def test_one_of_a_stage_is_singular_in_the_arithmetic() -> None:
+    settings = ["deal_size=250000", "close_rate=100%", "opportunity_rate=100%", "sql_rate=50%", "mqls=1"]
+    result = run_process("plan", TWO_WAY, *(arg for s in settings for arg in ("--set", s)))
+    assert result.returncode == 1, result.stderr
+    # September's revenue is $440,000 (from $400,000 in July, +$20,000 a month); half of it
+    # is $220,000, under one deal of $250,000: 1 deal, 1 opportunity, 1 SQL, 1 ÷ 50% = 2 MQLs.
+    assert (
+        "    deals closing in 2026-09: $440,000 × 50% = $220,000; ÷ $250,000 = 1 won deal; "
+        "÷ 100% = 1 opportunity; ÷ 100% = 1 SQL; ÷ 50% = 2 MQLs"
+    ) in result.stdout.splitlines()
+
+
+def test_the_funnel_error_formats_large_counts_as_plan_does(tmp_path: Path) -> None:
+    text = Path(TWO_WAY).read_text()
+    old = "    deal_size: {amount: 25000, currency: USD}\n"
+    assert old in text
+    path = tmp_path / "a.yaml"
+    path.write_text(text.replace(old, "    deal_size: {amount: 0.01, currency: USD}\n"))
+    result = run("validate", str(path))
+    assert result.exit_code == 1
+    # September: $440,000 × 50% ÷ $0.01 = 22,000,000 deals; ÷ 30% = 73,333,334 (rounded up);
+    # ÷ 60% = 122,222,224; ÷ 40% = 305,555,560 MQLs, due in July (a 60-day cycle: 2 months).
+    assert (
+        "150 MQLs a month fall short of the 305,555,560 the funnel needs in 2026-07 (deals closing in 2026-09: "
+        "$440,000 × 50% = $220,000; ÷ $0.01 = 22,000,000 won deals; ÷ 30% = 73,333,334 opportunities; "
+        "÷ 60% = 122,222,224 SQLs; ÷ 40% = 305,555,560 MQLs); also short in 2026-08 (319,444,448)"
+    ) in result.output

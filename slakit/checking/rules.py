@@ -833,12 +833,12 @@ def funnel(data: dict[str, Any], f: Findings, today: dt.date) -> None:
     if volume is not None and short:
         first = short[0]
         feeds = "; ".join(f"deals closing in {c.month:%Y-%m}: {arithmetic(plan.funnel, c)}" for c in first.feeds)
-        others = ", ".join(f"{m.month:%Y-%m} ({m.mqls_required})" for m in short[1:])
+        others = ", ".join(f"{m.month:%Y-%m} ({q.number(m.mqls_required)})" for m in short[1:])
         f.error(
             ("commitments", ids.index(volume.id), "lead_volume", "count"),
             "funnel",
             f"commitments[{volume.id}]: {q.number(first.mqls_committed)} MQLs a month fall short of the "
-            f"{first.mqls_required} the funnel needs in {first.month:%Y-%m} ({feeds})"
+            f"{q.number(first.mqls_required)} the funnel needs in {first.month:%Y-%m} ({feeds})"
             + (f"; also short in {others}" if others else "")
             + "; raise the lead volume or revisit the funnel's figures (`slakit plan` shows every month)",
         )

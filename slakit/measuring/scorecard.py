@@ -24,7 +24,7 @@ import numpy as np
 
 from ..model.agreement import Agreement, Commitment
 from ..model.dates import add_months
-from ..model.figures import Duration, Money, Percentage
+from ..model.figures import Duration, Money, Percentage, counted
 from ..model.targets import figure_value
 from ..world.exports import Exports
 
@@ -364,7 +364,8 @@ class Measure:
             actual = Decimal(values.get(i, 0))
             result = self._score(score, i, target, actual, "higher", self._pace(i, actual))
             if unvalued.get(i):
-                result.note = f"{unvalued[i]} leads from sources without a value per lead count as 0"
+                verb = "counts" if unvalued[i] == 1 else "count"
+                result.note = f"{counted(unvalued[i], 'lead')} from sources without a value per lead {verb} as 0"
             score.periods.append(result)
         score.status = ""
 
@@ -565,7 +566,7 @@ class Measure:
                 value = target.value_on(p.last)
                 goal = value.days if isinstance(value, Duration) else figure_value(value)
                 if n < MIN_DEALS:
-                    note = f"{n} won deals; at least {MIN_DEALS} are needed"
+                    note = f"{counted(n, 'won deal')}; at least {MIN_DEALS} are needed"
                     score.periods.append(PeriodScore(p.label, INSUFFICIENT, goal, note=note))
                     continue
                 days = Decimal(str(avg)).quantize(Decimal("0.1"))

@@ -170,6 +170,13 @@ def number(value: Any) -> str:
     return f"{dec.normalize():,f}"
 
 
+def counted(count: Any, one: str, many: str | None = None) -> str:
+    """A count with its noun, singular for exactly 1: "1 won deal", "1,250 won deals"
+    (`many` for a plural that is not `one` + "s": "opportunities")."""
+    noun = one if Decimal(str(count)) == 1 else (many or one + "s")
+    return f"{number(count)} {noun}"
+
+
 def money(value: dict[str, Any]) -> str:
     """$550,000 for known signs, 550,000 CHF otherwise."""
     amount = Decimal(str(value["amount"]))

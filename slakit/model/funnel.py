@@ -22,6 +22,7 @@ from .figures import (
     Duration,
     Money,
     Percentage,
+    counted,
     parse_duration,
     parse_percent,
     round_money,
@@ -32,6 +33,7 @@ from .targets import Target
 
 STAGES = ("sql", "opportunity", "won")
 STAGE_NAMES = {"mql": "MQLs", "sql": "SQLs", "opportunity": "opportunities", "won": "won deals"}
+STAGE_NAME = {"mql": "MQL", "sql": "SQL", "opportunity": "opportunity", "won": "won deal"}  # one of each
 DAYS_PER_MONTH = Decimal(30)
 PER_MONTH = {"month": Decimal(1), "quarter": Decimal(3), "year": Decimal(12)}  # periods a month divides
 # What `--set` may change, and the figure each takes.
@@ -330,11 +332,12 @@ def arithmetic(funnel: Funnel, closing: Closing) -> str:
     revenue = f"{closing.revenue}"
     if funnel.marketing_share.value != 100:
         revenue += f" × {funnel.marketing_share} = {closing.marketing_revenue.rounded()}"
-    parts = [revenue, f"÷ {funnel.deal_size} = {closing.counts['won']} won deals"]
+    parts = [revenue, f"÷ {funnel.deal_size} = {counted(closing.counts['won'], 'won deal')}"]
     listed = [rate.stage for rate in funnel.rates]
     for i in reversed(range(len(listed))):
         rate = funnel.rates[i]
         source = f" ({rate.commitment})" if rate.commitment else ""
         before = listed[i - 1] if i else "mql"
-        parts.append(f"÷ {closing.rates[rate.stage]}{source} = {closing.counts[before]} {STAGE_NAMES[before]}")
+        count = counted(closing.counts[before], STAGE_NAME[before], STAGE_NAMES[before])
+        parts.append(f"÷ {closing.rates[rate.stage]}{source} = {count}")
     return "; ".join(parts)
