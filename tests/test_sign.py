@@ -162,7 +162,7 @@ def test_signature_by_a_stranger_is_an_error(odd: Path) -> None:
         )
     )
     result = run("validate", str(odd))
-    assert "error[signature]: signoff.signatures[1]: 'Mallory' is not listed in this agreement" in result.output
+    assert "error[signature]: signoff.signatures[Mallory]: 'Mallory' is not listed in this agreement" in result.output
     assert "records no terms digest" in result.output
     # everyone: true does not open the door to strangers any more.
     odd.write_text(odd.read_text().replace("everyone: false", "everyone: true"))

@@ -178,7 +178,7 @@ def test_a_tampered_statement_fails_verification(pact: Path, keys: dict[str, Pat
     assert code == 1
     bad = [p for p in found if p["pointer"] == "/signoff/signatures/0/ssh_signature"]
     assert len(bad) == 1 and bad[0]["severity"] == "error"
-    assert bad[0]["message"].startswith("signoff.signatures[1]: the SSH signature of Ana Ruiz does not verify: ")
+    assert bad[0]["message"].startswith("signoff.signatures[Ana Ruiz]: the SSH signature of Ana Ruiz does not verify: ")
     assert ("changed after signing" in bad[0]["message"]) or ("belongs to ana@example.com" in bad[0]["message"])
     assert "does not verify" in run("render", "sla", "--out", "out", cwd=pact.parent.parent).output
 
@@ -199,7 +199,7 @@ def test_a_key_not_in_allowed_signers_is_refused(pact: Path, keys: dict[str, Pat
         "ben@example.com " + " ".join(Path(str(keys["ben"]) + ".pub").read_text().split()[:2]) + "\n"
     )
     assert (
-        "error[signature]: signoff.signatures[1]: the SSH signature of Ana Ruiz does not verify: the key that made it is not in allowed_signers (for ana@example.com or anyone else)"
+        "error[signature]: signoff.signatures[Ana Ruiz]: the SSH signature of Ana Ruiz does not verify: the key that made it is not in allowed_signers (for ana@example.com or anyone else)"
         in messages(pact)
     )
 
@@ -209,7 +209,7 @@ def test_verified_only_agreements_refuse_unverified_signatures(pact: Path, keys:
     assert sign(pact, "--name", "Ana Ruiz", "--role", "Head of Marketing").returncode == 0
     found = messages(pact)
     assert (
-        "error[signature]: signoff.signatures[1]: the signature of Ana Ruiz is unverified (recorded without an "
+        "error[signature]: signoff.signatures[Ana Ruiz]: the signature of Ana Ruiz is unverified (recorded without an "
         "SSH key), and this agreement accepts verified signatures only (signoff.verified: true); sign again with "
         "`slakit sign --key`" in found
     )
@@ -233,7 +233,7 @@ def test_without_ssh_keygen_signing_with_a_key_says_so(pact: Path, keys: dict[st
     result = run_process("validate", "sla", cwd=pact.parent.parent, env=env)
     assert result.returncode == 0, result.stdout
     assert (
-        "warning[signature]: signoff.signatures[1]: the SSH signature of Ana Ruiz is not checked: ssh-keygen"
+        "warning[signature]: signoff.signatures[Ana Ruiz]: the SSH signature of Ana Ruiz is not checked: ssh-keygen"
         in result.stdout
     )
 
@@ -293,7 +293,7 @@ def test_everyone_signs_means_every_listed_member(pact: Path, keys: dict[str, Pa
     text = pact.read_text().replace("role: Account executive", "role: VP Sales")
     pact.write_text(text)
     assert (
-        "error[signature]: signoff.signatures[3]: Cleo Park signed as 'VP Sales', a role the agreement does not "
+        "error[signature]: signoff.signatures[Cleo Park]: Cleo Park signed as 'VP Sales', a role the agreement does not "
         "give them; their role: 'Account executive'" in messages(pact)
     )
 
@@ -349,7 +349,7 @@ def test_backdated_signatures_are_refused(pact: Path, keys: dict[str, Path]) -> 
     found = messages(pact)
     assert any(
         m.startswith(
-            "error[signature]: signoff.signatures[1]: Ben O'Hara signed on 2026-10-30, but the terms they "
+            "error[signature]: signoff.signatures[Ben O'Hara]: Ben O'Hara signed on 2026-10-30, but the terms they "
             "signed first appear in commit "
         )
         and m.endswith("of 2026-11-02; a signature cannot be older than its terms")
@@ -357,7 +357,7 @@ def test_backdated_signatures_are_refused(pact: Path, keys: dict[str, Path]) -> 
     ), found
     pact.write_text(pact.read_text().replace("date: 2026-10-30", "date: 2025-12-01"))
     assert (
-        "error[signature]: signoff.signatures[1]: Ben O'Hara signed on 2025-12-01, before the agreement's first "
+        "error[signature]: signoff.signatures[Ben O'Hara]: Ben O'Hara signed on 2025-12-01, before the agreement's first "
         "version took effect (2026-01-01); a signature cannot be older than the agreement" in messages(pact)
     )
 

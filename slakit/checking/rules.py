@@ -25,7 +25,7 @@ from ..model.figures import Money
 from ..model.funnel import arithmetic
 from ..model.plans import LeadValuePlan, RevenuePoint
 from ..model.review import ReviewSchedule
-from ..model.schema import index, iter_values, pointer
+from ..model.schema import index, iter_values, list_keys, pattern_of, pointer
 from ..model.terms import INVALID, UNVERIFIED, Person, signature_state
 from ..world.files import TOOLKIT_PAGES
 from ..world.load import Document
@@ -57,12 +57,14 @@ class Findings:
 
 
 def where(data: Any, path: Path_) -> str:
-    """A data path as people find it in the file: commitments[lead-follow-up].follow_up."""
+    """A data path as people find it in the file: commitments[lead-follow-up].follow_up, an
+    item named by its list's key (its id; a signature by its name), else counted from 1."""
     out, node = "", data
-    for step in path:
+    for at, step in enumerate(path):
         if isinstance(step, int):
             item = node[step] if isinstance(node, list) and step < len(node) else None
-            ident = item.get("id") if isinstance(item, dict) else None
+            key = list_keys().get(pattern_of(path[:at]), "id")
+            ident = item.get(key) if isinstance(item, dict) else None
             out += f"[{_bracketed(ident)}]" if isinstance(ident, str) and ident else f"[{step + 1}]"
         else:
             out += ("." if out else "") + str(step)
