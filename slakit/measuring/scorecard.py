@@ -539,7 +539,7 @@ class Measure:
                 won, lost = rows.get(i, (0, 0))
                 goal = figure_value(target.value_on(p.last))
                 if won + lost < MIN_DEALS:
-                    note = f"{won + lost} decided deals; at least {MIN_DEALS} are needed"
+                    note = f"{counted(won + lost, 'decided deal')}; at least {MIN_DEALS} are needed"
                     score.periods.append(PeriodScore(p.label, INSUFFICIENT, goal, note=note))
                     continue
                 rate = (Decimal(won) * 100 / (won + lost)).quantize(Decimal("0.1"))
