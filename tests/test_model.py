@@ -334,3 +334,16 @@ def test_the_engine_digest_matches_the_readme_definition() -> None:
         doc, _ = load_file(path)
         assert doc is not None
         assert terms_digest(doc.data) == digest_by_spec(doc.data), path.name
+
+
+def test_counted_is_singular_for_exactly_one() -> None:
+    from decimal import Decimal
+
+    from slakit.model.figures import counted
+
+    assert counted(1, "won deal") == "1 won deal"
+    assert counted(Decimal("1.0"), "lead") == "1 lead"
+    assert counted(0, "lead") == "0 leads"
+    assert counted(1250, "won deal") == "1,250 won deals"
+    assert counted(1, "opportunity", "opportunities") == "1 opportunity"
+    assert counted(2, "opportunity", "opportunities") == "2 opportunities"
