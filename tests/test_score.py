@@ -423,6 +423,39 @@ def test_offsets_are_taken_as_given_and_naive_times_are_local(tmp_path):
     }
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["2020-01-15T10:00:00+99:99", "2020-01-15T10:00:00+25:00", "2020-01-15 10:00+9999", "2020-01-15 10:00-05:75"],
+)
+def test_an_offset_no_place_has_is_a_bad_cell(files, tmp_path, text):
+    """DuckDB would read +99:99 as a shift of four days: the lead would move, silently."""
+    leads = write_csv(
+        tmp_path / "l.csv", LEAD_HEADER, [("L1", "2020-01-15 10:00", "", "", ""), ("L2", text, "", "", "")]
+    )
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:3:2: error[cell]: mql_at: {text!r} is not a date and time such as 2020-03-05 14:03" in out
+    assert "(an offset, if given, from -14:00 to +14:00)" in out
+
+
+def test_offsets_at_the_edges_are_read(tmp_path):
+    rows = [
+        ("A", "2020-07-01 12:00:00+14:00"),
+        ("B", "2020-07-01 12:00:00-12:00"),
+        ("C", "2020-07-01 12:00:00.5+05:45"),
+    ]
+    path = write_csv(tmp_path / "t.csv", ["lead_id", "mql_at"], rows)
+    with Exports(column_map("canonical"), "America/New_York") as x:
+        x.read("leads", str(path))
+        x.check()
+        got = dict(x.sql("SELECT lead_id, mql_at FROM leads"))
+    utc = dt.UTC
+    assert got == {
+        "A": int(dt.datetime(2020, 6, 30, 22, 0, tzinfo=utc).timestamp()),
+        "B": int(dt.datetime(2020, 7, 2, 0, 0, tzinfo=utc).timestamp()),
+        "C": int(dt.datetime(2020, 7, 1, 6, 15, tzinfo=utc).timestamp()),  # the fraction is cut
+    }
+
+
 # -- the deadline against a minute-by-minute oracle ----------------------------------------------
 
 
@@ -733,7 +766,7 @@ def test_an_open_deals_expected_close_date_does_not_move_the_as_of_date(files, t
     assert data["as_of"] == "2020-03-31"  # L9, the latest lead; not the expected close date
 
 
-@pytest.mark.parametrize("amount", ["12.500,00", "12,50", "1,2,3", "-3000", "3000-"])
+@pytest.mark.parametrize("amount", ["12.500,00", "12,50", "1,2,3", "-3000", "3000-", "12.500", "$1.000"])
 def test_amounts_that_do_not_read_as_one_are_refused(files, tmp_path, amount):
     deals = write_csv(tmp_path / "d.csv", DEAL_HEADER, [("D1", "2020-01-02", "2020-01-20", amount, "won", "", "")])
     out = bad(files, "--deals", str(deals))

@@ -145,6 +145,9 @@ _AFTER = 7258118400  # 2200-01-01 UTC
 # currency codes are taken off first; 12.500,00 or 12,50 (a comma before the decimals) is refused, as
 # is a negative amount.
 _AMOUNT = r"(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"
+_DOT_THOUSANDS = r"\d{1,3}\.\d{3}"  # 12.500: twelve and a half, or twelve thousand five hundred?
+# A UTC offset no place has (+99:99, +25:00, -05:75): the cast would move the time by it.
+_BAD_OFFSET = r":\d\d(\.\d+)?\s*[+-]((1[5-9]|[2-9]\d)(:?\d\d)?|\d\d:?[6-9]\d)\s*$"
 SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 MAX_LISTED = 20  # bad cells listed per file before the summary
 
@@ -478,16 +481,23 @@ class Exports:
             inner.append(f"nullif(trim({cell}), '') AS {canonical}" if kind_of == "id" else f"{cell} AS {canonical}")
             if kind_of == "time":
                 outer += [f"{self._time_sql(canonical)} AS {canonical}", f"{canonical} AS _text_{canonical}"]
-                accepted = f"a date and time such as 2020-03-05 14:03, in the years {FIRST_YEAR} to {LAST_YEAR}"
+                accepted = (
+                    f"a date and time such as 2020-03-05 14:03, in the years {FIRST_YEAR} to {LAST_YEAR} "
+                    "(an offset, if given, from -14:00 to +14:00)"
+                )
                 checks.append((canonical, name, accepted, f"{canonical} >= {_FIRST} AND {canonical} < {_AFTER}"))
             elif kind_of == "amount":
                 bare = f"regexp_replace({canonical}, '^\\s*[A-Z]{{3}}|[\\s$€£¥]', '', 'g')"
                 parse = (
                     f"CASE WHEN regexp_full_match({bare}, {_literal(_AMOUNT)}) "
+                    f"AND NOT regexp_full_match({bare}, {_literal(_DOT_THOUSANDS)}) "
                     f"THEN try_cast(replace({bare}, ',', '') AS DECIMAL(18, 2)) END"
                 )
                 outer += [f"{parse} AS {canonical}", f"{canonical} AS _text_{canonical}"]
-                accepted = "an amount such as 12500.00 or $12,500.00 (a dot before the cents, not negative)"
+                accepted = (
+                    "an amount such as 12500.00 or $12,500.00 (a dot before the cents, never between "
+                    "thousands; not negative)"
+                )
                 checks.append((canonical, name, accepted, "true"))
             elif kind_of == "outcome":
                 cases = " ".join(
@@ -532,6 +542,8 @@ class Exports:
         layouts = f"timezone({_literal(self.zone)}, try_strptime(trim({col}), {formats}))"
         # A slash in the date means a US layout: the cast would read 1/2/20 as the year 1 (February 20).
         iso = f"NOT contains(left({col}, 10), '/')"
+        # Only text long enough to hold a time and an offset is searched for a bad one (cheap).
+        iso += f" AND NOT (strlen({col}) > 18 AND regexp_matches({col}, {_literal(_BAD_OFFSET)}))"
         cast = f"CASE WHEN {iso} THEN try_cast({col} AS TIMESTAMPTZ) END"
         trimmed = f"CASE WHEN {iso} THEN try_cast(trim({col}) AS TIMESTAMPTZ) END"  # a date alone fails untrimmed
         return f"CAST(epoch(coalesce({cast}, {trimmed}, {layouts})) AS BIGINT)"
