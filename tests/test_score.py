@@ -698,7 +698,24 @@ def test_a_file_that_is_not_utf8(files, tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("lead_id,mql_at,owner\nL1,2020-03-02 10:00,Ren\xe9\n".encode("latin-1"))
     out = bad(files, "--leads", str(path))
-    assert f"{path}:1:1: error[file]: the file is not UTF-8 text (line 2); export it again as CSV UTF-8" in out
+    assert f"{path}:2:1: error[file]: the file is not UTF-8 text; export it again as CSV UTF-8" in out
+
+
+def test_a_folder_or_a_device_is_not_an_export(files, tmp_path):
+    result = run("score", str(files["agreement"]), "--leads", "/dev/null")
+    assert result.exit_code == 2 and "--leads /dev/null: not a file (a folder or a device)" in result.output
+    result = run("score", str(files["agreement"]), "--leads", str(tmp_path))
+    assert result.exit_code == 2 and "is a directory" in result.output
+
+
+def test_an_out_file_named_for_a_format_the_scorecard_has_not(files, tmp_path):
+    result = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--out", str(tmp_path / "s.pdf"))
+    assert result.exit_code == 2 and "a scorecard is written as .txt, .md, .html, .json or .csv" in result.output
+    assert not (tmp_path / "s.pdf").exists()
+    result = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--out", str(tmp_path / "s.txt"))
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "s.txt").read_text()
+    assert text == run("score", str(files["agreement"]), "--leads", str(files["leads"])).output  # the text format
 
 
 def test_source_values_written_as_ids_match(files, tmp_path):

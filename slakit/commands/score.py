@@ -33,7 +33,13 @@ def format_for(fmt: str | None, out: str | None) -> str:
     if fmt:
         return fmt
     suffix = Path(out).suffix.lower() if out else ""
-    return {".html": "html", ".htm": "html", ".md": "md", ".json": "json", ".csv": "csv"}.get(suffix, "text")
+    known = {".html": "html", ".htm": "html", ".md": "md", ".json": "json", ".csv": "csv", ".txt": "text"}
+    if suffix and suffix not in known:  # scorecard.pdf would be text in a file named PDF
+        raise UsageError(
+            f"--out {out}: a scorecard is written as .txt, .md, .html, .json or .csv; name the file so, "
+            "or give --format"
+        )
+    return known.get(suffix, "text")
 
 
 def check_out(out: str | None, inputs: list[str | None]) -> None:

@@ -334,8 +334,10 @@ class Exports:
     def read(self, kind: str, given: str) -> None:
         """Read one export as table `kind`; problems are collected, raised by `check()`."""
         path = Path(given)
-        if not path.is_file():
+        if not path.exists():
             raise UsageError(f"--{kind} {given}: no such file")
+        if not path.is_file():
+            raise UsageError(f"--{kind} {given}: not a file (a folder or a device); give the export file")
         suffix = SUFFIXES.get(path.suffix.lower())
         actual = _sniff(path)
         if suffix is None:
@@ -385,8 +387,16 @@ class Exports:
             text = str(exc)
             if "not utf-8 encoded" in text:
                 line = re.search(r"CSV Error on Line: (\d+)", text)
-                where = f" (line {line.group(1)})" if line else ""
-                self._fail(given, f"the file is not UTF-8 text{where}; export it again as CSV UTF-8")
+                self.problems.append(
+                    Problem(
+                        given,
+                        int(line.group(1)) if line else 1,
+                        1,
+                        ERROR,
+                        "file",
+                        "the file is not UTF-8 text; export it again as CSV UTF-8",
+                    )
+                )
             else:
                 self._fail(given, f"cannot read it as {suffix.upper()}: {text.splitlines()[0]}")
             self.con.execute(f"DROP TABLE IF EXISTS {kind}")
