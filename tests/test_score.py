@@ -587,7 +587,27 @@ def test_usage_errors_exit_2(files, tmp_path):
     columns = tmp_path / "c.yaml"
     columns.write_text("leads:\n  mql_date: X\n")
     result = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--columns", str(columns))
-    assert result.exit_code == 2 and "leads.mql_date is not a canonical column" in result.output
+    assert (
+        result.exit_code == 2
+        and f"{columns}:2:3: error[columns]: leads.mql_date is not a canonical column" in result.output
+    )
+
+
+def test_every_problem_of_a_columns_file_is_placed(files, tmp_path):
+    columns = tmp_path / "c.yaml"
+    columns.write_text(
+        "# maps our CRM\nleads:\n  mql_at: MQL Date\n  bogus_col: X\ndeals:\n  amount: 7\n"
+        "outcomes:\n  Signed: maybe\nescalation: yes\n"
+    )
+    result = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--columns", str(columns))
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if "error[columns]" in line]
+    assert [line.split(": error[columns]: ")[0].removeprefix("Error: ") for line in lines] == [
+        f"{columns}:4:3",  # the key bogus_col
+        f"{columns}:6:11",  # the value 7
+        f"{columns}:8:11",  # the value maybe
+        f"{columns}:9:1",  # the key escalation
+    ]
 
 
 def test_a_broken_agreement_is_reported_before_the_exports(files, tmp_path):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,24 +163,37 @@ class ColumnMap:
     outcomes: dict[str, str] = field(default_factory=dict)  # export stage (lower case) -> won|lost|open
 
 
-def column_map(preset: str, overrides: dict[str, Any] | None = None, where: str = "--columns") -> ColumnMap:
-    """The preset's mapping with a --columns file's overrides applied (checked: unknown names are errors)."""
+def column_map(
+    preset: str,
+    overrides: dict[str, Any] | None = None,
+    where: str = "--columns",
+    locate: Callable[[tuple[Any, ...], bool], tuple[int, int]] | None = None,
+) -> ColumnMap:
+    """The preset's mapping with a --columns file's overrides applied (checked: unknown names
+    are errors, placed at their line and column when `locate` finds them in the file)."""
     if preset not in PRESETS:
         raise UsageError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     columns = {kind: dict(cols) for kind, cols in PRESETS[preset].items()}
     sources: dict[str, str] = {}
     outcomes = dict(OUTCOMES)
     problems = []
+
+    def problem(path: tuple[Any, ...], message: str, key: bool = False) -> None:
+        line, column = locate(path, key) if locate else (0, 0)
+        place = f"{where}:{line}:{column}: error[columns]" if line else where
+        problems.append(f"{place}: {message}")
+
     for key, value in (overrides or {}).items():
         if key in KINDS and isinstance(value, dict):
             for canonical, column in value.items():
                 if canonical not in COLUMNS[key]:
-                    problems.append(
-                        f"{where}: {key}.{canonical} is not a canonical column; "
-                        f"known {key} columns: {', '.join(COLUMNS[key])}"
+                    problem(
+                        (key, canonical),
+                        f"{key}.{canonical} is not a canonical column; known {key} columns: {', '.join(COLUMNS[key])}",
+                        key=True,
                     )
                 elif not isinstance(column, str) or not column:
-                    problems.append(f"{where}: {key}.{canonical} must name a column of the export")
+                    problem((key, canonical), f"{key}.{canonical} must name a column of the export")
                 else:
                     columns[key][canonical] = column
         elif key == "sources" and isinstance(value, dict):
@@ -187,15 +201,17 @@ def column_map(preset: str, overrides: dict[str, Any] | None = None, where: str 
         elif key == "outcomes" and isinstance(value, dict):
             for stage, outcome in value.items():
                 if outcome not in ("won", "lost", "open"):
-                    problems.append(f"{where}: outcomes[{stage!r}] is {outcome!r}; use won, lost or open")
+                    problem(("outcomes", stage), f"outcomes[{stage!r}] is {outcome!r}; use won, lost or open")
                 else:
                     outcomes[str(stage).strip().lower()] = outcome
         elif key in (*KINDS, "sources", "outcomes"):
-            problems.append(f"{where}: {key} must be a mapping ({key}: {{...: ...}}), not {type(value).__name__}")
+            problem((key,), f"{key} must be a mapping ({key}: {{...: ...}}), not {type(value).__name__}")
         else:
-            problems.append(
-                f"{where}: unknown key {key!r}; use leads, deals, activities (canonical column: export column), "
-                "sources (export value: lead-source id) or outcomes (deal stage: won, lost or open)"
+            problem(
+                (key,),
+                f"unknown key {key!r}; use leads, deals, activities (canonical column: export column), "
+                "sources (export value: lead-source id) or outcomes (deal stage: won, lost or open)",
+                key=True,
             )
     if problems:
         raise UsageError("\n".join(problems))
