@@ -255,7 +255,7 @@ def diff(
     "--format",
     "fmt",
     type=click.Choice(["text", "md", "html", "json", "csv"]),
-    help="Output format (default: from --out's extension, .html .md .json .csv, else text).",
+    help="Output format (default: from --out's extension, .txt .md .html .json .csv; else text).",
 )
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of the terminal.")
 def score(

@@ -125,3 +125,12 @@ def test_the_index_is_made_again_only_when_what_it_shows_changed(tmp_path: Path)
     assert run("render", "sla", "--out", "dist", cwd=tmp_path).exit_code == 0
     assert "copy-03-" in index.read_text()
     assert "4 agreements" in (tmp_path / "dist" / "index.md").read_text()
+
+
+def test_a_failed_build_leaves_no_folder_it_made_for_its_output(tmp_path: Path) -> None:
+    copies = agreements(tmp_path / "sla", MANY)
+    copies[-1].write_text(copies[-1].read_text().replace("status: ", "status: bogus-", 1))
+    result = run_process("render", "sla", "--out", "new/site/dist", cwd=tmp_path)
+    assert result.returncode == 1 and "nothing in the output folder was changed" in result.stderr
+    assert not (tmp_path / "new").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["sla"]  # no stage left beside it either

@@ -373,3 +373,14 @@ def test_commitments_read_as_undertakings(site: Path, tmp_path: Path) -> None:
     )
     assert "**Sales will report to Marketing every month through the Smarketing dashboard.**" in md
     assert "| Phone | 1 | 1 day |" in md  # several touches: the table too
+
+
+def test_a_template_naming_what_the_model_lacks_says_the_agreement(tmp_path: Path) -> None:
+    custom = tmp_path / "custom"
+    shutil.copytree(ROOT / "templates", custom)
+    rewards = custom / "sections" / "rewards.md.j2"
+    rewards.write_text(rewards.read_text() + "\n{{ agreement.reward_pool }}\n")
+    result = run("render", str(ROOT / "sla"), "--out", str(tmp_path / "out"), "--templates", str(custom))
+    assert result.exit_code == 1
+    assert "UndefinedError: the agreement has no attribute 'reward_pool'" in result.output
+    assert "slakit.model" not in result.output

@@ -423,6 +423,39 @@ def test_offsets_are_taken_as_given_and_naive_times_are_local(tmp_path):
     }
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["2020-01-15T10:00:00+99:99", "2020-01-15T10:00:00+25:00", "2020-01-15 10:00+9999", "2020-01-15 10:00-05:75"],
+)
+def test_an_offset_no_place_has_is_a_bad_cell(files, tmp_path, text):
+    """DuckDB would read +99:99 as a shift of four days: the lead would move, silently."""
+    leads = write_csv(
+        tmp_path / "l.csv", LEAD_HEADER, [("L1", "2020-01-15 10:00", "", "", ""), ("L2", text, "", "", "")]
+    )
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:3:2: error[cell]: mql_at: {text!r} is not a date and time such as 2020-03-05 14:03" in out
+    assert "(an offset, if given, from -14:00 to +14:00)" in out
+
+
+def test_offsets_at_the_edges_are_read(tmp_path):
+    rows = [
+        ("A", "2020-07-01 12:00:00+14:00"),
+        ("B", "2020-07-01 12:00:00-12:00"),
+        ("C", "2020-07-01 12:00:00.5+05:45"),
+    ]
+    path = write_csv(tmp_path / "t.csv", ["lead_id", "mql_at"], rows)
+    with Exports(column_map("canonical"), "America/New_York") as x:
+        x.read("leads", str(path))
+        x.check()
+        got = dict(x.sql("SELECT lead_id, mql_at FROM leads"))
+    utc = dt.UTC
+    assert got == {
+        "A": int(dt.datetime(2020, 6, 30, 22, 0, tzinfo=utc).timestamp()),
+        "B": int(dt.datetime(2020, 7, 2, 0, 0, tzinfo=utc).timestamp()),
+        "C": int(dt.datetime(2020, 7, 1, 6, 15, tzinfo=utc).timestamp()),  # the fraction is cut
+    }
+
+
 # -- the deadline against a minute-by-minute oracle ----------------------------------------------
 
 
@@ -554,7 +587,27 @@ def test_usage_errors_exit_2(files, tmp_path):
     columns = tmp_path / "c.yaml"
     columns.write_text("leads:\n  mql_date: X\n")
     result = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--columns", str(columns))
-    assert result.exit_code == 2 and "leads.mql_date is not a canonical column" in result.output
+    assert (
+        result.exit_code == 2
+        and f"{columns}:2:3: error[columns]: leads.mql_date is not a canonical column" in result.output
+    )
+
+
+def test_every_problem_of_a_columns_file_is_placed(files, tmp_path):
+    columns = tmp_path / "c.yaml"
+    columns.write_text(
+        "# maps our CRM\nleads:\n  mql_at: MQL Date\n  bogus_col: X\ndeals:\n  amount: 7\n"
+        "outcomes:\n  Signed: maybe\nescalation: yes\n"
+    )
+    result = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--columns", str(columns))
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if "error[columns]" in line]
+    assert [line.split(": error[columns]: ")[0].removeprefix("Error: ") for line in lines] == [
+        f"{columns}:4:3",  # the key bogus_col
+        f"{columns}:6:11",  # the value 7
+        f"{columns}:8:11",  # the value maybe
+        f"{columns}:9:1",  # the key escalation
+    ]
 
 
 def test_a_broken_agreement_is_reported_before_the_exports(files, tmp_path):
@@ -665,7 +718,24 @@ def test_a_file_that_is_not_utf8(files, tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("lead_id,mql_at,owner\nL1,2020-03-02 10:00,Ren\xe9\n".encode("latin-1"))
     out = bad(files, "--leads", str(path))
-    assert f"{path}:1:1: error[file]: the file is not UTF-8 text (line 2); export it again as CSV UTF-8" in out
+    assert f"{path}:2:1: error[file]: the file is not UTF-8 text; export it again as CSV UTF-8" in out
+
+
+def test_a_folder_or_a_device_is_not_an_export(files, tmp_path):
+    result = run("score", str(files["agreement"]), "--leads", "/dev/null")
+    assert result.exit_code == 2 and "--leads /dev/null: not a file (a folder or a device)" in result.output
+    result = run("score", str(files["agreement"]), "--leads", str(tmp_path))
+    assert result.exit_code == 2 and "is a directory" in result.output
+
+
+def test_an_out_file_named_for_a_format_the_scorecard_has_not(files, tmp_path):
+    result = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--out", str(tmp_path / "s.pdf"))
+    assert result.exit_code == 2 and "a scorecard is written as .txt, .md, .html, .json or .csv" in result.output
+    assert not (tmp_path / "s.pdf").exists()
+    result = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--out", str(tmp_path / "s.txt"))
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "s.txt").read_text()
+    assert text == run("score", str(files["agreement"]), "--leads", str(files["leads"])).output  # the text format
 
 
 def test_source_values_written_as_ids_match(files, tmp_path):
@@ -733,7 +803,7 @@ def test_an_open_deals_expected_close_date_does_not_move_the_as_of_date(files, t
     assert data["as_of"] == "2020-03-31"  # L9, the latest lead; not the expected close date
 
 
-@pytest.mark.parametrize("amount", ["12.500,00", "12,50", "1,2,3", "-3000", "3000-"])
+@pytest.mark.parametrize("amount", ["12.500,00", "12,50", "1,2,3", "-3000", "3000-", "12.500", "$1.000"])
 def test_amounts_that_do_not_read_as_one_are_refused(files, tmp_path, amount):
     deals = write_csv(tmp_path / "d.csv", DEAL_HEADER, [("D1", "2020-01-02", "2020-01-20", amount, "won", "", "")])
     out = bad(files, "--deals", str(deals))

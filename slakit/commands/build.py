@@ -21,7 +21,6 @@ import json
 import multiprocessing
 import os
 import signal
-import stat
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -42,7 +41,7 @@ from ..output.render import Renderer, index_entry
 from ..world.clock import epoch_is_set, today
 from ..world.files import FileRefused, find_agreements, read_agreement
 from ..world.load import load_bytes, no_cycle_collection
-from ..world.publish import publish
+from ..world.publish import Stage, staged
 from ..world.resources import ENGINE, SCHEMA_PATH, TEMPLATES
 from ..world.ssh import file_digest
 from ..world.text import display_path
@@ -190,125 +189,144 @@ def _build(
             result.unchanged.append(name)
         else:
             sources.append((name, raw, sha))
-    outputs: dict[str, bytes] = {}
-    reuse = {name: _reusable_inputs(cached.get(name), sha, out) for name, _, sha in sources}
-    with _Checker(templates, strict, pdf, len(sources)) as checker:
-        for done, ((name, _, sha), (problems, ident, at, inputs, made)) in enumerate(
-            zip(sources, checker.run(sources, day, reuse)), 1
-        ):
-            if progress:
-                progress(done, len(sources))
-            if ident is not None:
-                problems = problems + reused_id(name, ident, at, owners)
-                if strict:
-                    problems = [p.as_error() for p in problems]
-            checked = FileResult(name, None, problems)
-            results.append(checked)
-            if not checked.ok:
-                continue
-            old = cached.get(name)
-            if made is None:  # same bytes, same outside inputs: no re-render
-                assert old is not None
-                entries[name] = {**old, "warnings": [asdict(p) for p in problems]}
-                result.unchanged.append(name)
-                continue
-            pages, entry = made
-            outputs.update(pages)
-            entries[name] = {
-                "sha": sha,
-                "outputs": list(pages),
-                "entry": entry,
-                "warnings": [asdict(p) for p in problems],
-                "inputs": inputs,
-            }
-            result.rendered.append(name)
-    report = Report(sorted(results, key=lambda r: r.path))
-    if not report.ok:
-        raise BuildFailed(report)
-    result.warnings = report.problems
+    with _stage(out) as stage:  # the next version is assembled beside `out` as pages are made
+        written: set[str] = set()
+        reuse = {name: _reusable_inputs(cached.get(name), sha, out) for name, _, sha in sources}
+        with _Checker(templates, strict, pdf, len(sources)) as checker:
+            for done, ((name, _, sha), (problems, ident, at, inputs, made)) in enumerate(
+                zip(sources, checker.run(sources, day, reuse, stage)), 1
+            ):
+                if progress:
+                    progress(done, len(sources))
+                if ident is not None:
+                    problems = problems + reused_id(name, ident, at, owners)
+                    if strict:
+                        problems = [p.as_error() for p in problems]
+                checked = FileResult(name, None, problems)
+                results.append(checked)
+                if not checked.ok:
+                    continue
+                old = cached.get(name)
+                if made is None:  # same bytes, same outside inputs: no re-render
+                    assert old is not None
+                    entries[name] = {**old, "warnings": [asdict(p) for p in problems]}
+                    result.unchanged.append(name)
+                    continue
+                pages, put, entry, failed = made
+                if failed is not None:
+                    raise _cannot_write(out, failed)
+                written.update(put)
+                entries[name] = {
+                    "sha": sha,
+                    "outputs": pages,
+                    "entry": entry,
+                    "warnings": [asdict(p) for p in problems],
+                    "inputs": inputs,
+                }
+                result.rendered.append(name)
+        report = Report(sorted(results, key=lambda r: r.path))
+        if not report.ok:
+            raise BuildFailed(report)
+        result.warnings = report.problems
 
-    renderer = Renderer(templates)
-    first = Path(paths[0]) if paths else Path(".")
-    as_of = reference_date(first if first.is_dir() else first.parent, [e["entry"] for e in entries.values()])
-    changelog_head, changelog = _changelog(
-        paths, templates, manifest.get("changelog_head") if manifest.get("key") == key else None, out, result, as_of
-    )
-    outputs.update(changelog)
-    index = [e["entry"] for e in entries.values()]  # the renderer orders it
-    for entry in index:
-        entry["overdue"] = bool(
-            entry["next_review"] and entry["status"] != "retired" and entry["next_review"] < as_of.isoformat()
+        renderer = Renderer(templates)
+        first = Path(paths[0]) if paths else Path(".")
+        as_of = reference_date(first if first.is_dir() else first.parent, [e["entry"] for e in entries.values()])
+        changelog_head, changelog = _changelog(
+            paths, templates, manifest.get("changelog_head") if manifest.get("key") == key else None, out, result, as_of
         )
-    scorecard = _scorecard(paths, templates)  # before anything is written: bad exports fail the build
-    if scorecard is not None:
-        outputs[SCORECARD] = scorecard
-    shown = (index, as_of.isoformat(), changelog_head is not None, bool(pdf), scorecard is not None)
-    index_key = _digest(json.dumps(shown, sort_keys=True).encode())
-    # The index is made again only when what it shows changed (or its files are gone).
-    if not (
-        manifest.get("key") == key
-        and manifest.get("index_key") == index_key
-        and all((out / n).is_file() for n in INDEX)
-    ):
-        index_md, index_html = renderer.index(
-            index,
-            as_of,
-            has_changelog=changelog_head is not None,
-            has_pdf=bool(pdf),
-            has_scorecard=scorecard is not None,
-        )
-        outputs["index.md"] = index_md.encode()
-        outputs["index.html"] = index_html.encode()
-
-    produced = {f for e in entries.values() for f in e["outputs"]} | set(INDEX)
-    if changelog_head:
-        produced |= set(CHANGELOG)
-    if scorecard is not None:
-        produced.add(SCORECARD)
-    removed = set()
-    for stale in sorted(set(manifest.get("outputs", [])) - produced):
-        # Only plain file names the build itself writes: a manifest edited by hand cannot
-        # make the build delete anything outside the output folder.
-        if (
-            not isinstance(stale, str)
-            or Path(stale).name != stale
-            or stale.startswith(".")
-            or not stale.endswith((".md", ".html", ".pdf"))
+        outputs = dict(changelog)
+        index = [e["entry"] for e in entries.values()]  # the renderer orders it
+        for entry in index:
+            entry["overdue"] = bool(
+                entry["next_review"] and entry["status"] != "retired" and entry["next_review"] < as_of.isoformat()
+            )
+        scorecard = _scorecard(paths, templates)  # before anything is written: bad exports fail the build
+        if scorecard is not None:
+            outputs[SCORECARD] = scorecard
+        shown = (index, as_of.isoformat(), changelog_head is not None, bool(pdf), scorecard is not None)
+        index_key = _digest(json.dumps(shown, sort_keys=True).encode())
+        # The index is made again only when what it shows changed (or its files are gone).
+        if not (
+            manifest.get("key") == key
+            and manifest.get("index_key") == index_key
+            and all((out / n).is_file() for n in INDEX)
         ):
-            continue
-        target = out / stale
-        if target.is_file() and not target.is_symlink():
-            removed.add(stale)
-            result.removed.append(stale)
-    new_manifest = {
-        "key": key,
-        "outputs": sorted(produced),
-        "changelog_head": changelog_head,
-        "checked_on": day.isoformat(),
-        "index_key": index_key,
-        "strict": strict,
-        "agreements": {n: {k: v for k, v in e.items() if k != "data"} for n, e in sorted(entries.items())},
-    }
-    # Compact: json's C encoder writes it (with an indent, its Python one did, 60 ms for 1,000).
-    outputs[MANIFEST] = (json.dumps(new_manifest, sort_keys=True, separators=(",", ":")) + "\n").encode()
-    changed = {name: content for name, content in outputs.items() if not _same(out / name, content)}
-    result.written = sorted(name for name in changed if name != MANIFEST)
-    if changed or removed:
+            index_md, index_html = renderer.index(
+                index,
+                as_of,
+                has_changelog=changelog_head is not None,
+                has_pdf=bool(pdf),
+                has_scorecard=scorecard is not None,
+            )
+            outputs["index.md"] = index_md.encode()
+            outputs["index.html"] = index_html.encode()
+
+        produced = {f for e in entries.values() for f in e["outputs"]} | set(INDEX)
+        if changelog_head:
+            produced |= set(CHANGELOG)
+        if scorecard is not None:
+            produced.add(SCORECARD)
+        removed = set()
+        for stale in sorted(set(manifest.get("outputs", [])) - produced):
+            # Only plain file names the build itself writes: a manifest edited by hand cannot
+            # make the build delete anything outside the output folder.
+            if (
+                not isinstance(stale, str)
+                or Path(stale).name != stale
+                or stale.startswith(".")
+                or not stale.endswith((".md", ".html", ".pdf"))
+            ):
+                continue
+            target = out / stale
+            if target.is_file() and not target.is_symlink():
+                removed.add(stale)
+                result.removed.append(stale)
+        new_manifest = {
+            "key": key,
+            "outputs": sorted(produced),
+            "changelog_head": changelog_head,
+            "checked_on": day.isoformat(),
+            "index_key": index_key,
+            "strict": strict,
+            "agreements": {n: {k: v for k, v in e.items() if k != "data"} for n, e in sorted(entries.items())},
+        }
+        # Compact: json's C encoder writes it (with an indent, its Python one did, 60 ms for 1,000).
+        outputs[MANIFEST] = (json.dumps(new_manifest, sort_keys=True, separators=(",", ":")) + "\n").encode()
         try:
-            publish(out, changed, removed)
+            written.update(name for name, content in outputs.items() if stage.write(name, content))
+            stage.commit(written, removed)
         except OSError as exc:
-            raise WriteError(
-                f"cannot write to the output folder '{display_path(str(out))}': {exc.strerror or exc}; "
-                "the folder was left as it was"
-            ) from None
+            raise _cannot_write(out, exc) from None
+        result.written = sorted(written - {MANIFEST})
+
     return result
+
+
+@contextlib.contextmanager
+def _stage(out: Path) -> Iterator[Stage]:
+    """`staged(out)`, where a folder that cannot be written to is said so (exit 2)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stage = stack.enter_context(staged(out))
+        except OSError as exc:
+            raise _cannot_write(out, exc) from None
+        yield stage
+
+
+def _cannot_write(out: Path, error: OSError | str) -> WriteError:
+    reason = error if isinstance(error, str) else error.strerror or str(error)
+    return WriteError(
+        f"cannot write to the output folder '{display_path(str(out))}': {reason}; the folder was left as it was"
+    )
 
 
 PARALLEL_FROM = 24  # below this many agreements, starting worker processes costs more than it saves
 
 # What checking one source gives: its problems (but a reused id), its id and where the id
-# stands, the files read besides it, and its pages (by file name) with its index entry, or
-# None when it has errors or its cached pages still hold.
+# stands, the files read besides it, and what `_placed` says of its pages (their names, the
+# ones written into the stage, its index entry, why writing failed), or None when it has
+# errors or its cached pages still hold.
 Checked = tuple[list[Problem], str | None, tuple[int, int], dict[str, str | None], Any]
 
 _worker: _Work | None = None
@@ -329,12 +347,13 @@ def _start_worker(templates: Path | None, strict: bool, pdf: str | None) -> None
     gc.freeze()  # what the worker inherited stays alive; do not walk it on every collection
 
 
-def _check_batch(job: tuple[list[tuple[str, bytes, str]], dt.date, dict[str, Any]]) -> list[Checked]:
+def _check_batch(job: tuple[list[tuple[str, bytes, str]], dt.date, dict[str, Any], Stage]) -> list[Checked]:
     """Check, build into the model and render a batch of sources, each from its bytes, with
-    one Witness: all the work on one agreement happens in one process, and only its pages
-    travel back. The duplicate-id check is left to the caller, which sees every file."""
+    one Witness: all the work on one agreement happens in one process, which writes its pages
+    into the stage; only their names travel back. The duplicate-id check is left to the
+    caller, which sees every file."""
     assert _worker is not None
-    sources, day, reuse = job
+    sources, day, reuse, stage = job
     done: list[Checked] = []
     # The collector is paused: checking makes no cycles worth finding, and would set it off
     # again and again; what it would find is freed after the batch.
@@ -347,7 +366,7 @@ def _check_batch(job: tuple[list[tuple[str, bytes, str]], dt.date, dict[str, Any
                 ident, at = located_id(doc)
                 made = None
                 if checked.ok and doc is not None and reuse.get(name) != inputs:
-                    made = _render(doc.data, name, evidence)
+                    made = _placed(stage, *_render(doc.data, name, evidence))
             done.append((checked.problems, ident, at, inputs, made))
     return done
 
@@ -364,6 +383,24 @@ def _render(data: dict[str, Any], name: str, evidence: Evidence | None) -> tuple
 
         pages[f"{ident}.pdf"] = to_pdf(page, agreement, _worker.renderer, _worker.pdf)
     return pages, index_entry(agreement)
+
+
+def _placed(
+    stage: Stage, pages: dict[str, bytes], entry: dict[str, Any]
+) -> tuple[list[str], list[str], Any, str | None]:
+    """Pages written into the stage: their names, the ones written (the others are published
+    already, byte for byte), the index entry, and why writing failed, if it did."""
+    put = []
+    try:
+        for name, content in pages.items():
+            try:
+                if stage.write(name, content):
+                    put.append(name)
+            except FileExistsError:
+                pass  # two agreements with one id: the id check fails the build
+    except OSError as exc:
+        return list(pages), put, entry, exc.strerror or str(exc)
+    return list(pages), put, entry, None
 
 
 def _reusable_inputs(old: dict[str, Any] | None, sha: str, out: Path) -> dict[str, Any] | None:
@@ -391,17 +428,19 @@ class _Checker:
                 self.workers, mp_context=context, initializer=_start_worker, initargs=self.args
             )
 
-    def run(self, sources: list[tuple[str, bytes, str]], day: dt.date, reuse: dict[str, Any]) -> Iterator[Checked]:
+    def run(
+        self, sources: list[tuple[str, bytes, str]], day: dt.date, reuse: dict[str, Any], stage: Stage
+    ) -> Iterator[Checked]:
         if self.pool is None:
             global _worker
             _worker = _Work(Renderer(self.args[0]), *self.args[1:])
-            yield from _check_batch((sources, day, reuse))
+            yield from _check_batch((sources, day, reuse, stage))
             return
         size = max(1, len(sources) // (self.workers * 4))
         jobs = []
         for at in range(0, len(sources), size):
             batch = sources[at : at + size]
-            jobs.append((batch, day, {name: reuse[name] for name, _, _ in batch if reuse.get(name) is not None}))
+            jobs.append((batch, day, {n: reuse[n] for n, _, _ in batch if reuse.get(n) is not None}, stage))
         for done in self.pool.map(_check_batch, jobs):
             yield from done
 
@@ -514,14 +553,3 @@ def _check_out(out: Path, sources: list[Path]) -> None:
                 f"--out '{display_path(str(out))}' holds the agreement '{display_path(str(source))}'; "
                 "publish to a folder of its own, such as dist"
             )
-
-
-def _same(path: Path, content: bytes) -> bool:
-    """Whether a published file already holds exactly these bytes (a regular file, not a link)."""
-    try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return False
-        with open(path, "rb") as handle:
-            return handle.read(len(content) + 1) == content
-    except OSError:
-        return False

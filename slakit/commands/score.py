@@ -13,7 +13,7 @@ from ..model.agreement import Agreement
 from ..model.dates import parse_date
 from ..world.clock import today
 from ..world.files import find_agreements
-from ..world.load import load_file
+from ..world.load import Document, load_file
 
 if TYPE_CHECKING:
     from ..measuring.scorecard import Scorecard
@@ -33,7 +33,13 @@ def format_for(fmt: str | None, out: str | None) -> str:
     if fmt:
         return fmt
     suffix = Path(out).suffix.lower() if out else ""
-    return {".html": "html", ".htm": "html", ".md": "md", ".json": "json", ".csv": "csv"}.get(suffix, "text")
+    known = {".html": "html", ".htm": "html", ".md": "md", ".json": "json", ".csv": "csv", ".txt": "text"}
+    if suffix and suffix not in known:  # scorecard.pdf would be text in a file named PDF
+        raise UsageError(
+            f"--out {out}: a scorecard is written as .txt, .md, .html, .json or .csv; name the file so, "
+            "or give --format"
+        )
+    return known.get(suffix, "text")
 
 
 def check_out(out: str | None, inputs: list[str | None]) -> None:
@@ -46,9 +52,10 @@ def check_out(out: str | None, inputs: list[str | None]) -> None:
             raise UsageError(f"--out {out} is an input of this run ({given}); give another file for the scorecard")
 
 
-def read_columns(path: str | None) -> dict[str, Any]:
+def read_columns(path: str | None) -> tuple[dict[str, Any], Document | None]:
+    """A --columns file's mapping, and the document (for the places of its problems)."""
     if path is None:
-        return {}
+        return {}, None
     doc, problems = load_file(Path(path), path)
     shape = (
         f"{path}: a --columns file is a mapping: leads, deals, activities (canonical column: export column), "
@@ -63,7 +70,7 @@ def read_columns(path: str | None) -> dict[str, Any]:
         raise UsageError(
             f"{path}: a --columns file maps leads/deals/activities columns; found {type(doc.data).__name__}"
         )
-    return doc.data
+    return doc.data, doc
 
 
 def run_score(
@@ -95,7 +102,8 @@ def run_score(
             raise UsageError(f"--as-of {as_of}: give a date in the years {FIRST_YEAR} to {LAST_YEAR}")
     if timezone is not None:
         _check_zone(timezone)
-    mapping = column_map(preset, read_columns(columns), columns or "--columns")
+    overrides, doc = read_columns(columns)
+    mapping = column_map(preset, overrides, columns or "--columns", doc.locate if doc else None)
     files = [(kind, given) for kind, given in (("leads", leads), ("deals", deals), ("activities", activities)) if given]
     # The exports are read while the agreements are checked: DuckDB reads outside the GIL, so the
     # two share the cores. The zone is the first agreement's, peeked at; if checking finds another

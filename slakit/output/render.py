@@ -206,6 +206,7 @@ class Renderer:
             )
             where = f"{frame.filename}:{frame.lineno}" if frame else name
             message = str(exc).replace(f"'{Fields.__module__}.Fields object'", "the agreement's field")
+            message = message.replace(f"'{Agreement.__module__}.Agreement object'", "the agreement")
             raise TemplateError(f"{where}: error[template]: {type(exc).__name__}: {message}") from None
 
     def context(self, data: dict[str, Any], agreement: Agreement | None = None) -> dict[str, Any]:

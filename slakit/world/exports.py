@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +147,9 @@ _AFTER = 7258118400  # 2200-01-01 UTC
 # currency codes are taken off first; 12.500,00 or 12,50 (a comma before the decimals) is refused, as
 # is a negative amount.
 _AMOUNT = r"(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"
+_DOT_THOUSANDS = r"\d{1,3}\.\d{3}"  # 12.500: twelve and a half, or twelve thousand five hundred?
+# A UTC offset no place has (+99:99, +25:00, -05:75): the cast would move the time by it.
+_BAD_OFFSET = r":\d\d(\.\d+)?\s*[+-]((1[5-9]|[2-9]\d)(:?\d\d)?|\d\d:?[6-9]\d)\s*$"
 SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 MAX_LISTED = 20  # bad cells listed per file before the summary
 
@@ -160,24 +164,37 @@ class ColumnMap:
     outcomes: dict[str, str] = field(default_factory=dict)  # export stage (lower case) -> won|lost|open
 
 
-def column_map(preset: str, overrides: dict[str, Any] | None = None, where: str = "--columns") -> ColumnMap:
-    """The preset's mapping with a --columns file's overrides applied (checked: unknown names are errors)."""
+def column_map(
+    preset: str,
+    overrides: dict[str, Any] | None = None,
+    where: str = "--columns",
+    locate: Callable[[tuple[Any, ...], bool], tuple[int, int]] | None = None,
+) -> ColumnMap:
+    """The preset's mapping with a --columns file's overrides applied (checked: unknown names
+    are errors, placed at their line and column when `locate` finds them in the file)."""
     if preset not in PRESETS:
         raise UsageError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     columns = {kind: dict(cols) for kind, cols in PRESETS[preset].items()}
     sources: dict[str, str] = {}
     outcomes = dict(OUTCOMES)
     problems = []
+
+    def problem(path: tuple[Any, ...], message: str, key: bool = False) -> None:
+        line, column = locate(path, key) if locate else (0, 0)
+        place = f"{where}:{line}:{column}: error[columns]" if line else where
+        problems.append(f"{place}: {message}")
+
     for key, value in (overrides or {}).items():
         if key in KINDS and isinstance(value, dict):
             for canonical, column in value.items():
                 if canonical not in COLUMNS[key]:
-                    problems.append(
-                        f"{where}: {key}.{canonical} is not a canonical column; "
-                        f"known {key} columns: {', '.join(COLUMNS[key])}"
+                    problem(
+                        (key, canonical),
+                        f"{key}.{canonical} is not a canonical column; known {key} columns: {', '.join(COLUMNS[key])}",
+                        key=True,
                     )
                 elif not isinstance(column, str) or not column:
-                    problems.append(f"{where}: {key}.{canonical} must name a column of the export")
+                    problem((key, canonical), f"{key}.{canonical} must name a column of the export")
                 else:
                     columns[key][canonical] = column
         elif key == "sources" and isinstance(value, dict):
@@ -185,15 +202,17 @@ def column_map(preset: str, overrides: dict[str, Any] | None = None, where: str 
         elif key == "outcomes" and isinstance(value, dict):
             for stage, outcome in value.items():
                 if outcome not in ("won", "lost", "open"):
-                    problems.append(f"{where}: outcomes[{stage!r}] is {outcome!r}; use won, lost or open")
+                    problem(("outcomes", stage), f"outcomes[{stage!r}] is {outcome!r}; use won, lost or open")
                 else:
                     outcomes[str(stage).strip().lower()] = outcome
         elif key in (*KINDS, "sources", "outcomes"):
-            problems.append(f"{where}: {key} must be a mapping ({key}: {{...: ...}}), not {type(value).__name__}")
+            problem((key,), f"{key} must be a mapping ({key}: {{...: ...}}), not {type(value).__name__}")
         else:
-            problems.append(
-                f"{where}: unknown key {key!r}; use leads, deals, activities (canonical column: export column), "
-                "sources (export value: lead-source id) or outcomes (deal stage: won, lost or open)"
+            problem(
+                (key,),
+                f"unknown key {key!r}; use leads, deals, activities (canonical column: export column), "
+                "sources (export value: lead-source id) or outcomes (deal stage: won, lost or open)",
+                key=True,
             )
     if problems:
         raise UsageError("\n".join(problems))
@@ -332,8 +351,10 @@ class Exports:
     def read(self, kind: str, given: str) -> None:
         """Read one export as table `kind`; problems are collected, raised by `check()`."""
         path = Path(given)
-        if not path.is_file():
+        if not path.exists():
             raise UsageError(f"--{kind} {given}: no such file")
+        if not path.is_file():
+            raise UsageError(f"--{kind} {given}: not a file (a folder or a device); give the export file")
         suffix = SUFFIXES.get(path.suffix.lower())
         actual = _sniff(path)
         if suffix is None:
@@ -383,8 +404,16 @@ class Exports:
             text = str(exc)
             if "not utf-8 encoded" in text:
                 line = re.search(r"CSV Error on Line: (\d+)", text)
-                where = f" (line {line.group(1)})" if line else ""
-                self._fail(given, f"the file is not UTF-8 text{where}; export it again as CSV UTF-8")
+                self.problems.append(
+                    Problem(
+                        given,
+                        int(line.group(1)) if line else 1,
+                        1,
+                        ERROR,
+                        "file",
+                        "the file is not UTF-8 text; export it again as CSV UTF-8",
+                    )
+                )
             else:
                 self._fail(given, f"cannot read it as {suffix.upper()}: {text.splitlines()[0]}")
             self.con.execute(f"DROP TABLE IF EXISTS {kind}")
@@ -479,16 +508,23 @@ class Exports:
             inner.append(f"nullif(trim({cell}), '') AS {canonical}" if kind_of == "id" else f"{cell} AS {canonical}")
             if kind_of == "time":
                 outer += [f"{self._time_sql(canonical)} AS {canonical}", f"{canonical} AS _text_{canonical}"]
-                accepted = f"a date and time such as 2020-03-05 14:03, in the years {FIRST_YEAR} to {LAST_YEAR}"
+                accepted = (
+                    f"a date and time such as 2020-03-05 14:03, in the years {FIRST_YEAR} to {LAST_YEAR} "
+                    "(an offset, if given, from -14:00 to +14:00)"
+                )
                 checks.append((canonical, name, accepted, f"{canonical} >= {_FIRST} AND {canonical} < {_AFTER}"))
             elif kind_of == "amount":
                 bare = f"regexp_replace({canonical}, '^\\s*[A-Z]{{3}}|[\\s$€£¥]', '', 'g')"
                 parse = (
                     f"CASE WHEN regexp_full_match({bare}, {_literal(_AMOUNT)}) "
+                    f"AND NOT regexp_full_match({bare}, {_literal(_DOT_THOUSANDS)}) "
                     f"THEN try_cast(replace({bare}, ',', '') AS DECIMAL(18, 2)) END"
                 )
                 outer += [f"{parse} AS {canonical}", f"{canonical} AS _text_{canonical}"]
-                accepted = "an amount such as 12500.00 or $12,500.00 (a dot before the cents, not negative)"
+                accepted = (
+                    "an amount such as 12500.00 or $12,500.00 (a dot before the cents, never between "
+                    "thousands; not negative)"
+                )
                 checks.append((canonical, name, accepted, "true"))
             elif kind_of == "outcome":
                 cases = " ".join(
@@ -533,6 +569,8 @@ class Exports:
         layouts = f"timezone({_literal(self.zone)}, try_strptime(trim({col}), {formats}))"
         # A slash in the date means a US layout: the cast would read 1/2/20 as the year 1 (February 20).
         iso = f"NOT contains(left({col}, 10), '/')"
+        # Only text long enough to hold a time and an offset is searched for a bad one (cheap).
+        iso += f" AND NOT (strlen({col}) > 18 AND regexp_matches({col}, {_literal(_BAD_OFFSET)}))"
         cast = f"CASE WHEN {iso} THEN try_cast({col} AS TIMESTAMPTZ) END"
         trimmed = f"CASE WHEN {iso} THEN try_cast(trim({col}) AS TIMESTAMPTZ) END"  # a date alone fails untrimmed
         return f"CAST(epoch(coalesce({cast}, {trimmed}, {layouts})) AS BIGINT)"

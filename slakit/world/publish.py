@@ -20,6 +20,7 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from .files import locked
@@ -28,26 +29,74 @@ _STAGE, _OLD = "slakit-stage-", "slakit-old-"
 _RENAME_EXCHANGE = 2
 
 
+@dataclass(frozen=True)
+class Stage:
+    """The next version of an output folder, being assembled beside it (see `staged`). It
+    travels to worker processes, which write their pages into it as they make them."""
+
+    target: Path  # the published folder
+    path: Path  # the stage beside it
+
+    def write(self, name: str, content: bytes) -> bool:
+        """Put a file in the next version; False (nothing written) when the published one
+        holds these bytes already: it is carried over as it is."""
+        if _same(self.target / name, content):
+            return False
+        fd = os.open(self.path / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        return True
+
+    def commit(self, written: set[str], removed: set[str]) -> None:
+        """Swap the next version in: the files written, every other published entry but the
+        `removed` ones carried over. Nothing written and nothing removed: nothing happens."""
+        if not written and not removed:
+            return
+        if self.target.is_dir():
+            _carry_over(self.target, self.path, written | removed)
+        mask = os.umask(0o22)
+        os.umask(mask)
+        os.chmod(self.path, 0o777 & ~mask)
+        _swap(self.path, self.target)
+
+
+@contextlib.contextmanager
+def staged(out: Path) -> Iterator[Stage]:
+    """A stage for the next version of `out`, held under the folder's lock; whatever is not
+    committed by the end (a failure, an interruption) is removed, and `out` stays as it was."""
+    target = Path(os.path.realpath(out)) if out.is_symlink() else Path(os.path.abspath(out))
+    if target.exists() and not target.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "it is a file, not a folder", str(out))
+    made = [folder for folder in target.parents if not folder.exists()]  # deepest first
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with locked(target.parent):
+            clean_stages(target)
+            with _staging(target) as path:
+                yield Stage(target, path)
+    finally:
+        if not target.exists():  # nothing was published: the folders made for it go too
+            for folder in made:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+
+
 def publish(out: Path, changed: dict[str, bytes], removed: set[str]) -> None:
     """Make `out` hold its present files, with `changed` written (new bytes) and `removed`
     gone, in one step. Names are plain file names inside `out`."""
-    target = Path(os.path.realpath(out)) if out.is_symlink() else Path(os.path.abspath(out))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists() and not target.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, "it is a file, not a folder", str(out))
-    with locked(target.parent):
-        clean_stages(target)
-        with _staging(target) as stage:
-            if target.is_dir():
-                _carry_over(target, stage, set(changed) | removed)
-            mask = os.umask(0o22)
-            os.umask(mask)
-            os.chmod(stage, 0o777 & ~mask)
-            for name, content in changed.items():
-                fd = os.open(stage / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(content)
-            _swap(stage, target)
+    with staged(out) as stage:
+        stage.commit({name for name, content in changed.items() if stage.write(name, content)}, removed)
+
+
+def _same(path: Path, content: bytes) -> bool:
+    """Whether a published file already holds exactly these bytes (a regular file, not a link)."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return False
+        with open(path, "rb") as handle:
+            return handle.read(len(content) + 1) == content
+    except OSError:
+        return False
 
 
 def clean_stages(target: Path) -> None:
