@@ -193,6 +193,11 @@ def test_signature_by_a_stranger_is_an_error(odd: Path) -> None:
             "is not a date written YYYY-MM-DD",
         ),
         (
+            ["--name", "Ana Ruiz", "--role", "Head of Marketing", "--date", "0001-01-01"],
+            2,
+            "--date 0001-01-01: give a date in the years 1900 to 2199",
+        ),
+        (
             ["--name", "Ana Ruiz", "--role", "Head of Marketing", "--party", "sales"],
             2,
             "Ana Ruiz belongs to party 'marketing'",

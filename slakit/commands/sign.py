@@ -24,6 +24,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ..checking.evidence import Evidence, Witness, repository_root
 from ..checking.validate import check_source, content_errors
 from ..errors import InputError, UsageError, shown
+from ..model.dates import FIRST_YEAR, LAST_YEAR, read_date
 from ..model.dates import parse_date as date
 from ..model.terms import Person, people, statement, terms_digest
 from ..world import ssh
@@ -132,6 +133,8 @@ def _signing_date(when: str | None, day: dt.date, data: dict[str, Any], evidence
     parsed = day
     if when is not None:
         parsed = date(when)  # type: ignore[assignment]
+        if parsed is None and read_date(when) is not None:
+            raise UsageError(f"--date {when}: give a date in the years {FIRST_YEAR} to {LAST_YEAR}")
         if parsed is None:
             raise UsageError(f"--date '{when}' is not a date written YYYY-MM-DD")
         if parsed > day:
