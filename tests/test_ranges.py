@@ -236,3 +236,12 @@ def test_any_date_and_any_cycle_finish_with_a_located_error_or_none(
     for command in (("plan", str(path)), ("status", str(path))):
         result = run(*command)
         assert result.exit_code in (0, 1, 2), result.output
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1899-12-31", "2200-01-01"])
+def test_score_as_of_outside_the_years_says_so(tmp_path: Path, day: str) -> None:
+    leads = tmp_path / "leads.csv"
+    leads.write_text("lead_id,mql_at\nL1,2026-07-02 10:00\n")
+    result = run("score", str(TWO_WAY), "--leads", str(leads), "--as-of", day)
+    assert result.exit_code == 2
+    assert f"--as-of {day}: give a date in the years 1900 to 2199" in result.output

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from ..checking.validate import content_errors, validate_paths
 from ..errors import InputError, UsageError
 from ..model.agreement import Agreement
-from ..model.dates import parse_date
+from ..model.dates import read_date
 from ..world.clock import today
 from ..world.files import find_agreements
 from ..world.load import Document, load_file
@@ -95,7 +95,7 @@ def run_score(
         raise UsageError("give at least one export: --leads FILE (and --deals FILE, --activities FILE)")
     day = None
     if as_of is not None:
-        day = parse_date(as_of)
+        day = read_date(as_of)  # any year, so one out of range is named as such below
         if day is None:
             raise UsageError(f"--as-of {as_of!r} is not a date written YYYY-MM-DD")
         if not FIRST_YEAR <= day.year <= LAST_YEAR:
