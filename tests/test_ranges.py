@@ -245,3 +245,14 @@ def test_score_as_of_outside_the_years_says_so(tmp_path: Path, day: str) -> None
     result = run("score", str(TWO_WAY), "--leads", str(leads), "--as-of", day)
     assert result.exit_code == 2
     assert f"--as-of {day}: give a date in the years 1900 to 2199" in result.output
+
+
+def test_changelog_since_outside_the_years_says_so(repo: Path) -> None:
+    (repo / "sla").mkdir()
+    shutil.copy(TWO_WAY, repo / "sla" / "two-way-street.yaml")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "Two-way agreement")
+    for option, day in (("--since", "0001-01-01"), ("--until", "9999-12-31")):
+        result = run("changelog", option, day, cwd=repo)
+        assert result.exit_code == 2
+        assert f"{option} {day}: give a date in the years 1900 to 2199 (or a Git revision)" in result.output

@@ -10,6 +10,7 @@ from typing import Any
 from ..comparing.history import History, QuarterGroup, group, parse_quarter, review_tags
 from ..comparing.history_cache import HistoryCache
 from ..errors import UsageError
+from ..model.dates import FIRST_YEAR, LAST_YEAR, read_date
 from ..model.dates import parse_date as date
 from ..world.clock import today
 from ..world.git import Repo
@@ -21,6 +22,8 @@ def _bound(repo: Repo, value: str | None, option: str) -> tuple[str | None, dt.d
         return None, None
     if date(value):
         return value, date(value)
+    if read_date(value):
+        raise UsageError(f"{option} {value}: give a date in the years {FIRST_YEAR} to {LAST_YEAR} (or a Git revision)")
     if re.match(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$", value):
         raise UsageError(f"{option} '{value}' is not a date written YYYY-MM-DD (or a Git revision)")
     repo.verify(value)
