@@ -399,7 +399,7 @@ DATED = [
 
 
 @rule
-def in_range(data: dict[str, Any], f: Findings, today: dt.date) -> None:
+def dates_in_range(data: dict[str, Any], f: Findings, today: dt.date) -> None:
     """Every date in the years FIRST_YEAR to LAST_YEAR and every duration at most ten years:
     beyond them a figure is mistyped, and the rest of the engine ignores it (parse_date)."""
     for pattern in index().of_kind("date"):
