@@ -298,6 +298,7 @@ CADENCES = ["daily", "weekly", "biweekly", "monthly", "quarterly", "semiannual",
 REVIEW_MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
 CLOCK_UNITS = {"minute": 1, "hour": 60, "day": 1440, "week": 10080, "month": 43200}
 BUSINESS_UNITS = ["business hour", "business day"]
+MAX_MONTHS = 120  # ten years of 30-day months: the longest duration in months an agreement may state
 
 
 @cache
@@ -336,7 +337,11 @@ def durations(business: bool | None = None) -> st.SearchStrategy[str]:
     units = {None: list(CLOCK_UNITS) + BUSINESS_UNITS, True: BUSINESS_UNITS, False: list(CLOCK_UNITS)}[business]
     unit = st.sampled_from(units)
     value = st.one_of(st.integers(1, 500).map(Decimal), st.integers(1, 999).map(lambda n: Decimal(n) / 10))
-    return st.builds(duration_text, value, unit, st.one_of(st.none(), st.booleans()))
+    # A duration is at most ten years (README): 500 months would be an error, 120 is not.
+    value_of = {"month": st.integers(1, MAX_MONTHS).map(Decimal)}
+    return unit.flatmap(
+        lambda u: st.builds(duration_text, value_of.get(u, value), st.just(u), st.one_of(st.none(), st.booleans()))
+    )
 
 
 @cache
@@ -431,7 +436,8 @@ def stepped_target(draw: Any, start: dt.date, end: dt.date) -> dict[str, Any]:
         fmt: Callable[[Decimal], Any] = percent_text
     elif kind == "duration":
         unit = pick(draw, list(CLOCK_UNITS) + BUSINESS_UNITS)
-        values = draw(st.lists(st.integers(1, 300).map(Decimal), min_size=count + 1, max_size=count + 1))
+        top = MAX_MONTHS if unit == "month" else 300  # at most ten years (README)
+        values = draw(st.lists(st.integers(1, top).map(Decimal), min_size=count + 1, max_size=count + 1))
         fmt = lambda v: duration_text(v, unit)  # noqa: E731
     elif kind == "money":
         currency = pick(draw, CURRENCIES)
