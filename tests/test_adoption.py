@@ -83,6 +83,13 @@ def test_adoption_path_in_a_fresh_repository(installed: Path, repo: Path) -> Non
     workflow = YAML(typ="safe").load((repo / ".github" / "workflows" / "sla.yml").read_text())
     runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
     assert "slakit validate sla --format github" in runs and not any("cli.py" in r for r in runs)
+    # Until the first agreement exists there is nothing to check: the steps wait for one.
+    steps = [
+        step for job in workflow["jobs"].values() for step in job["steps"] if step.get("run", "").startswith("slakit ")
+    ]
+    assert [s["run"].split()[1] for s in steps] == ["validate", "diff", "render"]
+    assert all("hashFiles('sla/**/*.yaml', 'sla/**/*.yml') != ''" in s["if"] for s in steps)
+    assert not any("${{" in s["run"] for s in steps)  # the base branch goes through the environment
     readme = (repo / "README.md").read_text()
     assert "## Service level agreements" in readme and "slakit validate" in readme
     # Not installed from a public source: the placeholder is named, and explained.

@@ -5,9 +5,16 @@ agreements a few at a time (in this process) gives. Real CLI, real files, real p
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from conftest import ROOT, run, run_process
 from slakit.commands.build import PARALLEL_FROM
@@ -134,3 +141,45 @@ def test_a_failed_build_leaves_no_folder_it_made_for_its_output(tmp_path: Path) 
     assert result.returncode == 1 and "nothing in the output folder was changed" in result.stderr
     assert not (tmp_path / "new").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["sla"]  # no stage left beside it either
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("command", ["render", "validate"])
+def test_workers_end_when_the_build_is_killed(tmp_path: Path, command: str) -> None:
+    """kill -9 of the command (a CI time limit, the out-of-memory killer): its workers would
+    wait for work forever, holding its output open, and whatever ran it would wait too."""
+    agreements(tmp_path / "sla", 200)
+    args = [sys.executable, str(ROOT / "cli.py"), command, "sla"] + (["--out", "dist"] if command == "render" else [])
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    workers: list[int] = []
+    while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        workers = _children(proc.pid)
+        time.sleep(0.01)
+    assert len(workers) >= 2, "the command ended before its workers could be seen"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)  # returns only once no process holds its output open
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{w}").exists() and "Z" not in _state(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in _state(w)]
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"

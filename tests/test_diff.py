@@ -299,3 +299,18 @@ def test_untrusted_text_in_the_redline_stays_text(history: Path) -> None:
     redline = html.split('<div class="redline">')[1]
     assert "\ue000" not in redline and "\ufffd" in redline  # a marker character in the text cannot fake a mark
     assert html.count("<ins>") == html.count("</ins>") and html.count("<del>") == html.count("</del>")
+
+
+def test_a_link_to_an_agreement_beside_it_is_the_same_agreement(repo: Path) -> None:
+    """validate checks it once, under the file's own name; the diff agrees, with Git, which
+    sees a link as no agreement (it reported a rename and a reused id, and exit 1)."""
+    (repo / "sla").mkdir()
+    shutil.copy(ROOT / "sla" / "two-way-street.yaml", repo / "sla" / "two-way-street.yaml")
+    (repo / "sla" / "inner-link.yaml").symlink_to("two-way-street.yaml")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "an agreement and a link to it")
+    checked = run("validate", "sla", cwd=repo)
+    assert checked.exit_code == 0 and "1 agreement checked: all valid" in checked.output
+    result = run("diff", cwd=repo)
+    assert result.exit_code == 0, result.output
+    assert "0 of 1 agreement differ" in result.output and "renamed" not in result.output

@@ -384,3 +384,19 @@ def test_a_template_naming_what_the_model_lacks_says_the_agreement(tmp_path: Pat
     assert result.exit_code == 1
     assert "UndefinedError: the agreement has no attribute 'reward_pool'" in result.output
     assert "slakit.model" not in result.output
+
+
+def test_a_missing_include_and_a_template_not_in_utf8_are_placed(tmp_path: Path) -> None:
+    custom = tmp_path / "custom"
+    shutil.copytree(ROOT / "templates", custom)
+    rewards = custom / "sections" / "rewards.md.j2"
+    lines = rewards.read_text().count("\n")
+    rewards.write_text(rewards.read_text() + '{% include "nope.j2" %}\n')
+    result = run("render", str(ROOT / "sla"), "--out", str(tmp_path / "out"), "--templates", str(custom))
+    assert result.exit_code == 1
+    assert f"{rewards}:{lines + 1}: error[template]: template 'nope.j2' not found in {custom}" in result.output
+    rewards.write_bytes(b"\xff\xfe{{ x }}")
+    result = run("render", str(ROOT / "sla"), "--out", str(tmp_path / "out"), "--templates", str(custom))
+    assert result.exit_code == 1
+    assert f"{rewards}: error[template]: the file is not UTF-8 text" in result.output
+    assert not (tmp_path / "out").exists()

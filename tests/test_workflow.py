@@ -344,3 +344,19 @@ def test_preview_port_in_use_suggests_port_zero(tmp_path: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
     assert "--port 0 to pick a free one" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "dist").exists()  # refused before building anything
+
+
+@pytest.mark.skipif(
+    shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) is None,
+    reason="check-jsonschema is not installed (requirements.txt installs it)",
+)
+def test_the_workflow_init_writes_validates_against_its_published_schema(repo: Path) -> None:
+    assert run("init", cwd=repo).exit_code == 0
+    tool = str(Path(sys.executable).parent / "check-jsonschema")
+    result = subprocess.run(
+        [tool, "--builtin-schema", "vendor.github-workflows", str(repo / ".github/workflows/sla.yml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

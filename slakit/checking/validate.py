@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
@@ -18,6 +17,7 @@ from ..model.terms import remembering_digests
 from ..world.clock import today
 from ..world.files import find_agreements
 from ..world.load import Document, load_file, no_cycle_collection
+from ..world.workers import start_worker
 from .evidence import Evidence, Witness
 from .rules import SIGNOFF, check, suggest, where
 from .schema import conforms, validator
@@ -142,7 +142,7 @@ def _validate_in_workers(
     size = max(1, len(files) // (workers * 4))
     jobs = [(files[at : at + size], day, enforce_signoff, outside) for at in range(0, len(files), size)]
     results = []
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=gc.freeze) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker, initargs=(os.getpid(),)) as pool:
         checked = (one for batch in pool.map(_check_batch, jobs) for one in batch)
         for (_, name), (problems, ident, at) in zip(files, checked):
             if ident is not None:

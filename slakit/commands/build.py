@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gc
 import hashlib
 import json
 import multiprocessing
@@ -45,6 +44,7 @@ from ..world.publish import Stage, staged
 from ..world.resources import ENGINE, SCHEMA_PATH, TEMPLATES
 from ..world.ssh import file_digest
 from ..world.text import display_path
+from ..world.workers import start_worker
 
 MANIFEST = ".slakit-build.json"
 
@@ -341,10 +341,10 @@ class _Work:
     pdf: str | None
 
 
-def _start_worker(templates: Path | None, strict: bool, pdf: str | None) -> None:
+def _start_worker(parent: int, templates: Path | None, strict: bool, pdf: str | None) -> None:
     global _worker
     _worker = _Work(Renderer(templates), strict, pdf)
-    gc.freeze()  # what the worker inherited stays alive; do not walk it on every collection
+    start_worker(parent)
 
 
 def _check_batch(job: tuple[list[tuple[str, bytes, str]], dt.date, dict[str, Any], Stage]) -> list[Checked]:
@@ -425,7 +425,7 @@ class _Checker:
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
             self.pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_start_worker, initargs=self.args
+                self.workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), *self.args)
             )
 
     def run(

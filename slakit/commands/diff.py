@@ -9,7 +9,15 @@ from ..comparing.diff import DiffResult, Side, Version, compare_sides, read_vers
 from ..errors import ERROR, Problem, UsageError
 from ..model.terms import remembering_digests
 from ..output.report import use_colour
-from ..world.files import MAX_BYTES, YAML_SUFFIXES, FileRefused, agreement_files, is_agreement_under, read_agreement
+from ..world.files import (
+    MAX_BYTES,
+    YAML_SUFFIXES,
+    FileRefused,
+    agreement_files,
+    distinct,
+    is_agreement_under,
+    read_agreement,
+)
 from ..world.git import BlobTooLarge, Repo
 from ..world.load import RevisionLoader, no_cycle_collection, size_problem
 from ..world.text import display_path
@@ -55,7 +63,7 @@ def work_tree_side(repo: Repo, paths: list[Path]) -> dict[str, bytes | Problem]:
             candidates = agreement_files(path)
         else:
             candidates = [path] if path.exists() or path.is_symlink() else []
-        for file in candidates:
+        for file in distinct(candidates):
             name = _relative(repo, file)
             files[name] = read_file(file, name)
     return files

@@ -199,12 +199,15 @@ class Renderer:
         except jinja2.TemplateSyntaxError as exc:
             raise InputError(f"{exc.filename or name}:{exc.lineno}: error[template]: {exc.message}") from None
         except jinja2.TemplateNotFound as exc:
-            raise InputError(f"template {exc.name!r} not found in {', '.join(self.search)}") from None
+            where = _template_line(exc)  # the template that includes the missing one, if any
+            missing = f"template {exc.name!r} not found in {', '.join(self.search)}"
+            raise InputError(f"{where}: error[template]: {missing}" if where else missing) from None
+        except UnicodeDecodeError as exc:  # a template file that is not UTF-8: say which
+            raise InputError(
+                f"{_undecodable_template(exc, self.search) or name}: error[template]: the file is not UTF-8 text"
+            ) from None
         except Exception as exc:  # a template bug (undefined name, bad filter argument): say where
-            frame = next(
-                (f for f in reversed(traceback.extract_tb(exc.__traceback__)) if f.filename.endswith(".j2")), None
-            )
-            where = f"{frame.filename}:{frame.lineno}" if frame else name
+            where = _template_line(exc) or name
             message = str(exc).replace(f"'{Fields.__module__}.Fields object'", "the agreement's field")
             message = message.replace(f"'{Agreement.__module__}.Agreement object'", "the agreement")
             raise TemplateError(f"{where}: error[template]: {type(exc).__name__}: {message}") from None
@@ -291,6 +294,24 @@ class Renderer:
 
 
 _BODY = "\ufdd1body\ufdd1"  # where the body goes (a noncharacter: no file text has one)
+
+
+def _template_line(exc: BaseException) -> str | None:
+    """file:line of the template being run when `exc` was raised (None: none was)."""
+    frame = next((f for f in reversed(traceback.extract_tb(exc.__traceback__)) if f.filename.endswith(".j2")), None)
+    return f"{frame.filename}:{frame.lineno}" if frame else None
+
+
+def _undecodable_template(exc: UnicodeDecodeError, search: list[str]) -> str | None:
+    """The template file whose bytes are `exc.object`, looked for in the search folders."""
+    for folder in search:
+        for path in sorted(Path(folder).rglob("*.j2")):
+            try:
+                if path.read_bytes() == exc.object:
+                    return str(path)
+            except OSError:
+                continue
+    return None
 
 
 def tidy(markdown: str) -> str:

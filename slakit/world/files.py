@@ -155,10 +155,20 @@ def find_agreements(paths: Iterable[str]) -> list[tuple[Path, str]]:
             found.append((path, display_path(str(path))))
         else:
             raise UsageError(f"path '{display_path(given)}' does not exist")
-    unique: dict[Path, tuple[Path, str]] = {}
-    for path, name in found:
-        unique.setdefault(path.resolve(), (path, name))
     # The path as found (not resolved): whether it is a link is judged when it is read.
+    names = dict(found)
+    return [(path, names[path]) for path in distinct(names)]
+
+
+def distinct(paths: Iterable[Path]) -> list[Path]:
+    """The paths less those naming a file already listed: a link to an agreement beside it
+    is the same agreement, listed once, under the file's own name (Git, too, sees a link as
+    no agreement)."""
+    unique: dict[Path, Path] = {}
+    for path in paths:
+        kept = unique.setdefault(path.resolve(), path)
+        if kept.is_symlink() and not path.is_symlink():
+            unique[path.resolve()] = path
     return list(unique.values())
 
 
