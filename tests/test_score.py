@@ -394,6 +394,15 @@ def test_hubspot_preset_and_columns_file(files, tmp_path):
     assert [p["actual"] for p in commitment(data, "lead-value")["periods"]] == [220, 200, 30]
 
 
+def mql_times(tmp_path: Path, rows: list[tuple[str, str]]) -> dict[str, int]:
+    """Each lead's MQL time as read, in epoch seconds, from a CSV of these rows."""
+    path = write_csv(tmp_path / "t.csv", ["lead_id", "mql_at"], rows)
+    with Exports(column_map("canonical"), "America/New_York") as x:
+        x.read("leads", str(path))
+        x.check()
+        return dict(x.sql("SELECT lead_id, mql_at FROM leads"))
+
+
 def test_offsets_are_taken_as_given_and_naive_times_are_local(tmp_path):
     rows = [
         ("A", "2020-03-31 23:30"),  # naive: New York, March
@@ -405,13 +414,8 @@ def test_offsets_are_taken_as_given_and_naive_times_are_local(tmp_path):
         ("G", "2020-07-01 12:00 America/Chicago"),  # a zone named after the time: 17:00 UTC
         ("H", "2020-07-01 12:00+0530"),  # an offset without a colon: 06:30 UTC
     ]
-    path = write_csv(tmp_path / "t.csv", ["lead_id", "mql_at"], rows)
-    with Exports(column_map("canonical"), "America/New_York") as x:
-        x.read("leads", str(path))
-        x.check()
-        got = dict(x.sql("SELECT lead_id, mql_at FROM leads"))
     utc = dt.UTC
-    assert got == {
+    assert mql_times(tmp_path, rows) == {
         "A": int(dt.datetime(2020, 4, 1, 3, 30, tzinfo=utc).timestamp()),
         "B": int(dt.datetime(2020, 4, 1, 4, 30, tzinfo=utc).timestamp()),
         "C": int(dt.datetime(2020, 4, 1, 3, 0, tzinfo=utc).timestamp()),
@@ -443,13 +447,8 @@ def test_offsets_at_the_edges_are_read(tmp_path):
         ("B", "2020-07-01 12:00:00-12:00"),
         ("C", "2020-07-01 12:00:00.5+05:45"),
     ]
-    path = write_csv(tmp_path / "t.csv", ["lead_id", "mql_at"], rows)
-    with Exports(column_map("canonical"), "America/New_York") as x:
-        x.read("leads", str(path))
-        x.check()
-        got = dict(x.sql("SELECT lead_id, mql_at FROM leads"))
     utc = dt.UTC
-    assert got == {
+    assert mql_times(tmp_path, rows) == {
         "A": int(dt.datetime(2020, 6, 30, 22, 0, tzinfo=utc).timestamp()),
         "B": int(dt.datetime(2020, 7, 2, 0, 0, tzinfo=utc).timestamp()),
         "C": int(dt.datetime(2020, 7, 1, 6, 15, tzinfo=utc).timestamp()),  # the fraction is cut

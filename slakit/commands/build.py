@@ -391,15 +391,14 @@ def _placed(
     """Pages written into the stage: their names, the ones written (the others are published
     already, byte for byte), the index entry, and why writing failed, if it did."""
     put = []
-    try:
-        for name, content in pages.items():
-            try:
-                if stage.write(name, content):
-                    put.append(name)
-            except FileExistsError:
-                pass  # two agreements with one id: the id check fails the build
-    except OSError as exc:
-        return list(pages), put, entry, exc.strerror or str(exc)
+    for name, content in pages.items():
+        try:
+            if stage.write(name, content):
+                put.append(name)
+        except FileExistsError:
+            pass  # two agreements with one id: the id check fails the build
+        except OSError as exc:
+            return list(pages), put, entry, exc.strerror or str(exc)
     return list(pages), put, entry, None
 
 

@@ -27,7 +27,6 @@ _INLINE = re.compile(r"([\\`*_\[\]{}<>|~&])")
 # Characters that only mean something at the start of a line (headings, quotes, lists, rules).
 _LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)](?=\s|$))")
 _BLANK_LINE = re.compile(r"\n\s*\n")
-_HEADING_ID = re.compile(r"\s*\{#([a-z0-9][a-z0-9-]*)\}\s*$")
 
 
 class MdText(Markup):
@@ -91,14 +90,16 @@ def _escape_line(text: str) -> str:
     )
 
 
-_HEADING_ID_LINE = re.compile(r"^(#{1,6} .*?)[ \t]*\{#[a-z0-9][a-z0-9-]*\}[ \t]*$", re.MULTILINE)
+# The anchor a template writes at the end of a heading line. Text from a file cannot
+# match: its braces are escaped ("\\{").
+_ANCHORED_HEADING = re.compile(r"^(#{1,6}[ \t].*?)[ \t]*\{#([a-z0-9][a-z0-9-]*)\}[ \t]*$", re.MULTILINE)
 
 
 def for_github(markdown: str) -> str:
     """GitHub-flavoured Markdown: headings without the `{#anchor}` attribute, which GitHub
     would show as text (it makes its own anchors from the heading text). Only an attribute
     our templates wrote can match: text from a file has its braces escaped."""
-    return _HEADING_ID_LINE.sub(r"\1", markdown)
+    return _ANCHORED_HEADING.sub(r"\1", markdown)
 
 
 @dataclass(frozen=True)
@@ -108,10 +109,8 @@ class Heading:
     text: str
 
 
-# The anchor a template writes at the end of a heading line. Text from a file cannot
-# match: its braces are escaped ("\\{"), and a noncharacter cannot survive `clean_text`,
-# so the marker put in its place below is ours alone.
-_ANCHORED_HEADING = re.compile(r"^(#{1,6}[ \t].*?)[ \t]*\{#([a-z0-9][a-z0-9-]*)\}[ \t]*$", re.MULTILINE)
+# A heading's anchor is put through the engine as this noncharacter around it: one cannot
+# survive `clean_text`, so the marker is ours alone.
 _MARK = "\ufdd0"
 _HEADING_HTML = re.compile(r"<h([1-6])>(.*?)</h\1>\n")
 _TH = re.compile(r'<th( style="[^"]*")?>')

@@ -166,9 +166,9 @@ def distinct(paths: Iterable[Path]) -> list[Path]:
     no agreement)."""
     unique: dict[Path, Path] = {}
     for path in paths:
-        kept = unique.setdefault(path.resolve(), path)
-        if kept.is_symlink() and not path.is_symlink():
-            unique[path.resolve()] = path
+        key = path.resolve()
+        if key not in unique or (unique[key].is_symlink() and not path.is_symlink()):
+            unique[key] = path
     return list(unique.values())
 
 

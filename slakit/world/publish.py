@@ -81,13 +81,6 @@ def staged(out: Path) -> Iterator[Stage]:
                     folder.rmdir()
 
 
-def publish(out: Path, changed: dict[str, bytes], removed: set[str]) -> None:
-    """Make `out` hold its present files, with `changed` written (new bytes) and `removed`
-    gone, in one step. Names are plain file names inside `out`."""
-    with staged(out) as stage:
-        stage.commit({name for name, content in changed.items() if stage.write(name, content)}, removed)
-
-
 def _same(path: Path, content: bytes) -> bool:
     """Whether a published file already holds exactly these bytes (a regular file, not a link)."""
     try:

@@ -23,7 +23,7 @@ def clean_text(text: str) -> str:
     overrides become U+FFFD (line breaks and tabs stay)."""
     if text.isascii() and text.isprintable():  # most text: nothing to replace, checked in C
         return text
-    return _UNSAFE.sub("\ufffd", text) if _UNSAFE.search(text) else text
+    return _UNSAFE.sub("\ufffd", text)
 
 
 def clean_line(text: str) -> str:

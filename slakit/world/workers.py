@@ -7,8 +7,6 @@ command would wait for it too. On Linux the kernel kills each worker when its pa
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import gc
 import os
 import signal
@@ -24,6 +22,8 @@ def start_worker(parent: int) -> None:
 
 
 def _die_with(parent: int) -> None:
+    import ctypes.util  # only in workers: a validate of a few files starts none
+
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
