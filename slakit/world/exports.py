@@ -404,16 +404,8 @@ class Exports:
             text = str(exc)
             if "not utf-8 encoded" in text:
                 line = re.search(r"CSV Error on Line: (\d+)", text)
-                self.problems.append(
-                    Problem(
-                        given,
-                        int(line.group(1)) if line else 1,
-                        1,
-                        ERROR,
-                        "file",
-                        "the file is not UTF-8 text; export it again as CSV UTF-8",
-                    )
-                )
+                at = int(line.group(1)) if line else 1
+                self._fail(given, "the file is not UTF-8 text; export it again as CSV UTF-8", at)
             else:
                 self._fail(given, f"cannot read it as {suffix.upper()}: {text.splitlines()[0]}")
             self.con.execute(f"DROP TABLE IF EXISTS {kind}")
@@ -623,8 +615,8 @@ class Exports:
         ]
         self._listed(given, found, f"duplicated ids in {name!r}")
 
-    def _fail(self, given: str, message: str) -> None:
-        self.problems.append(Problem(given, 1, 1, ERROR, "file", message))
+    def _fail(self, given: str, message: str, line: int = 1) -> None:
+        self.problems.append(Problem(given, line, 1, ERROR, "file", message))
 
     def check(self) -> None:
         """Raise one InputError listing every problem of every file, then a summary."""

@@ -22,11 +22,10 @@ def start_worker(parent: int) -> None:
 
 
 def _die_with(parent: int) -> None:
-    import ctypes.util  # only in workers: a validate of a few files starts none
+    import ctypes  # only in workers: a validate of a few files starts none
 
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    try:  # the process's own symbols hold libc's (no library search, which runs ldconfig)
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: no such call
         return
     if os.getppid() != parent:  # the parent died before the call above: nobody would tell
