@@ -5,6 +5,7 @@ agreements a few at a time (in this process) gives. Real CLI, real files, real p
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -183,3 +184,17 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "Z"
+
+
+@pytest.mark.parametrize("count, workers", [(1, 2), (7, 2), (31, 2), (1000, 2), (1000, 8), (50, 3)])
+def test_batches_cover_every_item_once_and_shrink(count: int, workers: int) -> None:
+    from slakit.world.workers import shrinking_batches
+
+    spans = shrinking_batches(count, workers)
+    assert [i for start, end in spans for i in range(start, end)] == list(range(count))
+    sizes = [end - start for start, end in spans]
+    assert all(a >= b for a, b in itertools.pairwise(sizes[:-1]))  # never growing (the very last is what is left)
+    assert sizes[-1] <= 8  # the workers end on small batches, not on one long one
+    if count >= 1000:
+        assert sizes[0] == -(-count // (workers * 3))  # a third of a worker's share first
+        assert len(spans) < count // 10  # not one round trip per file

@@ -44,7 +44,7 @@ from ..world.publish import Stage, staged
 from ..world.resources import ENGINE, SCHEMA_PATH, TEMPLATES
 from ..world.ssh import file_digest
 from ..world.text import display_path
-from ..world.workers import start_worker
+from ..world.workers import shrinking_batches, start_worker
 
 MANIFEST = ".slakit-build.json"
 
@@ -435,10 +435,9 @@ class _Checker:
             _worker = _Work(Renderer(self.args[0]), *self.args[1:])
             yield from _check_batch((sources, day, reuse, stage))
             return
-        size = max(1, len(sources) // (self.workers * 4))
         jobs = []
-        for at in range(0, len(sources), size):
-            batch = sources[at : at + size]
+        for start, end in shrinking_batches(len(sources), self.workers):
+            batch = sources[start:end]
             jobs.append((batch, day, {n: reuse[n] for n, _, _ in batch if reuse.get(n) is not None}, stage))
         for done in self.pool.map(_check_batch, jobs):
             yield from done

@@ -30,3 +30,17 @@ def _die_with(parent: int) -> None:
         return
     if os.getppid() != parent:  # the parent died before the call above: nobody would tell
         os._exit(1)
+
+
+def shrinking_batches(count: int, workers: int, smallest: int = 8) -> list[tuple[int, int]]:
+    """(start, end) of batches of `count` items for `workers` processes, each a third of a
+    worker's share of what is left, down to `smallest`: big batches first (each costs a
+    round trip), small ones last, so the workers finish together instead of one of them
+    working alone through a long last batch (agreements differ in cost several times over)."""
+    spans = []
+    at = 0
+    while at < count:
+        size = max(smallest, -(-(count - at) // (workers * 3)))
+        spans.append((at, min(count, at + size)))
+        at += size
+    return spans
