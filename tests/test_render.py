@@ -268,6 +268,26 @@ def test_templates_folder_overrides_built_in_templates(tmp_path: Path) -> None:
     assert "## 9. Rewards\n\nRewards are paid in 2 ways.\n" in md
 
 
+def test_templates_read_fields_and_mapping_methods_alike(tmp_path: Path) -> None:
+    """`data.x` reads the field x; a mapping's method names (`keys`, `get`) stay methods; a
+    field the schema allows but the file leaves out reads as nothing."""
+    custom = tmp_path / "templates" / "sections"
+    custom.mkdir(parents=True)
+    (custom / "rewards.md.j2").write_text(
+        "Term keys: {{ data.term.keys() | sort | join(' ') }}; cadence {{ data.term.review_cadence }}; "
+        "zone {{ data.get('timezone') }}; pool {{ data.rewards[0].pool.amount }} {{ data.rewards[0].pool.currency }}; "
+        "penalties {{ data.penalties is none }}.\n"
+    )
+    result = run("render", "sla", "--out", str(tmp_path / "out"), "--templates", str(tmp_path / "templates"), cwd=ROOT)
+    assert result.exit_code == 0, result.output
+    md = (tmp_path / "out" / "company-a-lead-management.md").read_text()
+    expected = (
+        "Term keys: end last\\_review next\\_review review\\_cadence; cadence quarterly; "
+        "zone America/New\\_York; pool 5000 USD; penalties True.\n"
+    )
+    assert f"## 9. Rewards\n\n{expected}" in md
+
+
 def test_template_mistake_names_the_template_and_line(tmp_path: Path) -> None:
     custom = tmp_path / "templates" / "sections"
     custom.mkdir(parents=True)
