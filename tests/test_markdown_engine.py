@@ -151,3 +151,22 @@ def test_the_text_that_crashes_the_rust_port_gets_a_page() -> None:
     html, headings = to_html("## Title [ `x {#title}\n\n[ `unclosed\n")
     assert html == '<h2 id="title">Title [ `x</h2>\n<p>[ `unclosed</p>\n'
     assert headings == [Heading(2, "title", "Title [ `x")]
+
+
+HEADING_PIECES = ["#", "##", "#######", " ", "\t", "x", "{#a-1}", "{#ok}", "{#}", "{#A}", "\\{#b}", "\r", "}", "{#"]
+HEADING_LINE = re.compile(r"(#{1,6}[ \t].*?)[ \t]*\{#([a-z0-9][a-z0-9-]*)\}[ \t]*")
+
+
+def heading_oracle(text: str, anchored: str) -> str:
+    """Line by line: a whole line that is an anchored heading becomes `anchored` with its
+    text and anchor put in ({0}, {1}); every other line stays as it is."""
+    lines = text.split("\n")
+    return "\n".join(anchored.format(*m.groups()) if (m := HEADING_LINE.fullmatch(line)) else line for line in lines)
+
+
+@settings(max_examples=S.examples(10))
+@given(st.lists(st.lists(st.sampled_from(HEADING_PIECES), max_size=6).map("".join), max_size=6).map("\n".join))
+def test_heading_anchors_are_found_on_every_line(text: str) -> None:
+    """The anchors come off the first line, the last and every one between, and nothing else."""
+    assert markdown.for_github(text) == heading_oracle(text, "{0}")
+    assert markdown._rewrite_headings(text, r"\1<\2>") == heading_oracle(text, "{0}<{1}>")

@@ -93,13 +93,25 @@ def _escape_line(text: str) -> str:
 # The anchor a template writes at the end of a heading line. Text from a file cannot
 # match: its braces are escaped ("\\{").
 _ANCHORED_HEADING = re.compile(r"^(#{1,6}[ \t].*?)[ \t]*\{#([a-z0-9][a-z0-9-]*)\}[ \t]*$", re.MULTILINE)
+# The same on every line but the first, found from the line break before it: a pattern that
+# starts with a plain character is searched for three times as fast as one that starts at "^".
+_LATER_HEADING = re.compile(r"\n" + _ANCHORED_HEADING.pattern[1:], re.MULTILINE)
+
+
+def _rewrite_headings(markdown: str, template: str) -> str:
+    """`markdown` with each anchored heading line replaced by `template` (\\1: the heading,
+    \\2: its anchor), as `_ANCHORED_HEADING.sub(template, markdown)` would make it."""
+    first = _ANCHORED_HEADING.match(markdown)
+    if first is None:
+        return _LATER_HEADING.sub("\n" + template, markdown)
+    return first.expand(template) + _LATER_HEADING.sub("\n" + template, markdown[first.end() :])
 
 
 def for_github(markdown: str) -> str:
     """GitHub-flavoured Markdown: headings without the `{#anchor}` attribute, which GitHub
     would show as text (it makes its own anchors from the heading text). Only an attribute
     our templates wrote can match: text from a file has its braces escaped."""
-    return _ANCHORED_HEADING.sub(r"\1", markdown)
+    return _rewrite_headings(markdown, r"\1")
 
 
 @dataclass(frozen=True)
@@ -185,7 +197,7 @@ def to_html(markdown: str) -> tuple[str, list[Heading]]:
     in order. `## Title {#anchor}` gives <h2 id="anchor">Title</h2> (the Pandoc/kramdown
     convention); tables get a frame of their own, so a table wider than a phone scrolls
     sideways instead of splitting words, and column headers say they are."""
-    marked = _ANCHORED_HEADING.sub(lambda m: f"{m.group(1)}{_MARK}{m.group(2)}{_MARK}", markdown)
+    marked = _rewrite_headings(markdown, rf"\1{_MARK}\2{_MARK}")
     html = _render(marked)
     headings: list[Heading] = []
 
@@ -205,7 +217,7 @@ def to_html(markdown: str) -> tuple[str, list[Heading]]:
     if "<table>" in html:
         html = html.replace("<table>\n", '<div class="table-wrap">\n<table>\n')
         html = html.replace("</table>\n", "</table>\n</div>\n")
-        html = _TH.sub(lambda m: f'<th{m.group(1) or ""} scope="col">', html)
+        html = _TH.sub(r'<th\1 scope="col">', html)  # an unmatched group gives ""
     return html, headings
 
 
