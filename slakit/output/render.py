@@ -115,8 +115,15 @@ class _Environment(jinja2.Environment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         methods = _MAPPING_ATTRIBUTES.get(type(obj))
-        if methods is None or attribute in methods:
-            return super().getattr(obj, attribute)
+        if methods is None or attribute in methods:  # Jinja's own lookup, without a call more
+            try:
+                return getattr(obj, attribute)
+            except AttributeError:
+                pass
+            try:
+                return obj[attribute]
+            except (TypeError, LookupError, AttributeError):
+                return self.undefined(obj=obj, name=attribute)
         try:
             return obj[attribute]
         except KeyError:
@@ -134,14 +141,28 @@ def _allowed_fields() -> dict[tuple[str, ...], frozenset[str]]:
 
 
 def _view(value: Any, path: tuple[str, ...], allowed: dict[tuple[str, ...], frozenset[str]]) -> Any:
+    # Most values are leaves: they are cleaned or kept right here, without a call (and a
+    # schema path) of their own; a page has a few hundred of them.
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, list):
         item = path + ("*",)
-        return [_view(v, item, allowed) for v in value]
+        return [
+            clean_text(v) if isinstance(v, str) else _view(v, item, allowed) if isinstance(v, (dict, list)) else v
+            for v in value
+        ]
     if not isinstance(value, dict):
         return value
-    fields = Fields({k: _view(v, path + (k,), allowed) for k, v in value.items()})
+    fields = Fields(
+        {
+            k: clean_text(v)
+            if isinstance(v, str)
+            else _view(v, path + (k,), allowed)
+            if isinstance(v, (dict, list))
+            else v
+            for k, v in value.items()
+        }
+    )
     fields.allowed = allowed.get(path, frozenset())
     return fields
 
