@@ -246,6 +246,26 @@ def test_writes_never_follow_planted_links_and_clean_leftovers(tmp_path: Path) -
     assert victim.read_text() == "keep me\n" and not report.is_symlink() and not leftover.exists()
 
 
+def test_an_output_folder_that_holds_an_agreement_is_refused(repo: Path) -> None:
+    """--out is swapped whole: never the agreements' own folder, one above it (also by a
+    link), nor a folder an agreement links into."""
+    sla = repo / "work" / "sla"
+    sla.mkdir(parents=True)
+    (sla / "a.yaml").write_text(MINIMAL)
+    (repo / "alias").symlink_to(repo / "work")
+    kept = repo / "kept"
+    kept.mkdir()
+    (kept / "b.yaml").write_text(MINIMAL.replace("id: minimal", "id: minimal-b", 1))
+    (sla / "b.yaml").symlink_to(kept / "b.yaml")
+    for out, holds in ((sla, "a.yaml"), (repo / "alias", "a.yaml"), (kept, "b.yaml")):
+        result = run("render", str(sla), "--out", str(out), cwd=repo)
+        assert result.exit_code == 2, (out, result.output)
+        assert f"--out '{out}' holds the agreement '{sla / holds}'" in result.output
+    result = run("render", str(sla), "--out", str(repo / "dist"), cwd=repo)
+    assert result.exit_code == 0, result.output  # beside them is fine
+    assert sorted(p.name for p in (repo / "dist").glob("minimal*.html")) == ["minimal-b.html", "minimal.html"]
+
+
 def test_explicit_output_paths_that_cannot_be_written(tmp_path: Path) -> None:
     sla = tmp_path / "sla"
     sla.mkdir()

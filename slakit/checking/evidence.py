@@ -20,6 +20,7 @@ from ..errors import ERROR, Problem, SlakitError
 from ..model.dates import parse_date
 from ..model.terms import Check, statement, terms_digest
 from ..world import ssh
+from ..world.files import real_folder
 from ..world.git import Repo, toplevel
 from ..world.load import Document, load_bytes, load_file
 
@@ -47,20 +48,7 @@ class Evidence:
 def repository_root(path: Path) -> Path:
     """The top folder of the repository an agreement is in (its Git work tree, or else the
     current folder): where allowed_signers is, and what roster paths are relative to."""
-    return _root(_real_folder(path)) or Path.cwd().resolve()
-
-
-def _real_folder(path: Path) -> str:
-    """The folder a file really is in, symbolic links resolved; each folder is resolved
-    once per run (resolving walks every component of the path, for each of many files)."""
-    if path.is_symlink():
-        return str(path.resolve().parent)
-    return _resolved(os.getcwd(), str(path.parent))
-
-
-@lru_cache(maxsize=256)
-def _resolved(cwd: str, folder: str) -> str:
-    return str(Path(cwd, folder).resolve())
+    return _root(real_folder(path)) or Path.cwd().resolve()
 
 
 @lru_cache(maxsize=256)
@@ -176,7 +164,7 @@ class Witness:
         """One `git log` of the file, oldest first; its revisions read through the shared
         cat-file process until every signed digest has been found. Commits dated after
         `today` (SOURCE_DATE_EPOCH) are left out: as of that day they do not exist yet."""
-        if _root(_real_folder(path)) is None:
+        if _root(real_folder(path)) is None:
             return
         try:
             repo = self._repo(root)

@@ -38,7 +38,7 @@ from ..model.dates import parse_date as date
 from ..model.terms import remembering_digests
 from ..output.render import Renderer, index_entry
 from ..world.clock import epoch_is_set, today
-from ..world.files import FileRefused, find_agreements, read_agreement
+from ..world.files import FileRefused, find_agreements, read_agreement, real_folder, real_path
 from ..world.load import load_bytes, no_cycle_collection
 from ..world.publish import Stage, staged
 from ..world.resources import ENGINE, SCHEMA_PATH, TEMPLATES
@@ -524,7 +524,7 @@ def _scorecard(paths: list[str], templates: Path | None) -> bytes | None:
 def _shown(name: str) -> str:
     """The source path as the page shows it: relative to the current folder when inside it."""
     try:
-        return Path(name).resolve().relative_to(Path.cwd()).as_posix()
+        return real_path(Path(name)).relative_to(Path.cwd()).as_posix()
     except ValueError:
         return Path(name).name
 
@@ -545,8 +545,13 @@ def _check_out(out: Path, sources: list[Path]) -> None:
         raise UsageError(
             f"--out '{display_path(str(out))}' is the current folder or holds it; publish to a folder of its own, such as dist"
         )
+    outside: set[str] = set()  # real folders known not to be in `out` (most sources share one)
     for source in sources:
-        if real in source.resolve().parents:
+        folder = real_folder(source)
+        if folder in outside:
+            continue
+        outside.add(folder)
+        if real == Path(folder) or real in Path(folder).parents:
             raise UsageError(
                 f"--out '{display_path(str(out))}' holds the agreement '{display_path(str(source))}'; "
                 "publish to a folder of its own, such as dist"

@@ -15,6 +15,7 @@ import stat
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputError, UsageError, WriteError
@@ -84,6 +85,24 @@ def boundary(path: Path) -> Path:
         if (folder / ".git").exists():
             return folder
     return start
+
+
+def real_folder(path: Path) -> str:
+    """The folder a file really is in, symbolic links resolved; each folder is resolved
+    once per run (resolving walks every component of the path, for each of many files)."""
+    if path.is_symlink():
+        return str(path.resolve().parent)
+    return _resolved(os.getcwd(), str(path.parent))
+
+
+def real_path(path: Path) -> Path:
+    """`path.resolve()` for a file, its folder resolved once per run (see `real_folder`)."""
+    return path.resolve() if path.is_symlink() else Path(_resolved(os.getcwd(), str(path.parent)), path.name)
+
+
+@lru_cache(maxsize=256)
+def _resolved(cwd: str, folder: str) -> str:
+    return str(Path(cwd, folder).resolve())
 
 
 def read_agreement(path: Path, limit: int = MAX_BYTES) -> bytes:
