@@ -6,11 +6,13 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import ROOT
 from slakit.model.agreement import Agreement
 from slakit.model.dates import add_months, months_between, parse_date, quarter_of
-from slakit.model.figures import Duration, Money, Percentage, parse_figure, round_money, round_up
+from slakit.model.figures import Duration, Money, Percentage, number, parse_figure, round_money, round_up
 from slakit.model.plans import LeadValuePlan, RevenuePoint
 from slakit.model.review import ReviewSchedule
 from slakit.model.targets import Step, Target
@@ -347,3 +349,38 @@ def test_counted_is_singular_for_exactly_one() -> None:
     assert counted(1250, "won deal") == "1,250 won deals"
     assert counted(1, "opportunity", "opportunities") == "1 opportunity"
     assert counted(2, "opportunity", "opportunities") == "2 opportunities"
+
+
+def grouped(value: int | Decimal | str) -> str:
+    """Thousands grouped by hand: the digits in threes from the right, trailing zeros of the
+    fraction dropped."""
+    plain = format(abs(Decimal(str(value))), "f")
+    whole, _, fraction = plain.partition(".")
+    groups = [whole[max(0, end - 3) : end] for end in range(len(whole), 0, -3)]
+    fraction = fraction.rstrip("0")
+    sign = "-" if Decimal(str(value)) < 0 and (whole.strip("0") or fraction) else ""
+    return sign + ",".join(reversed(groups)) + (f".{fraction}" if fraction else "")
+
+
+@given(
+    st.one_of(
+        st.integers(-(10**15), 10**15),
+        st.decimals(-(10**12), 10**12, allow_nan=False, places=4),
+        st.integers(-(10**9), 10**9).map(str),
+    )
+)
+def test_number_groups_thousands_and_drops_needless_decimals(value: int | Decimal | str) -> None:
+    assert number(value) == grouped(value)
+
+
+def test_number_examples() -> None:
+    assert [number(v) for v in (0, 7, 1250000, -1234, Decimal("1250000.50"), Decimal("2E+3"), "-0.0", 12.5)] == [
+        "0",
+        "7",
+        "1,250,000",
+        "-1,234",
+        "1,250,000.5",
+        "2,000",
+        "0",
+        "12.5",
+    ]

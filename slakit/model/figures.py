@@ -164,7 +164,9 @@ def parse_figure(value: Any) -> Figure | None:
 
 def number(value: Any) -> str:
     """A number with thousands separators and no needless decimals: 1250000 -> 1,250,000."""
-    dec = Decimal(str(value))
+    if type(value) is int:  # most are counts, with nothing to normalise (a page shows a hundred)
+        return f"{value:,}"
+    dec = value if type(value) is Decimal else Decimal(str(value))  # a Decimal's text gives it back
     if dec == dec.to_integral_value():
         return f"{int(dec):,}"
     return f"{dec.normalize():,f}"
