@@ -97,6 +97,46 @@ def test_a_reused_id_is_reported_against_the_later_file_across_workers(tmp_path:
     assert not (tmp_path / "dist").exists()
 
 
+def test_files_that_are_not_agreements_are_refused_by_the_workers_too(tmp_path: Path) -> None:
+    """A fresh build leaves reading each file to the worker that checks it: a FIFO and a link
+    out of the folder are refused there, as the build refuses them itself when it has pages
+    to compare them with, and nothing is published."""
+    repo = tmp_path / "repo"
+    made = agreements(repo / "sla", MANY)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("password: hunter2\n")
+
+    def refused(link: Path, pipe: Path) -> None:
+        link.symlink_to(secret)
+        os.mkfifo(pipe)
+        result = run_process("render", "sla", "--out", "dist", cwd=repo)  # a blocking open would time out
+        assert result.returncode == 1
+        output = result.stdout + result.stderr
+        assert "Traceback" not in output and "hunter2" not in output
+        assert [line for line in output.splitlines() if "error[file]" in line] == [
+            f"sla/{link.name}:1:1: error[file]: is a symbolic link to a file outside the repository; "
+            "it is not read (copy the file in instead)",
+            f"sla/{pipe.name}:1:1: error[file]: is a FIFO (named pipe), not a file; it is not read",
+        ]
+        assert re.search(rf"^{MANY} agreements checked: 2 errors, \d+ warnings \(2 invalid\)$", output, re.MULTILINE)
+
+    made[3].rename(repo / "kept.yaml")
+    made[5].rename(repo / "kept-too.yaml")
+    refused(made[3], made[5])  # nothing built yet: read in the workers
+    assert not (repo / "dist").exists()
+    made[3].unlink()
+    made[5].unlink()
+    (repo / "kept.yaml").rename(made[3])
+    (repo / "kept-too.yaml").rename(made[5])
+    assert run_process("render", "sla", "--out", "dist", cwd=repo).returncode == 0
+    before = {p.name: p.read_bytes() for p in (repo / "dist").iterdir()}
+    made[3].unlink()
+    made[5].unlink()
+    refused(made[3], made[5])  # now with pages to compare with: read before the workers start
+    assert {p.name: p.read_bytes() for p in (repo / "dist").iterdir()} == before
+
+
 def test_unchanged_sources_are_not_rendered_again(tmp_path: Path) -> None:
     agreements(tmp_path / "sla", MANY)
     assert run_process("render", "sla", "--out", "dist", cwd=tmp_path).returncode == 0

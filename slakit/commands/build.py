@@ -169,12 +169,15 @@ def _build(
     # A cached agreement skips validation only if it was checked today (reviews fall due
     # with time) and with the same strictness; it always takes part in the id check.
     checked_today = manifest.get("checked_on") == day.isoformat() and manifest.get("strict") == strict
-    sources: list[tuple[str, bytes, str]] = []
+    sources: list[Source] = []
     for path, name in files:
+        if name not in cached:  # nothing to compare it with: the worker checking it reads it
+            sources.append((name, path, ""))
+            continue
         try:
             raw = read_agreement(path)
         except FileRefused as refused:
-            results.append(FileResult(name, None, [Problem(name, 1, 1, ERROR, refused.rule, refused.reason)]))
+            results.append(FileResult(name, None, [_refused(name, refused)]))
             continue
         sha = _digest(raw)
         old = cached.get(name)
@@ -193,7 +196,7 @@ def _build(
         written: set[str] = set()
         reuse = {name: _reusable_inputs(cached.get(name), sha, out) for name, _, sha in sources}
         with _Checker(templates, strict, pdf, len(sources)) as checker:
-            for done, ((name, _, sha), (problems, ident, at, inputs, made)) in enumerate(
+            for done, ((name, _, _), (problems, ident, at, inputs, made, sha)) in enumerate(
                 zip(sources, checker.run(sources, day, reuse, stage)), 1
             ):
                 if progress:
@@ -323,11 +326,14 @@ def _cannot_write(out: Path, error: OSError | str) -> WriteError:
 
 PARALLEL_FROM = 24  # below this many agreements, starting worker processes costs more than it saves
 
+# A source to check: its name, its bytes (or the file to read them from, when nothing is
+# cached to compare them with) and their digest ("" until read).
+Source = tuple[str, bytes | Path, str]
 # What checking one source gives: its problems (but a reused id), its id and where the id
-# stands, the files read besides it, and what `_placed` says of its pages (their names, the
+# stands, the files read besides it, what `_placed` says of its pages (their names, the
 # ones written into the stage, its index entry, why writing failed), or None when it has
-# errors or its cached pages still hold.
-Checked = tuple[list[Problem], str | None, tuple[int, int], dict[str, str | None], Any]
+# errors or its cached pages still hold, and the digest of its bytes.
+Checked = tuple[list[Problem], str | None, tuple[int, int], dict[str, str | None], Any, str]
 
 _worker: _Work | None = None
 
@@ -347,18 +353,27 @@ def _start_worker(parent: int, templates: Path | None, strict: bool, pdf: str | 
     start_worker(parent)
 
 
-def _check_batch(job: tuple[list[tuple[str, bytes, str]], dt.date, dict[str, Any], Stage]) -> list[Checked]:
-    """Check, build into the model and render a batch of sources, each from its bytes, with
-    one Witness: all the work on one agreement happens in one process, which writes its pages
-    into the stage; only their names travel back. The duplicate-id check is left to the
-    caller, which sees every file."""
+def _check_batch(job: tuple[list[Source], dt.date, dict[str, Any], Stage]) -> list[Checked]:
+    """Read (when not read yet), check, build into the model and render a batch of sources,
+    with one Witness: all the work on one agreement happens in one process, which writes its
+    pages into the stage; only their names travel back. The duplicate-id check is left to
+    the caller, which sees every file."""
     assert _worker is not None
     sources, day, reuse, stage = job
     done: list[Checked] = []
     # The collector is paused: checking makes no cycles worth finding, and would set it off
     # again and again; what it would find is freed after the batch.
     with Witness() as witness, no_cycle_collection():
-        for name, raw, _ in sources:
+        for name, source, sha in sources:
+            if isinstance(source, Path):
+                try:
+                    raw = read_agreement(source)
+                except FileRefused as refused:
+                    done.append(([_refused(name, refused)], None, (1, 1), {}, None, ""))
+                    continue
+                sha = _digest(raw)
+            else:
+                raw = source
             with remembering_digests():  # checked, then built into the model: one terms digest
                 checked = check_source(load_bytes(raw, name), name, day, {}, _worker.strict, witness)
                 doc, evidence = checked.document, checked.evidence
@@ -367,8 +382,12 @@ def _check_batch(job: tuple[list[tuple[str, bytes, str]], dt.date, dict[str, Any
                 made = None
                 if checked.ok and doc is not None and reuse.get(name) != inputs:
                     made = _placed(stage, *_render(doc.data, name, evidence))
-            done.append((checked.problems, ident, at, inputs, made))
+            done.append((checked.problems, ident, at, inputs, made, sha))
     return done
+
+
+def _refused(name: str, refused: FileRefused) -> Problem:
+    return Problem(name, 1, 1, ERROR, refused.rule, refused.reason)
 
 
 def _render(data: dict[str, Any], name: str, evidence: Evidence | None) -> tuple[dict[str, bytes], dict[str, Any]]:
@@ -427,9 +446,7 @@ class _Checker:
                 self.workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), *self.args)
             )
 
-    def run(
-        self, sources: list[tuple[str, bytes, str]], day: dt.date, reuse: dict[str, Any], stage: Stage
-    ) -> Iterator[Checked]:
+    def run(self, sources: list[Source], day: dt.date, reuse: dict[str, Any], stage: Stage) -> Iterator[Checked]:
         if self.pool is None:
             global _worker
             _worker = _Work(Renderer(self.args[0]), *self.args[1:])
