@@ -238,3 +238,31 @@ def test_batches_cover_every_item_once_and_shrink(count: int, workers: int) -> N
     if count >= 1000:
         assert sizes[0] == -(-count // (workers * 3))  # a third of a worker's share first
         assert len(spans) < count // 10  # not one round trip per file
+
+
+def test_the_changelog_made_while_the_workers_run_is_the_changelog(tmp_path: Path) -> None:
+    """The build makes the changelog beside its workers: it is what `slakit changelog` says,
+    and it counts the one change made after the first commit."""
+    repo = tmp_path / "repo"
+    made = agreements(repo / "sla", MANY)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.com"}
+    env |= {"GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    company = next(p for p in made if "company-a" in p.name)
+    for day, subject in (("2026-01-10", "Add the agreements"), ("2026-02-10", "Faster follow-up (#12)")):
+        if day == "2026-02-10":
+            text = company.read_text()
+            assert "response_time: 1 business hour\n" in text
+            company.write_text(text.replace("response_time: 1 business hour\n", "response_time: 0.5 business hours\n"))
+        dated = {**env, "GIT_AUTHOR_DATE": f"{day}T10:00:00+00:00", "GIT_COMMITTER_DATE": f"{day}T10:00:00+00:00"}
+        subprocess.run(["git", "add", "."], cwd=repo, env=dated, check=True)
+        subprocess.run(["git", "commit", "-q", "-m", subject], cwd=repo, env=dated, check=True)
+
+    built = run_process("render", "sla", "--out", "dist", cwd=repo)
+    assert built.returncode == 0, built.stderr
+    changelog = (repo / "dist" / "changelog.md").read_text()
+    assert changelog == run_process("changelog", cwd=repo).stdout
+    quarter = changelog.split("## 2026-Q1 (Jan-Mar 2026)\n")[1].split("\n## ")[0]
+    assert quarter.count(": 1 change, 1 stricter, 0 looser") == 1
+    assert "#### 10 February 2026: Faster follow-up (#12)" in changelog.split(f"(`sla/{company.name}`)")[1]
+    assert '<a href="changelog.html">the changelog</a>' in (repo / "dist" / "index.html").read_text()

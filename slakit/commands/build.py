@@ -98,6 +98,15 @@ def reference_date(folder: Path, data: list[dict[str, Any]]) -> dt.date:
     """The date reviews are judged against in the output, never the wall clock:
     SOURCE_DATE_EPOCH, else the date of the last commit, else the latest date in the
     agreements (their index entries: effective date and last review)."""
+    dated = _dated(folder)
+    if dated is not None:
+        return dated
+    dates = [date(d.get("last_review")) or date(d.get("effective")) for d in data]
+    return max((d for d in dates if d), default=dt.date(1970, 1, 1))
+
+
+def _dated(folder: Path) -> dt.date | None:
+    """SOURCE_DATE_EPOCH's date, else the date of the last commit in `folder`'s repository."""
     if epoch_is_set():
         return today()
     try:
@@ -105,11 +114,10 @@ def reference_date(folder: Path, data: list[dict[str, Any]]) -> dt.date:
             ["git", "log", "-1", "--format=%cs"], cwd=folder, capture_output=True, text=True, timeout=30
         )
         if out.returncode == 0 and date(out.stdout.strip()):
-            return date(out.stdout.strip())  # type: ignore[return-value]
+            return date(out.stdout.strip())
     except (OSError, subprocess.SubprocessError):
         pass
-    dates = [date(d.get("last_review")) or date(d.get("effective")) for d in data]
-    return max((d for d in dates if d), default=dt.date(1970, 1, 1))
+    return None
 
 
 @contextlib.contextmanager
@@ -195,10 +203,16 @@ def _build(
     with _stage(out) as stage:  # the next version is assembled beside `out` as pages are made
         written: set[str] = set()
         reuse = {name: _reusable_inputs(cached.get(name), sha, out) for name, _, sha in sources}
-        with _Checker(templates, strict, pdf, len(sources)) as checker:
+        first = Path(paths[0]) if paths else Path(".")
+        folder = first if first.is_dir() else first.parent
+        head = manifest.get("changelog_head") if manifest.get("key") == key else None
+        aside = _Aside(paths, templates, head, out, folder)
+        with aside, _Checker(templates, strict, pdf, len(sources)) as checker:
             for done, ((name, _, _), (problems, ident, at, inputs, made, sha)) in enumerate(
                 zip(sources, checker.run(sources, day, reuse, stage)), 1
             ):
+                if done == 1:  # the workers are running (and forked: a thread now cannot be in them)
+                    aside.start()
                 if progress:
                     progress(done, len(sources))
                 if ident is not None:
@@ -232,12 +246,14 @@ def _build(
             raise BuildFailed(report)
         result.warnings = report.problems
 
-        renderer = Renderer(templates)
-        first = Path(paths[0]) if paths else Path(".")
-        as_of = reference_date(first if first.is_dir() else first.parent, [e["entry"] for e in entries.values()])
-        changelog_head, changelog = _changelog(
-            paths, templates, manifest.get("changelog_head") if manifest.get("key") == key else None, out, result, as_of
-        )
+        renderer = aside.renderer
+        early = aside.result()  # the changelog made while the workers ran, if its date was known
+        if early is not None:
+            as_of, (changelog_head, changelog), notes = early
+            result.notes += notes
+        else:
+            as_of = reference_date(folder, [e["entry"] for e in entries.values()])
+            changelog_head, changelog = _changelog(paths, templates, head, out, result, as_of)
         outputs = dict(changelog)
         index = [e["entry"] for e in entries.values()]  # the renderer orders it
         for entry in index:
@@ -469,6 +485,59 @@ class _Checker:
             for process in list((getattr(self.pool, "_processes", None) or {}).values()):
                 process.terminate()
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Aside:
+    """What the build can make while the workers check and render, in a thread of its own:
+    the changelog (when its date does not depend on the agreements: SOURCE_DATE_EPOCH or
+    the last commit) and the index's templates, loaded. It mostly waits for Git, and would
+    otherwise be done after the last worker, by this process alone. Started once the
+    workers exist (a thread running while they are forked could leave a lock held in them);
+    what it raises is raised where the build would have met it."""
+
+    def __init__(self, paths: list[str], templates: Path | None, head: str | None, out: Path, folder: Path):
+        self.args = (paths, templates, head, out)
+        self.folder = folder
+        self.renderer = Renderer(templates)
+        self.thread: threading.Thread | None = None
+        self.made: tuple[dt.date, tuple[str | None, dict[str, bytes]], list[str]] | None = None
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, name="slakit-changelog", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.renderer.load("index.md.j2", "index.html.j2")
+            as_of = _dated(self.folder)
+            if as_of is None:
+                return
+            paths, templates, head, out = self.args
+            noted = BuildResult()
+            self.made = as_of, _changelog(paths, templates, head, out, noted, as_of), noted.notes
+        except BaseException as exc:  # raised again in the build, by result()
+            self.error = exc
+
+    def result(self) -> tuple[dt.date, tuple[str | None, dict[str, bytes]], list[str]] | None:
+        """The changelog made aside (its date, head and files, notes), or None: make it now."""
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.made
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+
+    def __enter__(self) -> _Aside:
+        return self
+
+    def __exit__(self, kind: Any, *exc: Any) -> None:
+        # Never left running past the build (it reads the current folder), but an
+        # interrupted build ends at once: the thread ends with the process.
+        if kind is None or not issubclass(kind, KeyboardInterrupt):
+            self.join()
 
 
 CHANGELOG = ("changelog.md", "changelog.html")

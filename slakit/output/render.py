@@ -8,6 +8,7 @@ cannot change the document's structure; the HTML environment autoescapes.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import re
@@ -327,6 +328,16 @@ class Renderer:
         markdown = tidy(self.template(self.markdown_env, "index.md.j2", **context))
         page = self.template(self.html_env, "index.html.j2", style=self.style(), **context)
         return markdown, page
+
+    def load(self, *names: str) -> None:
+        """Load templates (and the style) ahead of their first use, as a build does while
+        its workers run; a template that fails here is left for its use to report."""
+        for name in names:
+            env = self.markdown_env if name.endswith(".md.j2") else self.html_env
+            with contextlib.suppress(Exception):
+                env.get_template(name)
+        with contextlib.suppress(Exception):
+            self.style()
 
     def style(self) -> MdText:
         if self._style is None:  # the same for every page of a build
