@@ -8,8 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import ROOT, run, run_process
+from slakit.output.render import tidy
 
 GOLDEN = ROOT / "tests" / "golden"
 CASES = ROOT / "tests" / "cases"
@@ -420,3 +423,20 @@ def test_a_missing_include_and_a_template_not_in_utf8_are_placed(tmp_path: Path)
     assert result.exit_code == 1
     assert f"{rewards}: error[template]: the file is not UTF-8 text" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def tidied(text: str) -> str:
+    """Line by line: trailing white space off, at most one empty line in a row, none first
+    or last, one final line break."""
+    kept: list[str] = []
+    for line in (line.rstrip() for line in text.splitlines()):
+        if line or (kept and kept[-1]):
+            kept.append(line)
+    while kept and not kept[-1]:
+        kept.pop()
+    return "\n".join(kept) + "\n"
+
+
+@given(st.lists(st.sampled_from(["a", "b c", " ", "\t", "\n", "\r", "\r\n", "\x0b", "\u2028", "\xa0"])).map("".join))
+def test_tidy_keeps_one_blank_line_and_no_trailing_space(text: str) -> None:
+    assert tidy(text) == tidied(text)
