@@ -47,6 +47,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..world.zones import offset_segments
 from .dates import parse_date
 from .figures import Duration
 
@@ -86,10 +87,6 @@ _EPOCH_WEEKDAY = dt.date(1970, 1, 1).weekday()
 _FIRST_DAY = dt.date(2, 1, 1).toordinal() - _EPOCH_ORDINAL
 _LAST_DAY = dt.date(9998, 12, 31).toordinal() - _EPOCH_ORDINAL
 _MAX_SPAN_DAYS = round(MAX_SPAN_YEARS * 365.25)
-# Offsets are probed every 6 hours and each change is found by bisection. In tzdata no two
-# changes are closer than 3 days (tests/test_calendar.py checks the installed data), so no
-# change and its undoing can hide between two probes.
-_PROBE = 6 * 3_600
 
 
 @dataclass(frozen=True)
@@ -336,7 +333,7 @@ def _build_table(calendar: Calendar, d0: int, d1: int) -> _Table:
     before_all = (d0 - 2) * _DAY
     opens, closes, days = [before_all], [before_all], [d0 - 2]
     # Offsets are less than a day, so the instants of dates d0..d1 lie within a day of them.
-    for seg_start, seg_end, offset in _segments(zone, (d0 - 1) * _DAY, (d1 + 2) * _DAY):
+    for seg_start, seg_end, offset in offset_segments(zone, (d0 - 1) * _DAY, (d1 + 2) * _DAY):
         first_day = max(d0, (seg_start + offset) // _DAY)
         last_day = min(d1, (seg_end - 1 + offset) // _DAY)
         for day in range(first_day, last_day + 1):
@@ -401,34 +398,6 @@ class _Index:
         for _ in range(self.steps):
             count += self.padded[count] < t if strict else self.padded[count] <= t
         return count
-
-
-def _segments(zone: ZoneInfo, first: int, last: int) -> list[tuple[int, int, int]]:
-    """[start, end) epoch-second stretches of one UTC offset (seconds) covering first..last."""
-
-    def offset(t: int) -> int:
-        local = (_EPOCH + dt.timedelta(seconds=t)).astimezone(zone)
-        return (local.utcoffset() or dt.timedelta(0)) // dt.timedelta(seconds=1)
-
-    segments = []
-    seg_start, current = first, offset(first)
-    probe = first
-    while probe < last:
-        ahead = min(probe + _PROBE, last)
-        if offset(ahead) == current:
-            probe = ahead
-            continue
-        lo, hi = probe, ahead  # the offset is `current` at lo and not at hi
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if offset(mid) == current:
-                lo = mid
-            else:
-                hi = mid
-        segments.append((seg_start, hi, current))
-        seg_start, current, probe = hi, offset(hi), hi
-    segments.append((seg_start, last, current))
-    return segments
 
 
 def _zone(calendar: Calendar) -> ZoneInfo:
