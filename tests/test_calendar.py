@@ -593,6 +593,11 @@ def test_vector_and_scalar_agree(
         for a, b in zip(starts, ends)
     ]
     assert between.tolist() == expected
+    # both at once, as the scorecard asks (every instant present)
+    a = starts[:-1]
+    due, elapsed = calendar.response_times(a, a[::-1], allowed, rule)
+    assert due.tolist() == scalar
+    assert elapsed.tolist() == calendar.business_seconds_between(a, a[::-1]).tolist()
 
 
 @settings(max_examples=S.examples(2))

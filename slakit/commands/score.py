@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from ..checking.validate import content_errors, validate_paths
 from ..errors import InputError, UsageError
 from ..model.agreement import Agreement
 from ..model.dates import read_date
@@ -20,6 +19,10 @@ if TYPE_CHECKING:
 
 def load_agreements(paths: list[str]) -> list[Agreement]:
     """The valid agreements under `paths` (retired ones included: their record can be scored)."""
+    # imported here, not with the module: the exports' reading has started by now, and goes on
+    # on the other core while checking (jsonschema and all) loads
+    from ..checking.validate import content_errors, validate_paths
+
     report = validate_paths(paths or ["sla"], keep=True, outside=False)  # sign-off plays no part in a score
     errors = [p for f in report.files for p in content_errors(f.problems)]
     if errors:

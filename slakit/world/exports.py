@@ -669,7 +669,7 @@ class Exports:
         sets = []
         if bounds:
             steps = wall_clock_offsets(zone, min(bounds), max(bounds))
-            sets = [f"{c} = coalesce({c} - {_step_sql(c, steps)}, _utc_{c})" for c in times]
+            sets = [f"{c} = coalesce({c} - {step_sql(c, steps)}, _utc_{c})" for c in times]
         else:
             sets = [f"{c} = _utc_{c}" for c in times]
         self.con.execute(f"UPDATE {kind} SET {', '.join(sets)}")
@@ -792,13 +792,14 @@ class Exports:
         return self._leads
 
 
-def _step_sql(column: str, steps: list[tuple[int, int]]) -> str:
-    """The offset in force at each value of `column`, for [(from, offset)] steps in order: a
-    CASE split in halves, so a long span of years costs a few comparisons a value, not one a step."""
+def step_sql(column: str, steps: list[tuple[int, int]]) -> str:
+    """A step function of `column` as SQL, for [(from, value)] steps in order (the first value
+    also below the first step): a CASE split in halves, so many steps cost a few comparisons a
+    value, not one a step."""
     if len(steps) == 1:
         return str(steps[0][1])
     middle = len(steps) // 2
-    lower, upper = _step_sql(column, steps[:middle]), _step_sql(column, steps[middle:])
+    lower, upper = step_sql(column, steps[:middle]), step_sql(column, steps[middle:])
     return f"(CASE WHEN {column} < {steps[middle][0]} THEN {lower} ELSE {upper} END)"
 
 
