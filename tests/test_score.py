@@ -980,3 +980,38 @@ def test_a_deal_closed_before_it_was_created_is_a_bad_record(files, tmp_path):
     out = bad(files, "--deals", str(deals))
     assert f"{deals}:2:3: error[cell]: closed_at is before created_at; one of them is wrong" in out
     assert f"{deals}:3:" not in out
+
+
+def test_a_record_with_more_cells_than_the_header_is_placed(files, tmp_path):
+    """An unquoted comma inside a value moves every value after it one cell along: the record is
+    refused at its row, whether DuckDB's sniffer saw it (in the first records) or not."""
+    good = ("2020-01-02 10:00", "referral", "Ann", "2020-01-02 10:30")
+    rows = [(f"L{n}", *good) for n in range(30_000)]
+    early = (*rows[:10], ("X1", "2020-01-02 10:00", "referral", "Smith", "2020-01-02 10:30", "John"), *rows[10:40])
+    leads = write_csv(tmp_path / "early.csv", LEAD_HEADER, list(early))
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:12:6: error[cells]: this record has 6 cells, the header 5: a value holding a comma" in out
+    late = [
+        *rows[:25_000],
+        ("X2", "2020-01-02 10:00", "referral", "Smith", " John", "2020-01-02 10:30"),
+        *rows[25_000:],
+    ]
+    leads = write_csv(tmp_path / "late.csv", LEAD_HEADER, late)
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:25002:1: error[cells]: this record has 6 cells, the header 5" in out
+
+
+def test_trailing_empty_cells_may_be_left_out(files, tmp_path):
+    """Some exporters leave out a record's trailing empty cells (or end every line, the header's
+    too, with a separator): those records are read as they are meant."""
+    leads = tmp_path / "short.csv"
+    leads.write_text(
+        "lead_id,mql_at,source,owner,first_touch_at\nL1,2020-01-02 10:00,referral\nL2,2020-01-03 10:00,referral,Ann,\n"
+    )
+    trailing = tmp_path / "trailing.csv"
+    trailing.write_text(
+        "lead_id,mql_at,source,owner,first_touch_at,\nL1,2020-01-02 10:00,referral,,,\nL2,2020-01-03 10:00,referral,Ann,,\n"
+    )
+    for path in (leads, trailing):
+        data = score_json({**files, "leads": path}, "--as-of", "2020-01-31")
+        assert [p["actual"] for p in commitment(data, "lead-volume")["periods"]] == [2]

@@ -325,6 +325,7 @@ class Exports:
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET enable_progress_bar = false")
         self._read: dict[str, _Read] = {}  # files read, waiting for localize()
+        self._widths: dict[str, int] = {}  # a CSV's path -> the cells of its header
         self._leads: LeadArrays | None = None
         self._source_maps: dict[str, dict[str, str]] = {}
         self._workers = ThreadPoolExecutor(max_workers=2)  # a reading in the background, a file's hash
@@ -424,17 +425,25 @@ class Exports:
             self._canonical(kind, given, raw, digest, found)
         except self.duckdb.Error as exc:
             text = str(exc)
+            line = re.search(r"CSV Error on Line: (\d+)", text)
+            at = int(line.group(1)) if line else 1
+            cells = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
             if "not utf-8 encoded" in text:
-                line = re.search(r"CSV Error on Line: (\d+)", text)
-                at = int(line.group(1)) if line else 1
                 self._fail(given, "the file is not UTF-8 text; export it again as CSV UTF-8", at)
+            elif cells and int(cells.group(2)) > int(cells.group(1)):
+                self.problems.append(
+                    Problem(given, at, 1, ERROR, "cells", _too_many(int(cells.group(2)), int(cells.group(1))))
+                )
+            elif line:
+                self._fail(given, f"cannot read this record as CSV: {text.splitlines()[0]}", at)
             else:
                 self._fail(given, f"cannot read it as {suffix.upper()}: {text.splitlines()[0]}")
             self.con.execute(f"DROP TABLE IF EXISTS {kind}")
 
     def _csv(self, path: Path, parallel: bool = True) -> tuple[str, list[str]]:
-        """The read_csv call for a CSV export and its columns. The dialect is sniffed once and then
-        given explicitly, so the reading does not sniff the file again."""
+        """The read_csv call for a CSV export and its columns (with a name for each cell of its
+        longest rows: see `_unnamed`). The dialect is sniffed once and then given explicitly, so
+        the reading does not sniff the file again."""
         options = "all_varchar = true, header = true, null_padding = true"
         ((delim, quote, escape, newline, comment, skip, header, columns),) = self.sql(
             "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, Columns "
@@ -452,6 +461,7 @@ class Exports:
             f"header = {'true' if header else 'false'}, null_padding = true, parallel = {str(parallel).lower()}, "
             f"columns = {{{struct}}})"
         )
+        self._widths[str(path)] = _header_width(path, delim, quote, int(skip)) if header else len(names)
         return call, names
 
     def _read_xlsx(self, path: Path, raw: str) -> bool:
@@ -509,6 +519,7 @@ class Exports:
         if any(c not in present for c in REQUIRED[kind]):
             return
         position = {name: found.index(name) + 1 for name in found}
+        width = self._widths.get(str(Path(given)), len(found))
         # One pass: the inner query cleans each text cell once, the next parses times and amounts
         # beside their text, and only the text of cells that failed to parse is kept (for the
         # messages), so bad cells are found without parsing again. Casts skip surrounding spaces,
@@ -555,6 +566,10 @@ class Exports:
                 outer.append(f"CASE lower(trim({canonical})) {cases} ELSE 'open' END AS {canonical}")
             else:
                 outer.append(canonical)
+        beyond = [f"_beyond_{i}" for i in range(len(found) - width)]
+        for name, column in zip(found[width:], beyond):  # cells past the header's (see _beyond_header)
+            inner.append(f"nullif(trim(CAST({_quote(name)} AS VARCHAR)), '') AS {column}")
+            outer.append(column)
         replaced = [c for c in present if COLUMNS[kind][c] in ("time", "amount")]
         exclude = f" EXCLUDE ({', '.join(f'{c}, _text_{c}' for c in replaced)})" if replaced else ""
         self.con.execute(
@@ -567,6 +582,7 @@ class Exports:
             self._fail(given, "the file has a header but no records")
             self.con.execute(f"DROP TABLE {kind}")
             return
+        self._beyond_header(given, kind, beyond, width)
         accepted = (
             "an amount such as 12500.00 or $12,500.00 (a dot before the cents, never between thousands; not negative)"
         )
@@ -673,6 +689,16 @@ class Exports:
         else:
             sets = [f"{c} = _utc_{c}" for c in times]
         self.con.execute(f"UPDATE {kind} SET {', '.join(sets)}")
+
+    def _beyond_header(self, given: str, kind: str, beyond: list[str], width: int) -> None:
+        """Records with a value in a cell beyond the header's last: its values have moved one cell
+        along (a comma inside a value that is not in quotes), so none of them can be trusted."""
+        if not beyond:
+            return
+        count = " + ".join(f"({c} IS NOT NULL)::INT" for c in beyond)
+        rows = self.sql(f"SELECT rowid + 2, {count} AS n FROM {kind} WHERE n > 0 ORDER BY rowid")
+        found = [(row, width + 1, "cells", _too_many(width + n, width)) for row, n in rows]
+        self._listed(given, found, "records with more cells than the header")
 
     def _listed(self, given: str, found: list[tuple[int, int, str, str]], what: str) -> None:
         """Problems for the first MAX_LISTED findings (row, column, rule, message) of one check,
@@ -790,6 +816,35 @@ class Exports:
             )
             self._leads = LeadArrays(mql_at, touches, codes, rowid, tuple(names))
         return self._leads
+
+
+def _too_many(cells: int, header: int) -> str:
+    return (
+        f"this record has {cells} cells, the header {header}: a value holding a comma (or the file's "
+        "separator) that is not in quotes moves the values after it; quote it, or export the file again"
+    )
+
+
+def _header_width(path: Path, delim: str, quote: str, skip: int) -> int:
+    """How many cells the header row of a CSV has (read with Python's csv module: DuckDB names
+    every cell of the longest rows it sniffed, the header's or not)."""
+    import csv
+
+    quote = "" if quote == "(empty)" else quote
+    if len(delim) != 1 or len(quote) > 1:
+        return 1 << 30  # a dialect csv cannot read: no check
+    with path.open(encoding="utf-8", errors="replace", newline="") as stream:
+        for _ in range(skip):
+            stream.readline()
+        line = stream.readline(1 << 20)
+    quoted = len(quote) == 1
+    reader = csv.reader(
+        [line],
+        delimiter=delim,
+        quotechar=quote if quoted else None,
+        quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE,
+    )
+    return max(len(next(reader, [])), 1)
 
 
 def step_sql(column: str, steps: list[tuple[int, int]]) -> str:
