@@ -389,8 +389,8 @@ def test_scalar_calls_share_the_cached_table_and_give_the_same_answers() -> None
 
 
 def test_offset_changes_are_further_apart_than_the_probe() -> None:
-    """The engine probes offsets every 6 hours: it relies on no zone changing its offset twice
-    within that. Checked on the installed tzdata through the pure-Python zoneinfo, whose
+    """The engine probes offsets every 2 days (world/zones.py): it relies on no zone changing its
+    offset twice within that. Checked on the installed tzdata through the pure-Python zoneinfo, whose
     transition lists can be read."""
     pure = pytest.importorskip("zoneinfo._zoneinfo")
     closest = min(

@@ -438,6 +438,7 @@ def test_naive_times_near_every_change_of_offset(tmp_path, zone):
         for minutes in (-1500, -90, -61, -60, -59, -30, -1, 0, 1, 29, 30, 59, 60, 61, 90, 1500):
             walls.add(local + dt.timedelta(minutes=minutes))
     assert len(walls) >= 16  # one change at least
+    walls |= {dt.datetime(1905, 6, 1, 12, 0), dt.datetime(2190, 11, 6, 1, 30)}  # a span of three centuries
     rows = [(f"L{i}", wall.strftime("%Y-%m-%d %H:%M")) for i, wall in enumerate(sorted(walls))]
 
     def oracle(text: str) -> int:

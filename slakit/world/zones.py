@@ -44,10 +44,10 @@ def zone_links() -> dict[str, str]:
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _DAY = 86_400
-# Offsets are probed every 6 hours and each change is found by bisection. In tzdata no two
+# Offsets are probed every 2 days and each change is found by bisection. In tzdata no two
 # changes are closer than 3 days (tests/test_calendar.py checks the installed data), so no
 # change and its undoing can hide between two probes.
-_PROBE = 6 * 3_600
+_PROBE = 2 * _DAY
 
 
 def offset_segments(zone: zoneinfo.ZoneInfo, first: int, last: int) -> list[tuple[int, int, int]]:
