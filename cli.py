@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
+
+# numpy's OpenBLAS starts a thread per core that spins for a while after loading; slakit does
+# no linear algebra, and on two cores those threads took a tenth of a second from DuckDB.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import click
 

@@ -389,8 +389,8 @@ def test_scalar_calls_share_the_cached_table_and_give_the_same_answers() -> None
 
 
 def test_offset_changes_are_further_apart_than_the_probe() -> None:
-    """The engine probes offsets every 6 hours: it relies on no zone changing its offset twice
-    within that. Checked on the installed tzdata through the pure-Python zoneinfo, whose
+    """The engine probes offsets every 2 days (world/zones.py): it relies on no zone changing its
+    offset twice within that. Checked on the installed tzdata through the pure-Python zoneinfo, whose
     transition lists can be read."""
     pure = pytest.importorskip("zoneinfo._zoneinfo")
     closest = min(
@@ -593,6 +593,11 @@ def test_vector_and_scalar_agree(
         for a, b in zip(starts, ends)
     ]
     assert between.tolist() == expected
+    # both at once, as the scorecard asks (every instant present)
+    a = starts[:-1]
+    due, elapsed = calendar.response_times(a, a[::-1], allowed, rule)
+    assert due.tolist() == scalar
+    assert elapsed.tolist() == calendar.business_seconds_between(a, a[::-1]).tolist()
 
 
 @settings(max_examples=S.examples(2))

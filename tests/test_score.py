@@ -394,13 +394,83 @@ def test_hubspot_preset_and_columns_file(files, tmp_path):
     assert [p["actual"] for p in commitment(data, "lead-value")["periods"]] == [220, 200, 30]
 
 
-def mql_times(tmp_path: Path, rows: list[tuple[str, str]]) -> dict[str, int]:
+def mql_times(tmp_path: Path, rows: list[tuple[str, str]], zone: str = "America/New_York") -> dict[str, int]:
     """Each lead's MQL time as read, in epoch seconds, from a CSV of these rows."""
     path = write_csv(tmp_path / "t.csv", ["lead_id", "mql_at"], rows)
-    with Exports(column_map("canonical"), "America/New_York") as x:
+    with Exports(column_map("canonical")) as x:
         x.read("leads", str(path))
+        x.localize(zone)
         x.check()
         return dict(x.sql("SELECT lead_id, mql_at FROM leads"))
+
+
+def changes_of_offset(zone: ZoneInfo, first: int, last: int) -> list[dt.datetime]:
+    """Every instant (UTC, to the hour, as tzdata changes offsets on the hour or half hour)
+    at which the zone's offset changes, found by trying every half hour."""
+    found, before = [], None
+    for t in range(first, last, 1800):
+        offset = dt.datetime.fromtimestamp(t, zone).utcoffset()
+        if before is not None and offset != before:
+            found.append(dt.datetime.fromtimestamp(t, dt.UTC))
+        before = offset
+    return found
+
+
+@pytest.mark.parametrize(
+    "zone",
+    ["America/New_York", "Europe/Berlin", "Australia/Sydney", "Australia/Lord_Howe", "America/Caracas", "Pacific/Apia"],
+)
+def test_naive_times_near_every_change_of_offset(tmp_path, zone):
+    """Wall-clock times around each change of offset from 2010 to 2022, in the layouts CRMs export
+    (so the reading's fast path reads them). The oracle is Python's own reading with fold (PEP 495):
+    in the repeated hour fold=1 is the second occurrence, in the skipped hour fold=0 uses the
+    offset before the change; the stated rule is the later of the two instants either way.
+    Lord Howe moves by half an hour, Caracas changed its standard offset (2016) and Apia skipped
+    a whole day (2011-12-30)."""
+    tz = ZoneInfo(zone)
+    span = (
+        int(dt.datetime(2010, 1, 1, tzinfo=dt.UTC).timestamp()),
+        int(dt.datetime(2023, 1, 1, tzinfo=dt.UTC).timestamp()),
+    )
+    walls = set()
+    for change in changes_of_offset(tz, *span):
+        local = change.astimezone(tz).replace(tzinfo=None)
+        for minutes in (-1500, -90, -61, -60, -59, -30, -1, 0, 1, 29, 30, 59, 60, 61, 90, 1500):
+            walls.add(local + dt.timedelta(minutes=minutes))
+    assert len(walls) >= 16  # one change at least
+    walls |= {dt.datetime(1905, 6, 1, 12, 0), dt.datetime(2190, 11, 6, 1, 30)}  # a span of three centuries
+    rows = [(f"L{i}", wall.strftime("%Y-%m-%d %H:%M")) for i, wall in enumerate(sorted(walls))]
+
+    def oracle(text: str) -> int:
+        wall = dt.datetime.strptime(text, "%Y-%m-%d %H:%M")
+        return int(max(wall.replace(tzinfo=tz, fold=0).timestamp(), wall.replace(tzinfo=tz, fold=1).timestamp()))
+
+    assert mql_times(tmp_path, rows, zone) == {ident: oracle(text) for ident, text in rows}
+
+
+def test_a_column_in_two_layouts_and_with_offsets_is_read_whole(tmp_path):
+    """The first records pick a column's layout; later records in another layout, with an offset or
+    a fraction of a second are read all the same (more slowly)."""
+    rows = [(f"L{i}", "2020-06-01 10:00") for i in range(1200)]
+    rows += [
+        ("A", "6/2/2020 10:00 AM"),  # 14:00 UTC
+        ("B", "2020-06-02"),  # midnight, 04:00 UTC
+        ("C", "2020-06-02 10:00:30.5"),  # the fraction is cut: 14:00:30 UTC
+        ("D", "2020-06-02T10:00:00+02:00"),  # 08:00 UTC
+        ("E", " 2020-11-01  01:30 "),  # spaces; the repeated hour: its second occurrence, 06:30 UTC
+        ("F", "2020-03-08 2:30:00.0"),  # the skipped hour, read with the offset before it: 07:30 UTC
+    ]
+    times = mql_times(tmp_path, rows)
+    utc = dt.UTC
+    assert {k: times[k] for k in "ABCDEF"} == {
+        "A": int(dt.datetime(2020, 6, 2, 14, 0, tzinfo=utc).timestamp()),
+        "B": int(dt.datetime(2020, 6, 2, 4, 0, tzinfo=utc).timestamp()),
+        "C": int(dt.datetime(2020, 6, 2, 14, 0, 30, tzinfo=utc).timestamp()),
+        "D": int(dt.datetime(2020, 6, 2, 8, 0, tzinfo=utc).timestamp()),
+        "E": int(dt.datetime(2020, 11, 1, 6, 30, tzinfo=utc).timestamp()),
+        "F": int(dt.datetime(2020, 3, 8, 7, 30, tzinfo=utc).timestamp()),
+    }
+    assert times["L0"] == int(dt.datetime(2020, 6, 1, 14, 0, tzinfo=utc).timestamp())
 
 
 def test_offsets_are_taken_as_given_and_naive_times_are_local(tmp_path):
@@ -911,3 +981,38 @@ def test_a_deal_closed_before_it_was_created_is_a_bad_record(files, tmp_path):
     out = bad(files, "--deals", str(deals))
     assert f"{deals}:2:3: error[cell]: closed_at is before created_at; one of them is wrong" in out
     assert f"{deals}:3:" not in out
+
+
+def test_a_record_with_more_cells_than_the_header_is_placed(files, tmp_path):
+    """An unquoted comma inside a value moves every value after it one cell along: the record is
+    refused at its row, whether DuckDB's sniffer saw it (in the first records) or not."""
+    good = ("2020-01-02 10:00", "referral", "Ann", "2020-01-02 10:30")
+    rows = [(f"L{n}", *good) for n in range(30_000)]
+    early = (*rows[:10], ("X1", "2020-01-02 10:00", "referral", "Smith", "2020-01-02 10:30", "John"), *rows[10:40])
+    leads = write_csv(tmp_path / "early.csv", LEAD_HEADER, list(early))
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:12:6: error[cells]: this record has 6 cells, the header 5: a value holding a comma" in out
+    late = [
+        *rows[:25_000],
+        ("X2", "2020-01-02 10:00", "referral", "Smith", " John", "2020-01-02 10:30"),
+        *rows[25_000:],
+    ]
+    leads = write_csv(tmp_path / "late.csv", LEAD_HEADER, late)
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:25002:1: error[cells]: this record has 6 cells, the header 5" in out
+
+
+def test_trailing_empty_cells_may_be_left_out(files, tmp_path):
+    """Some exporters leave out a record's trailing empty cells (or end every line, the header's
+    too, with a separator): those records are read as they are meant."""
+    leads = tmp_path / "short.csv"
+    leads.write_text(
+        "lead_id,mql_at,source,owner,first_touch_at\nL1,2020-01-02 10:00,referral\nL2,2020-01-03 10:00,referral,Ann,\n"
+    )
+    trailing = tmp_path / "trailing.csv"
+    trailing.write_text(
+        "lead_id,mql_at,source,owner,first_touch_at,\nL1,2020-01-02 10:00,referral,,,\nL2,2020-01-03 10:00,referral,Ann,,\n"
+    )
+    for path in (leads, trailing):
+        data = score_json({**files, "leads": path}, "--as-of", "2020-01-31")
+        assert [p["actual"] for p in commitment(data, "lead-volume")["periods"]] == [2]

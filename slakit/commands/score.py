@@ -7,12 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from ..checking.validate import content_errors, validate_paths
 from ..errors import InputError, UsageError
 from ..model.agreement import Agreement
 from ..model.dates import read_date
 from ..world.clock import today
-from ..world.files import find_agreements
 from ..world.load import Document, load_file
 
 if TYPE_CHECKING:
@@ -21,6 +19,10 @@ if TYPE_CHECKING:
 
 def load_agreements(paths: list[str]) -> list[Agreement]:
     """The valid agreements under `paths` (retired ones included: their record can be scored)."""
+    # imported here, not with the module: the exports' reading has started by now, and goes on
+    # on the other core while checking (jsonschema and all) loads
+    from ..checking.validate import content_errors, validate_paths
+
     report = validate_paths(paths or ["sla"], keep=True, outside=False)  # sign-off plays no part in a score
     errors = [p for f in report.files for p in content_errors(f.problems)]
     if errors:
@@ -106,10 +108,9 @@ def run_score(
     mapping = column_map(preset, overrides, columns or "--columns", doc.locate if doc else None)
     files = [(kind, given) for kind, given in (("leads", leads), ("deals", deals), ("activities", activities)) if given]
     # The exports are read while the agreements are checked: DuckDB reads outside the GIL, so the
-    # two share the cores. The zone is the first agreement's, peeked at; if checking finds another
-    # (the first file is not an agreement that gets scored), the exports are read again.
-    guess = timezone or _first_zone(paths, agreement_ids)
-    exports = Exports(mapping, guess)
+    # two share the cores. Times are read as wall-clock times, and made instants once the zone
+    # (the first scored agreement's) is known.
+    exports = Exports(mapping)
     try:
         exports.read_in_background(files)
         agreements = load_agreements(paths)  # on an error, closing the exports stops their reading
@@ -117,14 +118,9 @@ def run_score(
             agreements = [a for a in agreements if a.id in agreement_ids]
         if not agreements:
             raise UsageError(f"no agreement found under {', '.join(paths or ['sla'])}")
-        zone = timezone or agreements[0].timezone
         exports.wait()  # a problem of the options (a missing file) once the agreements are known good
-        if zone != guess:
-            exports.close()
-            _check_zone(zone)
-            exports = Exports(mapping, zone)
-            exports.read_in_background(files)
-            exports.wait()
+        zone = timezone or agreements[0].timezone
+        exports.localize(zone)
         exports.sources = {}  # the ids source values map to (read lazily, once the agreements are known)
         for a in agreements:
             exports.sources = {**a.lead_sources, **exports.sources}
@@ -153,29 +149,6 @@ def _check_zone(zone: str) -> None:
         ZoneInfo(zone)
     except (ValueError, OSError, KeyError):
         raise UsageError(f"--timezone {zone!r} is not an IANA time zone such as America/New_York") from None
-
-
-def _first_zone(paths: list[str], ids: list[str] | None) -> str:
-    """The time zone of the first agreement found (of those in `ids`), read without checking it;
-    UTC when there is none to read. Only a guess: run_score checks it against the valid ones."""
-    try:
-        found = find_agreements(paths or ["sla"])
-    except UsageError:
-        return "UTC"
-    for path, name in found:
-        doc, _ = load_file(path, name)
-        data = doc.data if doc is not None and isinstance(doc.data, dict) else {}
-        if ids and data.get("id") not in ids:
-            continue
-        zone = data.get("timezone")
-        try:
-            if isinstance(zone, str):
-                ZoneInfo(zone)
-                return zone
-        except (ValueError, OSError, KeyError):
-            pass
-        return "UTC"
-    return "UTC"
 
 
 CONFIG = "slakit.yaml"

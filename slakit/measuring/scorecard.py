@@ -26,7 +26,7 @@ from ..model.agreement import Agreement, Commitment
 from ..model.dates import add_months
 from ..model.figures import Duration, Money, Percentage, counted
 from ..model.targets import figure_value
-from ..world.exports import Exports
+from ..world.exports import Exports, step_sql
 
 MIN_DEALS = 5  # fewer decided deals than this in a period: a ratio or average is not scored
 DAYS_PER_MONTH = 30  # a missed month counts as 30 days toward the 30/60/90-day escalation steps
@@ -177,9 +177,6 @@ class Measure:
         self.sources = agreement.lead_sources
         # What happened after the as-of day is not counted: the open period ends with that day.
         self.spans = [(p.lo, min(p.hi, self.now)) for p in self.periods]
-        self.x.con.execute("CREATE OR REPLACE TEMP TABLE periods (i INTEGER, lo BIGINT, hi BIGINT)")
-        if self.periods:
-            self.x.con.executemany("INSERT INTO periods VALUES (?, ?, ?)", [(i, *s) for i, s in enumerate(self.spans)])
         self.currency = self._currency()
         self._lead_counts: dict[int, dict[str | None, int]] | None = None
         self._leads: tuple[np.ndarray, np.ndarray] | None = None
@@ -189,6 +186,16 @@ class Measure:
             if c.lead_value:
                 return c.lead_value.stated_total.currency
         return self.a.revenue.target.annual.currency if self.a.revenue else "USD"
+
+    def by_period(self, table: str, column: str) -> str:
+        """`table` (a name or a query) as a query whose records carry `i`, the index of the period
+        their `column` falls in; records in no period are left out. The periods follow each other
+        without gaps, so a CASE split in halves finds it (a range join costs more)."""
+        if not self.periods:
+            return f"(SELECT *, 0 AS i FROM {table} WHERE false)"
+        inside = f"{column} >= {self.spans[0][0]} AND {column} < {self.spans[-1][1]}"
+        steps = [(lo, i) for i, (lo, _) in enumerate(self.spans)]
+        return f"(SELECT *, {step_sql(column, steps)} AS i FROM {table} WHERE {inside})"
 
     def has(self, kind: str, *columns: str) -> str | None:
         """None when the export and its columns are there, else why not."""
@@ -383,9 +390,9 @@ class Measure:
         rows = {
             i: (total, mkt, n)
             for i, total, mkt, n in self.x.sql(
-                "SELECT p.i, sum(amount), sum(CASE WHEN source IN (" + placeholders + ") THEN amount ELSE 0 END), "
-                "count(*) FROM deals JOIN periods p ON created_at >= p.lo AND created_at < p.hi "
-                f"WHERE amount IS NOT NULL {currency} GROUP BY p.i",
+                "SELECT i, sum(amount), sum(CASE WHEN source IN (" + placeholders + ") THEN amount ELSE 0 END), "
+                f"count(*) FROM {self.by_period('deals', 'created_at')} "
+                f"WHERE amount IS NOT NULL {currency} GROUP BY i",
                 marketing + params,
             )
         }
@@ -427,8 +434,8 @@ class Measure:
         touched = touches >= 0
         try:
             if calendar is not None and fu.response_time.is_business:
-                deadline = calendar.deadlines(starts, fu.response_time, fu.after_hours)
-                seconds = calendar.business_seconds_between(starts, np.where(touched, touches, starts))
+                ends = np.where(touched, touches, starts)
+                deadline, seconds = calendar.response_times(starts, ends, fu.response_time, fu.after_hours)
             else:  # clock time: the calendar plays no part
                 deadline = starts + int(fu.response_time.magnitude * 60)
                 seconds = np.maximum(np.where(touched, touches, starts) - starts, 0)
@@ -530,9 +537,9 @@ class Measure:
             rows = {
                 i: (won, lost)
                 for i, won, lost in self.x.sql(
-                    "SELECT p.i, count(*) FILTER (outcome = 'won'), count(*) FILTER (outcome = 'lost') FROM deals "
-                    f"JOIN periods p ON closed_at >= p.lo AND closed_at < p.hi WHERE outcome IN ('won', 'lost') {proposal} "
-                    "GROUP BY p.i"
+                    "SELECT i, count(*) FILTER (outcome = 'won'), count(*) FILTER (outcome = 'lost') "
+                    f"FROM {self.by_period('deals', 'closed_at')} WHERE outcome IN ('won', 'lost') {proposal} "
+                    "GROUP BY i"
                 )
             }
             for i, p in enumerate(self.periods):
@@ -557,8 +564,8 @@ class Measure:
             rows = {
                 i: (n, avg)
                 for i, n, avg in self.x.sql(
-                    "SELECT p.i, count(*), avg((closed_at - created_at) / 86400.0) FROM deals JOIN periods p "
-                    "ON closed_at >= p.lo AND closed_at < p.hi WHERE outcome = 'won' GROUP BY p.i"
+                    "SELECT i, count(*), avg((closed_at - created_at) / 86400.0) "
+                    f"FROM {self.by_period('deals', 'closed_at')} WHERE outcome = 'won' GROUP BY i"
                 )
             }
             for i, p in enumerate(self.periods):
@@ -596,14 +603,16 @@ class Measure:
         rows = {
             i: (on, late, pending)
             for i, on, late, pending in self.x.sql(
-                "SELECT p.i, count(*) FILTER (done_at IS NOT NULL AND done_at - requested_at <= ?), "
+                "SELECT i, count(*) FILTER (done_at IS NOT NULL AND done_at - requested_at <= ?), "
                 "count(*) FILTER ((done_at IS NOT NULL AND done_at - requested_at > ?) OR "
                 "(done_at IS NULL AND requested_at + ? < ?)), count(*) FILTER (done_at IS NULL AND requested_at + ? >= ?) "
                 # an answer after the as-of day has not been given yet
-                f"FROM (SELECT * REPLACE (CASE WHEN done_at < {int(self.now)} THEN done_at END AS done_at) "
-                "FROM activities) "
-                f"JOIN periods p ON requested_at >= p.lo AND requested_at < p.hi WHERE true {kind} "
-                "GROUP BY p.i",
+                "FROM "
+                + self.by_period(
+                    f"(SELECT * REPLACE (CASE WHEN done_at < {int(self.now)} THEN done_at END AS done_at) FROM activities)",
+                    "requested_at",
+                )
+                + f" WHERE true {kind} GROUP BY i",
                 [limit, limit, limit, self.now, limit, self.now],
             )
         }
@@ -642,8 +651,8 @@ class Measure:
             return score
         same = self._has_currency()  # deals in another currency are not this goal's revenue
         rows = self.counts(
-            "SELECT p.i, sum(amount) FROM deals JOIN periods p ON closed_at >= p.lo AND closed_at < p.hi "
-            f"WHERE outcome = 'won' AND amount IS NOT NULL {SAME_CURRENCY if same else ''} GROUP BY p.i",
+            f"SELECT i, sum(amount) FROM {self.by_period('deals', 'closed_at')} "
+            f"WHERE outcome = 'won' AND amount IS NOT NULL {SAME_CURRENCY if same else ''} GROUP BY i",
             [plan.target.monthly.currency] if same else [],
         )
         by = plan.target.by

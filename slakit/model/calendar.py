@@ -47,6 +47,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..world.zones import offset_segments
 from .dates import parse_date
 from .figures import Duration
 
@@ -86,10 +87,6 @@ _EPOCH_WEEKDAY = dt.date(1970, 1, 1).weekday()
 _FIRST_DAY = dt.date(2, 1, 1).toordinal() - _EPOCH_ORDINAL
 _LAST_DAY = dt.date(9998, 12, 31).toordinal() - _EPOCH_ORDINAL
 _MAX_SPAN_DAYS = round(MAX_SPAN_YEARS * 365.25)
-# Offsets are probed every 6 hours and each change is found by bisection. In tzdata no two
-# changes are closer than 3 days (tests/test_calendar.py checks the installed data), so no
-# change and its undoing can hide between two probes.
-_PROBE = 6 * 3_600
 
 
 @dataclass(frozen=True)
@@ -198,6 +195,21 @@ class Calendar:
             out[ok] = self._deadlines_us(t[ok] * _US, allowed, after_hours) // _US
         return out
 
+    def response_times(
+        self, starts: npt.ArrayLike, ends: npt.ArrayLike, allowed: Duration, after_hours: str | None = None
+    ) -> tuple[Int64s, Int64s]:
+        """For each start: its deadline (as `deadlines`) and the business seconds from it to its end
+        (as `business_seconds_between`), counted from one place of the start in one table. No
+        MISSING values: a start without an end is given itself as its end."""
+        ts, te = np.broadcast_arrays(_epoch_seconds(starts, "starts"), _epoch_seconds(ends, "ends"))
+        if not len(ts) or not allowed.is_business or (ts == MISSING).any() or (te == MISSING).any():
+            return self.deadlines(ts, allowed, after_hours), self.business_seconds_between(ts, te)
+        a, b = ts * _US, te * _US
+        _check_rule(after_hours)
+        due, business_a, table = self._business_deadlines_us(a, allowed, after_hours, also=b)
+        between = np.maximum(table.business(b) - business_a, 0) // _US
+        return due // _US, between
+
     # -- the shared core, in microseconds -------------------------------------------------
 
     def _between_us(self, a: Int64s, b: Int64s) -> Int64s:
@@ -208,20 +220,31 @@ class Calendar:
         return between
 
     def _deadlines_us(self, starts: Int64s, allowed: Duration, after_hours: str | None) -> Int64s:
-        if after_hours is not None and after_hours not in AFTER_HOURS:
-            raise ValueError(f"unknown after-hours rule {after_hours!r}; use one of {', '.join(AFTER_HOURS)}")
+        _check_rule(after_hours)
         allowed_us = self.allowed_seconds(allowed) * _US
         if not allowed.is_business:
             return _checked_sum(starts, allowed_us, allowed)
+        return self._business_deadlines_us(starts, allowed, after_hours)[0]
+
+    def _business_deadlines_us(
+        self, starts: Int64s, allowed: Duration, after_hours: str | None, also: Int64s | None = None
+    ) -> tuple[Int64s, Int64s, _Table]:
+        """Deadlines for a business `allowed`, the business time of each start, and the table
+        they were counted in (which covers the instants `also` too)."""
+        allowed_us = self.allowed_seconds(allowed) * _US
         first, last = int(starts.min()), int(starts.max())
+        if also is not None and len(also):
+            first, last = min(first, int(also.min())), max(last, int(also.max()))
         self._check_span(first, last)
         week = len(self.days) * self._checked_day_seconds() * _US
         extra = min(int(7 * (allowed_us + self._checked_day_seconds() * _US) // week) + 8, _MAX_SPAN_DAYS)
         while True:
             table = self._table(first, last, extra)
-            due = table.deadlines(starts, allowed_us, after_hours)
+            k = table.last_open(starts)
+            business = table.business(starts, k)
+            due = table.deadlines(starts, allowed_us, after_hours, k, business)
             if due is not None:
-                return due
+                return due, business, table
             if extra >= _MAX_SPAN_DAYS:
                 raise ValueError(
                     f"calendar {self.id}: a deadline {allowed} after {_day_of(last)} would fall more than "
@@ -300,10 +323,12 @@ class _Table:
             return None
         return self.opens[j] + (target - self.cum_start[j])
 
-    def deadlines(self, starts: Int64s, allowed: int, after_hours: str | None) -> Int64s | None:
-        """Deadlines for business time `allowed` (microseconds), None when the table is too short."""
-        k = self.last_open(starts)
-        due = starts.copy() if allowed == 0 else self.time_at(self.business(starts, k) + allowed)
+    def deadlines(
+        self, starts: Int64s, allowed: int, after_hours: str | None, k: npt.NDArray[np.intp], business: Int64s
+    ) -> Int64s | None:
+        """Deadlines for business time `allowed` (microseconds), None when the table is too short;
+        `k` and `business`: the starts' last_open and business time."""
+        due = starts.copy() if allowed == 0 else self.time_at(business + allowed)
         if due is None:
             return None
         if after_hours is not None:
@@ -336,7 +361,7 @@ def _build_table(calendar: Calendar, d0: int, d1: int) -> _Table:
     before_all = (d0 - 2) * _DAY
     opens, closes, days = [before_all], [before_all], [d0 - 2]
     # Offsets are less than a day, so the instants of dates d0..d1 lie within a day of them.
-    for seg_start, seg_end, offset in _segments(zone, (d0 - 1) * _DAY, (d1 + 2) * _DAY):
+    for seg_start, seg_end, offset in offset_segments(zone, (d0 - 1) * _DAY, (d1 + 2) * _DAY):
         first_day = max(d0, (seg_start + offset) // _DAY)
         last_day = min(d1, (seg_end - 1 + offset) // _DAY)
         for day in range(first_day, last_day + 1):
@@ -403,39 +428,16 @@ class _Index:
         return count
 
 
-def _segments(zone: ZoneInfo, first: int, last: int) -> list[tuple[int, int, int]]:
-    """[start, end) epoch-second stretches of one UTC offset (seconds) covering first..last."""
-
-    def offset(t: int) -> int:
-        local = (_EPOCH + dt.timedelta(seconds=t)).astimezone(zone)
-        return (local.utcoffset() or dt.timedelta(0)) // dt.timedelta(seconds=1)
-
-    segments = []
-    seg_start, current = first, offset(first)
-    probe = first
-    while probe < last:
-        ahead = min(probe + _PROBE, last)
-        if offset(ahead) == current:
-            probe = ahead
-            continue
-        lo, hi = probe, ahead  # the offset is `current` at lo and not at hi
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if offset(mid) == current:
-                lo = mid
-            else:
-                hi = mid
-        segments.append((seg_start, hi, current))
-        seg_start, current, probe = hi, offset(hi), hi
-    segments.append((seg_start, last, current))
-    return segments
-
-
 def _zone(calendar: Calendar) -> ZoneInfo:
     try:
         return ZoneInfo(calendar.timezone)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(f"calendar {calendar.id}: {calendar.timezone!r} is not an IANA time zone") from None
+
+
+def _check_rule(after_hours: str | None) -> None:
+    if after_hours is not None and after_hours not in AFTER_HOURS:
+        raise ValueError(f"unknown after-hours rule {after_hours!r}; use one of {', '.join(AFTER_HOURS)}")
 
 
 def _seconds_of(time: dt.time) -> int:

@@ -4,16 +4,22 @@ Exports hold personal data: they are read where they lie (CSV and Parquet by Duc
 XLSX through python-calamine straight into DuckDB), never copied to disk. Every bad cell of
 every file is collected with file:row:column before anything is reported.
 
-Timestamps: a value with an offset (Z, +02:00) is taken as given; a naive value is local
-time in the agreement's zone (or --timezone). In the hour that occurs twice when clocks go
+Timestamps: a value with an offset (Z, +02:00) or a zone name is taken as given; a naive
+value is local time in the agreement's zone (or --timezone), read with the system's time-zone
+database (the one business calendars count in). In the hour that occurs twice when clocks go
 back, a naive time is read as its second occurrence (standard time, after the change: 01:30
 on 2020-11-01 in New York is 06:30 UTC); a naive time that does not exist (the skipped
-spring hour) is read with the standard-time offset, so it lands one hour later (02:30 on
+spring hour) is read with the offset before the change, so it lands one hour later (02:30 on
 2020-03-08 is 03:30 daylight time). Times become epoch seconds.
+
+Reading is in two steps, so that the files are read while the agreements are checked: `read`
+parses each file (naive times as wall-clock seconds: it needs no zone), then `localize(zone)`
+turns wall-clock times into instants and checks what depends on them.
 """
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import re
 from collections.abc import Callable
@@ -27,6 +33,7 @@ import numpy as np
 from ..errors import ERROR, InputError, Problem, UsageError
 from .clock import FIRST_YEAR as FIRST_YEAR  # the score reads both from here
 from .clock import LAST_YEAR as LAST_YEAR
+from .zones import wall_clock_offsets
 
 KINDS = ("leads", "deals", "activities")
 
@@ -126,9 +133,12 @@ OUTCOMES = {
     "open": "open",
 }
 
-# Naive timestamp layouts tried in order (DuckDB strptime); ISO with an offset is cast directly.
-NAIVE_FORMATS = [  # ISO layouts (2020-03-05 14:03, with T, seconds, fractions, a date alone) are cast
-    # Two-digit years first (Excel's m/d/yy: 69-99 are 19xx, 00-68 20xx): %Y would read 20 as the year 20.
+# Naive timestamp layouts, read by DuckDB's strptime in this order: ISO ones as CRMs export them,
+# then US ones. Two-digit years come before four (Excel's m/d/yy: 69-99 are 19xx, 00-68 20xx):
+# %Y would read 20 as the year 20. Text in none of them (an offset, a zone name, a fraction of a
+# second) is read by a cast, more slowly, as it is rare.
+ISO_FORMATS = ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
+NAIVE_FORMATS = [
     "%m/%d/%y %I:%M %p",
     "%m/%d/%y %I:%M:%S %p",
     "%m/%d/%y %H:%M",
@@ -140,9 +150,14 @@ NAIVE_FORMATS = [  # ISO layouts (2020-03-05 14:03, with T, seconds, fractions, 
     "%m/%d/%Y %H:%M:%S",
     "%m/%d/%Y",
 ]
+# A naive ISO time the cast reads (with a fraction, a single-digit hour, 24:00, spaces inside).
+_FORMATS = "[" + ", ".join("'" + f + "'" for f in ISO_FORMATS + NAIVE_FORMATS) + "]"  # as SQL
+_SAMPLE = 1000  # records whose times pick a column's layout
+_NAIVE_ISO = r"\d{4}-\d\d?-\d\d?([T ]\s*\d\d?:\d\d(:\d\d(\.\d+)?)?)?"
 # Times outside FIRST_YEAR to LAST_YEAR (clock.py) are typing mistakes (20-03-05 read as the year 20), not data.
-_FIRST = -2208988800  # 1900-01-01 UTC
-_AFTER = 7258118400  # 2200-01-01 UTC
+_FIRST = calendar.timegm((FIRST_YEAR, 1, 1, 0, 0, 0))
+_AFTER = calendar.timegm((LAST_YEAR + 1, 1, 1, 0, 0, 0))
+_FIRST_TS, _AFTER_TS = f"TIMESTAMP '{FIRST_YEAR:04d}-01-01'", f"TIMESTAMP '{LAST_YEAR + 1:04d}-01-01'"
 # An amount: digits, with thousands separated by commas or not, a dot before the decimals. Signs and
 # currency codes are taken off first; 12.500,00 or 12,50 (a comma before the decimals) is refused, as
 # is a negative amount.
@@ -233,6 +248,19 @@ class Table:
 
 
 @dataclass(frozen=True)
+class _Read:
+    """A file read by `Exports.read`, waiting for `localize`: its times are still wall-clock."""
+
+    given: str
+    digest: Future[str]
+    rows: int
+    present: dict[str, str]  # canonical column -> export column
+    missing: dict[str, str]
+    position: dict[str, int]  # export column -> its column number
+    times: tuple[str, ...]  # the canonical time columns present
+
+
+@dataclass(frozen=True)
 class LeadArrays:
     """The leads that have an MQL time, one element a lead: epoch seconds of the MQL and of the
     first touch (-1: none), the source as a code into `names` (0: none), and the row id."""
@@ -283,7 +311,7 @@ def _literal(text: str) -> str:
 class Exports:
     """The exports of one run, in one in-memory DuckDB connection (closed with the object)."""
 
-    def __init__(self, mapping: ColumnMap, zone: str, sources: dict[str, str] | None = None):
+    def __init__(self, mapping: ColumnMap, sources: dict[str, str] | None = None):
         """`sources`: the agreements' lead-source ids and names, which source values are mapped to."""
         try:
             import duckdb
@@ -292,17 +320,12 @@ class Exports:
 
         self.duckdb = duckdb
         self.mapping = mapping
-        self.zone = zone
+        self.zone: str | None = None  # set by localize()
         self.sources = dict(sources or {})
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET enable_progress_bar = false")
-        try:  # a naive time cast to TIMESTAMPTZ is read in the session's zone (see the module's docstring)
-            self.con.execute(f"SET TimeZone = {_literal(zone)}")
-        except duckdb.Error:
-            self.con.close()
-            raise UsageError(
-                f"time zone {zone!r} is not one DuckDB knows; give an IANA name such as America/New_York"
-            ) from None
+        self._read: dict[str, _Read] = {}  # files read, waiting for localize()
+        self._widths: dict[str, int] = {}  # a CSV's path -> the cells of its header
         self._leads: LeadArrays | None = None
         self._source_maps: dict[str, dict[str, str]] = {}
         self._workers = ThreadPoolExecutor(max_workers=2)  # a reading in the background, a file's hash
@@ -402,17 +425,25 @@ class Exports:
             self._canonical(kind, given, raw, digest, found)
         except self.duckdb.Error as exc:
             text = str(exc)
+            line = re.search(r"CSV Error on Line: (\d+)", text)
+            at = int(line.group(1)) if line else 1
+            cells = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
             if "not utf-8 encoded" in text:
-                line = re.search(r"CSV Error on Line: (\d+)", text)
-                at = int(line.group(1)) if line else 1
                 self._fail(given, "the file is not UTF-8 text; export it again as CSV UTF-8", at)
+            elif cells and int(cells.group(2)) > int(cells.group(1)):
+                self.problems.append(
+                    Problem(given, at, 1, ERROR, "cells", _too_many(int(cells.group(2)), int(cells.group(1))))
+                )
+            elif line:
+                self._fail(given, f"cannot read this record as CSV: {text.splitlines()[0]}", at)
             else:
                 self._fail(given, f"cannot read it as {suffix.upper()}: {text.splitlines()[0]}")
             self.con.execute(f"DROP TABLE IF EXISTS {kind}")
 
     def _csv(self, path: Path, parallel: bool = True) -> tuple[str, list[str]]:
-        """The read_csv call for a CSV export and its columns. The dialect is sniffed once and then
-        given explicitly, so the reading does not sniff the file again."""
+        """The read_csv call for a CSV export and its columns (with a name for each cell of its
+        longest rows: see `_unnamed`). The dialect is sniffed once and then given explicitly, so
+        the reading does not sniff the file again."""
         options = "all_varchar = true, header = true, null_padding = true"
         ((delim, quote, escape, newline, comment, skip, header, columns),) = self.sql(
             "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, Columns "
@@ -430,6 +461,7 @@ class Exports:
             f"header = {'true' if header else 'false'}, null_padding = true, parallel = {str(parallel).lower()}, "
             f"columns = {{{struct}}})"
         )
+        self._widths[str(path)] = _header_width(path, delim, quote, int(skip)) if header else len(names)
         return call, names
 
     def _read_xlsx(self, path: Path, raw: str) -> bool:
@@ -487,11 +519,13 @@ class Exports:
         if any(c not in present for c in REQUIRED[kind]):
             return
         position = {name: found.index(name) + 1 for name in found}
+        width = self._widths.get(str(Path(given)), len(found))
         # One pass: the inner query cleans each text cell once, the next parses times and amounts
         # beside their text, and only the text of cells that failed to parse is kept (for the
         # messages), so bad cells are found without parsing again. Casts skip surrounding spaces,
         # so times and amounts are not trimmed first; a blank cell is told from a bad one below.
-        inner, outer, checks = [], [], []
+        inner, outer, final, times = [], [], ["*"], []
+        layouts = self._layouts(raw, [name for c, name in present.items() if COLUMNS[kind][c] == "time"])
         for canonical, name in present.items():
             kind_of = COLUMNS[kind][canonical]
             cell = f"CAST({_quote(name)} AS VARCHAR)"
@@ -499,12 +533,19 @@ class Exports:
             # compared (sources on their distinct values), which spares a million trims.
             inner.append(f"nullif(trim({cell}), '') AS {canonical}" if kind_of == "id" else f"{cell} AS {canonical}")
             if kind_of == "time":
-                outer += [f"{self._time_sql(canonical)} AS {canonical}", f"{canonical} AS _text_{canonical}"]
-                accepted = (
-                    f"a date and time such as 2020-03-05 14:03, in the years {FIRST_YEAR} to {LAST_YEAR} "
-                    "(an offset, if given, from -14:00 to +14:00)"
-                )
-                checks.append((canonical, name, accepted, f"{canonical} >= {_FIRST} AND {canonical} < {_AFTER}"))
+                # The column's own naive layout (strptime refuses a trailing offset), as wall-clock
+                # seconds; the text of any other cell is kept for localize(), which reads it or reports it.
+                layout = layouts.get(name)
+                fast = f"try_strptime({canonical}, {_literal(layout)})" if layout else "CAST(NULL AS TIMESTAMP)"
+                outer += [f"{fast} AS {canonical}", f"{canonical} AS _text_{canonical}"]
+                final += [
+                    f"CASE WHEN {canonical} >= {_FIRST_TS} AND {canonical} < {_AFTER_TS} "
+                    f"THEN CAST(epoch({canonical}) AS BIGINT) END AS {canonical}",
+                    f"CASE WHEN {canonical} IS NULL OR {canonical} < {_FIRST_TS} OR {canonical} >= {_AFTER_TS} "
+                    f"THEN nullif(trim(_text_{canonical}), '') END AS _text_{canonical}",
+                    f"CAST(NULL AS BIGINT) AS _utc_{canonical}",
+                ]
+                times.append(canonical)
             elif kind_of == "amount":
                 bare = f"regexp_replace({canonical}, '^\\s*[A-Z]{{3}}|[\\s$€£¥]', '', 'g')"
                 parse = (
@@ -513,11 +554,11 @@ class Exports:
                     f"THEN try_cast(replace({bare}, ',', '') AS DECIMAL(18, 2)) END"
                 )
                 outer += [f"{parse} AS {canonical}", f"{canonical} AS _text_{canonical}"]
-                accepted = (
-                    "an amount such as 12500.00 or $12,500.00 (a dot before the cents, never between "
-                    "thousands; not negative)"
-                )
-                checks.append((canonical, name, accepted, "true"))
+                final += [
+                    canonical,
+                    f"CASE WHEN {canonical} IS NULL AND trim(_text_{canonical}) <> '' "
+                    f"THEN trim(_text_{canonical}) END AS _text_{canonical}",
+                ]
             elif kind_of == "outcome":
                 cases = " ".join(
                     f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in sorted(self.mapping.outcomes.items())
@@ -525,13 +566,12 @@ class Exports:
                 outer.append(f"CASE lower(trim({canonical})) {cases} ELSE 'open' END AS {canonical}")
             else:
                 outer.append(canonical)
-        final = ["*"]
-        for c, _, _, valid in checks:
-            final.append(f"CASE WHEN {valid} THEN {c} END AS {c}")
-            final.append(
-                f"CASE WHEN ({c} IS NULL OR NOT ({valid})) AND trim(_text_{c}) <> '' THEN trim(_text_{c}) END AS _text_{c}"
-            )
-        exclude = f" EXCLUDE ({', '.join(f'{c}, _text_{c}' for c, _, _, _ in checks)})" if checks else ""
+        beyond = [f"_beyond_{i}" for i in range(len(found) - width)]
+        for name, column in zip(found[width:], beyond):  # cells past the header's (see _beyond_header)
+            inner.append(f"nullif(trim(CAST({_quote(name)} AS VARCHAR)), '') AS {column}")
+            outer.append(column)
+        replaced = [c for c in present if COLUMNS[kind][c] in ("time", "amount")]
+        exclude = f" EXCLUDE ({', '.join(f'{c}, _text_{c}' for c in replaced)})" if replaced else ""
         self.con.execute(
             f"CREATE TEMP TABLE {kind} AS SELECT {final[0]}{exclude}{''.join(', ' + f for f in final[1:])} "
             f"FROM (SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {raw}))"
@@ -542,30 +582,123 @@ class Exports:
             self._fail(given, "the file has a header but no records")
             self.con.execute(f"DROP TABLE {kind}")
             return
-        for canonical, name, accepted, _ in checks:
-            self._bad_cells(given, kind, canonical, name, position[name], accepted)
+        self._beyond_header(given, kind, beyond, width)
+        accepted = (
+            "an amount such as 12500.00 or $12,500.00 (a dot before the cents, never between thousands; not negative)"
+        )
+        for canonical in replaced:
+            if canonical not in times:
+                self._bad_cells(given, kind, canonical, present[canonical], position[present[canonical]], accepted)
         ident = REQUIRED[kind][0]
         self._required_cells(given, kind, ident, present[ident], position[present[ident]])
         self._duplicates(given, kind, ident, present[ident], position[present[ident]])
-        for first, then in BEFORE.get(kind, ()):
-            if first in present and then in present:
-                self._out_of_order(given, kind, (first, present[first]), (then, present[then]), position[present[then]])
-        # a lead without an MQL time is not an MQL: it is left out, and the scorecard says how many
-        left_out = self.sql("SELECT count(*) FILTER (mql_at IS NULL) FROM leads")[0][0] if kind == "leads" else 0
-        self.tables[kind] = Table(kind, given, digest.result(), rows, tuple(present), missing, left_out)
+        self._read[kind] = _Read(given, digest, rows, present, missing, position, tuple(times))
 
-    def _time_sql(self, col: str) -> str:
-        """Epoch seconds. The cast reads ISO times with an offset as given and naive ones in the
-        session's zone (the agreement's); US layouts are tried by strptime only when it fails."""
-        formats = "[" + ", ".join(_literal(f) for f in NAIVE_FORMATS) + "]"
-        layouts = f"timezone({_literal(self.zone)}, try_strptime(trim({col}), {formats}))"
-        # A slash in the date means a US layout: the cast would read 1/2/20 as the year 1 (February 20).
-        iso = f"NOT contains(left({col}, 10), '/')"
-        # Only text long enough to hold a time and an offset is searched for a bad one (cheap).
-        iso += f" AND NOT (strlen({col}) > 18 AND regexp_matches({col}, {_literal(_BAD_OFFSET)}))"
-        cast = f"CASE WHEN {iso} THEN try_cast({col} AS TIMESTAMPTZ) END"
-        trimmed = f"CASE WHEN {iso} THEN try_cast(trim({col}) AS TIMESTAMPTZ) END"  # a date alone fails untrimmed
-        return f"CAST(epoch(coalesce({cast}, {trimmed}, {layouts})) AS BIGINT)"
+    def _layouts(self, raw: str, names: list[str]) -> dict[str, str]:
+        """The naive layout most of the first records of each time column are written in. Only it is
+        tried on every cell: a layout that does not fit costs DuckDB more than one that does."""
+        if not names:
+            return {}
+        columns = ", ".join(f"CAST({_quote(n)} AS VARCHAR) AS c{i}" for i, n in enumerate(names))
+        counts = ", ".join(
+            f"count(try_strptime(c{i}, {_literal(f)}))" for i in range(len(names)) for f in ISO_FORMATS + NAIVE_FORMATS
+        )
+        found = self.sql(f"SELECT {counts} FROM (SELECT {columns} FROM {raw} LIMIT {_SAMPLE})")[0]
+        width, out = len(ISO_FORMATS + NAIVE_FORMATS), {}
+        for i, name in enumerate(names):
+            fits = found[i * width : (i + 1) * width]
+            if max(fits):
+                out[name] = (ISO_FORMATS + NAIVE_FORMATS)[fits.index(max(fits))]
+        return out
+
+    def localize(self, zone: str) -> None:
+        """Turn the naive times of every file read into instants in `zone`, read the cells the
+        fast layouts missed, and check the times (bad cells, records out of order)."""
+        try:  # the cast of a rare naive layout reads it in the session's zone
+            self.con.execute(f"SET TimeZone = {_literal(zone)}")
+        except self.duckdb.Error:
+            raise UsageError(
+                f"time zone {zone!r} is not one DuckDB knows; give an IANA name such as America/New_York"
+            ) from None
+        self.zone = zone
+        for kind, read in self._read.items():
+            times = read.times
+            if times:
+                self._read_rare_times(kind, times)
+                self._to_instants(kind, times, zone)
+            present = read.present
+            accepted = (
+                f"a date and time such as 2020-03-05 14:03, in the years {FIRST_YEAR} to {LAST_YEAR} "
+                "(an offset, if given, from -14:00 to +14:00)"
+            )
+            for canonical in times:
+                self._bad_cells(
+                    read.given, kind, canonical, present[canonical], read.position[present[canonical]], accepted
+                )
+            for first, then in BEFORE.get(kind, ()):
+                if first in present and then in present:
+                    self._out_of_order(
+                        read.given, kind, (first, present[first]), (then, present[then]), read.position[present[then]]
+                    )
+            # a lead without an MQL time is not an MQL: it is left out, and the scorecard says how many
+            left_out = self.sql("SELECT count(*) FILTER (mql_at IS NULL) FROM leads")[0][0] if kind == "leads" else 0
+            self.tables[kind] = Table(
+                kind, read.given, read.digest.result(), read.rows, tuple(present), read.missing, left_out
+            )
+        self._read = {}
+
+    def _read_rare_times(self, kind: str, times: tuple[str, ...]) -> None:
+        """The time cells no fast layout read: a naive ISO time the cast reads (a fraction of a
+        second, spaces inside) stays wall-clock; one with an offset or a zone name becomes an instant
+        (an offset no place has is refused: the cast would move the time by it)."""
+        for c in times:
+            text = f"_text_{c}"
+            if not self.sql(f"SELECT count(*) FROM {kind} WHERE {text} IS NOT NULL")[0][0]:
+                continue
+            naive = (
+                f"CASE WHEN regexp_full_match({text}, {_literal(_NAIVE_ISO)}) THEN try_cast({text} AS TIMESTAMP) "
+                f"WHEN contains(left({text}, 10), '/') THEN try_strptime({text}, {_FORMATS}) END"
+            )
+            offset = (
+                f"CASE WHEN NOT contains(left({text}, 10), '/') AND NOT regexp_matches({text}, {_literal(_BAD_OFFSET)}) "
+                f"THEN try_cast({text} AS TIMESTAMPTZ) END"
+            )
+            local = (
+                f"CASE WHEN {naive} >= {_FIRST_TS} AND {naive} < {_AFTER_TS} THEN CAST(epoch({naive}) AS BIGINT) END"
+            )
+            instant = f"CAST(epoch({offset}) AS BIGINT)"
+            self.con.execute(
+                f"UPDATE {kind} SET {c} = {local}, _utc_{c} = CASE WHEN {naive} IS NULL THEN {instant} END "
+                f"WHERE {text} IS NOT NULL"
+            )
+            self.con.execute(
+                f"UPDATE {kind} SET _utc_{c} = NULL WHERE _utc_{c} IS NOT NULL AND "
+                f"(_utc_{c} < {_FIRST} OR _utc_{c} >= {_AFTER})"
+            )
+            self.con.execute(f"UPDATE {kind} SET {text} = NULL WHERE {c} IS NOT NULL OR _utc_{c} IS NOT NULL")
+
+    def _to_instants(self, kind: str, times: tuple[str, ...], zone: str) -> None:
+        """Wall-clock seconds become epoch seconds: each minus the zone's offset at that wall-clock
+        time, from the offsets in force over the span of the file's times."""
+        span = ", ".join(f"min({c}), max({c})" for c in times)
+        bounds = [v for v in self.sql(f"SELECT {span} FROM {kind}")[0] if v is not None]
+        sets = []
+        if bounds:
+            steps = wall_clock_offsets(zone, min(bounds), max(bounds))
+            sets = [f"{c} = coalesce({c} - {step_sql(c, steps)}, _utc_{c})" for c in times]
+        else:
+            sets = [f"{c} = _utc_{c}" for c in times]
+        self.con.execute(f"UPDATE {kind} SET {', '.join(sets)}")
+
+    def _beyond_header(self, given: str, kind: str, beyond: list[str], width: int) -> None:
+        """Records with a value in a cell beyond the header's last: its values have moved one cell
+        along (a comma inside a value that is not in quotes), so none of them can be trusted."""
+        if not beyond:
+            return
+        count = " + ".join(f"({c} IS NOT NULL)::INT" for c in beyond)
+        rows = self.sql(f"SELECT rowid + 2, {count} AS n FROM {kind} WHERE n > 0 ORDER BY rowid")
+        found = [(row, width + 1, "cells", _too_many(width + n, width)) for row, n in rows]
+        self._listed(given, found, "records with more cells than the header")
 
     def _listed(self, given: str, found: list[tuple[int, int, str, str]], what: str) -> None:
         """Problems for the first MAX_LISTED findings (row, column, rule, message) of one check,
@@ -683,6 +816,46 @@ class Exports:
             )
             self._leads = LeadArrays(mql_at, touches, codes, rowid, tuple(names))
         return self._leads
+
+
+def _too_many(cells: int, header: int) -> str:
+    return (
+        f"this record has {cells} cells, the header {header}: a value holding a comma (or the file's "
+        "separator) that is not in quotes moves the values after it; quote it, or export the file again"
+    )
+
+
+def _header_width(path: Path, delim: str, quote: str, skip: int) -> int:
+    """How many cells the header row of a CSV has (read with Python's csv module: DuckDB names
+    every cell of the longest rows it sniffed, the header's or not)."""
+    import csv
+
+    quote = "" if quote == "(empty)" else quote
+    if len(delim) != 1 or len(quote) > 1:
+        return 1 << 30  # a dialect csv cannot read: no check
+    with path.open(encoding="utf-8", errors="replace", newline="") as stream:
+        for _ in range(skip):
+            stream.readline()
+        line = stream.readline(1 << 20)
+    quoted = len(quote) == 1
+    reader = csv.reader(
+        [line],
+        delimiter=delim,
+        quotechar=quote if quoted else None,
+        quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE,
+    )
+    return max(len(next(reader, [])), 1)
+
+
+def step_sql(column: str, steps: list[tuple[int, int]]) -> str:
+    """A step function of `column` as SQL, for [(from, value)] steps in order (the first value
+    also below the first step): a CASE split in halves, so many steps cost a few comparisons a
+    value, not one a step."""
+    if len(steps) == 1:
+        return str(steps[0][1])
+    middle = len(steps) // 2
+    lower, upper = step_sql(column, steps[:middle]), step_sql(column, steps[middle:])
+    return f"(CASE WHEN {column} < {steps[middle][0]} THEN {lower} ELSE {upper} END)"
 
 
 def _cell(value: Any) -> str | None:
