@@ -266,6 +266,19 @@ def test_an_output_folder_that_holds_an_agreement_is_refused(repo: Path) -> None
     assert sorted(p.name for p in (repo / "dist").glob("minimal*.html")) == ["minimal-b.html", "minimal.html"]
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="renameat2 is Linux's")
+def test_the_published_folder_is_swapped_in_one_step(tmp_path: Path) -> None:
+    from slakit.world.publish import _exchange
+
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "page.html").write_text("new")
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "page.html").write_text("old")
+    assert _exchange(tmp_path / "new", tmp_path / "dist")
+    assert (tmp_path / "dist" / "page.html").read_text() == "new"
+    assert (tmp_path / "new" / "page.html").read_text() == "old"
+
+
 def test_explicit_output_paths_that_cannot_be_written(tmp_path: Path) -> None:
     sla = tmp_path / "sla"
     sla.mkdir()
