@@ -499,7 +499,14 @@ def test_offsets_are_taken_as_given_and_naive_times_are_local(tmp_path):
 
 @pytest.mark.parametrize(
     "text",
-    ["2020-01-15T10:00:00+99:99", "2020-01-15T10:00:00+25:00", "2020-01-15 10:00+9999", "2020-01-15 10:00-05:75"],
+    [
+        "2020-01-15T10:00:00+99:99",
+        "2020-01-15T10:00:00+25:00",
+        "2020-01-15 10:00+9999",
+        "2020-01-15 10:00-05:75",
+        "2020-01-15T10:00:00+14:30",
+        "2020-01-15 10:00-1401",
+    ],
 )
 def test_an_offset_no_place_has_is_a_bad_cell(files, tmp_path, text):
     """DuckDB would read +99:99 as a shift of four days: the lead would move, silently."""
@@ -1016,3 +1023,77 @@ def test_trailing_empty_cells_may_be_left_out(files, tmp_path):
     for path in (leads, trailing):
         data = score_json({**files, "leads": path}, "--as-of", "2020-01-31")
         assert [p["actual"] for p in commitment(data, "lead-volume")["periods"]] == [2]
+
+
+# -- from a new user's review of score --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("word", ["infinity", "-infinity", "Infinity", "epoch"])
+def test_words_a_database_reads_as_a_time_are_bad_cells(files, tmp_path, word):
+    """Databases write 'infinity' for a time never reached; DuckDB's strptime read it (and 'epoch')
+    as 1900-01-01 00:00, and its cast 'epoch' as 1970-01-01: a lead never touched was on time, one
+    without a real MQL time was counted in 1900, and nothing was said."""
+    rows = [
+        ("L1", "2020-01-02 10:00", "referral", "Ann", "2020-01-02 10:30"),
+        ("L2", "2020-01-02 11:00", "referral", "Bob", word),
+        ("L3", word, "referral", "Ann", ""),
+    ]
+    leads = write_csv(tmp_path / "l.csv", LEAD_HEADER, rows)
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:3:5: error[cell]: first_touch_at: {word!r} is not a date and time" in out
+    assert f"{leads}:4:2: error[cell]: mql_at: {word!r} is not a date and time" in out
+    assert out.rstrip().endswith("2 problems in 1 export file")
+    # a column whose first records are in no layout is read by the cast alone
+    leads = write_csv(
+        tmp_path / "cast.csv", LEAD_HEADER, [("L1", word, "", "", ""), ("L2", "2020-01-02T10:00Z", "", "", "")]
+    )
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:2:2: error[cell]: mql_at: {word!r} is not a date and time" in out
+
+
+def test_infinity_in_a_parquet_timestamp_column_is_a_bad_cell(files, tmp_path):
+    import duckdb
+
+    path = tmp_path / "l.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            "COPY (SELECT * FROM (VALUES ('L1', TIMESTAMP '2020-01-02 10:00'), ('L2', 'infinity'::TIMESTAMP)) "
+            f"t(lead_id, mql_at)) TO '{path}'"
+        )
+    out = bad(files, "--leads", str(path))
+    assert f"{path}:3:2: error[cell]: mql_at: 'infinity' is not a date and time" in out
+
+
+def test_a_fraction_of_a_second_is_cut_not_rounded(files, tmp_path):
+    """A time is in the second it is written in: 23:59:59.6 on the last day of January is in
+    January (it was rounded to the next second, and the lead counted in February)."""
+    rows = [
+        ("L1", "2020-01-31 23:59:59.6", "referral", "Ann", ""),
+        ("L2", "2020-02-29 23:59:59.5", "referral", "Ann", ""),
+        ("L3", "2020-03-01T04:59:59.9Z", "referral", "Ann", ""),  # 2020-02-29 23:59:59.9 in New York
+        ("L4", "2020-03-01 00:00:00.4", "referral", "Ann", ""),
+    ]
+    leads = write_csv(tmp_path / "l.csv", LEAD_HEADER, rows)
+    data = score_json({**files, "leads": leads}, "--as-of", "2020-03-31")
+    assert [(p["period"], p["actual"]) for p in commitment(data, "lead-volume")["periods"]] == [
+        ("2020-01", 1),
+        ("2020-02", 2),
+        ("2020-03", 1),
+    ]
+
+
+def test_the_years_of_a_time_with_an_offset_are_the_years_written(files, tmp_path):
+    """The message says the years 1900 to 2199: a time written in them is read whatever its
+    offset (1900-01-01 03:00+05:30 is 1899 in UTC), one written outside them is not."""
+    rows = [
+        ("L1", "2020-01-02 10:00", "referral", "Ann", ""),
+        ("L2", "1900-01-01 03:00+05:30", "referral", "Ann", ""),
+        ("L3", "2199-12-31T23:00:00-05:00", "referral", "Ann", ""),
+        ("L4", "1899-12-31 23:00-05:00", "referral", "Ann", ""),
+        ("L5", "2200-01-01 01:00+05:00", "referral", "Ann", ""),
+    ]
+    leads = write_csv(tmp_path / "l.csv", LEAD_HEADER, rows)
+    out = bad(files, "--leads", str(leads), "--as-of", "2020-01-31")
+    assert f"{leads}:5:2: error[cell]: mql_at: '1899-12-31 23:00-05:00' is not a date and time" in out
+    assert f"{leads}:6:2: error[cell]: mql_at: '2200-01-01 01:00+05:00' is not a date and time" in out
+    assert out.rstrip().endswith("2 problems in 1 export file")

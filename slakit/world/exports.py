@@ -19,7 +19,6 @@ turns wall-clock times into instants and checks what depends on them.
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import re
 from collections.abc import Callable
@@ -154,17 +153,16 @@ NAIVE_FORMATS = [
 _FORMATS = "[" + ", ".join("'" + f + "'" for f in ISO_FORMATS + NAIVE_FORMATS) + "]"  # as SQL
 _SAMPLE = 1000  # records whose times pick a column's layout
 _NAIVE_ISO = r"\d{4}-\d\d?-\d\d?([T ]\s*\d\d?:\d\d(:\d\d(\.\d+)?)?)?"
-# Times outside FIRST_YEAR to LAST_YEAR (clock.py) are typing mistakes (20-03-05 read as the year 20), not data.
-_FIRST = calendar.timegm((FIRST_YEAR, 1, 1, 0, 0, 0))
-_AFTER = calendar.timegm((LAST_YEAR + 1, 1, 1, 0, 0, 0))
+# Times written outside FIRST_YEAR to LAST_YEAR (clock.py) are typing mistakes (20-03-05 read as the year 20), not data.
 _FIRST_TS, _AFTER_TS = f"TIMESTAMP '{FIRST_YEAR:04d}-01-01'", f"TIMESTAMP '{LAST_YEAR + 1:04d}-01-01'"
 # An amount: digits, with thousands separated by commas or not, a dot before the decimals. Signs and
 # currency codes are taken off first; 12.500,00 or 12,50 (a comma before the decimals) is refused, as
 # is a negative amount.
 _AMOUNT = r"(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"
 _DOT_THOUSANDS = r"\d{1,3}\.\d{3}"  # 12.500: twelve and a half, or twelve thousand five hundred?
-# A UTC offset no place has (+99:99, +25:00, -05:75): the cast would move the time by it.
-_BAD_OFFSET = r":\d\d(\.\d+)?\s*[+-]((1[5-9]|[2-9]\d)(:?\d\d)?|\d\d:?[6-9]\d)\s*$"
+# A UTC offset no place has (+99:99, +25:00, +14:30, -05:75): the cast would move the time by it.
+_BAD_OFFSET = r":\d\d(\.\d+)?\s*[+-](14:?(0[1-9]|[1-5]\d)|(1[5-9]|[2-9]\d)(:?\d\d)?|\d\d:?[6-9]\d)\s*$"
+_WRITTEN_YEAR = r"^(\d{4})-\d"  # the year of a time written with an offset or a zone name (ISO)
 SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 MAX_LISTED = 20  # bad cells listed per file before the summary
 
@@ -538,10 +536,15 @@ class Exports:
                 layout = layouts.get(name)
                 fast = f"try_strptime({canonical}, {_literal(layout)})" if layout else "CAST(NULL AS TIMESTAMP)"
                 outer += [f"{fast} AS {canonical}", f"{canonical} AS _text_{canonical}"]
+                # strptime reads 'infinity', '-infinity' and 'epoch' as 1900-01-01 00:00, its zero:
+                # that time is taken only from a cell that says 1900 (%y reads 00 as 2000)
+                read = (
+                    f"({canonical} > {_FIRST_TS} AND {canonical} < {_AFTER_TS} "
+                    f"OR {canonical} = {_FIRST_TS} AND contains(_text_{canonical}, '1900'))"
+                )
                 final += [
-                    f"CASE WHEN {canonical} >= {_FIRST_TS} AND {canonical} < {_AFTER_TS} "
-                    f"THEN CAST(epoch({canonical}) AS BIGINT) END AS {canonical}",
-                    f"CASE WHEN {canonical} IS NULL OR {canonical} < {_FIRST_TS} OR {canonical} >= {_AFTER_TS} "
+                    f"CASE WHEN {read} THEN CAST(epoch({canonical}) AS BIGINT) END AS {canonical}",
+                    f"CASE WHEN {canonical} IS NULL OR NOT {read} "
                     f"THEN nullif(trim(_text_{canonical}), '') END AS _text_{canonical}",
                     f"CAST(NULL AS BIGINT) AS _utc_{canonical}",
                 ]
@@ -659,21 +662,22 @@ class Exports:
                 f"CASE WHEN regexp_full_match({text}, {_literal(_NAIVE_ISO)}) THEN try_cast({text} AS TIMESTAMP) "
                 f"WHEN contains(left({text}, 10), '/') THEN try_strptime({text}, {_FORMATS}) END"
             )
+            # A time with an offset is read when it is written as one (the cast also reads 'epoch' as
+            # 1970) in the years accepted: those written, not those of its instant in UTC.
+            year = f"try_cast(regexp_extract({text}, {_literal(_WRITTEN_YEAR)}, 1) AS INTEGER)"
             offset = (
-                f"CASE WHEN NOT contains(left({text}, 10), '/') AND NOT regexp_matches({text}, {_literal(_BAD_OFFSET)}) "
-                f"THEN try_cast({text} AS TIMESTAMPTZ) END"
+                f"CASE WHEN NOT contains(left({text}, 10), '/') AND {year} BETWEEN {FIRST_YEAR} AND {LAST_YEAR} "
+                f"AND NOT regexp_matches({text}, {_literal(_BAD_OFFSET)}) THEN try_cast({text} AS TIMESTAMPTZ) END"
             )
+            # the fraction of a second is cut: a time is in the second it is written in
             local = (
-                f"CASE WHEN {naive} >= {_FIRST_TS} AND {naive} < {_AFTER_TS} THEN CAST(epoch({naive}) AS BIGINT) END"
+                f"CASE WHEN {naive} >= {_FIRST_TS} AND {naive} < {_AFTER_TS} "
+                f"THEN CAST(epoch(date_trunc('second', {naive})) AS BIGINT) END"
             )
-            instant = f"CAST(epoch({offset}) AS BIGINT)"
+            instant = f"CAST(epoch(date_trunc('second', {offset})) AS BIGINT)"
             self.con.execute(
                 f"UPDATE {kind} SET {c} = {local}, _utc_{c} = CASE WHEN {naive} IS NULL THEN {instant} END "
                 f"WHERE {text} IS NOT NULL"
-            )
-            self.con.execute(
-                f"UPDATE {kind} SET _utc_{c} = NULL WHERE _utc_{c} IS NOT NULL AND "
-                f"(_utc_{c} < {_FIRST} OR _utc_{c} >= {_AFTER})"
             )
             self.con.execute(f"UPDATE {kind} SET {text} = NULL WHERE {c} IS NOT NULL OR _utc_{c} IS NOT NULL")
 
