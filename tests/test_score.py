@@ -1097,3 +1097,21 @@ def test_the_years_of_a_time_with_an_offset_are_the_years_written(files, tmp_pat
     assert f"{leads}:5:2: error[cell]: mql_at: '1899-12-31 23:00-05:00' is not a date and time" in out
     assert f"{leads}:6:2: error[cell]: mql_at: '2200-01-01 01:00+05:00' is not a date and time" in out
     assert out.rstrip().endswith("2 problems in 1 export file")
+
+
+def test_shares_round_halves_up_as_every_figure_does(files, tmp_path):
+    """One in sixteen is 6.25%: shown 6.3% by the project's one rounding rule (halves away from
+    zero), as everywhere else; it was 6.2% (halves to even)."""
+    leads = [("L0", "2020-01-02 10:00", "referral", "Ann", "2020-01-02 10:30")]
+    leads += [(f"L{n}", "2020-01-02 10:00", "referral", "Bob", "2020-01-02 12:00") for n in range(1, 16)]
+    deals = [("D0", "2020-01-02", "2020-01-20", "1", "won", "2020-01-10", "referral")]
+    deals += [(f"D{n}", "2020-01-02", "2020-01-20", "1", "lost", "2020-01-10", "Partner") for n in range(1, 16)]
+    data = score_json(
+        {**files, "leads": write_csv(tmp_path / "l.csv", LEAD_HEADER, leads)},
+        "--deals",
+        str(write_csv(tmp_path / "d.csv", DEAL_HEADER, deals)),
+        "--as-of",
+        "2020-01-31",
+    )
+    for ident in ("follow-up", "close-rate", "pipeline"):
+        assert period(data, ident, "2020-01")["actual"] == 6.3, ident

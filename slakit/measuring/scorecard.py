@@ -24,12 +24,13 @@ import numpy as np
 
 from ..model.agreement import Agreement, Commitment
 from ..model.dates import add_months
-from ..model.figures import Duration, Money, Percentage, counted
+from ..model.figures import Duration, Money, Percentage, counted, round_half_up
 from ..model.targets import figure_value
 from ..world.exports import Exports, step_sql
 
 MIN_DEALS = 5  # fewer decided deals than this in a period: a ratio or average is not scored
 DAYS_PER_MONTH = 30  # a missed month counts as 30 days toward the 30/60/90-day escalation steps
+TENTH = Decimal("0.1")  # shares, rates and days are shown to a tenth, rounded by the one rule (halves up)
 SHARED_KINDS = ("lead_volume", "lead_value", "pipeline_share", "follow_up", "stepped_target")
 MET, MISSED, IN_PROGRESS, PENDING = "met", "missed", "in-progress", "pending"
 NOT_MEASURED, INSUFFICIENT = "not-measured", "insufficient-data"
@@ -402,7 +403,7 @@ class Measure:
             if not total:
                 score.periods.append(PeriodScore(p.label, INSUFFICIENT, note="no deals with an amount created"))
                 continue
-            share = (Decimal(mkt) * 100 / Decimal(total)).quantize(Decimal("0.1"))
+            share = round_half_up(Decimal(mkt) * 100 / Decimal(total), TENTH)
             result = self._score(score, i, goal, share, "higher", None)
             result.detail = {"deals": n, "marketing_amount": float(mkt), "all_amount": float(total)}
             score.periods.append(result)
@@ -466,7 +467,7 @@ class Measure:
                 status = PENDING if n_pending else INSUFFICIENT
                 score.periods.append(PeriodScore(p.label, status, objective, note=note, detail={"pending": n_pending}))
                 continue
-            compliance = (Decimal(n_on) * 100 / decided).quantize(Decimal("0.1"))
+            compliance = round_half_up(Decimal(n_on) * 100 / decided, TENTH)
             members = order[bounds[i] : bounds[i + 1]]
             times = np.sort(minutes[members[touched[members]]])
             result = self._score(score, i, objective, compliance, "higher", None)
@@ -549,7 +550,7 @@ class Measure:
                     note = f"{counted(won + lost, 'decided deal')}; at least {MIN_DEALS} are needed"
                     score.periods.append(PeriodScore(p.label, INSUFFICIENT, goal, note=note))
                     continue
-                rate = (Decimal(won) * 100 / (won + lost)).quantize(Decimal("0.1"))
+                rate = round_half_up(Decimal(won) * 100 / (won + lost), TENTH)
                 result = self._score(score, i, goal, rate, target.better, None)
                 result.detail = {"won": won, "lost": lost}
                 if not proposal:
@@ -576,7 +577,7 @@ class Measure:
                     note = f"{counted(n, 'won deal')}; at least {MIN_DEALS} are needed"
                     score.periods.append(PeriodScore(p.label, INSUFFICIENT, goal, note=note))
                     continue
-                days = Decimal(str(avg)).quantize(Decimal("0.1"))
+                days = round_half_up(Decimal(str(avg)), TENTH)
                 result = self._score(score, i, goal, days, target.better, None)
                 result.detail = {"won": n}
                 score.periods.append(result)
@@ -628,7 +629,7 @@ class Measure:
                     )
                 )
                 continue
-            share = (Decimal(on) * 100 / (on + late)).quantize(Decimal("0.1"))
+            share = round_half_up(Decimal(on) * 100 / (on + late), TENTH)
             result = self._score(score, i, Decimal(100), share, "higher", None)
             result.detail = {"on_time": on, "late": late, "pending": pending}
             score.periods.append(result)
