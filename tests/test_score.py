@@ -1115,3 +1115,23 @@ def test_shares_round_halves_up_as_every_figure_does(files, tmp_path):
     )
     for ident in ("follow-up", "close-rate", "pipeline"):
         assert period(data, ident, "2020-01")["actual"] == 6.3, ident
+
+
+def test_a_value_quoted_after_the_first_records_is_read(files, tmp_path):
+    """Exporters quote a value only when it needs it. When none of the records DuckDB's sniffer
+    read was quoted, a later "Smith, John" was split in two and refused as a comma 'not in
+    quotes'; a later quoted note over two lines was read as two records."""
+    rows = [(f"L{n}", "2020-01-02 10:00", "referral", "Ann", "2020-01-02 10:30") for n in range(30_000)]
+    rows += [
+        ("X1", "2020-01-02 10:00", "referral", "Smith, John", "2020-01-02 10:30"),
+        ("X2", "2020-01-02 10:00", "referral", 'Jo "JJ"\nSmith', "2020-01-02 10:30"),
+        ("X3", "not a time", "referral", "Ann", ""),
+    ]
+    leads = write_csv(tmp_path / "l.csv", LEAD_HEADER, rows)
+    out = bad(files, "--leads", str(leads))
+    # rows: the header, 30,000 records, X1, X2 (one row over two lines), X3
+    assert f"{leads}:30004:2: error[cell]: mql_at: 'not a time' is not a date and time" in out
+    assert out.rstrip().endswith("1 problem in 1 export file")
+    good = write_csv(tmp_path / "good.csv", LEAD_HEADER, rows[:-1])
+    data = score_json({**files, "leads": good}, "--as-of", "2020-01-31")
+    assert period(data, "lead-volume", "2020-01")["actual"] == 30_002

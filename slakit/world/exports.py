@@ -448,6 +448,13 @@ class Exports:
             f"FROM sniff_csv({_literal(str(path))}, {options})"
         )
         names = [column["name"] for column in columns]
+        if quote == "(empty)":
+            # No value in the sniffed records was quoted, but a later one may be: exporters quote a
+            # value only when it holds the separator, a quote or a line break ("Acme, Inc.").
+            # Without a quote character it would be split, and refused as an unquoted comma.
+            quote = '"'
+        if quote == '"' and escape == "(empty)":
+            escape = '"'  # "" inside quotes is one quote (RFC 4180), in later records too
 
         def text(value: str) -> str:
             return _literal("" if value == "(empty)" else value)
