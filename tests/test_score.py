@@ -1135,3 +1135,36 @@ def test_a_value_quoted_after_the_first_records_is_read(files, tmp_path):
     good = write_csv(tmp_path / "good.csv", LEAD_HEADER, rows[:-1])
     data = score_json({**files, "leads": good}, "--as-of", "2020-01-31")
     assert period(data, "lead-volume", "2020-01")["actual"] == 30_002
+
+
+def test_rows_count_blank_lines_and_rows_as_a_spreadsheet_shows_them(files, tmp_path):
+    """A blank line is a row in a spreadsheet but no record: the rows of the records after it
+    were one too small. In a workbook an empty row was a record without an id."""
+    leads = tmp_path / "l.csv"
+    leads.write_bytes(
+        b"lead_id,mql_at,source\r\n"  # row 1
+        b"L1,2020-01-02 10:00,referral\r\n"  # row 2
+        b"\r\n"  # row 3
+        b'L2,2020-01-02 11:00,"two\r\n\r\nlines"\r\n'  # row 4: a blank line inside quotes is no row
+        b"\r\n\r\n"  # rows 5 and 6
+        b"L3,not a time,referral\r\n"  # row 7
+        b"L1,2020-01-02 12:00,referral\r\n"  # row 8
+    )
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:7:2: error[cell]: mql_at: 'not a time' is not a date and time" in out
+    assert f"{leads}:8:1: error[duplicate]: lead_id 'L1' appears 2 times (rows 2, 8)" in out
+    assert out.rstrip().endswith("2 problems in 1 export file")
+    book = write_xlsx(
+        tmp_path / "l.xlsx",
+        [
+            [None, None],  # row 1: the sheet starts with an empty row
+            ["lead_id", "mql_at"],  # row 2
+            ["L1", "2020-01-02 10:00"],
+            [None, None],  # row 4
+            ["L2", "not a time"],  # row 5
+            [None, None],
+        ],
+    )
+    out = bad(files, "--leads", str(book))
+    assert f"{book}:5:2: error[cell]: mql_at: 'not a time' is not a date and time" in out
+    assert out.rstrip().endswith("1 problem in 1 export file")  # no record without an id

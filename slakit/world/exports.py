@@ -19,6 +19,7 @@ turns wall-clock times into instants and checks what depends on them.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from collections.abc import Callable
@@ -324,6 +325,10 @@ class Exports:
         self.con.execute("SET enable_progress_bar = false")
         self._read: dict[str, _Read] = {}  # files read, waiting for localize()
         self._widths: dict[str, int] = {}  # a CSV's path -> the cells of its header
+        # kind -> what a record's row depends on besides its rowid: a CSV's dialect (its blank
+        # lines are found only when a problem needs a row), or an XLSX sheet's skipped rows
+        self._layout: dict[str, tuple[Path, str, str, str, int] | tuple[int, list[int]]] = {}
+        self._skipped: dict[str, tuple[int, list[int]]] = {}
         self._leads: LeadArrays | None = None
         self._source_maps: dict[str, dict[str, str]] = {}
         self._workers = ThreadPoolExecutor(max_workers=2)  # a reading in the background, a file's hash
@@ -403,21 +408,21 @@ class Exports:
         try:
             found = None
             if suffix == "csv":
-                raw, found = self._csv(path)
+                raw, found = self._csv(path, kind)
                 try:
                     self._canonical(kind, given, raw, digest, found)
                 except self.duckdb.Error as exc:
                     if "does not support null_padding" not in str(exc):
                         raise
                     # A quoted value over several lines (a note, an address) needs the one-thread reader.
-                    raw, found = self._csv(path, parallel=False)
+                    raw, found = self._csv(path, kind, parallel=False)
                     self._canonical(kind, given, raw, digest, found)
                 return
             if suffix == "parquet":
                 raw = f"read_parquet({_literal(str(path))})"
             else:
                 raw = f"raw_{kind}"
-                if not self._read_xlsx(path, raw):
+                if not self._read_xlsx(path, raw, kind):
                     self._canonical(kind, given, raw, digest, found=[])
                     return
             self._canonical(kind, given, raw, digest, found)
@@ -438,7 +443,7 @@ class Exports:
                 self._fail(given, f"cannot read it as {suffix.upper()}: {text.splitlines()[0]}")
             self.con.execute(f"DROP TABLE IF EXISTS {kind}")
 
-    def _csv(self, path: Path, parallel: bool = True) -> tuple[str, list[str]]:
+    def _csv(self, path: Path, kind: str, parallel: bool = True) -> tuple[str, list[str]]:
         """The read_csv call for a CSV export and its columns (with a name for each cell of its
         longest rows: see `_unnamed`). The dialect is sniffed once and then given explicitly, so
         the reading does not sniff the file again."""
@@ -467,11 +472,13 @@ class Exports:
             f"columns = {{{struct}}})"
         )
         self._widths[str(path)] = _header_width(path, delim, quote, int(skip)) if header else len(names)
+        self._layout[kind] = (path, delim, quote, comment, int(skip))
         return call, names
 
-    def _read_xlsx(self, path: Path, raw: str) -> bool:
+    def _read_xlsx(self, path: Path, raw: str, kind: str) -> bool:
         """The first sheet, as text columns, passed to DuckDB as lists (no temporary file);
-        False when the sheet is empty."""
+        False when the sheet is empty. Empty rows are no records (as blank lines of a CSV are
+        not), and the header is the first row that is not empty; rows keep their numbers."""
         try:
             from python_calamine import CalamineWorkbook
         except ImportError:
@@ -482,10 +489,18 @@ class Exports:
             rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
         except Exception as exc:  # calamine raises its own error types for a broken workbook
             raise self.duckdb.InvalidInputException(f"not a readable workbook ({exc})") from None
-        if not rows:
+        filled = [any(v is not None and v != "" for v in row) for row in rows]
+        if not any(filled):
             return False
-        header = [str(h).strip() for h in rows[0]]
-        body = rows[1:]
+        top = filled.index(True)
+        header = [str(h).strip() for h in rows[top]]
+        body, blanks = [], []
+        for row, full in zip(rows[top + 1 :], filled[top + 1 :]):
+            if full:
+                body.append(row)
+            else:
+                blanks.append(len(body))  # an empty row before the record that comes next
+        self._layout[kind] = (top, blanks)
         cols = [[_cell(r[i]) if i < len(r) else None for r in body] for i in range(len(header))]
         select = ", ".join(
             f"unnest(${i + 1})::VARCHAR AS {_quote(h or f'column{i + 1}')}" for i, h in enumerate(header)
@@ -701,14 +716,29 @@ class Exports:
             sets = [f"{c} = _utc_{c}" for c in times]
         self.con.execute(f"UPDATE {kind} SET {', '.join(sets)}")
 
+    def _row(self, kind: str, rowid: int) -> int:
+        """A record's row in its file as a spreadsheet shows it (the header is row 1): DuckDB's
+        rowid counts records only, so the lines above the header, blank lines (which are no
+        records) and comment lines before the record are added back."""
+        if kind not in self._skipped:
+            layout = self._layout.get(kind)
+            if layout is None:
+                self._skipped[kind] = (0, [])
+            elif len(layout) == 2:
+                self._skipped[kind] = layout  # an XLSX sheet's, counted as it was read
+            else:
+                self._skipped[kind] = _skipped_lines(*layout)
+        top, blanks = self._skipped[kind]
+        return rowid + 2 + top + bisect.bisect_right(blanks, rowid)
+
     def _beyond_header(self, given: str, kind: str, beyond: list[str], width: int) -> None:
         """Records with a value in a cell beyond the header's last: its values have moved one cell
         along (a comma inside a value that is not in quotes), so none of them can be trusted."""
         if not beyond:
             return
         count = " + ".join(f"({c} IS NOT NULL)::INT" for c in beyond)
-        rows = self.sql(f"SELECT rowid + 2, {count} AS n FROM {kind} WHERE n > 0 ORDER BY rowid")
-        found = [(row, width + 1, "cells", _too_many(width + n, width)) for row, n in rows]
+        rows = self.sql(f"SELECT rowid, {count} AS n FROM {kind} WHERE n > 0 ORDER BY rowid")
+        found = [(self._row(kind, r), width + 1, "cells", _too_many(width + n, width)) for r, n in rows]
         self._listed(given, found, "records with more cells than the header")
 
     def _listed(self, given: str, found: list[tuple[int, int, str, str]], what: str) -> None:
@@ -721,32 +751,34 @@ class Exports:
 
     def _bad_cells(self, given: str, kind: str, canonical: str, name: str, column: int, accepted: str) -> None:
         bad = self.sql(
-            f"SELECT rowid + 2, _text_{canonical} FROM {kind} WHERE _text_{canonical} IS NOT NULL "
+            f"SELECT rowid, _text_{canonical} FROM {kind} WHERE _text_{canonical} IS NOT NULL "
             f"AND {canonical} IS NULL ORDER BY rowid"
         )
         named = _named(name, canonical)
-        found = [(row, column, "cell", f"{named}: {value!r} is not {accepted}") for row, value in bad]
+        found = [(self._row(kind, r), column, "cell", f"{named}: {value!r} is not {accepted}") for r, value in bad]
         self._listed(given, found, f"bad values in column {name!r}")
 
     def _required_cells(self, given: str, kind: str, ident: str, name: str, column: int) -> None:
-        empty = self.sql(f"SELECT rowid + 2 FROM {kind} WHERE {ident} IS NULL ORDER BY rowid")
+        empty = self.sql(f"SELECT rowid FROM {kind} WHERE {ident} IS NULL ORDER BY rowid")
         message = f"{_named(name, ident)} is empty; every record needs an id"
-        self._listed(given, [(row, column, "cell", message) for (row,) in empty], f"records without {name!r}")
+        found = [(self._row(kind, r), column, "cell", message) for (r,) in empty]
+        self._listed(given, found, f"records without {name!r}")
 
     def _out_of_order(self, given: str, kind: str, first: tuple[str, str], then: tuple[str, str], column: int) -> None:
         """Records whose `then` time comes before their `first` (a deal closed before it was
         created): a sales cycle or a response time would come out negative."""
-        wrong = self.sql(f"SELECT rowid + 2 FROM {kind} WHERE {then[0]} < {first[0]} ORDER BY rowid")
+        wrong = self.sql(f"SELECT rowid FROM {kind} WHERE {then[0]} < {first[0]} ORDER BY rowid")
         message = f"{_named(then[1], then[0])} is before {_named(first[1], first[0])}; one of them is wrong"
-        found = [(row, column, "cell", message) for (row,) in wrong]
+        found = [(self._row(kind, r), column, "cell", message) for (r,) in wrong]
         self._listed(given, found, f"records with {then[1]!r} before {first[1]!r}")
 
     def _duplicates(self, given: str, kind: str, ident: str, name: str, column: int) -> None:
         dupes = self.sql(
             f"WITH twice AS (SELECT {ident} FROM {kind} WHERE {ident} IS NOT NULL GROUP BY {ident} HAVING count(*) > 1) "
-            f"SELECT {ident}, list(rowid + 2 ORDER BY rowid) FROM {kind} JOIN twice USING ({ident}) "
+            f"SELECT {ident}, list(rowid ORDER BY rowid) FROM {kind} JOIN twice USING ({ident}) "
             f"GROUP BY {ident} ORDER BY min(rowid)"
         )
+        dupes = [(value, [self._row(kind, r) for r in rowids]) for value, rowids in dupes]
         found = [
             (
                 rows[1],
@@ -856,6 +888,50 @@ def _header_width(path: Path, delim: str, quote: str, skip: int) -> int:
         quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE,
     )
     return max(len(next(reader, [])), 1)
+
+
+_BLANK_LINE = (b"\n\n", b"\n\r\n", b"\r\r")
+
+
+def _skipped_lines(path: Path, delim: str, quote: str, comment: str, skip: int) -> tuple[int, list[int]]:
+    """The lines of a CSV that DuckDB reads as no record: how many come before the header (the
+    sniffer's SkipRows), and for each blank or comment line after it, the record it comes
+    before (its index among the records). The file is read again, with Python's csv module, only
+    when it holds a blank line, or a comment character is in use."""
+    quote = "" if quote == "(empty)" else quote
+    comment = "" if comment in ("(empty)", "\\0", "\x00") else comment
+    if len(delim) != 1 or len(quote) > 1 or len(comment) > 1:
+        return skip, []  # a dialect csv cannot read: rows as DuckDB counts them
+    if not comment:
+        with path.open("rb") as stream:
+            tail, found = b"", False
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                if any(blank in tail + chunk for blank in _BLANK_LINE):
+                    found = True
+                    break
+                tail = chunk[-2:]
+        if not found:
+            return skip, []
+    import csv
+
+    blanks: list[int] = []
+    with path.open(encoding="utf-8", errors="replace", newline="") as stream:
+        for _ in range(skip):
+            stream.readline()
+        reader = csv.reader(
+            stream,
+            delimiter=delim,
+            quotechar=quote or None,
+            quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
+        )
+        next(reader, None)  # the header
+        records = 0
+        for cells in reader:
+            if not cells or (comment and cells[0].startswith(comment)):
+                blanks.append(records)
+            else:
+                records += 1
+    return skip, blanks
 
 
 def step_sql(column: str, steps: list[tuple[int, int]]) -> str:
