@@ -1168,3 +1168,32 @@ def test_rows_count_blank_lines_and_rows_as_a_spreadsheet_shows_them(files, tmp_
     out = bad(files, "--leads", str(book))
     assert f"{book}:5:2: error[cell]: mql_at: 'not a time' is not a date and time" in out
     assert out.rstrip().endswith("1 problem in 1 export file")  # no record without an id
+
+
+def test_csv_records_that_cannot_be_read_say_why(files, tmp_path):
+    """DuckDB's words were passed on ('Error when sniffing file', 'CSV Error on Line: 30002'):
+    now the reason, in the user's terms, at its line."""
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(b"lead_id,mql_at\r\nL1,2020-01-02 10:00\r\nL2,2020-01-02 11:00\nL3,2020-01-02 12:00\r\n")
+    out = bad(files, "--leads", str(mixed))
+    assert f"{mixed}:3:1: error[file]: its lines end in two ways: line 1 with CR LF, line 3 with LF alone" in out
+    rows = [(f"L{n}", "2020-01-02 10:00", '"referral"') for n in range(30_000)]
+    stray = tmp_path / "stray.csv"
+    lines = ["lead_id,mql_at,source", *(",".join(r) for r in rows), 'X1,"2020-01-02 10:00,referral', "X2,2020-01-02,x"]
+    stray.write_text("\n".join(lines) + "\n")
+    out = bad(files, "--leads", str(stray))
+    assert (
+        f'{stray}:30002:1: error[file]: cannot read this record as CSV: a value opens a quote (") that is not closed'
+        in out
+    )
+
+
+def test_a_stray_quote_in_a_file_without_quoting_is_text(files, tmp_path):
+    """A file that quotes nothing is read with a quote character all the same (see above); a
+    value that merely starts with one ("Big" Jim) is still read as it was, quote and all."""
+    leads = tmp_path / "l.csv"
+    leads.write_text(
+        'lead_id,mql_at,source,owner\nL1,2020-01-02 10:00,referral,"Big" Jim\nL2,2020-01-03 10:00,referral,Ann\n'
+    )
+    data = score_json({**files, "leads": leads}, "--as-of", "2020-01-31")
+    assert period(data, "lead-volume", "2020-01")["actual"] == 2

@@ -408,16 +408,19 @@ class Exports:
         try:
             found = None
             if suffix == "csv":
-                raw, found = self._csv(path, kind)
-                try:
-                    self._canonical(kind, given, raw, digest, found)
-                except self.duckdb.Error as exc:
-                    if "does not support null_padding" not in str(exc):
-                        raise
-                    # A quoted value over several lines (a note, an address) needs the one-thread reader.
-                    raw, found = self._csv(path, kind, parallel=False)
-                    self._canonical(kind, given, raw, digest, found)
-                return
+                parallel, quoted = True, True
+                while True:
+                    raw, found, guessed = self._csv(path, kind, parallel, quoted)
+                    try:
+                        self._canonical(kind, given, raw, digest, found)
+                        return
+                    except self.duckdb.Error as exc:
+                        if parallel and "does not support null_padding" in str(exc):
+                            parallel = False  # a quoted value over several lines needs the one-thread reader
+                        elif guessed and "unterminated quote" in str(exc):
+                            quoted = False  # no quoting in the file, and a stray " in a value: read it as text
+                        else:
+                            raise
             if suffix == "parquet":
                 raw = f"read_parquet({_literal(str(path))})"
             else:
@@ -437,23 +440,27 @@ class Exports:
                 self.problems.append(
                     Problem(given, at, 1, ERROR, "cells", _too_many(int(cells.group(2)), int(cells.group(1))))
                 )
+            elif "Error when sniffing file" in text:
+                self._fail(given, *_unsniffable(path))
             elif line:
-                self._fail(given, f"cannot read this record as CSV: {text.splitlines()[0]}", at)
+                self._fail(given, f"cannot read this record as CSV: {_csv_reason(text)}", at)
             else:
                 self._fail(given, f"cannot read it as {suffix.upper()}: {text.splitlines()[0]}")
             self.con.execute(f"DROP TABLE IF EXISTS {kind}")
 
-    def _csv(self, path: Path, kind: str, parallel: bool = True) -> tuple[str, list[str]]:
-        """The read_csv call for a CSV export and its columns (with a name for each cell of its
-        longest rows: see `_unnamed`). The dialect is sniffed once and then given explicitly, so
-        the reading does not sniff the file again."""
+    def _csv(self, path: Path, kind: str, parallel: bool = True, quoted: bool = True) -> tuple[str, list[str], bool]:
+        """The read_csv call for a CSV export, its columns (with a name for each cell of its
+        longest rows: see `_unnamed`), and whether the quote character is a guess (`quoted`: "
+        when the sniffed records held no quoted value). The dialect is sniffed once and then
+        given explicitly, so the reading does not sniff the file again."""
         options = "all_varchar = true, header = true, null_padding = true"
         ((delim, quote, escape, newline, comment, skip, header, columns),) = self.sql(
             "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, Columns "
             f"FROM sniff_csv({_literal(str(path))}, {options})"
         )
         names = [column["name"] for column in columns]
-        if quote == "(empty)":
+        guessed = quote == "(empty)" and quoted
+        if guessed:
             # No value in the sniffed records was quoted, but a later one may be: exporters quote a
             # value only when it holds the separator, a quote or a line break ("Acme, Inc.").
             # Without a quote character it would be split, and refused as an unquoted comma.
@@ -473,7 +480,7 @@ class Exports:
         )
         self._widths[str(path)] = _header_width(path, delim, quote, int(skip)) if header else len(names)
         self._layout[kind] = (path, delim, quote, comment, int(skip))
-        return call, names
+        return call, names, guessed
 
     def _read_xlsx(self, path: Path, raw: str, kind: str) -> bool:
         """The first sheet, as text columns, passed to DuckDB as lists (no temporary file);
@@ -859,6 +866,35 @@ class Exports:
             )
             self._leads = LeadArrays(mql_at, touches, codes, rowid, tuple(names))
         return self._leads
+
+
+def _unsniffable(path: Path) -> tuple[str, int]:
+    """Why DuckDB could not work out a CSV's dialect, in words, and the row to look at."""
+    with path.open("rb") as stream:
+        lines = stream.read(1 << 20).split(b"\n")[:-1]  # each line up to its LF
+    endings = [line.endswith(b"\r") for line in lines]
+    if any(endings) and not all(endings):
+        first = endings[0]
+        row = endings.index(not first) + 1
+        return (
+            f"its lines end in two ways: line 1 with {'CR LF' if first else 'LF alone'}, line {row} with "
+            f"{'LF alone' if first else 'CR LF'} (two files pieced together?); save it again as CSV UTF-8 "
+            "from a spreadsheet or an editor",
+            row,
+        )
+    return (
+        "cannot tell how its values are separated (comma, semicolon, tab or |) and quoted: "
+        "check that it is a CSV export, with a header row",
+        1,
+    )
+
+
+def _csv_reason(text: str) -> str:
+    """DuckDB's reason a CSV record cannot be read, in words."""
+    if "unterminated quote" in text:
+        return 'a value opens a quote (") that is not closed: quote the whole value, doubling quotes inside it'
+    reasons = [line for line in text.splitlines()[1:] if line and not line.startswith(("Original Line", "Possible"))]
+    return reasons[0] if reasons else text.splitlines()[0]
 
 
 def _too_many(cells: int, header: int) -> str:
