@@ -1197,3 +1197,24 @@ def test_a_stray_quote_in_a_file_without_quoting_is_text(files, tmp_path):
     )
     data = score_json({**files, "leads": leads}, "--as-of", "2020-01-31")
     assert period(data, "lead-volume", "2020-01")["actual"] == 2
+
+
+def test_the_sales_cycle_counts_calendar_days_across_a_change_of_clocks(tmp_path):
+    """A deal created on 2020-03-02 and won on 2020-04-01 took 30 days, as a person counts them;
+    elapsed time made it 29 days and 23 hours (New York's clocks went forward on 2020-03-08).
+    Nineteen such deals and one of 31 days average 30.05 days: 30.1, not 30.0."""
+    (tmp_path / "sla").mkdir()
+    agreement = tmp_path / "sla" / "score-test.yaml"
+    cycle = (
+        "  - id: sales-cycle\n    party: sales\n    title: Close deals within 45 days\n    stepped_target:\n"
+        "      metric: Sales cycle\n      measured_as: sales-cycle\n      better: lower\n      baseline: 45 days\n"
+        "      steps:\n        - {id: q2, by: 2020-06-30, value: 40 days}\n"
+    )
+    agreement.write_text(AGREEMENT.replace("  - id: pipeline\n", cycle + "  - id: pipeline\n"))
+    deals = [(f"D{n}", "2020-03-02", "2020-04-01", "10", "won", "", "") for n in range(19)]
+    deals.append(("D19", "2020-03-01", "2020-04-01", "10", "won", "", ""))
+    path = write_csv(tmp_path / "d.csv", DEAL_HEADER, deals)
+    result = run("score", str(agreement), "--deals", str(path), "--as-of", "2020-04-30", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert period(data, "sales-cycle", "2020-04")["actual"] == 30.1

@@ -27,6 +27,7 @@ from ..model.dates import add_months
 from ..model.figures import Duration, Money, Percentage, counted, round_half_up
 from ..model.targets import figure_value
 from ..world.exports import Exports, step_sql
+from ..world.zones import offset_segments
 
 MIN_DEALS = 5  # fewer decided deals than this in a period: a ratio or average is not scored
 DAYS_PER_MONTH = 30  # a missed month counts as 30 days toward the 30/60/90-day escalation steps
@@ -197,6 +198,18 @@ class Measure:
         inside = f"{column} >= {self.spans[0][0]} AND {column} < {self.spans[-1][1]}"
         steps = [(lo, i) for i, (lo, _) in enumerate(self.spans)]
         return f"(SELECT *, {step_sql(column, steps)} AS i FROM {table} WHERE {inside})"
+
+    def _wall_clock(self, column: str) -> str:
+        """A deal time as SQL, in seconds on the agreement's wall clock: days between two of them
+        are calendar days (a deal created March 1 and won March 31 took 30 days, not 29 days and
+        23 hours across the change to daylight time), as a person counts them."""
+        lo, hi = self.x.sql(
+            "SELECT min(least(created_at, closed_at)), max(greatest(created_at, closed_at)) FROM deals"
+        )[0]
+        if lo is None:
+            return column
+        segments = offset_segments(ZoneInfo(self.a.timezone), int(lo), int(hi) + 1)
+        return f"({column} + {step_sql(column, [(start, offset) for start, _, offset in segments])})"
 
     def has(self, kind: str, *columns: str) -> str | None:
         """None when the export and its columns are there, else why not."""
@@ -565,8 +578,8 @@ class Measure:
             rows = {
                 i: (n, avg)
                 for i, n, avg in self.x.sql(
-                    "SELECT i, count(*), avg((closed_at - created_at) / 86400.0) "
-                    f"FROM {self.by_period('deals', 'closed_at')} WHERE outcome = 'won' GROUP BY i"
+                    f"SELECT i, count(*), avg(({self._wall_clock('closed_at')} - {self._wall_clock('created_at')}) "
+                    f"/ 86400.0) FROM {self.by_period('deals', 'closed_at')} WHERE outcome = 'won' GROUP BY i"
                 )
             }
             for i, p in enumerate(self.periods):
