@@ -1218,3 +1218,40 @@ def test_the_sales_cycle_counts_calendar_days_across_a_change_of_clocks(tmp_path
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert period(data, "sales-cycle", "2020-04")["actual"] == 30.1
+
+
+def test_agreements_in_several_zones_need_the_exports_zone(files, tmp_path):
+    """Scoring every agreement under sla/ read the exports' naive times in the first agreement's
+    zone for all of them: 23:30 on 31 January in New York was scored for the Berlin agreement
+    as 05:30 on 1 February, without a word. Now the zone is asked for (exit 2); times with an
+    offset need none."""
+    berlin = AGREEMENT.replace("id: score-test", "id: z-berlin").replace("America/New_York", "Europe/Berlin")
+    (tmp_path / "sla" / "z-berlin.yaml").write_text(berlin)
+    sla = str(tmp_path / "sla")
+    leads = write_csv(tmp_path / "l.csv", LEAD_HEADER, [("L1", "2020-01-31 23:30", "referral", "Ann", "")])
+    result = run("score", sla, "--leads", str(leads), "--as-of", "2020-02-29")
+    assert result.exit_code == 2, result.output
+    assert "the agreements scored are in 2 (America/New_York, Europe/Berlin): give the zone" in result.output
+    result = run("score", sla, "--leads", str(leads), "--as-of", "2020-02-29", "--timezone", "America/New_York")
+    assert result.exit_code == 0, result.output
+    by_id = {
+        a["id"]: a
+        for a in json.loads(
+            run(
+                "score",
+                sla,
+                "--leads",
+                str(leads),
+                "--as-of",
+                "2020-02-29",
+                "--timezone",
+                "America/New_York",
+                "--format",
+                "json",
+            ).output
+        )["agreements"]
+    }
+    volume = next(c for c in by_id["z-berlin"]["commitments"] if c["id"] == "lead-volume")
+    assert [(p["period"], p["actual"]) for p in volume["periods"]] == [("2020-01", None), ("2020-02", 1)]
+    offset = write_csv(tmp_path / "o.csv", LEAD_HEADER, [("L1", "2020-01-31T23:30:00-05:00", "referral", "Ann", "")])
+    assert run("score", sla, "--leads", str(offset), "--as-of", "2020-02-29").exit_code == 0

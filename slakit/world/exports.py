@@ -320,6 +320,7 @@ class Exports:
         self.duckdb = duckdb
         self.mapping = mapping
         self.zone: str | None = None  # set by localize()
+        self.naive = False  # whether a time without an offset was read (localize() says)
         self.sources = dict(sources or {})
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET enable_progress_bar = false")
@@ -717,6 +718,7 @@ class Exports:
         bounds = [v for v in self.sql(f"SELECT {span} FROM {kind}")[0] if v is not None]
         sets = []
         if bounds:
+            self.naive = True
             steps = wall_clock_offsets(zone, min(bounds), max(bounds))
             sets = [f"{c} = coalesce({c} - {step_sql(c, steps)}, _utc_{c})" for c in times]
         else:
