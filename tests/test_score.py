@@ -1255,3 +1255,13 @@ def test_agreements_in_several_zones_need_the_exports_zone(files, tmp_path):
     assert [(p["period"], p["actual"]) for p in volume["periods"]] == [("2020-01", None), ("2020-02", 1)]
     offset = write_csv(tmp_path / "o.csv", LEAD_HEADER, [("L1", "2020-01-31T23:30:00-05:00", "referral", "Ann", "")])
     assert run("score", sla, "--leads", str(offset), "--as-of", "2020-02-29").exit_code == 0
+
+
+def test_excels_separator_line_above_the_header(files, tmp_path):
+    """Excel writes (and reads) a first line 'sep=;' naming the separator; the header was taken
+    to be that line ('no column lead_id; columns found: sep=, column1, ...')."""
+    leads = tmp_path / "l.csv"
+    leads.write_text("sep=;\nlead_id;mql_at;source\nL1;2020-01-02 10:00;referral\nL2;not a time;referral\n")
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:4:2: error[cell]: mql_at: 'not a time' is not a date and time" in out
+    assert out.rstrip().endswith("1 problem in 1 export file")

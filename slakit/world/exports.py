@@ -455,6 +455,9 @@ class Exports:
         when the sniffed records held no quoted value). The dialect is sniffed once and then
         given explicitly, so the reading does not sniff the file again."""
         options = "all_varchar = true, header = true, null_padding = true"
+        with path.open("rb") as stream:
+            if re.fullmatch(rb"(\xef\xbb\xbf)?sep=.\r?\n", stream.readline(64)):
+                options += ", skip = 1"  # Excel's line naming the separator, above the header
         ((delim, quote, escape, newline, comment, skip, header, columns),) = self.sql(
             "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, Columns "
             f"FROM sniff_csv({_literal(str(path))}, {options})"
