@@ -1265,3 +1265,28 @@ def test_excels_separator_line_above_the_header(files, tmp_path):
     out = bad(files, "--leads", str(leads))
     assert f"{leads}:4:2: error[cell]: mql_at: 'not a time' is not a date and time" in out
     assert out.rstrip().endswith("1 problem in 1 export file")
+
+
+def test_the_currency_an_amount_cell_names_is_the_deals(files, tmp_path):
+    """Multi-currency reports write amounts as 'EUR 900': the code was dropped and the deal
+    counted as 900 of the goal's dollars (the pipeline share below was 5.3%, not 50%)."""
+    header = ["deal_id", "created_at", "closed_at", "amount", "outcome", "proposal_at", "source"]
+    deals = [
+        ("D1", "2020-01-02", "2020-01-20", "USD 100", "won", "", "referral"),
+        ("D2", "2020-01-02", "2020-01-20", "EUR 900", "won", "", "Partner"),
+        ("D3", "2020-01-02", "2020-01-20", "€800", "won", "", "Partner"),
+        ("D4", "2020-01-02", "2020-01-20", "$100", "won", "", "Partner"),  # no currency named: the goal's
+    ]
+    path = write_csv(tmp_path / "d.csv", header, deals)
+    data = score_json(files, "--deals", str(path), "--as-of", "2020-01-31")
+    assert period(data, "pipeline", "2020-01")["actual"] == 50  # 100 of 100 + 100
+    with_column = write_csv(
+        tmp_path / "c.csv",
+        [*header, "currency"],
+        [(*deals[1], ""), ("D5", "2020-01-02", "2020-01-20", "100", "won", "", "referral", "USD")],
+    )
+    data = score_json(files, "--deals", str(with_column), "--as-of", "2020-01-31")
+    assert period(data, "pipeline", "2020-01")["actual"] == 100  # EUR 900 is not in dollars
+    wrong = write_csv(tmp_path / "w.csv", [*header, "currency"], [(*deals[1], "USD")])
+    out = bad(files, "--deals", str(wrong))
+    assert f"{wrong}:2:4: error[cell]: amount is in EUR, currency says 'USD'; one of them is wrong" in out

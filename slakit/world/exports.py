@@ -594,6 +594,12 @@ class Exports:
                     canonical,
                     f"CASE WHEN {canonical} IS NULL AND trim(_text_{canonical}) <> '' "
                     f"THEN trim(_text_{canonical}) END AS _text_{canonical}",
+                    # the currency the cell names (EUR 900, €900; $ is many currencies' sign)
+                    f"CASE WHEN {canonical} IS NOT NULL THEN CASE "
+                    f"WHEN regexp_matches(_text_{canonical}, '^\\s*[A-Z]{{3}}') "
+                    f"THEN regexp_extract(_text_{canonical}, '^\\s*([A-Z]{{3}})', 1) "
+                    f"WHEN contains(_text_{canonical}, '€') THEN 'EUR' WHEN contains(_text_{canonical}, '£') THEN 'GBP' "
+                    f"END END AS _currency_of_{canonical}",
                 ]
             elif kind_of == "outcome":
                 cases = " ".join(
@@ -625,10 +631,47 @@ class Exports:
         for canonical in replaced:
             if canonical not in times:
                 self._bad_cells(given, kind, canonical, present[canonical], position[present[canonical]], accepted)
+        if "amount" in present:
+            self._currency_in_amounts(given, kind, present, missing, position[present["amount"]])
         ident = REQUIRED[kind][0]
         self._required_cells(given, kind, ident, present[ident], position[present[ident]])
         self._duplicates(given, kind, ident, present[ident], position[present[ident]])
         self._read[kind] = _Read(given, digest, rows, present, missing, position, tuple(times))
+
+    def _currency_in_amounts(
+        self, given: str, kind: str, present: dict[str, str], missing: dict[str, str], column: int
+    ) -> None:
+        """A currency named in an amount cell (EUR 900, as multi-currency reports write amounts) is
+        the deal's currency when the currency cell is empty or there is no currency column; one
+        that differs from the currency cell is a bad cell. (It was dropped: EUR 900 counted as
+        900 of the goal's currency.)"""
+        if not self.sql(f"SELECT count(*) FROM {kind} WHERE _currency_of_amount IS NOT NULL")[0][0]:
+            return
+        if "currency" in present:
+            wrong = self.sql(
+                f"SELECT rowid, _currency_of_amount, trim(currency) FROM {kind} WHERE _currency_of_amount IS NOT NULL "
+                f"AND nullif(trim(currency), '') IS NOT NULL AND upper(trim(currency)) <> _currency_of_amount ORDER BY rowid"
+            )
+            amount, currency = _named(present["amount"], "amount"), _named(present["currency"], "currency")
+            found = [
+                (
+                    self._row(kind, r),
+                    column,
+                    "cell",
+                    f"{amount} is in {code}, {currency} says {said!r}; one of them is wrong",
+                )
+                for r, code, said in wrong
+            ]
+            self._listed(given, found, "amounts in another currency than their currency cell")
+            self.con.execute(
+                f"UPDATE {kind} SET currency = _currency_of_amount "
+                "WHERE _currency_of_amount IS NOT NULL AND nullif(trim(currency), '') IS NULL"
+            )
+        else:
+            self.con.execute(f"ALTER TABLE {kind} ADD COLUMN currency VARCHAR")
+            self.con.execute(f"UPDATE {kind} SET currency = _currency_of_amount")
+            present["currency"] = present["amount"]  # the currency comes from the amount's column
+            missing.pop("currency", None)
 
     def _layouts(self, raw: str, names: list[str]) -> dict[str, str]:
         """The naive layout most of the first records of each time column are written in. Only it is
