@@ -1290,3 +1290,17 @@ def test_the_currency_an_amount_cell_names_is_the_deals(files, tmp_path):
     wrong = write_csv(tmp_path / "w.csv", [*header, "currency"], [(*deals[1], "USD")])
     out = bad(files, "--deals", str(wrong))
     assert f"{wrong}:2:4: error[cell]: amount is in EUR, currency says 'USD'; one of them is wrong" in out
+
+
+def test_a_number_in_a_time_column_is_explained(files, tmp_path):
+    """A CSV saved from a spreadsheet whose date column was not formatted holds date numbers
+    (43832.41667 is 2020-01-02 10:00); an API export, seconds or milliseconds since 1970."""
+    rows = [("L1", "43832.41667", "", "", ""), ("L2", "1583416980000", "", "", ""), ("L3", "2020", "", "", "")]
+    leads = write_csv(tmp_path / "l.csv", LEAD_HEADER, rows)
+    out = bad(files, "--leads", str(leads))
+    assert "'43832.41667' is not a date and time" in out
+    assert "to +14:00); it looks like a spreadsheet's date number: format the column as dates before exporting" in out
+    assert (
+        "'1583416980000' is not a date and time" in out and "it looks like seconds (or milliseconds) since 1970" in out
+    )
+    assert out.count("it looks like") == 2  # 2020 is no such number

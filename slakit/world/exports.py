@@ -712,7 +712,7 @@ class Exports:
             )
             for canonical in times:
                 self._bad_cells(
-                    read.given, kind, canonical, present[canonical], read.position[present[canonical]], accepted
+                    read.given, kind, canonical, present[canonical], read.position[present[canonical]], accepted, True
                 )
             for first, then in BEFORE.get(kind, ()):
                 if first in present and then in present:
@@ -804,13 +804,23 @@ class Exports:
         if len(found) > MAX_LISTED:
             self.summaries.append(f"{given}: {len(found)} {what}, the first {MAX_LISTED} listed")
 
-    def _bad_cells(self, given: str, kind: str, canonical: str, name: str, column: int, accepted: str) -> None:
+    def _bad_cells(
+        self, given: str, kind: str, canonical: str, name: str, column: int, accepted: str, times: bool = False
+    ) -> None:
         bad = self.sql(
             f"SELECT rowid, _text_{canonical} FROM {kind} WHERE _text_{canonical} IS NOT NULL "
             f"AND {canonical} IS NULL ORDER BY rowid"
         )
         named = _named(name, canonical)
-        found = [(self._row(kind, r), column, "cell", f"{named}: {value!r} is not {accepted}") for r, value in bad]
+        found = [
+            (
+                self._row(kind, r),
+                column,
+                "cell",
+                f"{named}: {value!r} is not {accepted}{_time_hint(value) if times else ''}",
+            )
+            for r, value in bad
+        ]
         self._listed(given, found, f"bad values in column {name!r}")
 
     def _required_cells(self, given: str, kind: str, ident: str, name: str, column: int) -> None:
@@ -943,6 +953,15 @@ def _csv_reason(text: str) -> str:
         return 'a value opens a quote (") that is not closed: quote the whole value, doubling quotes inside it'
     reasons = [line for line in text.splitlines()[1:] if line and not line.startswith(("Original Line", "Possible"))]
     return reasons[0] if reasons else text.splitlines()[0]
+
+
+def _time_hint(value: str) -> str:
+    """What a number in a time column most likely is, and how to export it instead."""
+    if re.fullmatch(r"\d{5}(\.\d+)?", value):
+        return "; it looks like a spreadsheet's date number: format the column as dates before exporting"
+    if re.fullmatch(r"\d{10}(\d{3})?(\.\d+)?", value):
+        return "; it looks like seconds (or milliseconds) since 1970: export dates as text"
+    return ""
 
 
 def _too_many(cells: int, header: int) -> str:
