@@ -1304,3 +1304,17 @@ def test_a_number_in_a_time_column_is_explained(files, tmp_path):
         "'1583416980000' is not a date and time" in out and "it looks like seconds (or milliseconds) since 1970" in out
     )
     assert out.count("it looks like") == 2  # 2020 is no such number
+
+
+def test_deals_without_an_outcome_column_and_no_as_of_date(files, tmp_path):
+    """The default as-of date asked the deals for their outcome, which the export may not have:
+    a traceback (Binder Error: column "outcome" not found). Without it no deal is known to be
+    closed, so a close date (maybe one expected) does not move the as-of date."""
+    deals = write_csv(
+        tmp_path / "d.csv",
+        ["deal_id", "created_at", "closed_at", "amount"],
+        [("D1", "2020-01-02", "2020-06-30", "100")],
+    )
+    data = score_json(files, "--deals", str(deals))
+    assert data["as_of"] == "2020-03-31"  # L9, the latest lead
+    assert commitment(data, "close-rate")["status"] == "not-measured"

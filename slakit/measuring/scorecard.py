@@ -155,8 +155,13 @@ def latest_timestamp(exports: Exports, zone: str) -> dt.date | None:
         for c in cols:
             if table is None or c not in table.present:
                 continue
-            # an open deal's close date is the date expected, not one that has happened
-            decided = " WHERE outcome IN ('won', 'lost')" if kind == "deals" and c == "closed_at" else ""
+            decided = ""
+            if kind == "deals" and c == "closed_at":
+                # an open deal's close date is the date expected, not one that has happened (and
+                # without an outcome column no deal is known to be closed)
+                if "outcome" not in table.present:
+                    continue
+                decided = " WHERE outcome IN ('won', 'lost')"
             parts.append(f"SELECT max({c}) FROM {kind}{decided}")
     if not parts:
         return None
