@@ -1318,3 +1318,37 @@ def test_deals_without_an_outcome_column_and_no_as_of_date(files, tmp_path):
     data = score_json(files, "--deals", str(deals))
     assert data["as_of"] == "2020-03-31"  # L9, the latest lead
     assert commitment(data, "close-rate")["status"] == "not-measured"
+
+
+def test_chart_axes_label_the_heights_the_bars_are_drawn_at(files):
+    """Each chart's axis labels (at the top and halfway) are the values at those heights: the
+    test's data has 4 leads a month at most, whose axis had labels 2 and 4 at heights of 2.2
+    and 4.4. Every bar whose title gives its count is as tall as the labels say."""
+    import re
+
+    html = run(
+        "score", str(files["agreement"]), "--leads", str(files["leads"]), "--as-of", "2020-03-31", "--format", "html"
+    ).output
+    checked = 0
+    for svg in re.findall(r"<svg.*?</svg>", html, re.S):
+        ends = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="end" class="tick">([^<]+)</text>', svg)
+        if not ends:
+            continue
+        axis_x = min(x for x, _, _ in ends)  # the value axis's labels, left of the plot
+        ticks = [(y, label) for x, y, label in ends if x == axis_x]
+        (zero_y, zero), (half_y, half), (top_y, top) = sorted(
+            ((float(y) - 4, label) for y, label in ticks), reverse=True
+        )
+
+        def value(label: str) -> float:
+            number = label.rstrip("%d ").replace(",", "")
+            scale = {"k": 1e3, "M": 1e6}.get(number[-1:], 1)
+            return float(number.rstrip("kM")) * scale
+
+        assert value(zero) == 0 and value(half) * 2 == value(top), ticks
+        assert half_y == pytest.approx((zero_y + top_y) / 2)
+        per_unit = (zero_y - top_y) / value(top)
+        for height, count in re.findall(r'height="([\d.]+)"[^>]*><title>[^<]*: (\d+)[ <]', svg):
+            assert float(height) == pytest.approx(int(count) * per_unit, abs=0.06), (svg[:120], count)
+            checked += 1
+    assert checked >= 6
