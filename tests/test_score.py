@@ -1352,3 +1352,12 @@ def test_chart_axes_label_the_heights_the_bars_are_drawn_at(files):
             assert float(height) == pytest.approx(int(count) * per_unit, abs=0.06), (svg[:120], count)
             checked += 1
     assert checked >= 6
+
+
+def test_escalation_says_when_no_period_has_closed(files):
+    """In the agreement's first month nothing has closed: the escalation says so, rather than
+    that no goal was missed in a last closed period there is not."""
+    out = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--as-of", "2020-01-20").output
+    assert "Escalation: no period has closed yet" in out
+    out = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--as-of", "2020-02-20").output
+    assert "Escalation: no shared goal missed in the last closed period" in out
