@@ -121,6 +121,14 @@ def run_score(
         exports.wait()  # a problem of the options (a missing file) once the agreements are known good
         zone = timezone or agreements[0].timezone
         exports.localize(zone)
+        zones = sorted({a.timezone for a in agreements})
+        if timezone is None and len(zones) > 1 and exports.naive:
+            raise UsageError(
+                f"the exports' times without an offset are read in one time zone, and the agreements scored "
+                f"are in {len(zones)} ({', '.join(zones)}): give the zone the CRM wrote them in with --timezone "
+                "(timezone: in slakit.yaml's scorecard), "
+                "or score the agreements one at a time"
+            )
         exports.sources = {}  # the ids source values map to (read lazily, once the agreements are known)
         for a in agreements:
             exports.sources = {**a.lead_sources, **exports.sources}

@@ -24,12 +24,14 @@ import numpy as np
 
 from ..model.agreement import Agreement, Commitment
 from ..model.dates import add_months
-from ..model.figures import Duration, Money, Percentage, counted
+from ..model.figures import Duration, Money, Percentage, counted, round_half_up
 from ..model.targets import figure_value
 from ..world.exports import Exports, step_sql
+from ..world.zones import offset_segments
 
 MIN_DEALS = 5  # fewer decided deals than this in a period: a ratio or average is not scored
 DAYS_PER_MONTH = 30  # a missed month counts as 30 days toward the 30/60/90-day escalation steps
+TENTH = Decimal("0.1")  # shares, rates and days are shown to a tenth, rounded by the one rule (halves up)
 SHARED_KINDS = ("lead_volume", "lead_value", "pipeline_share", "follow_up", "stepped_target")
 MET, MISSED, IN_PROGRESS, PENDING = "met", "missed", "in-progress", "pending"
 NOT_MEASURED, INSUFFICIENT = "not-measured", "insufficient-data"
@@ -153,8 +155,13 @@ def latest_timestamp(exports: Exports, zone: str) -> dt.date | None:
         for c in cols:
             if table is None or c not in table.present:
                 continue
-            # an open deal's close date is the date expected, not one that has happened
-            decided = " WHERE outcome IN ('won', 'lost')" if kind == "deals" and c == "closed_at" else ""
+            decided = ""
+            if kind == "deals" and c == "closed_at":
+                # an open deal's close date is the date expected, not one that has happened (and
+                # without an outcome column no deal is known to be closed)
+                if "outcome" not in table.present:
+                    continue
+                decided = " WHERE outcome IN ('won', 'lost')"
             parts.append(f"SELECT max({c}) FROM {kind}{decided}")
     if not parts:
         return None
@@ -196,6 +203,18 @@ class Measure:
         inside = f"{column} >= {self.spans[0][0]} AND {column} < {self.spans[-1][1]}"
         steps = [(lo, i) for i, (lo, _) in enumerate(self.spans)]
         return f"(SELECT *, {step_sql(column, steps)} AS i FROM {table} WHERE {inside})"
+
+    def _wall_clock(self, column: str) -> str:
+        """A deal time as SQL, in seconds on the agreement's wall clock: days between two of them
+        are calendar days (a deal created March 1 and won March 31 took 30 days, not 29 days and
+        23 hours across the change to daylight time), as a person counts them."""
+        lo, hi = self.x.sql(
+            "SELECT min(least(created_at, closed_at)), max(greatest(created_at, closed_at)) FROM deals"
+        )[0]
+        if lo is None:
+            return column
+        segments = offset_segments(ZoneInfo(self.a.timezone), int(lo), int(hi) + 1)
+        return f"({column} + {step_sql(column, [(start, offset) for start, _, offset in segments])})"
 
     def has(self, kind: str, *columns: str) -> str | None:
         """None when the export and its columns are there, else why not."""
@@ -402,7 +421,7 @@ class Measure:
             if not total:
                 score.periods.append(PeriodScore(p.label, INSUFFICIENT, note="no deals with an amount created"))
                 continue
-            share = (Decimal(mkt) * 100 / Decimal(total)).quantize(Decimal("0.1"))
+            share = round_half_up(Decimal(mkt) * 100 / Decimal(total), TENTH)
             result = self._score(score, i, goal, share, "higher", None)
             result.detail = {"deals": n, "marketing_amount": float(mkt), "all_amount": float(total)}
             score.periods.append(result)
@@ -466,7 +485,7 @@ class Measure:
                 status = PENDING if n_pending else INSUFFICIENT
                 score.periods.append(PeriodScore(p.label, status, objective, note=note, detail={"pending": n_pending}))
                 continue
-            compliance = (Decimal(n_on) * 100 / decided).quantize(Decimal("0.1"))
+            compliance = round_half_up(Decimal(n_on) * 100 / decided, TENTH)
             members = order[bounds[i] : bounds[i + 1]]
             times = np.sort(minutes[members[touched[members]]])
             result = self._score(score, i, objective, compliance, "higher", None)
@@ -549,7 +568,7 @@ class Measure:
                     note = f"{counted(won + lost, 'decided deal')}; at least {MIN_DEALS} are needed"
                     score.periods.append(PeriodScore(p.label, INSUFFICIENT, goal, note=note))
                     continue
-                rate = (Decimal(won) * 100 / (won + lost)).quantize(Decimal("0.1"))
+                rate = round_half_up(Decimal(won) * 100 / (won + lost), TENTH)
                 result = self._score(score, i, goal, rate, target.better, None)
                 result.detail = {"won": won, "lost": lost}
                 if not proposal:
@@ -564,8 +583,8 @@ class Measure:
             rows = {
                 i: (n, avg)
                 for i, n, avg in self.x.sql(
-                    "SELECT i, count(*), avg((closed_at - created_at) / 86400.0) "
-                    f"FROM {self.by_period('deals', 'closed_at')} WHERE outcome = 'won' GROUP BY i"
+                    f"SELECT i, count(*), avg(({self._wall_clock('closed_at')} - {self._wall_clock('created_at')}) "
+                    f"/ 86400.0) FROM {self.by_period('deals', 'closed_at')} WHERE outcome = 'won' GROUP BY i"
                 )
             }
             for i, p in enumerate(self.periods):
@@ -576,7 +595,7 @@ class Measure:
                     note = f"{counted(n, 'won deal')}; at least {MIN_DEALS} are needed"
                     score.periods.append(PeriodScore(p.label, INSUFFICIENT, goal, note=note))
                     continue
-                days = Decimal(str(avg)).quantize(Decimal("0.1"))
+                days = round_half_up(Decimal(str(avg)), TENTH)
                 result = self._score(score, i, goal, days, target.better, None)
                 result.detail = {"won": n}
                 score.periods.append(result)
@@ -628,7 +647,7 @@ class Measure:
                     )
                 )
                 continue
-            share = (Decimal(on) * 100 / (on + late)).quantize(Decimal("0.1"))
+            share = round_half_up(Decimal(on) * 100 / (on + late), TENTH)
             result = self._score(score, i, Decimal(100), share, "higher", None)
             result.detail = {"on_time": on, "late": late, "pending": pending}
             score.periods.append(result)

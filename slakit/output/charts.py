@@ -60,6 +60,19 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:,.0f}"
 
 
+def _top(highest: float) -> float:
+    """The top of a value axis: the first round number above the highest value (with a little
+    room) whose half is round too, so the labels at the top and halfway are the values drawn
+    there (a top of 4.4 was labelled 4, and its half 2)."""
+    wanted = highest * 1.05
+    scale = 1.0
+    while True:
+        for step in (2, 4, 6, 8, 10, 12, 16, 20, 24, 30, 40, 50, 60, 80):
+            if step * scale >= wanted:
+                return step * scale
+        scale *= 10
+
+
 def _y(value: float, top: float) -> float:
     plot_h = H - TOP - BOTTOM
     return TOP + plot_h * (1 - (value / top if top else 0))
@@ -71,7 +84,7 @@ def stacked_volume(c: CommitmentScore) -> Markup | None:
     if not periods:
         return None
     sources = sorted({s["source"] for p in periods for s in p.detail.get("sources", [])})
-    top = max(max(float(p.actual or 0) for p in periods), max(float(p.target or 0) for p in periods)) * 1.1 or 1
+    top = _top(max(max(float(p.actual or 0) for p in periods), max(float(p.target or 0) for p in periods)))
     labels = [p.period for p in periods]
     body = _axes(top, labels, "")
     slot = (W - LEFT - RIGHT) / len(periods)
@@ -114,7 +127,7 @@ def bars(c: CommitmentScore, title: str) -> Markup | None:
     periods = [p for p in c.periods if p.actual is not None or p.target is not None]
     if not any(p.actual is not None for p in periods):
         return None
-    top = max(float(v) for p in periods for v in (p.actual, p.target) if v is not None) * 1.1 or 1
+    top = _top(max(float(v) for p in periods for v in (p.actual, p.target) if v is not None))
     if c.unit == "%":
         top = 100.0
     body = _axes(top, [p.period for p in periods], c.unit)
@@ -145,7 +158,7 @@ def distribution(c: CommitmentScore) -> Markup | None:
     limit = max(allowed * 4, 1.0)
     edges = np.linspace(0, limit, 17)
     counts, _ = np.histogram(np.minimum(minutes, limit - 1e-9), bins=edges)
-    top = float(counts.max()) * 1.1 or 1
+    top = _top(float(counts.max()))
     body = _axes(top, [], "")
     width = (W - LEFT - RIGHT) / len(counts)
     for i, n in enumerate(counts):

@@ -203,8 +203,14 @@ def as_text(card: Scorecard, colour: bool = False) -> str:
 
 
 def _escalation_line(e: Any) -> str:
+    closed = [state for _, state in e.timeline if state != IN_PROGRESS]
     if not e.days_missed:
-        text = "no shared goal missed in the last closed period"
+        if not closed:
+            text = "no period has closed yet"
+        elif closed[-1] == "not scored":
+            text = "the last closed period could not be scored"
+        else:
+            text = "no shared goal missed in the last closed period"
     else:
         text = f"{e.days_missed} days of missed shared goals since {e.since.isoformat()}"
         text += f"; step {e.step} in force" if e.step else "; no step reached yet"

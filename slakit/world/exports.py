@@ -19,7 +19,7 @@ turns wall-clock times into instants and checks what depends on them.
 
 from __future__ import annotations
 
-import calendar
+import bisect
 import hashlib
 import re
 from collections.abc import Callable
@@ -154,17 +154,16 @@ NAIVE_FORMATS = [
 _FORMATS = "[" + ", ".join("'" + f + "'" for f in ISO_FORMATS + NAIVE_FORMATS) + "]"  # as SQL
 _SAMPLE = 1000  # records whose times pick a column's layout
 _NAIVE_ISO = r"\d{4}-\d\d?-\d\d?([T ]\s*\d\d?:\d\d(:\d\d(\.\d+)?)?)?"
-# Times outside FIRST_YEAR to LAST_YEAR (clock.py) are typing mistakes (20-03-05 read as the year 20), not data.
-_FIRST = calendar.timegm((FIRST_YEAR, 1, 1, 0, 0, 0))
-_AFTER = calendar.timegm((LAST_YEAR + 1, 1, 1, 0, 0, 0))
+# Times written outside FIRST_YEAR to LAST_YEAR (clock.py) are typing mistakes (20-03-05 read as the year 20), not data.
 _FIRST_TS, _AFTER_TS = f"TIMESTAMP '{FIRST_YEAR:04d}-01-01'", f"TIMESTAMP '{LAST_YEAR + 1:04d}-01-01'"
 # An amount: digits, with thousands separated by commas or not, a dot before the decimals. Signs and
 # currency codes are taken off first; 12.500,00 or 12,50 (a comma before the decimals) is refused, as
 # is a negative amount.
 _AMOUNT = r"(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"
 _DOT_THOUSANDS = r"\d{1,3}\.\d{3}"  # 12.500: twelve and a half, or twelve thousand five hundred?
-# A UTC offset no place has (+99:99, +25:00, -05:75): the cast would move the time by it.
-_BAD_OFFSET = r":\d\d(\.\d+)?\s*[+-]((1[5-9]|[2-9]\d)(:?\d\d)?|\d\d:?[6-9]\d)\s*$"
+# A UTC offset no place has (+99:99, +25:00, +14:30, -05:75): the cast would move the time by it.
+_BAD_OFFSET = r":\d\d(\.\d+)?\s*[+-](14:?(0[1-9]|[1-5]\d)|(1[5-9]|[2-9]\d)(:?\d\d)?|\d\d:?[6-9]\d)\s*$"
+_WRITTEN_YEAR = r"^(\d{4})-\d"  # the year of a time written with an offset or a zone name (ISO)
 SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 MAX_LISTED = 20  # bad cells listed per file before the summary
 
@@ -321,11 +320,16 @@ class Exports:
         self.duckdb = duckdb
         self.mapping = mapping
         self.zone: str | None = None  # set by localize()
+        self.naive = False  # whether a time without an offset was read (localize() says)
         self.sources = dict(sources or {})
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET enable_progress_bar = false")
         self._read: dict[str, _Read] = {}  # files read, waiting for localize()
         self._widths: dict[str, int] = {}  # a CSV's path -> the cells of its header
+        # kind -> what a record's row depends on besides its rowid: a CSV's dialect (its blank
+        # lines are found only when a problem needs a row), or an XLSX sheet's skipped rows
+        self._layout: dict[str, tuple[Path, str, str, str, int] | tuple[int, list[int]]] = {}
+        self._skipped: dict[str, tuple[int, list[int]]] = {}
         self._leads: LeadArrays | None = None
         self._source_maps: dict[str, dict[str, str]] = {}
         self._workers = ThreadPoolExecutor(max_workers=2)  # a reading in the background, a file's hash
@@ -405,21 +409,24 @@ class Exports:
         try:
             found = None
             if suffix == "csv":
-                raw, found = self._csv(path)
-                try:
-                    self._canonical(kind, given, raw, digest, found)
-                except self.duckdb.Error as exc:
-                    if "does not support null_padding" not in str(exc):
-                        raise
-                    # A quoted value over several lines (a note, an address) needs the one-thread reader.
-                    raw, found = self._csv(path, parallel=False)
-                    self._canonical(kind, given, raw, digest, found)
-                return
+                parallel, quoted = True, True
+                while True:
+                    raw, found, guessed = self._csv(path, kind, parallel, quoted)
+                    try:
+                        self._canonical(kind, given, raw, digest, found)
+                        return
+                    except self.duckdb.Error as exc:
+                        if parallel and "does not support null_padding" in str(exc):
+                            parallel = False  # a quoted value over several lines needs the one-thread reader
+                        elif guessed and "unterminated quote" in str(exc):
+                            quoted = False  # no quoting in the file, and a stray " in a value: read it as text
+                        else:
+                            raise
             if suffix == "parquet":
                 raw = f"read_parquet({_literal(str(path))})"
             else:
                 raw = f"raw_{kind}"
-                if not self._read_xlsx(path, raw):
+                if not self._read_xlsx(path, raw, kind):
                     self._canonical(kind, given, raw, digest, found=[])
                     return
             self._canonical(kind, given, raw, digest, found)
@@ -434,22 +441,36 @@ class Exports:
                 self.problems.append(
                     Problem(given, at, 1, ERROR, "cells", _too_many(int(cells.group(2)), int(cells.group(1))))
                 )
+            elif "Error when sniffing file" in text:
+                self._fail(given, *_unsniffable(path))
             elif line:
-                self._fail(given, f"cannot read this record as CSV: {text.splitlines()[0]}", at)
+                self._fail(given, f"cannot read this record as CSV: {_csv_reason(text)}", at)
             else:
                 self._fail(given, f"cannot read it as {suffix.upper()}: {text.splitlines()[0]}")
             self.con.execute(f"DROP TABLE IF EXISTS {kind}")
 
-    def _csv(self, path: Path, parallel: bool = True) -> tuple[str, list[str]]:
-        """The read_csv call for a CSV export and its columns (with a name for each cell of its
-        longest rows: see `_unnamed`). The dialect is sniffed once and then given explicitly, so
-        the reading does not sniff the file again."""
+    def _csv(self, path: Path, kind: str, parallel: bool = True, quoted: bool = True) -> tuple[str, list[str], bool]:
+        """The read_csv call for a CSV export, its columns (with a name for each cell of its
+        longest rows: see `_unnamed`), and whether the quote character is a guess (`quoted`: "
+        when the sniffed records held no quoted value). The dialect is sniffed once and then
+        given explicitly, so the reading does not sniff the file again."""
         options = "all_varchar = true, header = true, null_padding = true"
+        with path.open("rb") as stream:
+            if re.fullmatch(rb"(\xef\xbb\xbf)?sep=.\r?\n", stream.readline(64)):
+                options += ", skip = 1"  # Excel's line naming the separator, above the header
         ((delim, quote, escape, newline, comment, skip, header, columns),) = self.sql(
             "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, Columns "
             f"FROM sniff_csv({_literal(str(path))}, {options})"
         )
         names = [column["name"] for column in columns]
+        guessed = quote == "(empty)" and quoted
+        if guessed:
+            # No value in the sniffed records was quoted, but a later one may be: exporters quote a
+            # value only when it holds the separator, a quote or a line break ("Acme, Inc.").
+            # Without a quote character it would be split, and refused as an unquoted comma.
+            quote = '"'
+        if quote == '"' and escape == "(empty)":
+            escape = '"'  # "" inside quotes is one quote (RFC 4180), in later records too
 
         def text(value: str) -> str:
             return _literal("" if value == "(empty)" else value)
@@ -462,11 +483,13 @@ class Exports:
             f"columns = {{{struct}}})"
         )
         self._widths[str(path)] = _header_width(path, delim, quote, int(skip)) if header else len(names)
-        return call, names
+        self._layout[kind] = (path, delim, quote, comment, int(skip))
+        return call, names, guessed
 
-    def _read_xlsx(self, path: Path, raw: str) -> bool:
+    def _read_xlsx(self, path: Path, raw: str, kind: str) -> bool:
         """The first sheet, as text columns, passed to DuckDB as lists (no temporary file);
-        False when the sheet is empty."""
+        False when the sheet is empty. Empty rows are no records (as blank lines of a CSV are
+        not), and the header is the first row that is not empty; rows keep their numbers."""
         try:
             from python_calamine import CalamineWorkbook
         except ImportError:
@@ -477,10 +500,18 @@ class Exports:
             rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
         except Exception as exc:  # calamine raises its own error types for a broken workbook
             raise self.duckdb.InvalidInputException(f"not a readable workbook ({exc})") from None
-        if not rows:
+        filled = [any(v is not None and v != "" for v in row) for row in rows]
+        if not any(filled):
             return False
-        header = [str(h).strip() for h in rows[0]]
-        body = rows[1:]
+        top = filled.index(True)
+        header = [str(h).strip() for h in rows[top]]
+        body, blanks = [], []
+        for row, full in zip(rows[top + 1 :], filled[top + 1 :]):
+            if full:
+                body.append(row)
+            else:
+                blanks.append(len(body))  # an empty row before the record that comes next
+        self._layout[kind] = (top, blanks)
         cols = [[_cell(r[i]) if i < len(r) else None for r in body] for i in range(len(header))]
         select = ", ".join(
             f"unnest(${i + 1})::VARCHAR AS {_quote(h or f'column{i + 1}')}" for i, h in enumerate(header)
@@ -538,10 +569,15 @@ class Exports:
                 layout = layouts.get(name)
                 fast = f"try_strptime({canonical}, {_literal(layout)})" if layout else "CAST(NULL AS TIMESTAMP)"
                 outer += [f"{fast} AS {canonical}", f"{canonical} AS _text_{canonical}"]
+                # strptime reads 'infinity', '-infinity' and 'epoch' as 1900-01-01 00:00, its zero:
+                # that time is taken only from a cell that says 1900 (%y reads 00 as 2000)
+                read = (
+                    f"({canonical} > {_FIRST_TS} AND {canonical} < {_AFTER_TS} "
+                    f"OR {canonical} = {_FIRST_TS} AND contains(_text_{canonical}, '1900'))"
+                )
                 final += [
-                    f"CASE WHEN {canonical} >= {_FIRST_TS} AND {canonical} < {_AFTER_TS} "
-                    f"THEN CAST(epoch({canonical}) AS BIGINT) END AS {canonical}",
-                    f"CASE WHEN {canonical} IS NULL OR {canonical} < {_FIRST_TS} OR {canonical} >= {_AFTER_TS} "
+                    f"CASE WHEN {read} THEN CAST(epoch({canonical}) AS BIGINT) END AS {canonical}",
+                    f"CASE WHEN {canonical} IS NULL OR NOT {read} "
                     f"THEN nullif(trim(_text_{canonical}), '') END AS _text_{canonical}",
                     f"CAST(NULL AS BIGINT) AS _utc_{canonical}",
                 ]
@@ -558,6 +594,12 @@ class Exports:
                     canonical,
                     f"CASE WHEN {canonical} IS NULL AND trim(_text_{canonical}) <> '' "
                     f"THEN trim(_text_{canonical}) END AS _text_{canonical}",
+                    # the currency the cell names (EUR 900, €900; $ is many currencies' sign)
+                    f"CASE WHEN {canonical} IS NOT NULL THEN CASE "
+                    f"WHEN regexp_matches(_text_{canonical}, '^\\s*[A-Z]{{3}}') "
+                    f"THEN regexp_extract(_text_{canonical}, '^\\s*([A-Z]{{3}})', 1) "
+                    f"WHEN contains(_text_{canonical}, '€') THEN 'EUR' WHEN contains(_text_{canonical}, '£') THEN 'GBP' "
+                    f"END END AS _currency_of_{canonical}",
                 ]
             elif kind_of == "outcome":
                 cases = " ".join(
@@ -589,10 +631,47 @@ class Exports:
         for canonical in replaced:
             if canonical not in times:
                 self._bad_cells(given, kind, canonical, present[canonical], position[present[canonical]], accepted)
+        if "amount" in present:
+            self._currency_in_amounts(given, kind, present, missing, position[present["amount"]])
         ident = REQUIRED[kind][0]
         self._required_cells(given, kind, ident, present[ident], position[present[ident]])
         self._duplicates(given, kind, ident, present[ident], position[present[ident]])
         self._read[kind] = _Read(given, digest, rows, present, missing, position, tuple(times))
+
+    def _currency_in_amounts(
+        self, given: str, kind: str, present: dict[str, str], missing: dict[str, str], column: int
+    ) -> None:
+        """A currency named in an amount cell (EUR 900, as multi-currency reports write amounts) is
+        the deal's currency when the currency cell is empty or there is no currency column; one
+        that differs from the currency cell is a bad cell. (It was dropped: EUR 900 counted as
+        900 of the goal's currency.)"""
+        if not self.sql(f"SELECT count(*) FROM {kind} WHERE _currency_of_amount IS NOT NULL")[0][0]:
+            return
+        if "currency" in present:
+            wrong = self.sql(
+                f"SELECT rowid, _currency_of_amount, trim(currency) FROM {kind} WHERE _currency_of_amount IS NOT NULL "
+                f"AND nullif(trim(currency), '') IS NOT NULL AND upper(trim(currency)) <> _currency_of_amount ORDER BY rowid"
+            )
+            amount, currency = _named(present["amount"], "amount"), _named(present["currency"], "currency")
+            found = [
+                (
+                    self._row(kind, r),
+                    column,
+                    "cell",
+                    f"{amount} is in {code}, {currency} says {said!r}; one of them is wrong",
+                )
+                for r, code, said in wrong
+            ]
+            self._listed(given, found, "amounts in another currency than their currency cell")
+            self.con.execute(
+                f"UPDATE {kind} SET currency = _currency_of_amount "
+                "WHERE _currency_of_amount IS NOT NULL AND nullif(trim(currency), '') IS NULL"
+            )
+        else:
+            self.con.execute(f"ALTER TABLE {kind} ADD COLUMN currency VARCHAR")
+            self.con.execute(f"UPDATE {kind} SET currency = _currency_of_amount")
+            present["currency"] = present["amount"]  # the currency comes from the amount's column
+            missing.pop("currency", None)
 
     def _layouts(self, raw: str, names: list[str]) -> dict[str, str]:
         """The naive layout most of the first records of each time column are written in. Only it is
@@ -633,7 +712,7 @@ class Exports:
             )
             for canonical in times:
                 self._bad_cells(
-                    read.given, kind, canonical, present[canonical], read.position[present[canonical]], accepted
+                    read.given, kind, canonical, present[canonical], read.position[present[canonical]], accepted, True
                 )
             for first, then in BEFORE.get(kind, ()):
                 if first in present and then in present:
@@ -659,21 +738,22 @@ class Exports:
                 f"CASE WHEN regexp_full_match({text}, {_literal(_NAIVE_ISO)}) THEN try_cast({text} AS TIMESTAMP) "
                 f"WHEN contains(left({text}, 10), '/') THEN try_strptime({text}, {_FORMATS}) END"
             )
+            # A time with an offset is read when it is written as one (the cast also reads 'epoch' as
+            # 1970) in the years accepted: those written, not those of its instant in UTC.
+            year = f"try_cast(regexp_extract({text}, {_literal(_WRITTEN_YEAR)}, 1) AS INTEGER)"
             offset = (
-                f"CASE WHEN NOT contains(left({text}, 10), '/') AND NOT regexp_matches({text}, {_literal(_BAD_OFFSET)}) "
-                f"THEN try_cast({text} AS TIMESTAMPTZ) END"
+                f"CASE WHEN NOT contains(left({text}, 10), '/') AND {year} BETWEEN {FIRST_YEAR} AND {LAST_YEAR} "
+                f"AND NOT regexp_matches({text}, {_literal(_BAD_OFFSET)}) THEN try_cast({text} AS TIMESTAMPTZ) END"
             )
+            # the fraction of a second is cut: a time is in the second it is written in
             local = (
-                f"CASE WHEN {naive} >= {_FIRST_TS} AND {naive} < {_AFTER_TS} THEN CAST(epoch({naive}) AS BIGINT) END"
+                f"CASE WHEN {naive} >= {_FIRST_TS} AND {naive} < {_AFTER_TS} "
+                f"THEN CAST(epoch(date_trunc('second', {naive})) AS BIGINT) END"
             )
-            instant = f"CAST(epoch({offset}) AS BIGINT)"
+            instant = f"CAST(epoch(date_trunc('second', {offset})) AS BIGINT)"
             self.con.execute(
                 f"UPDATE {kind} SET {c} = {local}, _utc_{c} = CASE WHEN {naive} IS NULL THEN {instant} END "
                 f"WHERE {text} IS NOT NULL"
-            )
-            self.con.execute(
-                f"UPDATE {kind} SET _utc_{c} = NULL WHERE _utc_{c} IS NOT NULL AND "
-                f"(_utc_{c} < {_FIRST} OR _utc_{c} >= {_AFTER})"
             )
             self.con.execute(f"UPDATE {kind} SET {text} = NULL WHERE {c} IS NOT NULL OR _utc_{c} IS NOT NULL")
 
@@ -684,11 +764,27 @@ class Exports:
         bounds = [v for v in self.sql(f"SELECT {span} FROM {kind}")[0] if v is not None]
         sets = []
         if bounds:
+            self.naive = True
             steps = wall_clock_offsets(zone, min(bounds), max(bounds))
             sets = [f"{c} = coalesce({c} - {step_sql(c, steps)}, _utc_{c})" for c in times]
         else:
             sets = [f"{c} = _utc_{c}" for c in times]
         self.con.execute(f"UPDATE {kind} SET {', '.join(sets)}")
+
+    def _row(self, kind: str, rowid: int) -> int:
+        """A record's row in its file as a spreadsheet shows it (the header is row 1): DuckDB's
+        rowid counts records only, so the lines above the header, blank lines (which are no
+        records) and comment lines before the record are added back."""
+        if kind not in self._skipped:
+            layout = self._layout.get(kind)
+            if layout is None:
+                self._skipped[kind] = (0, [])
+            elif len(layout) == 2:
+                self._skipped[kind] = layout  # an XLSX sheet's, counted as it was read
+            else:
+                self._skipped[kind] = _skipped_lines(*layout)
+        top, blanks = self._skipped[kind]
+        return rowid + 2 + top + bisect.bisect_right(blanks, rowid)
 
     def _beyond_header(self, given: str, kind: str, beyond: list[str], width: int) -> None:
         """Records with a value in a cell beyond the header's last: its values have moved one cell
@@ -696,8 +792,8 @@ class Exports:
         if not beyond:
             return
         count = " + ".join(f"({c} IS NOT NULL)::INT" for c in beyond)
-        rows = self.sql(f"SELECT rowid + 2, {count} AS n FROM {kind} WHERE n > 0 ORDER BY rowid")
-        found = [(row, width + 1, "cells", _too_many(width + n, width)) for row, n in rows]
+        rows = self.sql(f"SELECT rowid, {count} AS n FROM {kind} WHERE n > 0 ORDER BY rowid")
+        found = [(self._row(kind, r), width + 1, "cells", _too_many(width + n, width)) for r, n in rows]
         self._listed(given, found, "records with more cells than the header")
 
     def _listed(self, given: str, found: list[tuple[int, int, str, str]], what: str) -> None:
@@ -708,34 +804,46 @@ class Exports:
         if len(found) > MAX_LISTED:
             self.summaries.append(f"{given}: {len(found)} {what}, the first {MAX_LISTED} listed")
 
-    def _bad_cells(self, given: str, kind: str, canonical: str, name: str, column: int, accepted: str) -> None:
+    def _bad_cells(
+        self, given: str, kind: str, canonical: str, name: str, column: int, accepted: str, times: bool = False
+    ) -> None:
         bad = self.sql(
-            f"SELECT rowid + 2, _text_{canonical} FROM {kind} WHERE _text_{canonical} IS NOT NULL "
+            f"SELECT rowid, _text_{canonical} FROM {kind} WHERE _text_{canonical} IS NOT NULL "
             f"AND {canonical} IS NULL ORDER BY rowid"
         )
         named = _named(name, canonical)
-        found = [(row, column, "cell", f"{named}: {value!r} is not {accepted}") for row, value in bad]
+        found = [
+            (
+                self._row(kind, r),
+                column,
+                "cell",
+                f"{named}: {value!r} is not {accepted}{_time_hint(value) if times else ''}",
+            )
+            for r, value in bad
+        ]
         self._listed(given, found, f"bad values in column {name!r}")
 
     def _required_cells(self, given: str, kind: str, ident: str, name: str, column: int) -> None:
-        empty = self.sql(f"SELECT rowid + 2 FROM {kind} WHERE {ident} IS NULL ORDER BY rowid")
+        empty = self.sql(f"SELECT rowid FROM {kind} WHERE {ident} IS NULL ORDER BY rowid")
         message = f"{_named(name, ident)} is empty; every record needs an id"
-        self._listed(given, [(row, column, "cell", message) for (row,) in empty], f"records without {name!r}")
+        found = [(self._row(kind, r), column, "cell", message) for (r,) in empty]
+        self._listed(given, found, f"records without {name!r}")
 
     def _out_of_order(self, given: str, kind: str, first: tuple[str, str], then: tuple[str, str], column: int) -> None:
         """Records whose `then` time comes before their `first` (a deal closed before it was
         created): a sales cycle or a response time would come out negative."""
-        wrong = self.sql(f"SELECT rowid + 2 FROM {kind} WHERE {then[0]} < {first[0]} ORDER BY rowid")
+        wrong = self.sql(f"SELECT rowid FROM {kind} WHERE {then[0]} < {first[0]} ORDER BY rowid")
         message = f"{_named(then[1], then[0])} is before {_named(first[1], first[0])}; one of them is wrong"
-        found = [(row, column, "cell", message) for (row,) in wrong]
+        found = [(self._row(kind, r), column, "cell", message) for (r,) in wrong]
         self._listed(given, found, f"records with {then[1]!r} before {first[1]!r}")
 
     def _duplicates(self, given: str, kind: str, ident: str, name: str, column: int) -> None:
         dupes = self.sql(
             f"WITH twice AS (SELECT {ident} FROM {kind} WHERE {ident} IS NOT NULL GROUP BY {ident} HAVING count(*) > 1) "
-            f"SELECT {ident}, list(rowid + 2 ORDER BY rowid) FROM {kind} JOIN twice USING ({ident}) "
+            f"SELECT {ident}, list(rowid ORDER BY rowid) FROM {kind} JOIN twice USING ({ident}) "
             f"GROUP BY {ident} ORDER BY min(rowid)"
         )
+        dupes = [(value, [self._row(kind, r) for r in rowids]) for value, rowids in dupes]
         found = [
             (
                 rows[1],
@@ -818,6 +926,44 @@ class Exports:
         return self._leads
 
 
+def _unsniffable(path: Path) -> tuple[str, int]:
+    """Why DuckDB could not work out a CSV's dialect, in words, and the row to look at."""
+    with path.open("rb") as stream:
+        lines = stream.read(1 << 20).split(b"\n")[:-1]  # each line up to its LF
+    endings = [line.endswith(b"\r") for line in lines]
+    if any(endings) and not all(endings):
+        first = endings[0]
+        row = endings.index(not first) + 1
+        return (
+            f"its lines end in two ways: line 1 with {'CR LF' if first else 'LF alone'}, line {row} with "
+            f"{'LF alone' if first else 'CR LF'} (two files pieced together?); save it again as CSV UTF-8 "
+            "from a spreadsheet or an editor",
+            row,
+        )
+    return (
+        "cannot tell how its values are separated (comma, semicolon, tab or |) and quoted: "
+        "check that it is a CSV export, with a header row",
+        1,
+    )
+
+
+def _csv_reason(text: str) -> str:
+    """DuckDB's reason a CSV record cannot be read, in words."""
+    if "unterminated quote" in text:
+        return 'a value opens a quote (") that is not closed: quote the whole value, doubling quotes inside it'
+    reasons = [line for line in text.splitlines()[1:] if line and not line.startswith(("Original Line", "Possible"))]
+    return reasons[0] if reasons else text.splitlines()[0]
+
+
+def _time_hint(value: str) -> str:
+    """What a number in a time column most likely is, and how to export it instead."""
+    if re.fullmatch(r"\d{5}(\.\d+)?", value):
+        return "; it looks like a spreadsheet's date number: format the column as dates before exporting"
+    if re.fullmatch(r"\d{10}(\d{3})?(\.\d+)?", value):
+        return "; it looks like seconds (or milliseconds) since 1970: export dates as text"
+    return ""
+
+
 def _too_many(cells: int, header: int) -> str:
     return (
         f"this record has {cells} cells, the header {header}: a value holding a comma (or the file's "
@@ -845,6 +991,50 @@ def _header_width(path: Path, delim: str, quote: str, skip: int) -> int:
         quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE,
     )
     return max(len(next(reader, [])), 1)
+
+
+_BLANK_LINE = (b"\n\n", b"\n\r\n", b"\r\r")
+
+
+def _skipped_lines(path: Path, delim: str, quote: str, comment: str, skip: int) -> tuple[int, list[int]]:
+    """The lines of a CSV that DuckDB reads as no record: how many come before the header (the
+    sniffer's SkipRows), and for each blank or comment line after it, the record it comes
+    before (its index among the records). The file is read again, with Python's csv module, only
+    when it holds a blank line, or a comment character is in use."""
+    quote = "" if quote == "(empty)" else quote
+    comment = "" if comment in ("(empty)", "\\0", "\x00") else comment
+    if len(delim) != 1 or len(quote) > 1 or len(comment) > 1:
+        return skip, []  # a dialect csv cannot read: rows as DuckDB counts them
+    if not comment:
+        with path.open("rb") as stream:
+            tail, found = b"", False
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                if any(blank in tail + chunk for blank in _BLANK_LINE):
+                    found = True
+                    break
+                tail = chunk[-2:]
+        if not found:
+            return skip, []
+    import csv
+
+    blanks: list[int] = []
+    with path.open(encoding="utf-8", errors="replace", newline="") as stream:
+        for _ in range(skip):
+            stream.readline()
+        reader = csv.reader(
+            stream,
+            delimiter=delim,
+            quotechar=quote or None,
+            quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
+        )
+        next(reader, None)  # the header
+        records = 0
+        for cells in reader:
+            if not cells or (comment and cells[0].startswith(comment)):
+                blanks.append(records)
+            else:
+                records += 1
+    return skip, blanks
 
 
 def step_sql(column: str, steps: list[tuple[int, int]]) -> str:
