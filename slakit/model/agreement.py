@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -15,7 +15,7 @@ from .funnel import Funnel, FunnelPlan, amount, monthly, plan, term_end
 from .plans import LeadValuePlan, RevenuePlan
 from .review import ReviewSchedule
 from .targets import Target
-from .terms import Check, SignatureState, signature_state
+from .terms import Check, SignatureState, remembered_models, signature_state
 
 if TYPE_CHECKING:  # imported where calendars are built: numpy is not needed to compare or digest
     from .calendar import Calendar
@@ -166,7 +166,22 @@ class Agreement:
         checks: Mapping[int, Check] | None = None,
     ) -> Agreement:
         """The typed agreement; `data` must have passed schema validation. `rosters` and
-        `checks` are what was found outside the file about its sign-off (see signature_state)."""
+        `checks` are what was found outside the file about its sign-off (see signature_state).
+        Inside `remembering_digests` the rest is built once per document."""
+        models = remembered_models()
+        known = models.get(id(data)) if models is not None else None
+        if known is not None and known[0] is data:
+            built: Agreement = known[1]
+        else:
+            built = cls._build(data)
+            if models is not None:
+                models[id(data)] = (data, built)
+        if rosters is None and checks is None:
+            return built
+        return replace(built, signoff=signature_state(data, rosters, checks))
+
+    @classmethod
+    def _build(cls, data: dict[str, Any]) -> Agreement:
         term = data["term"]
         goals = data.get("goals") or {}
         commitments = tuple(_commitment(c) for c in data["commitments"])
@@ -206,7 +221,7 @@ class Agreement:
                 )
                 for r in data.get("rewards") or []
             ),
-            signoff=signature_state(data, rosters, checks),
+            signoff=signature_state(data, None, None),
             data=data,
         )
 

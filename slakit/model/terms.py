@@ -122,6 +122,7 @@ class TermsDigests:
     def __init__(self) -> None:
         self.memo: _Memo = {}
         self.digests: dict[int, tuple[dict[str, Any], str]] = {}
+        self.models: dict[int, tuple[dict[str, Any], Any]] = {}  # see remembered_models()
 
     def __call__(self, data: dict[str, Any]) -> str:
         known = self.digests.get(id(data))
@@ -133,6 +134,14 @@ class TermsDigests:
 
 
 _REMEMBERED: ContextVar[TermsDigests | None] = ContextVar("remembered_digests", default=None)
+
+
+def remembered_models() -> dict[int, tuple[dict[str, Any], Any]] | None:
+    """Inside `remembering_digests`, what the model built from each document, by identity (the
+    checks build an agreement for the funnel rule, and the build again for its pages); None
+    outside such a block."""
+    current = _REMEMBERED.get()
+    return current.models if current is not None else None
 
 
 # -- sign-off ---------------------------------------------------------------------------------
