@@ -1361,3 +1361,55 @@ def test_escalation_says_when_no_period_has_closed(files):
     assert "Escalation: no period has closed yet" in out
     out = run("score", str(files["agreement"]), "--leads", str(files["leads"]), "--as-of", "2020-02-20").output
     assert "Escalation: no shared goal missed in the last closed period" in out
+
+
+def test_the_first_and_last_periods_are_cut_to_the_term(files, tmp_path):
+    """An agreement that takes effect on 15 January and ends on 20 March: a lead before the
+    15th or after the 20th is not counted, and the lead volume's target (3 a month) is for the
+    days counted: 3 x 17/31 = 1.6 in January, 3 x 20/31 = 1.9 in March; February is whole."""
+    cut = (
+        AGREEMENT.replace("effective: 2020-01-01", "effective: 2020-01-15")
+        .replace("end: 2020-12-31", "end: 2020-03-20")
+        .replace("last_review: 2020-01-01", "last_review: 2020-01-15")
+        .replace("next_review: 2020-04-01", "next_review: 2020-03-01")
+        .replace(
+            "      - {id: memorial-day, date: 2020-05-25, name: Memorial Day}\n",
+            "      - {id: presidents, date: 2020-02-17, name: Presidents Day}\n",
+        )
+        .replace("        - {id: q1, by: 2020-03-31, value: 50%}", "        - {id: q1, by: 2020-03-15, value: 50%}")
+    )
+    files["agreement"].write_text(cut)
+    rows = [
+        ("L1", "2020-01-03 10:00", "referral", "Ann", "2020-01-03 10:05"),  # before the term
+        ("L2", "2020-01-20 10:00", "referral", "Ann", "2020-01-20 10:05"),
+        ("L3", "2020-02-10 10:00", "content", "Ann", "2020-02-10 10:05"),
+        ("L4", "2020-02-11 10:00", "content", "Ann", "2020-02-11 10:05"),
+        ("L5", "2020-02-12 10:00", "content", "Ann", "2020-02-12 10:05"),
+        ("L6", "2020-03-10 10:00", "referral", "Ann", "2020-03-10 10:05"),
+        ("L7", "2020-03-25 10:00", "referral", "Ann", "2020-03-25 10:05"),  # after the term
+    ]
+    leads = write_csv(tmp_path / "cut.csv", LEAD_HEADER, rows)
+    data = score_json({**files, "leads": leads}, "--as-of", "2020-04-30")
+    volume = commitment(data, "lead-volume")["periods"]
+    assert [(p["period"], p["target"], p["actual"], p["status"]) for p in volume] == [
+        ("2020-01", 1.6, 1, "missed"),
+        ("2020-02", 3, 3, "met"),
+        ("2020-03", 1.9, 1, "missed"),
+    ]
+    assert (
+        volume[0]["note"]
+        == "counted from 2020-01-15, when the agreement took effect; the target is for 17 of its 31 days"
+    )
+    assert volume[2]["note"] == "counted to 2020-03-20, when the agreement ended; the target is for 20 of its 31 days"
+    value = commitment(data, "lead-value")["periods"]  # $210 a month: 210 x 17/31 = 115.16; one referral lead, $100
+    assert (value[0]["target"], value[0]["actual"], value[0]["status"]) == (115.16, 100, "missed")
+    follow = commitment(data, "follow-up")["periods"]
+    assert [p["eligible"] for p in follow] == [1, 3, 1]  # only the leads in the term
+    assert follow[0]["note"] == "counted from 2020-01-15, when the agreement took effect"
+    pool = next(r for r in data["agreements"][0]["rewards"] if r["id"] == "pool")
+    # March is judged: the term ended on the 20th, so no more of March is to come
+    assert [(p["period"], p["status"]) for p in pool["periods"]] == [
+        ("2020-01", "not-earned"),
+        ("2020-02", "not-earned"),
+        ("2020-03", "not-earned"),
+    ]

@@ -41,19 +41,32 @@ SAME_CURRENCY = "AND (currency IS NULL OR trim(currency) = '' OR upper(trim(curr
 
 @dataclass(frozen=True)
 class Period:
+    """A calendar month or quarter, or the part of it within the agreement's term (the first
+    and last may be partial: an agreement that takes effect on the 15th counts from then)."""
+
     label: str  # 2020-03 or 2020-Q1
-    first: dt.date
-    after: dt.date  # the day after the period
+    first: dt.date  # the first day counted
+    after: dt.date  # the day after the last day counted
     lo: int  # epoch seconds of its start in the agreement's zone
     hi: int
+    unit_first: dt.date  # the whole month or quarter it is part of
+    unit_after: dt.date
 
     @property
     def last(self) -> dt.date:
         return self.after - dt.timedelta(days=1)
 
     @property
-    def months(self) -> int:
-        return (self.after.year - self.first.year) * 12 + self.after.month - self.first.month
+    def partial(self) -> bool:
+        return (self.first, self.after) != (self.unit_first, self.unit_after)
+
+    @property
+    def months(self) -> Decimal:
+        """Calendar months counted: 1 for a month, 3 for a quarter, a share for a partial one."""
+        whole = (self.unit_after.year - self.unit_first.year) * 12 + self.unit_after.month - self.unit_first.month
+        if not self.partial:
+            return Decimal(whole)
+        return Decimal(whole) * (self.after - self.first).days / (self.unit_after - self.unit_first).days
 
 
 @dataclass
@@ -123,19 +136,22 @@ class Scorecard:
 
 
 def periods_of(agreement: Agreement, as_of: dt.date, unit: str) -> list[Period]:
-    """The agreement's periods from its effective date to the as-of date (or its end)."""
+    """The agreement's periods from its effective date to the as-of date (or its end): calendar
+    months or quarters, the first from the effective date and the last to the end."""
     zone = ZoneInfo(agreement.timezone)
     last = min(as_of, agreement.end) if agreement.end else as_of
+    end = agreement.end + dt.timedelta(days=1) if agreement.end else None
     step = 3 if unit == "quarter" else 1
-    first = agreement.effective.replace(day=1)
+    start = agreement.effective.replace(day=1)
     if unit == "quarter":
-        first = first.replace(month=(first.month - 1) // 3 * 3 + 1)
+        start = start.replace(month=(start.month - 1) // 3 * 3 + 1)
     out = []
-    while first <= last:
-        after = add_months(first, step)
-        label = f"{first.year}-Q{(first.month - 1) // 3 + 1}" if unit == "quarter" else f"{first:%Y-%m}"
-        out.append(Period(label, first, after, _epoch(first, zone), _epoch(after, zone)))
-        first = after
+    while start <= last:
+        after = add_months(start, step)
+        label = f"{start.year}-Q{(start.month - 1) // 3 + 1}" if unit == "quarter" else f"{start:%Y-%m}"
+        first, until = max(start, agreement.effective), min(after, end) if end else after
+        out.append(Period(label, first, until, _epoch(first, zone), _epoch(until, zone), start, after))
+        start = after
     return out
 
 
@@ -272,12 +288,29 @@ class Measure:
             score.reason = f"the as-of date {self.as_of} is before the agreement took effect on {self.a.effective}"
             return score
         handler(c, score)
+        self._say_partial(score, prorated=kind in ("lead_volume", "lead_value"))
         if score.status != NOT_MEASURED:
             closed = [p for p, done in zip(score.periods, self.closed) if done]
             score.status = (
                 closed[-1].status if closed else (score.periods[-1].status if score.periods else NOT_MEASURED)
             )
         return score
+
+    def _say_partial(self, score: CommitmentScore, prorated: bool) -> None:
+        """A note on each period the term cuts short: counted from the effective date, or to the
+        end (with its target pro-rated when it is a count or an amount)."""
+        for period, result in zip(self.periods, score.periods):
+            if not period.partial:
+                continue
+            said = []
+            if period.first != period.unit_first:
+                said.append(f"counted from {period.first}, when the agreement took effect")
+            if period.after != period.unit_after:
+                said.append(f"counted to {period.last}, when the agreement ended")
+            if prorated:
+                days, of = (period.after - period.first).days, (period.unit_after - period.unit_first).days
+                said.append(f"the target is for {days} of its {of} days")
+            result.note = "; ".join(([result.note] if result.note else []) + said)
 
     def _score(
         self, score: CommitmentScore, i: int, target: Decimal, actual: Decimal, better: str, progress: Decimal | None
@@ -297,12 +330,18 @@ class Measure:
         return (actual * (p.hi - p.lo) / elapsed).quantize(Decimal(1))
 
     def _scale(self, per: str | None, period: Period) -> Decimal:
-        """How many `per` units fit in a period (a count per month in a quarter: 3)."""
+        """How many `per` units fit in a period (a count per month in a quarter: 3; in a month
+        the agreement took effect in on the 17th, 15/31)."""
         months = {"month": 1, "quarter": 3, "year": 12}
         if per in months:
-            return Decimal(period.months) / months[per]
+            return period.months / months[per]
         days = (period.after - period.first).days
         return Decimal(days) / (7 if per == "week" else 1)
+
+    def _target(self, amount: Decimal, per: str | None, period: Period, step: str) -> Decimal:
+        """A target stated per `per`, for a period; rounded to `step` when the period is partial."""
+        target = amount * self._scale(per, period)
+        return round_half_up(target, Decimal(step)) if period.partial else target
 
     def _uncovered(self, score: CommitmentScore, kind: str, column: str) -> set[int]:
         """Periods that end before the export's first record: said, not scored."""
@@ -356,7 +395,7 @@ class Measure:
             if i in uncovered:
                 score.periods.append(PeriodScore(p.label, INSUFFICIENT, note="before the first lead in the export"))
                 continue
-            target = Decimal(block["count"]) * self._scale(block["per"], p)
+            target = self._target(Decimal(block["count"]), block["per"], p, "0.1")
             actual = Decimal(per_period.get(i, 0))
             result = self._score(score, i, target, actual, "higher", self._pace(i, actual))
             scale = self._scale(c.lead_value.per if c.lead_value else block["per"], p)
@@ -386,7 +425,7 @@ class Measure:
             if i in uncovered:
                 score.periods.append(PeriodScore(p.label, INSUFFICIENT, note="before the first lead in the export"))
                 continue
-            target = plan.stated_total.amount * self._scale(plan.per, p)
+            target = self._target(plan.stated_total.amount, plan.per, p, "0.01")
             actual = Decimal(values.get(i, 0))
             result = self._score(score, i, target, actual, "higher", self._pace(i, actual))
             if unvalued.get(i):
@@ -651,6 +690,7 @@ class Measure:
             result = self._score(score, i, Decimal(100), share, "higher", None)
             result.detail = {"on_time": on, "late": late, "pending": pending}
             score.periods.append(result)
+        self._say_partial(score, prorated=False)
         closed = [p for p, done in zip(score.periods, self.closed) if done]
         score.status = closed[-1].status if closed else (score.periods[-1].status if score.periods else NOT_MEASURED)
         return score
@@ -677,8 +717,9 @@ class Measure:
         by = plan.target.by
         for i, p in enumerate(self.periods):
             point = plan.target if by is None or p.last >= by else plan.baseline
-            goal = point.monthly.amount * p.months
+            goal = self._target(point.monthly.amount, "month", p, "0.01")
             score.periods.append(self._score(score, i, goal, Decimal(rows.get(i) or 0), "higher", None))
+        self._say_partial(score, prorated=True)
         closed = [s for s, done in zip(score.periods, self.closed) if done]
         score.status = closed[-1].status if closed else IN_PROGRESS
         return score
@@ -746,7 +787,14 @@ class Measure:
                 key = p.label
             groups.setdefault(key, []).append(i)
         for key, members in groups.items():
-            whole = self.periods[members[-1]].after >= add_months(self.periods[members[0]].first, months)
+            # whole: no period of the group is still to come (its calendar span is over, or the term)
+            start, last = self.periods[members[0]].unit_first, self.periods[members[-1]]
+            if months == 12:
+                start = start.replace(month=1)
+            elif months == 3:
+                start = start.replace(month=(start.month - 1) // 3 * 3 + 1)
+            ended = self.a.end is not None and last.after > self.a.end
+            whole = last.after >= add_months(start, months) or ended
             if not all(self.closed[i] for i in members) or not whole:
                 score.periods.append((key, IN_PROGRESS, None))
                 continue
