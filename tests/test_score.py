@@ -1413,3 +1413,13 @@ def test_the_first_and_last_periods_are_cut_to_the_term(files, tmp_path):
         ("2020-02", "not-earned"),
         ("2020-03", "not-earned"),
     ]
+
+
+def test_the_pace_projection_rounds_halves_up(files, tmp_path):
+    """One lead in the first 12 of April's 30 days is on pace for 2.5: shown as 3, by the
+    project's one rounding rule (halves to even gave 2)."""
+    leads = write_csv(
+        tmp_path / "apr.csv", LEAD_HEADER, [*LEADS, ("L10", "2020-04-02 10:00", "content", "Ann", "2020-04-02 10:05")]
+    )
+    data = score_json({**files, "leads": leads}, "--as-of", "2020-04-12")
+    assert period(data, "lead-volume", "2020-04")["projected"] == 3

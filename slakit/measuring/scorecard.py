@@ -327,7 +327,7 @@ class Measure:
         if self.closed[i]:
             return None
         elapsed = max(self.now - p.lo, 1)
-        return (actual * (p.hi - p.lo) / elapsed).quantize(Decimal(1))
+        return round_half_up(actual * (p.hi - p.lo) / elapsed)  # the one rounding rule, halves up
 
     def _scale(self, per: str | None, period: Period) -> Decimal:
         """How many `per` units fit in a period (a count per month in a quarter: 3; in a month
