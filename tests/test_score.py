@@ -1006,7 +1006,7 @@ def test_a_record_with_more_cells_than_the_header_is_placed(files, tmp_path):
     ]
     leads = write_csv(tmp_path / "late.csv", LEAD_HEADER, late)
     out = bad(files, "--leads", str(leads))
-    assert f"{leads}:25002:1: error[cells]: this record has 6 cells, the header 5" in out
+    assert f"{leads}:25002:6: error[cells]: this record has 6 cells, the header 5" in out
 
 
 def test_trailing_empty_cells_may_be_left_out(files, tmp_path):

@@ -439,7 +439,15 @@ class Exports:
                 self._fail(given, "the file is not UTF-8 text; export it again as CSV UTF-8", at)
             elif cells and int(cells.group(2)) > int(cells.group(1)):
                 self.problems.append(
-                    Problem(given, at, 1, ERROR, "cells", _too_many(int(cells.group(2)), int(cells.group(1))))
+                    # placed at the first cell past the header's, as when the sniffer saw the record
+                    Problem(
+                        given,
+                        at,
+                        int(cells.group(1)) + 1,
+                        ERROR,
+                        "cells",
+                        _too_many(int(cells.group(2)), int(cells.group(1))),
+                    )
                 )
             elif "Error when sniffing file" in text:
                 self._fail(given, *_unsniffable(path))
