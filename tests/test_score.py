@@ -1423,3 +1423,37 @@ def test_the_pace_projection_rounds_halves_up(files, tmp_path):
     )
     data = score_json({**files, "leads": leads}, "--as-of", "2020-04-12")
     assert period(data, "lead-volume", "2020-04")["projected"] == 3
+
+
+def test_a_missed_partial_first_month_counts_its_own_days_toward_escalation(tmp_path):
+    """An agreement taking effect on 15 January that misses its (cut) January has 17 days of
+    missed goals, not 30: on 5 February no 30-day step is in force yet. Worked out by hand:
+    Jan 15-31 is 17 days; a missed February adds a whole month (30), 47 days by 1 March, so
+    day-30 starts 1 March and day-60 (needing 13 more) when March closes, 1 April."""
+    (tmp_path / "sla").mkdir()
+    text = AGREEMENT.replace("effective: 2020-01-01", "effective: 2020-01-15")
+    text = text.replace("last_review: 2020-01-01", "last_review: 2020-01-15")
+    agreement = tmp_path / "sla" / "late-start.yaml"
+    agreement.write_text(text)
+    leads = write_csv(
+        tmp_path / "leads.csv",
+        LEAD_HEADER,
+        [  # January from the 15th: $110 of lead value against $115 (210 x 17/31): missed
+            ("L1", "2020-01-16 10:00", "referral", "Ann", "2020-01-16 10:30"),
+            ("L2", "2020-01-17 10:00", "content", "Ann", "2020-01-17 10:30"),
+            ("L4", "2020-02-03 10:00", "content", "Ann", "2020-02-03 10:30"),  # February: $10, missed
+            ("L5", "2020-03-05 10:00", "content", "Ann", "2020-03-05 10:30"),
+        ],
+    )
+
+    def escalation(as_of: str) -> dict:
+        result = run("score", str(agreement), "--leads", str(leads), "--as-of", as_of, "--format", "json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)["agreements"][0]["escalation"]
+
+    early = escalation("2020-02-05")
+    assert (early["days_missed"], early["since"], early["step"]) == (17, "2020-01-15", None)
+    assert (early["next_step"], early["next_step_on"]) == ("day-30", "2020-03-01")
+    later = escalation("2020-03-05")
+    assert (later["days_missed"], later["since"], later["step"]) == (47, "2020-01-15", "day-30")
+    assert (later["next_step"], later["next_step_on"]) == ("day-60", "2020-04-01")

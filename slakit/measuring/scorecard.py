@@ -743,15 +743,21 @@ class Measure:
             if state != MISSED:
                 break
             run += 1
-        months = run * (3 if self.unit == "quarter" else 1)
-        days = months * DAYS_PER_MONTH
-        since = self.periods[len(closed) - run].first if run else None
+        missed = self.periods[len(closed) - run : len(closed)]
+        # A whole month counts 30 days, a quarter 90; a period cut to the term (an agreement
+        # that takes effect on the 15th) only the days it counted, never more than a whole one.
+        whole = DAYS_PER_MONTH * (3 if self.unit == "quarter" else 1)
+        days = sum(min((p.after - p.first).days, whole) if p.partial else whole for p in missed)
+        since = missed[0].first if missed else None
         steps = sorted(self.a.escalation, key=lambda s: s.after.days)
         current = [s for s in steps if s.after.days <= days] if run else []
         upcoming = [s for s in steps if s.after.days > days]
         step = current[-1] if current else None
         nxt = upcoming[0] if upcoming and since else None
-        next_on = add_months(since, math.ceil(nxt.after.days / DAYS_PER_MONTH)) if nxt and since else None
+        # Whole months more after the run, if they stay missed (as before: a month at a time).
+        next_on = (
+            add_months(missed[-1].after, math.ceil((nxt.after.days - days) / DAYS_PER_MONTH)) if nxt and missed else None
+        )
         return Escalation(
             step.id if step else None,
             days,
