@@ -1457,3 +1457,17 @@ def test_a_missed_partial_first_month_counts_its_own_days_toward_escalation(tmp_
     later = escalation("2020-03-05")
     assert (later["days_missed"], later["since"], later["step"]) == (47, "2020-01-15", "day-30")
     assert (later["next_step"], later["next_step_on"]) == ("day-60", "2020-04-01")
+
+
+def test_agreements_whose_zones_are_one_zone_by_two_names_need_no_zone(files, tmp_path):
+    """US/Eastern is the time-zone database's other name for America/New_York (a link): an
+    agreement written with it is in the same zone, so the exports' naive times are read in it
+    for both without asking. By hand: 23:30 on 31 January in New York is January for both."""
+    alias = AGREEMENT.replace("id: score-test", "id: z-alias").replace("America/New_York", "US/Eastern")
+    (tmp_path / "sla" / "z-alias.yaml").write_text(alias)
+    leads = write_csv(tmp_path / "l.csv", LEAD_HEADER, [("L1", "2020-01-31 23:30", "referral", "Ann", "")])
+    result = run("score", str(tmp_path / "sla"), "--leads", str(leads), "--as-of", "2020-02-29", "--format", "json")
+    assert result.exit_code == 0, result.output
+    for scored in json.loads(result.output)["agreements"]:
+        volume = next(c for c in scored["commitments"] if c["id"] == "lead-volume")
+        assert [(p["period"], p["actual"]) for p in volume["periods"]] == [("2020-01", 1), ("2020-02", 0)]

@@ -12,6 +12,7 @@ from ..model.agreement import Agreement
 from ..model.dates import read_date
 from ..world.clock import today
 from ..world.load import Document, load_file
+from ..world.zones import zone_links
 
 if TYPE_CHECKING:
     from ..measuring.scorecard import Scorecard
@@ -121,7 +122,8 @@ def run_score(
         exports.wait()  # a problem of the options (a missing file) once the agreements are known good
         zone = timezone or agreements[0].timezone
         exports.localize(zone)
-        zones = sorted({a.timezone for a in agreements})
+        # one zone by two names (US/Eastern is a link to America/New_York) is one zone
+        zones = sorted({zone_links().get(a.timezone, a.timezone) for a in agreements})
         if timezone is None and len(zones) > 1 and exports.naive:
             raise UsageError(
                 f"the exports' times without an offset are read in one time zone, and the agreements scored "
