@@ -1471,3 +1471,30 @@ def test_agreements_whose_zones_are_one_zone_by_two_names_need_no_zone(files, tm
     for scored in json.loads(result.output)["agreements"]:
         volume = next(c for c in scored["commitments"] if c["id"] == "lead-volume")
         assert [(p["period"], p["actual"]) for p in volume["periods"]] == [("2020-01", 1), ("2020-02", 0)]
+
+
+def test_the_dashboards_commitment_row_shows_the_period_its_status_is_from(files):
+    """A commitment's status is that of its last closed period; the dashboard's table put beside
+    it the figures of the month still running: on 5 March, 'missed | 2020-03 | 1 | 3' (one lead
+    in five days) for a commitment missed in February (2 of 3 leads, by the test's data)."""
+    import re
+
+    html = run(
+        "score", str(files["agreement"]), "--leads", str(files["leads"]), "--as-of", "2020-03-05", "--format", "html"
+    ).output
+
+    def row(title: str) -> list[str]:
+        found = re.search(rf"<tr>\s*<td>{re.escape(title)}.*?</tr>", html, re.S)
+        assert found is not None, title
+        return [
+            re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", found.group(0), re.S)
+        ]
+
+    assert row("Deliver 3 leads a month") == ["Deliver 3 leads a month", "missed", "2020-02", "2", "3"]
+    assert row("Deliver $210 of lead value a month") == [
+        "Deliver $210 of lead value a month",
+        "missed",
+        "2020-02",
+        "$200",
+        "$210",
+    ]
