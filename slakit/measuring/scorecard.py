@@ -756,7 +756,9 @@ class Measure:
         nxt = upcoming[0] if upcoming and since else None
         # Whole months more after the run, if they stay missed (as before: a month at a time).
         next_on = (
-            add_months(missed[-1].after, math.ceil((nxt.after.days - days) / DAYS_PER_MONTH)) if nxt and missed else None
+            add_months(missed[-1].after, math.ceil((nxt.after.days - days) / DAYS_PER_MONTH))
+            if nxt and missed
+            else None
         )
         return Escalation(
             step.id if step else None,
