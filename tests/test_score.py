@@ -1498,3 +1498,31 @@ def test_the_dashboards_commitment_row_shows_the_period_its_status_is_from(files
         "$200",
         "$210",
     ]
+
+
+def test_each_agreement_maps_source_values_to_its_own_lead_sources(files, tmp_path):
+    """Two agreements name a lead source 'Referral leads', with ids `referral` and `ref`. Scored
+    together, the export's 'Referral leads' mapped to the first one's id for both, so the second
+    found no value per lead for them: $0 of $210 instead of 3 x $100 = $300, its figure when
+    scored alone (by the test's plan: a referral lead is worth $100)."""
+    other = AGREEMENT.replace("id: score-test", "id: z-other").replace(
+        "{id: referral, name: Referral leads", "{id: ref, name: Referral leads"
+    )
+    (tmp_path / "sla" / "z-other.yaml").write_text(other)
+    leads = write_csv(
+        tmp_path / "l.csv",
+        LEAD_HEADER,
+        [(f"L{n}", f"2020-01-0{n + 1} 10:00", "Referral leads", "Ann", "") for n in range(1, 4)],
+    )
+
+    def value(target: str, ident: str) -> list:
+        result = run("score", target, "--leads", str(leads), "--as-of", "2020-02-29", "--format", "json")
+        assert result.exit_code == 0, result.output
+        scored = next(a for a in json.loads(result.output)["agreements"] if a["id"] == ident)
+        commitment = next(c for c in scored["commitments"] if c["id"] == "lead-value")
+        return [(p["period"], p["actual"]) for p in commitment["periods"]]
+
+    alone = value(str(tmp_path / "sla" / "z-other.yaml"), "z-other")
+    assert alone == [("2020-01", 300), ("2020-02", 0)]
+    assert value(str(tmp_path / "sla"), "z-other") == alone
+    assert value(str(tmp_path / "sla"), "score-test") == [("2020-01", 300), ("2020-02", 0)]

@@ -131,12 +131,12 @@ def run_score(
                 "(timezone: in slakit.yaml's scorecard), "
                 "or score the agreements one at a time"
             )
-        exports.sources = {}  # the ids source values map to (read lazily, once the agreements are known)
+        ids: dict[str, str] = {}  # every lead-source id a --columns `sources` entry may name
         for a in agreements:
-            exports.sources = {**a.lead_sources, **exports.sources}
-        unknown = sorted({i for i in mapping.sources.values() if i not in exports.sources})
+            ids = {**a.lead_sources, **ids}
+        unknown = sorted({i for i in mapping.sources.values() if i not in ids})
         if unknown:
-            known = ", ".join(exports.sources) or "none (no commitment lists lead sources)"
+            known = ", ".join(ids) or "none (no commitment lists lead sources)"
             raise UsageError(
                 f"{columns}: sources map to {', '.join(repr(i) for i in unknown)}, which "
                 f"{'is not a lead-source id' if len(unknown) == 1 else 'are not lead-source ids'} of the agreement; "

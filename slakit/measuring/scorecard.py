@@ -844,7 +844,10 @@ def _allowed_minutes(duration: Duration) -> float:
 
 def score(agreements: list[Agreement], exports: Exports, as_of: dt.date, unit: str) -> Scorecard:
     """The scorecard of each agreement over the exports."""
-    results = [Measure(a, exports, as_of, unit).run() for a in agreements]
+    results = []
+    for a in agreements:
+        exports.use_sources(a.lead_sources)  # its own: another agreement may name its ids differently
+        results.append(Measure(a, exports, as_of, unit).run())
     inputs = [(t.kind, t.path, t.sha256, t.rows, t.left_out) for t in exports.tables.values()]
     return Scorecard(as_of, unit, inputs, results)
 

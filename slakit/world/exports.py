@@ -879,6 +879,14 @@ class Exports:
         )
         raise InputError("\n".join(lines))
 
+    def use_sources(self, sources: dict[str, str]) -> None:
+        """Map source values to these lead sources (one agreement's ids and names) from now on:
+        two agreements may give one name to different ids."""
+        if sources != self.sources:
+            self.sources = dict(sources)
+            self._source_maps = {}
+            self._leads = None
+
     def source_map(self, kind: str) -> dict[str, str]:
         """Each source value of the export, as written, and the lead-source id it stands for: a
         --columns `sources` entry, the id itself or the source's name (any case), or the id written
@@ -907,7 +915,8 @@ class Exports:
         return sorted(value for value, ident in self.source_map(kind).items() if ident in ids)
 
     def lead_arrays(self) -> LeadArrays:
-        """The leads with an MQL time as numbers, fetched once for every agreement measured."""
+        """The leads with an MQL time as numbers, fetched once for every agreement measured
+        (again for one whose lead sources differ: see use_sources)."""
         if self._leads is None:
             table = self.tables["leads"]
             sources = self.source_map("leads")
