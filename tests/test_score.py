@@ -1526,3 +1526,75 @@ def test_each_agreement_maps_source_values_to_its_own_lead_sources(files, tmp_pa
     assert alone == [("2020-01", 300), ("2020-02", 0)]
     assert value(str(tmp_path / "sla"), "z-other") == alone
     assert value(str(tmp_path / "sla"), "score-test") == [("2020-01", 300), ("2020-02", 0)]
+
+
+LAYOUTS = [  # as CRMs and spreadsheets write naive times (Python's strftime writes them here)
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%Y",
+]
+
+
+def test_times_in_any_layout_read_as_python_reads_them():
+    """Times in a column's main layout (read by the fast path), others in other layouts, with an
+    offset or in UTC (read afterwards), in zones with half-hour changes and none, many within
+    an hour and a half of a change of offset: every one is the instant Python's datetime gives
+    (for a naive time the later of its two readings with `fold`, the stated rule for the
+    repeated and the skipped hour)."""
+    import tempfile
+    from functools import cache
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    import strategies as S
+
+    zones = ["America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata", "UTC", "America/Sao_Paulo"]
+    origin = dt.datetime(1990, 1, 1)
+
+    @cache
+    def changes(zone: str) -> list[int]:
+        """Minutes since 1990 (wall clock) of each change of offset from 2015 to 2024."""
+        span = (
+            int(dt.datetime(2015, 1, 1, tzinfo=dt.UTC).timestamp()),
+            int(dt.datetime(2025, 1, 1, tzinfo=dt.UTC).timestamp()),
+        )
+        walls = [c.astimezone(ZoneInfo(zone)).replace(tzinfo=None) for c in changes_of_offset(ZoneInfo(zone), *span)]
+        return [(w - origin) // dt.timedelta(minutes=1) for w in walls] or [0]
+
+    @settings(max_examples=S.examples(1))
+    @given(st.sampled_from(zones), st.sampled_from(LAYOUTS), st.data())
+    def check(zone: str, main: str, data: st.DataObject) -> None:
+        anywhere = st.integers(0, (dt.datetime(2035, 12, 31) - origin) // dt.timedelta(minutes=1))
+        near = st.tuples(st.sampled_from(changes(zone)), st.integers(-90, 90)).map(sum)
+        cell = st.tuples(
+            st.one_of(anywhere, near),
+            st.sampled_from(["main", "main", "other", "offset", "utc"]),
+            st.sampled_from(LAYOUTS),
+            st.integers(-12 * 4, 14 * 4),
+        )
+        tz = ZoneInfo(zone)
+        rows, expected = [], {}
+        for n, (minute, how, other, quarters) in enumerate(data.draw(st.lists(cell, min_size=1, max_size=40))):
+            wall = origin + dt.timedelta(minutes=minute)
+            layout = main if how == "main" else other
+            if "%H" not in layout and "%I" not in layout:
+                wall = wall.replace(hour=0, minute=0)  # a date alone is midnight
+            if how == "offset":
+                aware = wall.replace(tzinfo=dt.timezone(dt.timedelta(minutes=15 * quarters)))
+                text, instant = aware.isoformat(), aware.timestamp()
+            elif how == "utc":
+                text, instant = wall.strftime("%Y-%m-%dT%H:%M:%SZ"), wall.replace(tzinfo=dt.UTC).timestamp()
+            else:
+                text = wall.strftime(layout)
+                instant = max(wall.replace(tzinfo=tz, fold=0).timestamp(), wall.replace(tzinfo=tz, fold=1).timestamp())
+            rows.append((f"L{n}", text))
+            expected[f"L{n}"] = int(instant)
+        with tempfile.TemporaryDirectory() as folder:
+            assert mql_times(Path(folder), rows, zone) == expected
+
+    check()
