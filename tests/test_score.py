@@ -1598,3 +1598,27 @@ def test_times_in_any_layout_read_as_python_reads_them():
             assert mql_times(Path(folder), rows, zone) == expected
 
     check()
+
+
+def test_a_commitment_row_with_too_little_data_shows_that_period(files):
+    """On 5 March the close rate's last closed month, February, had too few decided deals: its
+    status is 'insufficient data', so its row shows February with no actual, not January's
+    figures (by the test's deals: 2 won, 3 lost closed in January; none in February)."""
+    import re
+
+    html = run(
+        "score",
+        str(files["agreement"]),
+        "--leads",
+        str(files["leads"]),
+        "--deals",
+        str(files["deals"]),
+        "--as-of",
+        "2020-03-05",
+        "--format",
+        "html",
+    ).output
+    found = re.search(r"<tr>\s*<td>Close half of the proposals.*?</tr>", html, re.S)
+    assert found is not None
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", found.group(0), re.S)]
+    assert cells[1:] == ["insufficient data", "2020-02", "-", "40.0%"]

@@ -93,6 +93,7 @@ class CommitmentScore:
     shared: bool = False
     better: str = "higher"
     periods: list[PeriodScore] = field(default_factory=list)
+    status_period: str | None = None  # the period its status is from
 
 
 @dataclass
@@ -290,11 +291,16 @@ class Measure:
         handler(c, score)
         self._say_partial(score, prorated=kind in ("lead_volume", "lead_value"))
         if score.status != NOT_MEASURED:
-            closed = [p for p, done in zip(score.periods, self.closed) if done]
-            score.status = (
-                closed[-1].status if closed else (score.periods[-1].status if score.periods else NOT_MEASURED)
-            )
+            self._settle(score)
         return score
+
+    def _settle(self, score: CommitmentScore, none_closed: str | None = None) -> None:
+        """A commitment's status: its last closed period's, else (`none_closed`, or) the running
+        one's; and which period that is."""
+        closed = [p for p, done in zip(score.periods, self.closed) if done]
+        source = closed[-1] if closed else (score.periods[-1] if score.periods and none_closed is None else None)
+        score.status = source.status if source else (none_closed or NOT_MEASURED)
+        score.status_period = source.period if source else None
 
     def _say_partial(self, score: CommitmentScore, prorated: bool) -> None:
         """A note on each period the term cuts short: counted from the effective date, or to the
@@ -691,8 +697,7 @@ class Measure:
             result.detail = {"on_time": on, "late": late, "pending": pending}
             score.periods.append(result)
         self._say_partial(score, prorated=False)
-        closed = [p for p, done in zip(score.periods, self.closed) if done]
-        score.status = closed[-1].status if closed else (score.periods[-1].status if score.periods else NOT_MEASURED)
+        self._settle(score)
         return score
 
     def revenue(self) -> CommitmentScore | None:
@@ -720,8 +725,7 @@ class Measure:
             goal = self._target(point.monthly.amount, "month", p, "0.01")
             score.periods.append(self._score(score, i, goal, Decimal(rows.get(i) or 0), "higher", None))
         self._say_partial(score, prorated=True)
-        closed = [s for s, done in zip(score.periods, self.closed) if done]
-        score.status = closed[-1].status if closed else IN_PROGRESS
+        self._settle(score, none_closed=IN_PROGRESS)
         return score
 
     def escalation(self, shared: list[CommitmentScore]) -> Escalation:
