@@ -22,8 +22,9 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,9 +151,9 @@ NAIVE_FORMATS = [
     "%m/%d/%Y %H:%M:%S",
     "%m/%d/%Y",
 ]
-# A naive ISO time the cast reads (with a fraction, a single-digit hour, 24:00, spaces inside).
 _FORMATS = "[" + ", ".join("'" + f + "'" for f in ISO_FORMATS + NAIVE_FORMATS) + "]"  # as SQL
 _SAMPLE = 1000  # records whose times pick a column's layout
+# A naive ISO time the cast reads (with a fraction, a single-digit hour, 24:00, spaces inside).
 _NAIVE_ISO = r"\d{4}-\d\d?-\d\d?([T ]\s*\d\d?:\d\d(:\d\d(\.\d+)?)?)?"
 # Times written outside FIRST_YEAR to LAST_YEAR (clock.py) are typing mistakes (20-03-05 read as the year 20), not data.
 _FIRST_TS, _AFTER_TS = f"TIMESTAMP '{FIRST_YEAR:04d}-01-01'", f"TIMESTAMP '{LAST_YEAR + 1:04d}-01-01'"
@@ -325,7 +326,7 @@ class Exports:
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET enable_progress_bar = false")
         self._read: dict[str, _Read] = {}  # files read, waiting for localize()
-        self._widths: dict[str, int] = {}  # a CSV's path -> the cells of its header
+        self._widths: dict[str, int] = {}  # kind -> the cells of its CSV's header
         # kind -> what a record's row depends on besides its rowid: a CSV's dialect (its blank
         # lines are found only when a problem needs a row), or an XLSX sheet's skipped rows
         self._layout: dict[str, tuple[Path, str, str, str, int] | tuple[int, list[int]]] = {}
@@ -459,7 +460,7 @@ class Exports:
 
     def _csv(self, path: Path, kind: str, parallel: bool = True, quoted: bool = True) -> tuple[str, list[str], bool]:
         """The read_csv call for a CSV export, its columns (with a name for each cell of its
-        longest rows: see `_unnamed`), and whether the quote character is a guess (`quoted`: "
+        longest rows: see `_beyond_header`), and whether the quote character is a guess (`quoted`: "
         when the sniffed records held no quoted value). The dialect is sniffed once and then
         given explicitly, so the reading does not sniff the file again."""
         options = "all_varchar = true, header = true, null_padding = true"
@@ -490,7 +491,7 @@ class Exports:
             f"header = {'true' if header else 'false'}, null_padding = true, parallel = {str(parallel).lower()}, "
             f"columns = {{{struct}}})"
         )
-        self._widths[str(path)] = _header_width(path, delim, quote, int(skip)) if header else len(names)
+        self._widths[kind] = _header_width(path, delim, quote, int(skip)) if header else len(names)
         self._layout[kind] = (path, delim, quote, comment, int(skip))
         return call, names, guessed
 
@@ -558,7 +559,7 @@ class Exports:
         if any(c not in present for c in REQUIRED[kind]):
             return
         position = {name: found.index(name) + 1 for name in found}
-        width = self._widths.get(str(Path(given)), len(found))
+        width = self._widths.get(kind, len(found))
         # One pass: the inner query cleans each text cell once, the next parses times and amounts
         # beside their text, and only the text of cells that failed to parse is kept (for the
         # messages), so bad cells are found without parsing again. Casts skip surrounding spaces,
@@ -988,26 +989,38 @@ def _too_many(cells: int, header: int) -> str:
     )
 
 
-def _header_width(path: Path, delim: str, quote: str, skip: int) -> int:
-    """How many cells the header row of a CSV has (read with Python's csv module: DuckDB names
-    every cell of the longest rows it sniffed, the header's or not)."""
+def _csv_rows(path: Path, delim: str, quote: str, skip: int) -> Generator[list[str], None, None] | None:
+    """The rows of a CSV after its first `skip` lines, read with Python's csv module in the
+    dialect DuckDB's sniffer found; None for one csv cannot read (a separator or a quote of
+    several characters)."""
     import csv
 
     quote = "" if quote == "(empty)" else quote
     if len(delim) != 1 or len(quote) > 1:
+        return None
+
+    def rows() -> Generator[list[str], None, None]:
+        with path.open(encoding="utf-8", errors="replace", newline="") as stream:
+            for _ in range(skip):
+                stream.readline()
+            yield from csv.reader(
+                stream,
+                delimiter=delim,
+                quotechar=quote or None,
+                quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
+            )
+
+    return rows()
+
+
+def _header_width(path: Path, delim: str, quote: str, skip: int) -> int:
+    """How many cells the header row of a CSV has (DuckDB names every cell of the longest rows
+    it sniffed, the header's or not)."""
+    rows = _csv_rows(path, delim, quote, skip)
+    if rows is None:
         return 1 << 30  # a dialect csv cannot read: no check
-    with path.open(encoding="utf-8", errors="replace", newline="") as stream:
-        for _ in range(skip):
-            stream.readline()
-        line = stream.readline(1 << 20)
-    quoted = len(quote) == 1
-    reader = csv.reader(
-        [line],
-        delimiter=delim,
-        quotechar=quote if quoted else None,
-        quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE,
-    )
-    return max(len(next(reader, [])), 1)
+    with closing(rows):
+        return max(len(next(rows, [])), 1)
 
 
 _BLANK_LINE = (b"\n\n", b"\n\r\n", b"\r\r")
@@ -1018,10 +1031,9 @@ def _skipped_lines(path: Path, delim: str, quote: str, comment: str, skip: int) 
     sniffer's SkipRows), and for each blank or comment line after it, the record it comes
     before (its index among the records). The file is read again, with Python's csv module, only
     when it holds a blank line, or a comment character is in use."""
-    quote = "" if quote == "(empty)" else quote
     comment = "" if comment in ("(empty)", "\\0", "\x00") else comment
-    if len(delim) != 1 or len(quote) > 1 or len(comment) > 1:
-        return skip, []  # a dialect csv cannot read: rows as DuckDB counts them
+    if len(comment) > 1:
+        return skip, []  # a comment csv cannot tell: rows as DuckDB counts them
     if not comment:
         with path.open("rb") as stream:
             tail, found = b"", False
@@ -1032,21 +1044,14 @@ def _skipped_lines(path: Path, delim: str, quote: str, comment: str, skip: int) 
                 tail = chunk[-2:]
         if not found:
             return skip, []
-    import csv
-
+    rows = _csv_rows(path, delim, quote, skip)
+    if rows is None:
+        return skip, []  # a dialect csv cannot read: rows as DuckDB counts them
     blanks: list[int] = []
-    with path.open(encoding="utf-8", errors="replace", newline="") as stream:
-        for _ in range(skip):
-            stream.readline()
-        reader = csv.reader(
-            stream,
-            delimiter=delim,
-            quotechar=quote or None,
-            quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
-        )
-        next(reader, None)  # the header
+    with closing(rows):
+        next(rows, None)  # the header
         records = 0
-        for cells in reader:
+        for cells in rows:
             if not cells or (comment and cells[0].startswith(comment)):
                 blanks.append(records)
             else:
