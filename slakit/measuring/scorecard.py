@@ -32,6 +32,7 @@ from ..world.zones import offset_segments
 MIN_DEALS = 5  # fewer decided deals than this in a period: a ratio or average is not scored
 DAYS_PER_MONTH = 30  # a missed month counts as 30 days toward the 30/60/90-day escalation steps
 TENTH = Decimal("0.1")  # shares, rates and days are shown to a tenth, rounded by the one rule (halves up)
+CENT = Decimal("0.01")  # a pro-rated amount
 SHARED_KINDS = ("lead_volume", "lead_value", "pipeline_share", "follow_up", "stepped_target")
 MET, MISSED, IN_PROGRESS, PENDING = "met", "missed", "in-progress", "pending"
 NOT_MEASURED, INSUFFICIENT = "not-measured", "insufficient-data"
@@ -221,17 +222,18 @@ class Measure:
         steps = [(lo, i) for i, (lo, _) in enumerate(self.spans)]
         return f"(SELECT *, {step_sql(column, steps)} AS i FROM {table} WHERE {inside})"
 
-    def _wall_clock(self, column: str) -> str:
-        """A deal time as SQL, in seconds on the agreement's wall clock: days between two of them
+    def _wall_clock(self, *columns: str) -> list[str]:
+        """Deal times as SQL, in seconds on the agreement's wall clock: days between two of them
         are calendar days (a deal created March 1 and won March 31 took 30 days, not 29 days and
         23 hours across the change to daylight time), as a person counts them."""
         lo, hi = self.x.sql(
             "SELECT min(least(created_at, closed_at)), max(greatest(created_at, closed_at)) FROM deals"
         )[0]
         if lo is None:
-            return column
+            return list(columns)
         segments = offset_segments(ZoneInfo(self.a.timezone), int(lo), int(hi) + 1)
-        return f"({column} + {step_sql(column, [(start, offset) for start, _, offset in segments])})"
+        steps = [(start, offset) for start, _, offset in segments]
+        return [f"({column} + {step_sql(column, steps)})" for column in columns]
 
     def has(self, kind: str, *columns: str) -> str | None:
         """None when the export and its columns are there, else why not."""
@@ -344,10 +346,10 @@ class Measure:
         days = (period.after - period.first).days
         return Decimal(days) / (7 if per == "week" else 1)
 
-    def _target(self, amount: Decimal, per: str | None, period: Period, step: str) -> Decimal:
+    def _target(self, amount: Decimal, per: str | None, period: Period, step: Decimal) -> Decimal:
         """A target stated per `per`, for a period; rounded to `step` when the period is partial."""
         target = amount * self._scale(per, period)
-        return round_half_up(target, Decimal(step)) if period.partial else target
+        return round_half_up(target, step) if period.partial else target
 
     def _uncovered(self, score: CommitmentScore, kind: str, column: str) -> set[int]:
         """Periods that end before the export's first record: said, not scored."""
@@ -401,7 +403,7 @@ class Measure:
             if i in uncovered:
                 score.periods.append(PeriodScore(p.label, INSUFFICIENT, note="before the first lead in the export"))
                 continue
-            target = self._target(Decimal(block["count"]), block["per"], p, "0.1")
+            target = self._target(Decimal(block["count"]), block["per"], p, TENTH)
             actual = Decimal(per_period.get(i, 0))
             result = self._score(score, i, target, actual, "higher", self._pace(i, actual))
             scale = self._scale(c.lead_value.per if c.lead_value else block["per"], p)
@@ -431,7 +433,7 @@ class Measure:
             if i in uncovered:
                 score.periods.append(PeriodScore(p.label, INSUFFICIENT, note="before the first lead in the export"))
                 continue
-            target = self._target(plan.stated_total.amount, plan.per, p, "0.01")
+            target = self._target(plan.stated_total.amount, plan.per, p, CENT)
             actual = Decimal(values.get(i, 0))
             result = self._score(score, i, target, actual, "higher", self._pace(i, actual))
             if unvalued.get(i):
@@ -625,10 +627,11 @@ class Measure:
             if why:
                 score.reason = why
                 return
+            closed, created = self._wall_clock("closed_at", "created_at")
             rows = {
                 i: (n, avg)
                 for i, n, avg in self.x.sql(
-                    f"SELECT i, count(*), avg(({self._wall_clock('closed_at')} - {self._wall_clock('created_at')}) "
+                    f"SELECT i, count(*), avg(({closed} - {created}) "
                     f"/ 86400.0) FROM {self.by_period('deals', 'closed_at')} WHERE outcome = 'won' GROUP BY i"
                 )
             }
@@ -722,7 +725,7 @@ class Measure:
         by = plan.target.by
         for i, p in enumerate(self.periods):
             point = plan.target if by is None or p.last >= by else plan.baseline
-            goal = self._target(point.monthly.amount, "month", p, "0.01")
+            goal = self._target(point.monthly.amount, "month", p, CENT)
             score.periods.append(self._score(score, i, goal, Decimal(rows.get(i) or 0), "higher", None))
         self._say_partial(score, prorated=True)
         self._settle(score, none_closed=IN_PROGRESS)
