@@ -98,20 +98,42 @@ _ANCHORED_HEADING = re.compile(r"^(#{1,6}[ \t].*?)[ \t]*\{#([a-z0-9][a-z0-9-]*)\
 _LATER_HEADING = re.compile(r"\n" + _ANCHORED_HEADING.pattern[1:], re.MULTILINE)
 
 
-def _rewrite_headings(markdown: str, template: str) -> str:
-    """`markdown` with each anchored heading line replaced by `template` (\\1: the heading,
-    \\2: its anchor), as `_ANCHORED_HEADING.sub(template, markdown)` would make it."""
+def _cut_headings(markdown: str) -> list[str]:
+    """`markdown` cut around its anchored heading lines: text, heading, anchor, text, heading,
+    anchor, ..., text (the heading without its `{#anchor}`), as `_ANCHORED_HEADING` finds them.
+    One search serves both the GitHub Markdown and the HTML of a page."""
+    parts: list[str] = []
+    at = 0
     first = _ANCHORED_HEADING.match(markdown)
-    if first is None:
-        return _LATER_HEADING.sub("\n" + template, markdown)
-    return first.expand(template) + _LATER_HEADING.sub("\n" + template, markdown[first.end() :])
+    if first is not None:
+        parts += ("", first[1], first[2])
+        at = first.end()
+    for match in _LATER_HEADING.finditer(markdown, at):
+        parts += (markdown[at : match.start() + 1], match[1], match[2])
+        at = match.end()
+    parts.append(markdown[at:])
+    return parts
+
+
+def _without_anchors(parts: list[str]) -> str:
+    """The Markdown cut by `_cut_headings`, each heading without its anchor (for GitHub)."""
+    pieces = parts.copy()
+    pieces[2::3] = [""] * (len(parts) // 3)
+    return "".join(pieces)
+
+
+def _marked(parts: list[str]) -> str:
+    """The Markdown cut by `_cut_headings`, each heading's anchor after it between two marks."""
+    pieces = parts.copy()
+    pieces[2::3] = [_MARK + anchor + _MARK for anchor in parts[2::3]]
+    return "".join(pieces)
 
 
 def for_github(markdown: str) -> str:
     """GitHub-flavoured Markdown: headings without the `{#anchor}` attribute, which GitHub
     would show as text (it makes its own anchors from the heading text). Only an attribute
     our templates wrote can match: text from a file has its braces escaped."""
-    return _rewrite_headings(markdown, r"\1")
+    return _without_anchors(_cut_headings(markdown))
 
 
 @dataclass(frozen=True)
@@ -124,7 +146,8 @@ class Heading:
 # A heading's anchor is put through the engine as this noncharacter around it: one cannot
 # survive `clean_text`, so the marker is ours alone.
 _MARK = "\ufdd0"
-_HEADING_HTML = re.compile(r"<h([1-6])>(.*?)</h\1>\n")
+# A line the engine wrote for a heading (the only kind of line that can start with "<h").
+_HEADING_LINE = re.compile(r"<h([1-6])>(.*)</h\1>")
 _TH = re.compile(r'<th( style="[^"]*")?>')
 _TAG = re.compile(r"<[^>]*>")
 
@@ -197,28 +220,57 @@ def to_html(markdown: str) -> tuple[str, list[Heading]]:
     in order. `## Title {#anchor}` gives <h2 id="anchor">Title</h2> (the Pandoc/kramdown
     convention); tables get a frame of their own, so a table wider than a phone scrolls
     sideways instead of splitting words, and column headers say they are."""
-    marked = _rewrite_headings(markdown, rf"\1{_MARK}\2{_MARK}")
-    html = _render(marked)
+    return _html(_cut_headings(markdown))
+
+
+def for_github_and_html(markdown: str) -> tuple[str, str, list[Heading]]:
+    """`for_github(markdown)` and `to_html(markdown)` at once: a page's Markdown file and its
+    HTML come from the same body, whose headings are found once for both."""
+    parts = _cut_headings(markdown)
+    html, headings = _html(parts)
+    return _without_anchors(parts), html, headings
+
+
+def _html(parts: list[str]) -> tuple[str, list[Heading]]:
+    html = _render(_marked(parts))
     headings: list[Heading] = []
-
-    def heading(match: re.Match[str]) -> str:
-        level, inner = match.group(1), match.group(2)
-        text, mark, rest = inner.partition(_MARK)
-        anchor = rest[:-1] if mark and rest.endswith(_MARK) and _MARK not in rest[:-1] else ""
-        if not anchor:
-            return match.group(0)
-        text = text.rstrip(" \t")
-        plain = html_unescape(_TAG.sub("", text)).strip()
-        headings.append(Heading(int(level), anchor, plain))
-        return f'<h{level} id="{anchor}">{text}</h{level}>\n'
-
-    if _MARK in html:
-        html = _HEADING_HTML.sub(heading, html)
+    html = _anchor_headings(html, headings)
     if "<table>" in html:
         html = html.replace("<table>\n", '<div class="table-wrap">\n<table>\n')
         html = html.replace("</table>\n", "</table>\n</div>\n")
         html = _TH.sub(r'<th\1 scope="col">', html)  # an unmatched group gives ""
     return html, headings
+
+
+def _anchor_headings(html: str, headings: list[Heading]) -> str:
+    """`html` with each heading line that carries a marked anchor given it as its id (the
+    marks removed), the headings appended to `headings`. The engine writes a heading on a line
+    of its own, `<h2>...</h2>`, and a mark only where a heading was marked: the lines are
+    found from the marks, without searching the whole page for headings."""
+    out: list[str] = []
+    done = 0
+    at = html.find(_MARK)
+    while at >= 0:
+        start = html.rfind("\n", 0, at) + 1
+        end = html.find("\n", at)
+        if end < 0:
+            break
+        line = _HEADING_LINE.fullmatch(html, start, end)
+        if line is not None:
+            level, inner = line.group(1), line.group(2)
+            text, mark, rest = inner.partition(_MARK)
+            anchor = rest[:-1] if mark and rest.endswith(_MARK) and _MARK not in rest[:-1] else ""
+            if anchor:
+                text = text.rstrip(" \t")
+                plain = html_unescape(_TAG.sub("", text)).strip()
+                headings.append(Heading(int(level), anchor, plain))
+                out += (html[done:start], f'<h{level} id="{anchor}">{text}</h{level}>')
+                done = end
+        at = html.find(_MARK, end)
+    if not out:
+        return html
+    out.append(html[done:])
+    return "".join(out)
 
 
 def inline_html(markdown: str) -> str:

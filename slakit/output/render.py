@@ -27,7 +27,7 @@ from ..model.agreement import Agreement
 from ..model.schema import index
 from ..world.resources import TEMPLATES
 from . import present, wording
-from .markdown import Heading, MdText, clean_text, code, escape, for_github, inline, to_html
+from .markdown import Heading, MdText, clean_text, code, escape, for_github, for_github_and_html, inline
 from .present import natural_key
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")
@@ -284,12 +284,12 @@ class Renderer:
         body = tidy(self.template(self.markdown_env, "body.md.j2", **context))
         # The title block is tidied on its own: the body already is, and is long.
         head = tidy(self.template(self.markdown_env, "agreement.md.j2", body=MdText(_BODY), **context))
+        github, html, headings = for_github_and_html(body)
         if head.count(_BODY) == head.count(_BODY + "\n") == 1:
-            markdown = head.replace(_BODY + "\n", for_github(body))
+            markdown = head.replace(_BODY + "\n", github)
         else:  # a template of one's own that does something else with the body
             whole = self.template(self.markdown_env, "agreement.md.j2", body=MdText(body), **context)
             markdown = for_github(tidy(whole))
-        html, headings = to_html(body)
         page = self.template(
             self.html_env,
             "agreement.html.j2",
