@@ -16,7 +16,7 @@ from slakit.model.figures import Duration, Money, Percentage, number, parse_figu
 from slakit.model.plans import LeadValuePlan, RevenuePoint
 from slakit.model.review import ReviewSchedule
 from slakit.model.targets import Step, Target
-from slakit.model.terms import canonical, terms_digest
+from slakit.model.terms import canonical, remembering_digests, terms_digest
 from slakit.world.load import load_file
 
 D = dt.date
@@ -384,3 +384,25 @@ def test_number_examples() -> None:
         "0",
         "12.5",
     ]
+
+
+def test_the_pages_use_the_funnel_plan_the_checks_worked_out() -> None:
+    """The build's agreement carries the sign-off found outside the file: a copy, which keeps
+    the plan the funnel rule worked out (and its months' figures) rather than working it out
+    again; a what-if plan is worked out anew each time."""
+    doc, _ = load_file(ROOT / "sla" / "company-a-lead-management.yaml")
+    assert doc is not None
+    data = doc.data
+    with remembering_digests():
+        checked = Agreement.from_data(data)
+        plan = checked.funnel_plan()
+        assert plan is not None
+        signed = Agreement.from_data(data, {}, {})
+        assert signed is not checked
+        assert signed.funnel_plan() is plan
+        what_if = signed.funnel_plan({"close_rate": "40%"})
+        assert what_if is not None and what_if is not plan
+        assert {m.closing.rates["won"] for m in what_if.months} == {Percentage(Decimal(40))}
+        assert signed.funnel_plan({"close_rate": "40%"}) is not what_if
+    # Outside the scope nothing is shared between two agreements built from the same data.
+    assert Agreement.from_data(data).funnel_plan() is not plan

@@ -178,7 +178,13 @@ class Agreement:
                 models[id(data)] = (data, built)
         if rosters is None and checks is None:
             return built
-        return replace(built, signoff=signature_state(data, rosters, checks))
+        signed = replace(built, signoff=signature_state(data, rosters, checks))
+        # Only the sign-off differs: what was derived from the terms (the funnel plan the
+        # checks worked out, the lookups) holds for this one too.
+        for name in _DERIVED:
+            if name in built.__dict__:
+                signed.__dict__[name] = built.__dict__[name]
+        return signed
 
     @classmethod
     def _build(cls, data: dict[str, Any]) -> Agreement:
@@ -285,6 +291,15 @@ class Agreement:
         """The month-by-month funnel plan over the term (None without a funnel or revenue goal);
         `what_if` replaces figures for the whole plan ({"close_rate": "40%"}), ValueError if
         one is not accepted."""
+        return self._plan(what_if) if what_if else self._funnel_plan
+
+    @cached_property
+    def _funnel_plan(self) -> FunnelPlan | None:
+        """The plan as the agreement states it, worked out once: the funnel rule checks it,
+        the page shows it."""
+        return self._plan(None)
+
+    def _plan(self, what_if: dict[str, str] | None) -> FunnelPlan | None:
         if self.funnel is None or self.revenue is None:
             return None
         funnel = self.funnel
@@ -320,6 +335,11 @@ class Agreement:
         names = state.awaiting()
         shown = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
         return f"{lead}: awaiting {state.missing} signature{'s' * (state.missing != 1)} ({shown})"
+
+
+# What an agreement works out from its terms once and keeps (cached properties): the same
+# for the agreement with the sign-off found outside the file (`from_data`).
+_DERIVED = ("_funnel_plan", "_commitments_by_id", "lead_sources")
 
 
 def party_names(*documents: Any) -> dict[str, str]:
