@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from typing import Any
 
 from ..model import figures as q
@@ -67,7 +68,24 @@ def natural_key(text: str) -> tuple[Any, ...]:
 def long_date(value: Any) -> str:
     """2020-06-30 -> 30 June 2020 (unambiguous in every English locale)."""
     day = value if isinstance(value, dt.date) else date(value)
-    return f"{day.day} {day:%B %Y}" if day else str(value)
+    return _long_date(day) if day else str(value)
+
+
+# A page writes the same few dates and months again and again, and strftime costs more than
+# the rest of a table row: each date is written out once.
+@lru_cache(maxsize=4096)
+def _long_date(day: dt.date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+@lru_cache(maxsize=4096)
+def _month_year(day: dt.date) -> str:
+    return f"{day:%B %Y}"
+
+
+def month_year(day: Any) -> str:
+    """A date's month: June 2020."""
+    return _month_year(day) if isinstance(day, dt.date) else f"{day:%B %Y}"
 
 
 def days(values: list[str]) -> str:
@@ -139,8 +157,12 @@ def funnel_runs(plan: FunnelPlan) -> list[tuple[str, str]]:
 def _months(months: list[dt.date]) -> str:
     first, last = months[0], months[-1]
     if first == last:
-        return f"{first:%B %Y}"
-    return f"{first:%B} to {last:%B %Y}" if first.year == last.year else f"{first:%B %Y} to {last:%B %Y}"
+        return _month_year(first)
+    return (
+        f"{first:%B} to {_month_year(last)}"
+        if first.year == last.year
+        else f"{_month_year(first)} to {_month_year(last)}"
+    )
 
 
 FILTERS = {
@@ -160,7 +182,7 @@ FILTERS = {
     "scope": lambda value: SCOPE.get(value, value),
     "market": lambda value: MARKET.get(value, value),
     "standing": lambda value: STANDING.get(value, value),
-    "month": lambda day: f"{day:%B %Y}",
+    "month": month_year,
 }
 
 

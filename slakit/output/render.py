@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import re
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -113,6 +113,12 @@ class _Environment(jinja2.Environment):
     an attribute `title` (Jinja tries the attribute first, and the AttributeError it raises
     and catches, hundreds of times a page, cost more than the rest of the lookup). The
     result is the same: a method name (`items`) is still the method."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals as one dict, not Jinja's ChainMap over the environment's: each
+        render and each include copies them, a dict in one call, a ChainMap key by key in
+        Python. The Renderer sets every global before it loads a template."""
+        return {**self.globals, **(d or {})}
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         methods = _MAPPING_ATTRIBUTES.get(type(obj))
