@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Context, Decimal
+from functools import lru_cache
 from typing import Any
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?) (minute|hour|business hour|day|business day|week|month)s?\Z")
@@ -73,7 +74,7 @@ class Money:
         return {"amount": self.amount, "currency": self.currency}
 
     def __str__(self) -> str:
-        return money(self.as_data())
+        return _money_text(self.amount if type(self.amount) is Decimal else Decimal(str(self.amount)), self.currency)
 
 
 @dataclass(frozen=True)
@@ -165,11 +166,17 @@ def parse_figure(value: Any) -> Figure | None:
 def number(value: Any) -> str:
     """A number with thousands separators and no needless decimals: 1250000 -> 1,250,000."""
     if type(value) is int:  # most are counts, with nothing to normalise (a page shows a hundred)
-        return f"{value:,}"
+        return _count(value)
     dec = value if type(value) is Decimal else Decimal(str(value))  # a Decimal's text gives it back
     if dec == dec.to_integral_value():
         return f"{int(dec):,}"
     return f"{dec.normalize():,f}"
+
+
+@lru_cache(maxsize=4096)
+def _count(value: int) -> str:
+    # A funnel's pages write the same counts many times over; int formatting parses its spec each time.
+    return f"{value:,}"
 
 
 def counted(count: Any, one: str, many: str | None = None) -> str:
@@ -181,10 +188,13 @@ def counted(count: Any, one: str, many: str | None = None) -> str:
 
 def money(value: dict[str, Any]) -> str:
     """$550,000 for known signs, 550,000 CHF otherwise."""
-    amount = Decimal(str(value["amount"]))
+    return _money_text(Decimal(str(value["amount"])), value["currency"])
+
+
+def _money_text(amount: Decimal, currency: Any) -> str:
     text = number(amount) if amount == amount.to_integral_value() else f"{amount:,.2f}"
-    sign = CURRENCY_SIGNS.get(value["currency"])
-    return f"{sign}{text}" if sign else f"{text} {value['currency']}"
+    sign = CURRENCY_SIGNS.get(currency)
+    return f"{sign}{text}" if sign else f"{text} {currency}"
 
 
 def kind_of(value: Any) -> str:
