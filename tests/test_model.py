@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -16,7 +17,7 @@ from slakit.model.figures import Duration, Money, Percentage, number, parse_figu
 from slakit.model.plans import LeadValuePlan, RevenuePoint
 from slakit.model.review import ReviewSchedule
 from slakit.model.targets import Step, Target
-from slakit.model.terms import canonical, remembering_digests, terms_digest
+from slakit.model.terms import canonical, remembering_digests, signature_state, terms_digest
 from slakit.world.load import load_file
 
 D = dt.date
@@ -406,3 +407,19 @@ def test_the_pages_use_the_funnel_plan_the_checks_worked_out() -> None:
         assert signed.funnel_plan({"close_rate": "40%"}) is not what_if
     # Outside the scope nothing is shared between two agreements built from the same data.
     assert Agreement.from_data(data).funnel_plan() is not plan
+
+
+def test_the_pages_show_the_sign_off_state_the_checks_worked_out() -> None:
+    """Inside the scope, the state for the same data, rosters and checks (the sign-off rule's,
+    then the build's agreement) is worked out once; other rosters get their own."""
+    doc, _ = load_file(ROOT / "sla" / "company-a-lead-management.yaml")
+    assert doc is not None
+    rosters: dict[str, list[dict[str, str]]] = {}
+    checks: dict[int, Any] = {}
+    with remembering_digests():
+        state = signature_state(doc.data, rosters, checks)
+        assert signature_state(doc.data, rosters, checks) is state
+        assert Agreement.from_data(doc.data, rosters, checks).signoff is state
+        other = signature_state(doc.data, {}, checks)
+        assert other is not state and other == state
+    assert signature_state(doc.data, rosters, checks) is not state

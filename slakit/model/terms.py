@@ -123,6 +123,9 @@ class TermsDigests:
         self.memo: _Memo = {}
         self.digests: dict[int, tuple[dict[str, Any], str]] = {}
         self.models: dict[int, tuple[dict[str, Any], Any]] = {}  # see remembered_models()
+        # signature_state by the identity of its data, rosters and checks: the sign-off rule
+        # works it out while checking, and a build's pages show the very same state.
+        self.states: dict[tuple[int, int, int], tuple[Any, Any, Any, SignatureState]] = {}
 
     def __call__(self, data: dict[str, Any]) -> str:
         known = self.digests.get(id(data))
@@ -348,7 +351,25 @@ def signature_state(
 
     `rosters` are the members read from the parties' roster files and `checks` the outcome
     of checking each signature's SSH signature (by its index), both found outside the model;
-    without `checks`, a signature that carries an SSH signature is shown unverified."""
+    without `checks`, a signature that carries an SSH signature is shown unverified. Inside
+    `remembering_digests` it is worked out once for the same data, rosters and checks."""
+    remembered = _REMEMBERED.get()
+    if remembered is None:
+        return _signature_state(data, rosters, checks)
+    key = (id(data), id(rosters), id(checks))
+    known = remembered.states.get(key)
+    if known is not None and known[0] is data and known[1] is rosters and known[2] is checks:
+        return known[3]
+    state = _signature_state(data, rosters, checks)
+    remembered.states[key] = (data, rosters, checks, state)
+    return state
+
+
+def _signature_state(
+    data: dict[str, Any],
+    rosters: Mapping[str, Sequence[dict[str, Any]]] | None,
+    checks: Mapping[int, Check] | None,
+) -> SignatureState:
     digest = terms_digest(data)
     signoff = data.get("signoff") if isinstance(data.get("signoff"), dict) else {}
     assert isinstance(signoff, dict)
