@@ -15,7 +15,7 @@ import re
 import traceback
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,8 @@ class Fields(dict[str, Any]):
     """A mapping of the document in which a field the schema allows but the file omits reads
     as None, while a name the schema does not know stays undefined (a template mistake)."""
 
-    allowed: frozenset[str] = frozenset()
+    __slots__ = ()
+    allowed: frozenset[str] = frozenset()  # each place in the schema has a subclass (_fields_class)
 
     def __missing__(self, key: str) -> None:
         if key in self.allowed:
@@ -139,7 +140,10 @@ class _Environment(jinja2.Environment):
 
 def view(value: Any, path: tuple[str, ...] = ()) -> Any:
     """The document prepared for templates: every mapping a `Fields` aware of its schema."""
-    return _view(value, path, _allowed_fields())
+    shape = _schema_shape()
+    for part in path:
+        shape = shape.children.get(part, _NOWHERE)
+    return _view(value, shape)
 
 
 @lru_cache(maxsize=1)
@@ -147,31 +151,65 @@ def _allowed_fields() -> dict[tuple[str, ...], frozenset[str]]:
     return {path: frozenset(node.get("properties", {})) for path, node in index().fields.items()}
 
 
-def _view(value: Any, path: tuple[str, ...], allowed: dict[tuple[str, ...], frozenset[str]]) -> Any:
-    # Most values are leaves: they are cleaned or kept right here, without a call (and a
-    # schema path) of their own; a page has a few hundred of them.
+@cache
+def _fields_class(allowed: frozenset[str]) -> type[Fields]:
+    """The Fields of mappings that allow these names: a class of its own, so a mapping is made
+    in one call, with no attribute to set."""
+    if not allowed:
+        return Fields
+    cls = type("Fields", (Fields,), {"__slots__": (), "allowed": allowed, "__doc__": Fields.__doc__})
+    _MAPPING_ATTRIBUTES[cls] = _MAPPING_ATTRIBUTES[Fields]
+    return cls
+
+
+class _Shape:
+    """Where a value sits in the schema: the Fields class of a mapping there, and the shape of
+    each field ("*" for a list's items), without a path to build and hash for each value."""
+
+    __slots__ = ("children", "fields")
+
+    def __init__(self) -> None:
+        self.fields: type[Fields] = Fields
+        self.children: dict[Any, _Shape] = {}
+
+
+_NOWHERE = _Shape()  # outside the schema: no field allowed, nothing below
+
+
+@lru_cache(maxsize=1)
+def _schema_shape() -> _Shape:
+    root = _Shape()
+    for path, allowed in _allowed_fields().items():
+        node = root
+        for part in path:
+            node = node.children.setdefault(part, _Shape())
+        node.fields = _fields_class(allowed)
+    return root
+
+
+def _view(value: Any, shape: _Shape) -> Any:
+    # Most values are leaves: they are cleaned or kept right here, without a call of their
+    # own; a page has a few hundred of them.
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, list):
-        item = path + ("*",)
+        item = shape.children.get("*", _NOWHERE)
         return [
-            clean_text(v) if isinstance(v, str) else _view(v, item, allowed) if isinstance(v, (dict, list)) else v
-            for v in value
+            clean_text(v) if isinstance(v, str) else _view(v, item) if isinstance(v, (dict, list)) else v for v in value
         ]
     if not isinstance(value, dict):
         return value
-    fields = Fields(
+    children = shape.children
+    return shape.fields(
         {
             k: clean_text(v)
             if isinstance(v, str)
-            else _view(v, path + (k,), allowed)
+            else _view(v, children.get(k, _NOWHERE))
             if isinstance(v, (dict, list))
             else v
             for k, v in value.items()
         }
     )
-    fields.allowed = allowed.get(path, frozenset())
-    return fields
 
 
 class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
