@@ -171,3 +171,22 @@ def test_heading_anchors_are_found_on_every_line(text: str) -> None:
     assert markdown.for_github(text) == heading_oracle(text, "{0}")
     mark = markdown._MARK
     assert markdown._marked(markdown._cut_headings(text)) == heading_oracle(text, f"{{0}}{mark}{{1}}{mark}")
+
+
+def test_table_frames_by_hand() -> None:
+    """Each table framed and each header cell scoped, whatever form a cell takes (the engine
+    writes plain or aligned ones; another form goes through the general pattern)."""
+    table = "<table>\n<thead>\n<tr>\n{cells}</tr>\n</thead>\n<tbody>\n<tr>\n<td>x</td>\n</tr>\n</tbody>\n</table>\n"
+    cells = '<th>A</th>\n<th style="text-align:right">B</th>\n'
+    odd = '<th style="width:1em">C</th>\n'
+    html = "<p>before</p>\n" + table.format(cells=cells) + "<p>between</p>\n" + table.format(cells=cells + odd)
+    framed = '<th scope="col">A</th>\n<th style="text-align:right" scope="col">B</th>\n'
+    odd_framed = '<th style="width:1em" scope="col">C</th>\n'
+    wrap = '<div class="table-wrap">\n{table}</div>\n'
+    assert markdown._frame_tables(html) == (
+        "<p>before</p>\n"
+        + wrap.format(table=table.format(cells=framed))
+        + "<p>between</p>\n"
+        + wrap.format(table=table.format(cells=framed + odd_framed))
+    )
+    assert markdown._frame_tables("<p>no table</p>\n") == "<p>no table</p>\n"

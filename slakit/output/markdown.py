@@ -8,10 +8,9 @@ from a pull request can neither inject HTML nor change the document's structure.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from html import unescape as html_unescape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from markupsafe import Markup
 
@@ -136,8 +135,7 @@ def for_github(markdown: str) -> str:
     return _without_anchors(_cut_headings(markdown))
 
 
-@dataclass(frozen=True)
-class Heading:
+class Heading(NamedTuple):  # a tuple: made for every heading of every page, in one call
     level: int
     anchor: str
     text: str
@@ -235,11 +233,55 @@ def _html(parts: list[str]) -> tuple[str, list[Heading]]:
     html = _render(_marked(parts))
     headings: list[Heading] = []
     html = _anchor_headings(html, headings)
-    if "<table>" in html:
-        html = html.replace("<table>\n", '<div class="table-wrap">\n<table>\n')
-        html = html.replace("</table>\n", "</table>\n</div>\n")
-        html = _TH.sub(r'<th\1 scope="col">', html)  # an unmatched group gives ""
-    return html, headings
+    return _frame_tables(html), headings
+
+
+def _frame_tables(html: str) -> str:
+    """Each table in a frame of its own, its column headers scoped: table by table, only the
+    head of each searched for header cells."""
+    out: list[str] = []
+    done = 0
+    at = html.find("<table>\n")
+    while at >= 0:
+        head_end = html.find("</thead>\n", at)
+        end = html.find("</table>\n", at)
+        if end < 0 or head_end > end:  # not what the engine writes: the whole page, as it is
+            return _frame_all_tables(html)
+        head = html[at:head_end] if head_end >= 0 else html[at:end]
+        out += (html[done:at], '<div class="table-wrap">\n', _scope_headers(head), html[at + len(head) : end])
+        out.append("</table>\n</div>\n")
+        done = end + len("</table>\n")
+        at = html.find("<table>\n", done)
+    if not out:
+        return html
+    out.append(html[done:])
+    return "".join(out)
+
+
+def _frame_all_tables(html: str) -> str:
+    html = html.replace("<table>\n", '<div class="table-wrap">\n<table>\n')
+    html = html.replace("</table>\n", "</table>\n</div>\n")
+    return _TH.sub(r'<th\1 scope="col">', html)  # an unmatched group gives ""
+
+
+# The header cells the engine writes: as they are, or aligned.
+_HEADER_CELLS = (
+    "<th>",
+    '<th style="text-align:left">',
+    '<th style="text-align:center">',
+    '<th style="text-align:right">',
+)
+
+
+def _scope_headers(head: str) -> str:
+    """`<th scope="col">` for each header cell in a table's head."""
+    scoped = head
+    for cell in _HEADER_CELLS:
+        if cell in scoped:
+            scoped = scoped.replace(cell, cell[:-1] + ' scope="col">')
+    if scoped.count(' scope="col">') != head.count("<th") - head.count("<thead"):
+        return _TH.sub(r'<th\1 scope="col">', head)  # a cell of another form: the pattern takes any
+    return scoped
 
 
 def _anchor_headings(html: str, headings: list[Heading]) -> str:
@@ -262,8 +304,8 @@ def _anchor_headings(html: str, headings: list[Heading]) -> str:
             anchor = rest[:-1] if mark and rest.endswith(_MARK) and _MARK not in rest[:-1] else ""
             if anchor:
                 text = text.rstrip(" \t")
-                plain = html_unescape(_TAG.sub("", text)).strip()
-                headings.append(Heading(int(level), anchor, plain))
+                plain = _TAG.sub("", text) if "<" in text else text
+                headings.append(Heading(int(level), anchor, (html_unescape(plain) if "&" in plain else plain).strip()))
                 out += (html[done:start], f'<h{level} id="{anchor}">{text}</h{level}>')
                 done = end
         at = html.find(_MARK, end)
