@@ -440,3 +440,23 @@ def tidied(text: str) -> str:
 @given(st.lists(st.sampled_from(["a", "b c", " ", "\t", "\n", "\r", "\r\n", "\x0b", "\u2028", "\xa0"])).map("".join))
 def test_tidy_keeps_one_blank_line_and_no_trailing_space(text: str) -> None:
     assert tidy(text) == tidied(text)
+
+
+def test_templates_call_functions_with_and_without_a_context() -> None:
+    """A function that asks for Jinja's context (pass_context) gets it on every call, one that
+    does not is called as it is, also after the first call was answered quickly."""
+    import jinja2
+
+    from slakit.output.render import Renderer
+
+    @jinja2.pass_context
+    def where(context: jinja2.runtime.Context, suffix: str) -> str:
+        return f"{context['name']}{suffix}"
+
+    def plain(suffix: str) -> str:
+        return f"plain{suffix}"
+
+    env = Renderer().html_env
+    env.globals.update(where=where, plain=plain)
+    template = env.from_string("{% for i in [1, 2, 3] %}{{ where(i) }} {{ plain(i) }} {{ data.get('x') }};{% endfor %}")
+    assert template.render(name="n", data={"x": "y"}) == "n1 plain1 y;n2 plain2 y;n3 plain3 y;"

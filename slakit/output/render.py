@@ -17,10 +17,12 @@ from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
+from types import FunctionType, MethodType
 from typing import Any
 
 import jinja2
 import jinja2.bccache
+import jinja2.runtime
 
 from ..errors import InputError
 from ..model.agreement import Agreement
@@ -109,11 +111,40 @@ class Fields(dict[str, Any]):
 _MAPPING_ATTRIBUTES: dict[type, frozenset[str]] = {dict: frozenset(dir(dict)), Fields: frozenset(dir(Fields))}
 
 
+class _Context(jinja2.runtime.Context):
+    """Jinja's context, with a function or method that takes no context or environment
+    (`agreement.banner()`, `anchor(...)`: every call a page makes) called at once. Jinja asks
+    each callable, on every call, whether it wants one, by failing to find an attribute
+    twice; the answer is kept per function instead."""
+
+    def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        kind = type(__obj)
+        func = __obj.__func__ if kind is MethodType else __obj if kind is FunctionType else None
+        if func is None or func not in _PLAIN_CALLABLES:
+            if func is not None and not hasattr(func, "jinja_pass_arg"):
+                _PLAIN_CALLABLES.add(func)
+            return super().call(__obj, *args, **kwargs)
+        kwargs.pop("_block_vars", None)
+        kwargs.pop("_loop_vars", None)
+        try:
+            return __obj(*args, **kwargs)
+        except StopIteration:
+            return __self.environment.undefined(
+                "value was undefined because a callable raised a StopIteration exception"
+            )
+
+
+# Functions (and methods' functions) known to take no Jinja context or environment.
+_PLAIN_CALLABLES: set[Any] = set()
+
+
 class _Environment(jinja2.Environment):
     """Jinja, with `data.title` read from a document mapping without first failing to find
     an attribute `title` (Jinja tries the attribute first, and the AttributeError it raises
     and catches, hundreds of times a page, cost more than the rest of the lookup). The
     result is the same: a method name (`items`) is still the method."""
+
+    context_class = _Context
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         """A template's globals as one dict, not Jinja's ChainMap over the environment's: each
