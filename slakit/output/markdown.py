@@ -42,6 +42,14 @@ def escape(value: Any) -> MdText:
     return _escape_text("" if value is None else str(value))
 
 
+def escaped(value: Any) -> str:
+    """`escape(value)` as a plain str: what a Markdown template writes for `{{ value }}` (its
+    finalize), which Jinja would copy out of an MdText into a str on every output."""
+    if isinstance(value, Markup):
+        return value
+    return _escaped_text("" if value is None else str(value))
+
+
 def inline(value: Any) -> MdText:
     """Like `escape`, but always one line (table cells, headings, list items)."""
     if isinstance(value, Markup):
@@ -67,12 +75,17 @@ def code(value: Any) -> MdText:
 
 @lru_cache(maxsize=32768)
 def _escape_text(text: str) -> MdText:
+    return MdText(_escaped_text(text))
+
+
+@lru_cache(maxsize=32768)
+def _escaped_text(text: str) -> str:
     # Agreements repeat names and figures many times; the cache makes each one cost once.
     text = clean_text(text.replace("\r\n", "\n").replace("\r", "\n"))
     paragraphs = [
         " ".join(line.strip() for line in block.split("\n") if line.strip()) for block in _BLANK_LINE.split(text)
     ]
-    return MdText("\n\n".join(_escape_line(p) for p in paragraphs if p))
+    return "\n\n".join(_escape_line(p) for p in paragraphs if p)
 
 
 def _escape_line(text: str) -> str:

@@ -29,7 +29,7 @@ from ..model.agreement import Agreement
 from ..model.schema import index
 from ..world.resources import TEMPLATES
 from . import present, wording
-from .markdown import Heading, MdText, clean_text, code, escape, for_github, for_github_and_html, inline
+from .markdown import Heading, MdText, clean_text, code, escaped, for_github, for_github_and_html, inline
 from .present import natural_key
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")
@@ -284,7 +284,7 @@ class Renderer:
             bytecode_cache=_compiled_templates(),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
-            finalize=escape,
+            finalize=escaped,
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
