@@ -146,6 +146,25 @@ class _Environment(jinja2.Environment):
 
     context_class = _Context
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._loaded: dict[tuple[str, str | None], jinja2.Template] = {}
+
+    def get_template(
+        self,
+        name: str | jinja2.Template,
+        parent: str | None = None,
+        globals: MutableMapping[str, Any] | None = None,
+    ) -> jinja2.Template:
+        """Jinja's, with each template kept by name: a page includes a dozen, and a build never
+        reloads one (auto_reload is off), so the lookup skips Jinja's locked LRU cache."""
+        if globals is not None or not isinstance(name, str) or self.auto_reload:
+            return super().get_template(name, parent, globals)
+        known = self._loaded.get((name, parent))
+        if known is None:
+            known = self._loaded[name, parent] = super().get_template(name, parent)
+        return known
+
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         """A template's globals as one dict, not Jinja's ChainMap over the environment's: each
         render and each include copies them, a dict in one call, a ChainMap key by key in
