@@ -22,12 +22,13 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
+import threading
 from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,6 +36,9 @@ from ..errors import ERROR, InputError, Problem, UsageError
 from .clock import FIRST_YEAR as FIRST_YEAR  # the score reads both from here
 from .clock import LAST_YEAR as LAST_YEAR
 from .zones import wall_clock_offsets
+
+if TYPE_CHECKING:
+    import duckdb
 
 KINDS = ("leads", "deals", "activities")
 
@@ -325,6 +329,11 @@ class Exports:
         self.sources = dict(sources or {})
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET enable_progress_bar = false")
+        # A file read in a background thread is read through a cursor of its own (a connection
+        # to the same database: a connection is not shared between threads); tables are the
+        # database's, not TEMP (a connection's own), so every cursor sees them.
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._read: dict[str, _Read] = {}  # files read, waiting for localize()
         self._widths: dict[str, int] = {}  # kind -> the cells of its CSV's header
         # kind -> what a record's row depends on besides its rowid: a CSV's dialect (its blank
@@ -333,11 +342,11 @@ class Exports:
         self._skipped: dict[str, tuple[int, list[int]]] = {}
         self._leads: LeadArrays | None = None
         self._source_maps: dict[str, dict[str, str]] = {}
-        self._workers = ThreadPoolExecutor(max_workers=2)  # a reading in the background, a file's hash
-        self._reading: Future[None] | None = None
+        self._workers = ThreadPoolExecutor(max_workers=4)  # two readings in the background, files' hashes
+        self._lanes: list[Future[None]] = []
         self.tables: dict[str, Table] = {}
         self.problems: list[Problem] = []
-        self.summaries: list[str] = []
+        self.summaries: list[tuple[str, str]] = []  # (file, line)
 
     def __enter__(self) -> Exports:
         return self
@@ -347,32 +356,46 @@ class Exports:
 
     def close(self) -> None:
         """Stop a reading still under way (the run is being given up) and close the database."""
-        self.con.interrupt()
+        for con in [self.con, *self._cursors]:
+            con.interrupt()
         while True:
             try:
                 self._workers.shutdown(wait=True, cancel_futures=True)
                 break
             except KeyboardInterrupt:
                 continue  # the reading stops moments after the interrupt; closing under it would crash
-        self.con.close()
+        for con in [*self._cursors, self.con]:
+            con.close()
 
     def read_in_background(self, files: list[tuple[str, str]]) -> None:
-        """Read (kind, path) exports in a thread: DuckDB reads outside the GIL, so the caller's
-        Python (checking the agreements) runs meanwhile. `wait()` for it."""
+        """Read (kind, path) exports in threads: DuckDB reads outside the GIL, so the caller's
+        Python (checking the agreements) runs meanwhile. The leads are read in one thread, the
+        other files in another: DuckDB reads a small file on one core, and the leads' reading
+        leaves part of the second core idle. `wait()` for them."""
 
-        def read_all() -> None:
-            for kind, given in files:
+        def read_all(lane: list[tuple[str, str]]) -> None:
+            self._local.db = self.con.cursor()
+            self._cursors.append(self._local.db)
+            self._local.db.execute("SET enable_progress_bar = false")
+            for kind, given in lane:
                 self.read(kind, given)
 
-        self._reading = self._workers.submit(read_all)
+        lanes = [[f for f in files if f[0] == "leads"], [f for f in files if f[0] != "leads"]]
+        self._lanes = [self._workers.submit(read_all, lane) for lane in lanes if lane]
 
     def wait(self) -> None:
-        """Wait for the background reading, and raise what it raised (a missing file)."""
-        if self._reading is not None:
-            self._reading.result()
+        """Wait for the background reading, and raise what it raised (a missing file), the
+        first file's problem first."""
+        for lane in self._lanes:
+            lane.result()
+
+    @property
+    def db(self) -> duckdb.DuckDBPyConnection:
+        """This thread's connection to the database."""
+        return getattr(self._local, "db", None) or self.con
 
     def sql(self, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        return self.con.execute(query, params or []).fetchall()
+        return self.db.execute(query, params or []).fetchall()
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -456,7 +479,7 @@ class Exports:
                 self._fail(given, f"cannot read this record as CSV: {_csv_reason(text)}", at)
             else:
                 self._fail(given, f"cannot read it as {suffix.upper()}: {text.splitlines()[0]}")
-            self.con.execute(f"DROP TABLE IF EXISTS {kind}")
+            self.db.execute(f"DROP TABLE IF EXISTS {kind}")
 
     def _csv(self, path: Path, kind: str, parallel: bool = True, quoted: bool = True) -> tuple[str, list[str], bool]:
         """The read_csv call for a CSV export, its columns (with a name for each cell of its
@@ -525,7 +548,7 @@ class Exports:
         select = ", ".join(
             f"unnest(${i + 1})::VARCHAR AS {_quote(h or f'column{i + 1}')}" for i, h in enumerate(header)
         )
-        self.con.execute(f"CREATE TEMP TABLE {raw} AS SELECT {select}", cols)
+        self.db.execute(f"CREATE TABLE {raw} AS SELECT {select}", cols)
         return True
 
     def _canonical(self, kind: str, given: str, raw: str, digest: Future[str], found: list[str] | None = None) -> None:
@@ -623,15 +646,15 @@ class Exports:
             outer.append(column)
         replaced = [c for c in present if COLUMNS[kind][c] in ("time", "amount")]
         exclude = f" EXCLUDE ({', '.join(f'{c}, _text_{c}' for c in replaced)})" if replaced else ""
-        self.con.execute(
-            f"CREATE TEMP TABLE {kind} AS SELECT {final[0]}{exclude}{''.join(', ' + f for f in final[1:])} "
+        self.db.execute(
+            f"CREATE TABLE {kind} AS SELECT {final[0]}{exclude}{''.join(', ' + f for f in final[1:])} "
             f"FROM (SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {raw}))"
         )
-        self.con.execute(f"DROP TABLE IF EXISTS raw_{kind}")
+        self.db.execute(f"DROP TABLE IF EXISTS raw_{kind}")
         rows = self.sql(f"SELECT count(*) FROM {kind}")[0][0]
         if rows == 0:
             self._fail(given, "the file has a header but no records")
-            self.con.execute(f"DROP TABLE {kind}")
+            self.db.execute(f"DROP TABLE {kind}")
             return
         self._beyond_header(given, kind, beyond, width)
         accepted = (
@@ -672,13 +695,13 @@ class Exports:
                 for r, code, said in wrong
             ]
             self._listed(given, found, "amounts in another currency than their currency cell")
-            self.con.execute(
+            self.db.execute(
                 f"UPDATE {kind} SET currency = _currency_of_amount "
                 "WHERE _currency_of_amount IS NOT NULL AND nullif(trim(currency), '') IS NULL"
             )
         else:
-            self.con.execute(f"ALTER TABLE {kind} ADD COLUMN currency VARCHAR")
-            self.con.execute(f"UPDATE {kind} SET currency = _currency_of_amount")
+            self.db.execute(f"ALTER TABLE {kind} ADD COLUMN currency VARCHAR")
+            self.db.execute(f"UPDATE {kind} SET currency = _currency_of_amount")
             present["currency"] = present["amount"]  # the currency comes from the amount's column
             missing.pop("currency", None)
 
@@ -709,7 +732,8 @@ class Exports:
                 f"time zone {zone!r} is not one DuckDB knows; give an IANA name such as America/New_York"
             ) from None
         self.zone = zone
-        for kind, read in self._read.items():
+        for kind in sorted(self._read, key=KINDS.index):  # in a fixed order, whichever was read first
+            read = self._read[kind]
             times = read.times
             if times:
                 self._read_rare_times(kind, times)
@@ -811,7 +835,7 @@ class Exports:
         for row, column, rule, message in found[:MAX_LISTED]:
             self.problems.append(Problem(given, row, column, ERROR, rule, message))
         if len(found) > MAX_LISTED:
-            self.summaries.append(f"{given}: {len(found)} {what}, the first {MAX_LISTED} listed")
+            self.summaries.append((given, f"{given}: {len(found)} {what}, the first {MAX_LISTED} listed"))
 
     def _bad_cells(
         self, given: str, kind: str, canonical: str, name: str, column: int, accepted: str, times: bool = False
@@ -873,7 +897,8 @@ class Exports:
         if not self.problems:
             return
         lines = [p.format() for p in sorted(self.problems)]
-        lines += self.summaries
+        # file by file, as the problems are (files are read side by side), each file's in the order found
+        lines += [line for _, line in sorted(self.summaries, key=lambda summary: summary[0])]
         files = len({p.path for p in self.problems})
         lines.append(
             f"{len(self.problems)} problem{'s' * (len(self.problems) != 1)} in {files} export file{'s' * (files != 1)}"
