@@ -40,11 +40,22 @@ def _axes(top: float, labels: list[str], unit: str) -> list[str]:
         )
     slot = (W - LEFT - RIGHT) / max(len(labels), 1)
     for i, label in enumerate(labels):
-        x = LEFT + slot * (i + 0.5)
-        out.append(
-            f'<text x="{_f(x)}" y="{H - BOTTOM + 16}" text-anchor="middle" class="tick">{escape(label[2:])}</text>'
-        )
+        out.append(_period_tick(LEFT + slot * (i + 0.5), H - BOTTOM + 16, label, labels[i - 1] if i else None))
     return out
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _period_tick(x: float, y: float, period: str, previous: str | None) -> str:
+    """A period under its bar: "Jan" or "Q1", with the year on a second line under the first
+    period and where a new year starts ("20-01" read as the 20th of January)."""
+    year, _, part = period.partition("-")
+    name = MONTHS[int(part) - 1] if part.isdigit() and 1 <= int(part) <= 12 else part
+    text = escape(name or period)
+    if previous is None or not previous.startswith(year + "-"):
+        text += Markup(f'<tspan x="{_f(x)}" dy="12">{escape(year)}</tspan>')
+    return f'<text x="{_f(x)}" y="{_f(y)}" text-anchor="middle" class="tick">{text}</text>'
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -193,14 +204,12 @@ def timeline(a: AgreementScore) -> Markup | None:
             f'<rect x="{_f(x + 1)}" y="20" width="{_f(cell - 2)}" height="28" fill="{STATUS_FILL.get(state, "#cbd5e1")}">'
             f"<title>{escape(period)}: {escape(state)}</title></rect>"
         )
-        body.append(
-            f'<text x="{_f(x + cell / 2)}" y="64" text-anchor="middle" class="tick">{escape(period[2:])}</text>'
-        )
+        body.append(_period_tick(x + cell / 2, 64, period, steps[i - 1][0] if i else None))
     body.append(
         f'<text x="{LEFT}" y="12" class="tick">{escape("step in force: " + (a.escalation.step or "none"))}</text>'
     )
     return Markup(
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} 72" role="img" class="chart" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} 80" role="img" class="chart" '
         f'aria-label="Escalation timeline"><title>Escalation timeline: shared goals per period</title>{"".join(body)}</svg>'
     )
 
