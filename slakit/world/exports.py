@@ -20,7 +20,9 @@ turns wall-clock times into instants and checks what depends on them.
 from __future__ import annotations
 
 import bisect
+import csv
 import hashlib
+import itertools
 import re
 import threading
 from collections.abc import Callable, Generator
@@ -336,6 +338,7 @@ class Exports:
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._read: dict[str, _Read] = {}  # files read, waiting for localize()
         self._widths: dict[str, int] = {}  # kind -> the cells of its CSV's header
+        self._samples: dict[str, list[list[str]] | None] = {}  # kind -> its CSV's first records, as Python read them
         # kind -> what a record's row depends on besides its rowid: a CSV's dialect (its blank
         # lines are found only when a problem needs a row), or an XLSX sheet's skipped rows
         self._layout: dict[str, tuple[Path, str, str, str, int] | tuple[int, list[int]]] = {}
@@ -514,7 +517,8 @@ class Exports:
             f"header = {'true' if header else 'false'}, null_padding = true, parallel = {str(parallel).lower()}, "
             f"columns = {{{struct}}})"
         )
-        self._widths[kind] = _header_width(path, delim, quote, int(skip)) if header else len(names)
+        width, self._samples[kind] = _head(path, delim, quote, int(skip), bool(header))
+        self._widths[kind] = width if header else len(names)
         self._layout[kind] = (path, delim, quote, comment, int(skip))
         return call, names, guessed
 
@@ -588,7 +592,8 @@ class Exports:
         # messages), so bad cells are found without parsing again. Casts skip surrounding spaces,
         # so times and amounts are not trimmed first; a blank cell is told from a bad one below.
         inner, outer, final, times = [], [], ["*"], []
-        layouts = self._layouts(raw, [name for c, name in present.items() if COLUMNS[kind][c] == "time"])
+        timed = [name for c, name in present.items() if COLUMNS[kind][c] == "time"]
+        layouts = self._layouts(raw, timed, [found.index(name) for name in timed], self._samples.get(kind))
         for canonical, name in present.items():
             kind_of = COLUMNS[kind][canonical]
             cell = f"CAST({_quote(name)} AS VARCHAR)"
@@ -705,16 +710,25 @@ class Exports:
             present["currency"] = present["amount"]  # the currency comes from the amount's column
             missing.pop("currency", None)
 
-    def _layouts(self, raw: str, names: list[str]) -> dict[str, str]:
+    def _layouts(
+        self, raw: str, names: list[str], positions: list[int], sample: list[list[str]] | None
+    ) -> dict[str, str]:
         """The naive layout most of the first records of each time column are written in. Only it is
-        tried on every cell: a layout that does not fit costs DuckDB more than one that does."""
+        tried on every cell: a layout that does not fit costs DuckDB more than one that does. The
+        first records are a CSV's `sample` when Python read them (a query of the file would
+        start DuckDB's reading of it), else the first rows of `raw`."""
         if not names:
             return {}
-        columns = ", ".join(f"CAST({_quote(n)} AS VARCHAR) AS c{i}" for i, n in enumerate(names))
         counts = ", ".join(
             f"count(try_strptime(c{i}, {_literal(f)}))" for i in range(len(names)) for f in ISO_FORMATS + NAIVE_FORMATS
         )
-        found = self.sql(f"SELECT {counts} FROM (SELECT {columns} FROM {raw} LIMIT {_SAMPLE})")[0]
+        if sample is not None:
+            cells = [[row[p] if p < len(row) else None for row in sample] for p in positions]
+            columns = ", ".join(f"unnest(${i + 1}::VARCHAR[]) AS c{i}" for i in range(len(names)))
+            found = self.sql(f"SELECT {counts} FROM (SELECT {columns})", cells)[0]
+        else:
+            columns = ", ".join(f"CAST({_quote(n)} AS VARCHAR) AS c{i}" for i, n in enumerate(names))
+            found = self.sql(f"SELECT {counts} FROM (SELECT {columns} FROM {raw} LIMIT {_SAMPLE})")[0]
         width, out = len(ISO_FORMATS + NAIVE_FORMATS), {}
         for i, name in enumerate(names):
             fits = found[i * width : (i + 1) * width]
@@ -1018,11 +1032,11 @@ def _csv_rows(path: Path, delim: str, quote: str, skip: int) -> Generator[list[s
     """The rows of a CSV after its first `skip` lines, read with Python's csv module in the
     dialect DuckDB's sniffer found; None for one csv cannot read (a separator or a quote of
     several characters)."""
-    import csv
-
     quote = "" if quote == "(empty)" else quote
     if len(delim) != 1 or len(quote) > 1:
         return None
+    # a long note (a pasted e-mail) in one cell: DuckDB read it, so csv must (its limit is 128 KiB)
+    csv.field_size_limit(max(csv.field_size_limit(), _LONGEST_VALUE))
 
     def rows() -> Generator[list[str], None, None]:
         with path.open(encoding="utf-8", errors="replace", newline="") as stream:
@@ -1038,15 +1052,26 @@ def _csv_rows(path: Path, delim: str, quote: str, skip: int) -> Generator[list[s
     return rows()
 
 
-def _header_width(path: Path, delim: str, quote: str, skip: int) -> int:
+def _head(path: Path, delim: str, quote: str, skip: int, header: bool) -> tuple[int, list[list[str]] | None]:
     """How many cells the header row of a CSV has (DuckDB names every cell of the longest rows
-    it sniffed, the header's or not)."""
+    it sniffed, the header's or not), and its first _SAMPLE records (blank lines left out);
+    (no check, None) for a dialect Python's csv cannot read."""
     rows = _csv_rows(path, delim, quote, skip)
     if rows is None:
-        return 1 << 30  # a dialect csv cannot read: no check
+        return 1 << 30, None
     with closing(rows):
-        return max(len(next(rows, [])), 1)
+        try:
+            first = next(rows, []) if header else []
+        except csv.Error:  # a cell over csv's size limit
+            return 1 << 30, None
+        try:
+            sample: list[list[str]] | None = [row for row in itertools.islice(rows, _SAMPLE) if row]
+        except csv.Error:  # DuckDB reads the first records instead
+            sample = None
+        return max(len(first), 1), sample
 
+
+_LONGEST_VALUE = (1 << 31) - 1  # characters: csv's largest limit on every platform
 
 _BLANK_LINE = (b"\n\n", b"\n\r\n", b"\r\r")
 
