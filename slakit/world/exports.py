@@ -167,6 +167,7 @@ _FIRST_TS, _AFTER_TS = f"TIMESTAMP '{FIRST_YEAR:04d}-01-01'", f"TIMESTAMP '{LAST
 # currency codes are taken off first; 12.500,00 or 12,50 (a comma before the decimals) is refused, as
 # is a negative amount.
 _AMOUNT = r"(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"
+_PLAIN_AMOUNT = r"\d+(\.\d\d?)?"  # an amount as most exports write it, read as _AMOUNT reads it
 _DOT_THOUSANDS = r"\d{1,3}\.\d{3}"  # 12.500: twelve and a half, or twelve thousand five hundred?
 # A UTC offset no place has (+99:99, +25:00, +14:30, -05:75): the cast would move the time by it.
 _BAD_OFFSET = r":\d\d(\.\d+)?\s*[+-](14:?(0[1-9]|[1-5]\d)|(1[5-9]|[2-9]\d)(:?\d\d)?|\d\d:?[6-9]\d)\s*$"
@@ -621,8 +622,11 @@ class Exports:
                 times.append(canonical)
             elif kind_of == "amount":
                 bare = f"regexp_replace({canonical}, '^\\s*[A-Z]{{3}}|[\\s$€£¥]', '', 'g')"
+                # most cells are plain (164.50): one pattern, then the cast; others go the long way
                 parse = (
-                    f"CASE WHEN regexp_full_match({bare}, {_literal(_AMOUNT)}) "
+                    f"CASE WHEN regexp_full_match({canonical}, {_literal(_PLAIN_AMOUNT)}) "
+                    f"THEN try_cast({canonical} AS DECIMAL(18, 2)) "
+                    f"WHEN regexp_full_match({bare}, {_literal(_AMOUNT)}) "
                     f"AND NOT regexp_full_match({bare}, {_literal(_DOT_THOUSANDS)}) "
                     f"THEN try_cast(replace({bare}, ',', '') AS DECIMAL(18, 2)) END"
                 )
