@@ -717,27 +717,35 @@ class Exports:
     def _layouts(
         self, raw: str, names: list[str], positions: list[int], sample: list[list[str]] | None
     ) -> dict[str, str]:
-        """The naive layout most of the first records of each time column are written in. Only it is
-        tried on every cell: a layout that does not fit costs DuckDB more than one that does. The
-        first records are a CSV's `sample` when Python read them (a query of the file would
-        start DuckDB's reading of it), else the first rows of `raw`."""
+        """The naive layout most of the first records of each time column are written in (the first
+        in LAYOUTS of those most fit). Only it is tried on every cell: a layout that does not fit
+        costs DuckDB more than one that does. The first records are a CSV's `sample` when Python
+        read them (a query of the file would start DuckDB's reading of it), else the first rows of
+        `raw`. Layouts are tried in turn, and a column is settled by the first that fits every
+        cell written: it is the one the counts of all would pick."""
         if not names:
             return {}
-        counts = ", ".join(
-            f"count(try_strptime(c{i}, {_literal(f)}))" for i in range(len(names)) for f in ISO_FORMATS + NAIVE_FORMATS
-        )
         if sample is not None:
             cells = [[row[p] if p < len(row) else None for row in sample] for p in positions]
-            columns = ", ".join(f"unnest(${i + 1}::VARCHAR[]) AS c{i}" for i in range(len(names)))
-            found = self.sql(f"SELECT {counts} FROM (SELECT {columns})", cells)[0]
         else:
-            columns = ", ".join(f"CAST({_quote(n)} AS VARCHAR) AS c{i}" for i, n in enumerate(names))
-            found = self.sql(f"SELECT {counts} FROM (SELECT {columns} FROM {raw} LIMIT {_SAMPLE})")[0]
-        width, out = len(ISO_FORMATS + NAIVE_FORMATS), {}
-        for i, name in enumerate(names):
-            fits = found[i * width : (i + 1) * width]
-            if max(fits):
-                out[name] = (ISO_FORMATS + NAIVE_FORMATS)[fits.index(max(fits))]
+            columns = ", ".join(f"CAST({_quote(n)} AS VARCHAR)" for n in names)
+            cells = [list(column) for column in zip(*self.sql(f"SELECT {columns} FROM {raw} LIMIT {_SAMPLE}"))]
+        written = [sum(1 for v in column if v is not None and v.strip()) for column in cells]
+        fits: list[list[int]] = [[] for _ in names]
+        for layout in ISO_FORMATS + NAIVE_FORMATS:
+            open_ = [i for i in range(len(names)) if written[i] and max(fits[i], default=0) < written[i]]
+            if not open_:
+                break
+            counts = ", ".join(f"count(try_strptime(c{k}, {_literal(layout)}))" for k in range(len(open_)))
+            columns = ", ".join(f"unnest(${k + 1}::VARCHAR[]) AS c{k}" for k in range(len(open_)))
+            found = self.sql(f"SELECT {counts} FROM (SELECT {columns})", [cells[i] for i in open_])[0]
+            for i, n in zip(open_, found):
+                fits[i].append(n)
+        out: dict[str, str] = {}
+        for name, counts_of in zip(names, fits):
+            most = max(counts_of, default=0)
+            if most:
+                out[name] = (ISO_FORMATS + NAIVE_FORMATS)[counts_of.index(most)]
         return out
 
     def localize(self, zone: str) -> None:
