@@ -32,8 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ..errors import ERROR, InputError, Problem, UsageError
 from .clock import FIRST_YEAR as FIRST_YEAR  # the score reads both from here
 from .clock import LAST_YEAR as LAST_YEAR
@@ -41,6 +39,7 @@ from .zones import wall_clock_offsets
 
 if TYPE_CHECKING:
     import duckdb
+    import numpy as np
 
 KINDS = ("leads", "deals", "activities")
 
@@ -988,6 +987,8 @@ class Exports:
                 f"SELECT mql_at, {touch} AS touch, {code} AS code, leads.rowid AS r FROM leads {join} "
                 "WHERE mql_at IS NOT NULL"
             ).fetchnumpy()
+            import numpy as np  # loaded here: the reading is well under way by now
+
             mql_at, touches, codes, rowid = (
                 np.asarray(found[k], dtype=np.int64) for k in ("mql_at", "touch", "code", "r")
             )
