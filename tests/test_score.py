@@ -1170,6 +1170,22 @@ def test_rows_count_blank_lines_and_rows_as_a_spreadsheet_shows_them(files, tmp_
     assert out.rstrip().endswith("1 problem in 1 export file")  # no record without an id
 
 
+def test_a_long_note_in_a_cell_does_not_stop_the_rows_being_counted(files, tmp_path):
+    """A cell of 200,000 characters (an e-mail pasted into a notes column) before a blank line:
+    the rows of the problems after it are counted by reading the file again with Python's csv,
+    whose limit is 131,072 characters a value, so it ended in a traceback."""
+    leads = tmp_path / "l.csv"
+    leads.write_text(
+        "lead_id,mql_at,source,notes\n"  # row 1
+        f'L1,2020-01-02 10:00,referral,"{"x" * 200_000}"\n'  # row 2
+        "\n"  # row 3
+        "L2,not a time,referral,short\n"  # row 4
+    )
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:4:2: error[cell]: mql_at: 'not a time' is not a date and time" in out
+    assert out.rstrip().endswith("1 problem in 1 export file")
+
+
 def test_csv_records_that_cannot_be_read_say_why(files, tmp_path):
     """DuckDB's words were passed on ('Error when sniffing file', 'CSV Error on Line: 30002'):
     now the reason, in the user's terms, at its line."""

@@ -20,7 +20,9 @@ turns wall-clock times into instants and checks what depends on them.
 from __future__ import annotations
 
 import bisect
+import csv
 import hashlib
+import itertools
 import re
 import threading
 from collections.abc import Callable, Generator
@@ -30,8 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ..errors import ERROR, InputError, Problem, UsageError
 from .clock import FIRST_YEAR as FIRST_YEAR  # the score reads both from here
 from .clock import LAST_YEAR as LAST_YEAR
@@ -39,6 +39,7 @@ from .zones import wall_clock_offsets
 
 if TYPE_CHECKING:
     import duckdb
+    import numpy as np
 
 KINDS = ("leads", "deals", "activities")
 
@@ -165,6 +166,7 @@ _FIRST_TS, _AFTER_TS = f"TIMESTAMP '{FIRST_YEAR:04d}-01-01'", f"TIMESTAMP '{LAST
 # currency codes are taken off first; 12.500,00 or 12,50 (a comma before the decimals) is refused, as
 # is a negative amount.
 _AMOUNT = r"(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"
+_PLAIN_AMOUNT = r"\d+(\.\d\d?)?"  # an amount as most exports write it, read as _AMOUNT reads it
 _DOT_THOUSANDS = r"\d{1,3}\.\d{3}"  # 12.500: twelve and a half, or twelve thousand five hundred?
 # A UTC offset no place has (+99:99, +25:00, +14:30, -05:75): the cast would move the time by it.
 _BAD_OFFSET = r":\d\d(\.\d+)?\s*[+-](14:?(0[1-9]|[1-5]\d)|(1[5-9]|[2-9]\d)(:?\d\d)?|\d\d:?[6-9]\d)\s*$"
@@ -336,6 +338,7 @@ class Exports:
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._read: dict[str, _Read] = {}  # files read, waiting for localize()
         self._widths: dict[str, int] = {}  # kind -> the cells of its CSV's header
+        self._samples: dict[str, list[list[str]] | None] = {}  # kind -> its CSV's first records, as Python read them
         # kind -> what a record's row depends on besides its rowid: a CSV's dialect (its blank
         # lines are found only when a problem needs a row), or an XLSX sheet's skipped rows
         self._layout: dict[str, tuple[Path, str, str, str, int] | tuple[int, list[int]]] = {}
@@ -514,7 +517,8 @@ class Exports:
             f"header = {'true' if header else 'false'}, null_padding = true, parallel = {str(parallel).lower()}, "
             f"columns = {{{struct}}})"
         )
-        self._widths[kind] = _header_width(path, delim, quote, int(skip)) if header else len(names)
+        width, self._samples[kind] = _head(path, delim, quote, int(skip), bool(header))
+        self._widths[kind] = width if header else len(names)
         self._layout[kind] = (path, delim, quote, comment, int(skip))
         return call, names, guessed
 
@@ -588,7 +592,8 @@ class Exports:
         # messages), so bad cells are found without parsing again. Casts skip surrounding spaces,
         # so times and amounts are not trimmed first; a blank cell is told from a bad one below.
         inner, outer, final, times = [], [], ["*"], []
-        layouts = self._layouts(raw, [name for c, name in present.items() if COLUMNS[kind][c] == "time"])
+        timed = [name for c, name in present.items() if COLUMNS[kind][c] == "time"]
+        layouts = self._layouts(raw, timed, [found.index(name) for name in timed], self._samples.get(kind))
         for canonical, name in present.items():
             kind_of = COLUMNS[kind][canonical]
             cell = f"CAST({_quote(name)} AS VARCHAR)"
@@ -616,8 +621,11 @@ class Exports:
                 times.append(canonical)
             elif kind_of == "amount":
                 bare = f"regexp_replace({canonical}, '^\\s*[A-Z]{{3}}|[\\s$€£¥]', '', 'g')"
+                # most cells are plain (164.50): one pattern, then the cast; others go the long way
                 parse = (
-                    f"CASE WHEN regexp_full_match({bare}, {_literal(_AMOUNT)}) "
+                    f"CASE WHEN regexp_full_match({canonical}, {_literal(_PLAIN_AMOUNT)}) "
+                    f"THEN try_cast({canonical} AS DECIMAL(18, 2)) "
+                    f"WHEN regexp_full_match({bare}, {_literal(_AMOUNT)}) "
                     f"AND NOT regexp_full_match({bare}, {_literal(_DOT_THOUSANDS)}) "
                     f"THEN try_cast(replace({bare}, ',', '') AS DECIMAL(18, 2)) END"
                 )
@@ -705,21 +713,38 @@ class Exports:
             present["currency"] = present["amount"]  # the currency comes from the amount's column
             missing.pop("currency", None)
 
-    def _layouts(self, raw: str, names: list[str]) -> dict[str, str]:
-        """The naive layout most of the first records of each time column are written in. Only it is
-        tried on every cell: a layout that does not fit costs DuckDB more than one that does."""
+    def _layouts(
+        self, raw: str, names: list[str], positions: list[int], sample: list[list[str]] | None
+    ) -> dict[str, str]:
+        """The naive layout most of the first records of each time column are written in (the first
+        in LAYOUTS of those most fit). Only it is tried on every cell: a layout that does not fit
+        costs DuckDB more than one that does. The first records are a CSV's `sample` when Python
+        read them (a query of the file would start DuckDB's reading of it), else the first rows of
+        `raw`. Layouts are tried in turn, and a column is settled by the first that fits every
+        cell written: it is the one the counts of all would pick."""
         if not names:
             return {}
-        columns = ", ".join(f"CAST({_quote(n)} AS VARCHAR) AS c{i}" for i, n in enumerate(names))
-        counts = ", ".join(
-            f"count(try_strptime(c{i}, {_literal(f)}))" for i in range(len(names)) for f in ISO_FORMATS + NAIVE_FORMATS
-        )
-        found = self.sql(f"SELECT {counts} FROM (SELECT {columns} FROM {raw} LIMIT {_SAMPLE})")[0]
-        width, out = len(ISO_FORMATS + NAIVE_FORMATS), {}
-        for i, name in enumerate(names):
-            fits = found[i * width : (i + 1) * width]
-            if max(fits):
-                out[name] = (ISO_FORMATS + NAIVE_FORMATS)[fits.index(max(fits))]
+        if sample is not None:
+            cells = [[row[p] if p < len(row) else None for row in sample] for p in positions]
+        else:
+            columns = ", ".join(f"CAST({_quote(n)} AS VARCHAR)" for n in names)
+            cells = [list(column) for column in zip(*self.sql(f"SELECT {columns} FROM {raw} LIMIT {_SAMPLE}"))]
+        written = [sum(1 for v in column if v is not None and v.strip()) for column in cells]
+        fits: list[list[int]] = [[] for _ in names]
+        for layout in ISO_FORMATS + NAIVE_FORMATS:
+            open_ = [i for i in range(len(names)) if written[i] and max(fits[i], default=0) < written[i]]
+            if not open_:
+                break
+            counts = ", ".join(f"count(try_strptime(c{k}, {_literal(layout)}))" for k in range(len(open_)))
+            columns = ", ".join(f"unnest(${k + 1}::VARCHAR[]) AS c{k}" for k in range(len(open_)))
+            found = self.sql(f"SELECT {counts} FROM (SELECT {columns})", [cells[i] for i in open_])[0]
+            for i, n in zip(open_, found):
+                fits[i].append(n)
+        out: dict[str, str] = {}
+        for name, counts_of in zip(names, fits):
+            most = max(counts_of, default=0)
+            if most:
+                out[name] = (ISO_FORMATS + NAIVE_FORMATS)[counts_of.index(most)]
         return out
 
     def localize(self, zone: str) -> None:
@@ -962,6 +987,8 @@ class Exports:
                 f"SELECT mql_at, {touch} AS touch, {code} AS code, leads.rowid AS r FROM leads {join} "
                 "WHERE mql_at IS NOT NULL"
             ).fetchnumpy()
+            import numpy as np  # loaded here: the reading is well under way by now
+
             mql_at, touches, codes, rowid = (
                 np.asarray(found[k], dtype=np.int64) for k in ("mql_at", "touch", "code", "r")
             )
@@ -1018,11 +1045,11 @@ def _csv_rows(path: Path, delim: str, quote: str, skip: int) -> Generator[list[s
     """The rows of a CSV after its first `skip` lines, read with Python's csv module in the
     dialect DuckDB's sniffer found; None for one csv cannot read (a separator or a quote of
     several characters)."""
-    import csv
-
     quote = "" if quote == "(empty)" else quote
     if len(delim) != 1 or len(quote) > 1:
         return None
+    # a long note (a pasted e-mail) in one cell: DuckDB read it, so csv must (its limit is 128 KiB)
+    csv.field_size_limit(max(csv.field_size_limit(), _LONGEST_VALUE))
 
     def rows() -> Generator[list[str], None, None]:
         with path.open(encoding="utf-8", errors="replace", newline="") as stream:
@@ -1038,15 +1065,26 @@ def _csv_rows(path: Path, delim: str, quote: str, skip: int) -> Generator[list[s
     return rows()
 
 
-def _header_width(path: Path, delim: str, quote: str, skip: int) -> int:
+def _head(path: Path, delim: str, quote: str, skip: int, header: bool) -> tuple[int, list[list[str]] | None]:
     """How many cells the header row of a CSV has (DuckDB names every cell of the longest rows
-    it sniffed, the header's or not)."""
+    it sniffed, the header's or not), and its first _SAMPLE records (blank lines left out);
+    (no check, None) for a dialect Python's csv cannot read."""
     rows = _csv_rows(path, delim, quote, skip)
     if rows is None:
-        return 1 << 30  # a dialect csv cannot read: no check
+        return 1 << 30, None
     with closing(rows):
-        return max(len(next(rows, [])), 1)
+        try:
+            first = next(rows, []) if header else []
+        except csv.Error:  # a cell over csv's size limit
+            return 1 << 30, None
+        try:
+            sample: list[list[str]] | None = [row for row in itertools.islice(rows, _SAMPLE) if row]
+        except csv.Error:  # DuckDB reads the first records instead
+            sample = None
+        return max(len(first), 1), sample
 
+
+_LONGEST_VALUE = (1 << 31) - 1  # characters: csv's largest limit on every platform
 
 _BLANK_LINE = (b"\n\n", b"\n\r\n", b"\r\r")
 
