@@ -1170,6 +1170,34 @@ def test_rows_count_blank_lines_and_rows_as_a_spreadsheet_shows_them(files, tmp_
     assert out.rstrip().endswith("1 problem in 1 export file")  # no record without an id
 
 
+def test_problems_of_files_read_side_by_side_are_listed_file_by_file(files, tmp_path):
+    """The leads are read beside the deals and activities: however the readings interleave, each
+    file's problems come together, in the order of the files' names, its summary after them."""
+    leads = write_csv(
+        tmp_path / "b-leads.csv", LEAD_HEADER, [(f"L{i}", "soon", "referral", "Ann", "") for i in range(25)]
+    )
+    deals = write_csv(
+        tmp_path / "a-deals.csv",
+        DEAL_HEADER,
+        [(f"D{i}", "2020-01-02", "2020-01-20", "lots", "won", "", "referral") for i in range(22)],
+    )
+    activities = write_csv(
+        tmp_path / "c-activities.csv",
+        ["activity_id", "requested_at"],
+        [("A1", "2020-01-02 10:00"), ("A1", "2020-01-02 11:00")],
+    )
+    out = bad(files, "--leads", str(leads), "--deals", str(deals), "--activities", str(activities))
+    out = out.removeprefix("Error: ").splitlines()
+    listed = [line.split(":")[0] for line in out if "error[" in line]
+    assert listed == [str(deals)] * 20 + [str(leads)] * 20 + [str(activities)]
+    assert out[-3:] == [
+        f"{deals}: 22 bad values in column 'amount', the first 20 listed",
+        f"{leads}: 25 bad values in column 'mql_at', the first 20 listed",
+        "41 problems in 3 export files",
+    ]
+    assert out[40].startswith(f"{activities}:3:1: error[duplicate]: activity_id 'A1'")
+
+
 def test_a_long_note_in_a_cell_does_not_stop_the_rows_being_counted(files, tmp_path):
     """A cell of 200,000 characters (an e-mail pasted into a notes column) before a blank line:
     the rows of the problems after it are counted by reading the file again with Python's csv,
