@@ -724,7 +724,11 @@ def test_ctrl_c_while_the_exports_are_read_stops_cleanly(files, tmp_path, after)
 
     rows = [(f"L{n}", "2020-01-02 10:00", "referral", "Ann", "2020-01-02 10:30") for n in range(600_000)]
     leads = write_csv(tmp_path / "big.csv", LEAD_HEADER, rows)
+    # the deals are read beside the leads, through a connection of their own: it is stopped too
+    deal = ("2020-01-02", "2020-01-20", "300", "won", "2020-01-10", "referral")
+    deals = write_csv(tmp_path / "deals.csv", DEAL_HEADER, [(f"D{n}", *deal) for n in range(200_000)])
     command = [sys.executable, str(ROOT / "cli.py"), "score", str(files["agreement"]), "--leads", str(leads)]
+    command += ["--deals", str(deals)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:

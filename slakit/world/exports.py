@@ -347,6 +347,7 @@ class Exports:
         self._source_maps: dict[str, dict[str, str]] = {}
         self._workers = ThreadPoolExecutor(max_workers=4)  # two readings in the background, files' hashes
         self._lanes: list[Future[None]] = []
+        self._closing = False
         self.tables: dict[str, Table] = {}
         self.problems: list[Problem] = []
         self.summaries: list[tuple[str, str]] = []  # (file, line)
@@ -359,6 +360,7 @@ class Exports:
 
     def close(self) -> None:
         """Stop a reading still under way (the run is being given up) and close the database."""
+        self._closing = True  # a background reading reads no further file
         for con in [self.con, *self._cursors]:
             con.interrupt()
         while True:
@@ -381,6 +383,8 @@ class Exports:
             self._cursors.append(self._local.db)
             self._local.db.execute("SET enable_progress_bar = false")
             for kind, given in lane:
+                if self._closing:
+                    return
                 self.read(kind, given)
 
         lanes = [[f for f in files if f[0] == "leads"], [f for f in files if f[0] != "leads"]]
@@ -457,6 +461,8 @@ class Exports:
                     self._canonical(kind, given, raw, digest, found=[])
                     return
             self._canonical(kind, given, raw, digest, found)
+        except self.duckdb.InterruptException:
+            raise  # the run is being given up (close()): not a problem of the file
         except self.duckdb.Error as exc:
             text = str(exc)
             line = re.search(r"CSV Error on Line: (\d+)", text)
