@@ -117,20 +117,30 @@ def stacked_volume(c: CommitmentScore) -> Markup | None:
         body.append(
             f'<line x1="{_f(LEFT + slot * i)}" y1="{_f(ty)}" x2="{_f(LEFT + slot * (i + 1))}" y2="{_f(ty)}" class="target"/>'
         )
-    body += _legend(sources or ["all"], with_target=True)
-    return _svg(f"{c.title}: leads per period by source against the target", body, H + 24)
+    legend, rows = _legend(sources or ["all"], with_target=True)
+    return _svg(f"{c.title}: leads per period by source against the target", body + legend, H + 6 + 18 * rows)
 
 
-def _legend(names: list[str], with_target: bool = False) -> list[str]:
-    out, x = [], LEFT
-    for k, name in enumerate(names):
-        out.append(f'<rect x="{x}" y="{H + 4}" width="10" height="10" fill="{PALETTE[k % len(PALETTE)]}"/>')
-        out.append(f'<text x="{x + 14}" y="{H + 13}" class="tick">{escape(name)}</text>')
-        x += 24 + 7 * len(name)
-    if with_target:
-        out.append(f'<line x1="{x}" y1="{H + 9}" x2="{x + 16}" y2="{H + 9}" class="target"/>')
-        out.append(f'<text x="{x + 20}" y="{H + 13}" class="tick">target</text>')
-    return out
+LEGEND_CHAR = 8.5  # px a character of the 13px tick font may take, wide letters included (an estimate: no fonts here)
+
+
+def _legend(names: list[str], with_target: bool = False) -> tuple[list[str], int]:
+    """A key under the chart, wrapped onto as many rows as it needs, and the rows' count."""
+    out: list[str] = []
+    x, row = float(LEFT), 0
+    items = [(name, PALETTE[k % len(PALETTE)]) for k, name in enumerate(names)]
+    for name, colour in [*items, *([("target", None)] if with_target else [])]:
+        width = (20 if colour is None else 14) + LEGEND_CHAR * len(name)
+        if x > LEFT and x + width > W - RIGHT:
+            x, row = float(LEFT), row + 1
+        y = H + 4 + 18 * row
+        if colour is None:
+            out.append(f'<line x1="{_f(x)}" y1="{y + 5}" x2="{_f(x + 16)}" y2="{y + 5}" class="target"/>')
+        else:
+            out.append(f'<rect x="{_f(x)}" y="{y}" width="10" height="10" fill="{colour}"/>')
+        out.append(f'<text x="{_f(x + (20 if colour is None else 14))}" y="{y + 9}" class="tick">{escape(name)}</text>')
+        x += width + 14
+    return out, row + 1
 
 
 def bars(c: CommitmentScore, title: str) -> Markup | None:
