@@ -93,7 +93,7 @@ def test_what_if_a_lower_close_rate_shows_every_short_month_and_exits_1() -> Non
     text = run("plan", COMPANY_A, "--set", "close_rate=20%")
     assert text.exit_code == 1
     assert "What if: close_rate=20% (not in the file)." in text.output
-    assert "  2020-01: 6 MQLs (316 needed)" in text.output
+    assert "  2020-01: 6 MQLs short (316 needed)" in text.output
     assert (
         "    deals closing in 2020-03: $999,800 × 44% = $439,912; ÷ $20,000 = 22 won deals; ÷ 20% = 110 "
         "opportunities; ÷ 70% = 158 SQLs; ÷ 50% = 316 MQLs"

@@ -103,9 +103,9 @@ def _verdict(plan: FunnelPlan) -> list[str]:
     for month in plan.shortfalls:
         gaps = []
         if month.shortfall:
-            gaps.append(f"{number(month.shortfall)} MQLs ({number(month.mqls_required)} needed)")
+            gaps.append(f"{number(month.shortfall)} MQLs short ({number(month.mqls_required)} needed)")
         if month.value_shortfall and month.value_shortfall.amount:
-            gaps.append(f"{month.value_shortfall} of lead value ({month.lead_value_required} needed)")
+            gaps.append(f"{month.value_shortfall} of lead value short ({month.lead_value_required} needed)")
         lines.append(f"  {month.month:%Y-%m}: {' and '.join(gaps)}")
         for closing in month.feeds:
             lines.append(f"    deals closing in {closing.month:%Y-%m}: {arithmetic(plan.funnel, closing)}")
