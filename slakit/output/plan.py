@@ -21,7 +21,7 @@ ROUNDING = (
     "of the month the deals close; the sales cycle is counted in whole months of 30 days, rounded up, "
     "and MQLs are due that many months before their deals close."
 )
-COLUMNS = ("Month", "Revenue", "Won", "Opps", "SQLs", "MQLs due", "MQLs committed", "Short")
+COLUMNS = ("Month", "Revenue", "Won", "Opps", "SQLs", "MQLs due", "MQLs committed", "MQLs short")
 
 
 def _opt(value: int | None) -> str:
