@@ -1354,6 +1354,26 @@ def test_a_number_in_a_time_column_is_explained(files, tmp_path):
     assert out.count("it looks like") == 2  # 2020 is no such number
 
 
+def test_a_day_first_date_says_the_column_is_misread(files, tmp_path):
+    """A European export writes 04/01/2020 for 4 January: read as US month/day it is 1 April,
+    without a word; only the days after the 12th fail. Those say why, and that the others are
+    wrong too."""
+    rows = [
+        ("L1", "04/01/2020 09:00", "", "", ""),
+        ("L2", "13/01/2020 09:00", "", "", ""),
+        ("L3", "12/13/2020", "", "", ""),
+    ]
+    leads = write_csv(tmp_path / "l.csv", LEAD_HEADER, rows)
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:3:2: error[cell]: mql_at: '13/01/2020 09:00' is not a date and time" in out
+    assert (
+        "; it looks like day/month/year, and dates with slashes are read as month/day/year (US), so this column's "
+        "other dates are misread too: export dates as 2020-03-05 14:03" in out
+    )
+    assert out.count("day/month/year") == 1  # 12/13/2020 is a good US date; 04/01 could be either
+    assert out.rstrip().endswith("1 problem in 1 export file")
+
+
 def test_deals_without_an_outcome_column_and_no_as_of_date(files, tmp_path):
     """The default as-of date asked the deals for their outcome, which the export may not have:
     a traceback (Binder Error: column "outcome" not found). Without it no deal is known to be

@@ -1032,11 +1032,18 @@ def _csv_reason(text: str) -> str:
 
 
 def _time_hint(value: str) -> str:
-    """What a number in a time column most likely is, and how to export it instead."""
+    """What a bad time most likely is, and how to export it instead."""
     if re.fullmatch(r"\d{5}(\.\d+)?", value):
         return "; it looks like a spreadsheet's date number: format the column as dates before exporting"
     if re.fullmatch(r"\d{10}(\d{3})?(\.\d+)?", value):
         return "; it looks like seconds (or milliseconds) since 1970: export dates as text"
+    day_first = re.match(r"\s*(\d{1,2})/(\d{1,2})/\d{2}(\d{2})?\b", value)
+    if day_first and 12 < int(day_first.group(1)) <= 31 and 1 <= int(day_first.group(2)) <= 12:
+        # the cells of days 1 to 12 were read, as month/day: they are wrong too, without a word
+        return (
+            "; it looks like day/month/year, and dates with slashes are read as month/day/year (US), so "
+            "this column's other dates are misread too: export dates as 2020-03-05 14:03"
+        )
     return ""
 
 
