@@ -286,12 +286,14 @@ def score(
     from pathlib import Path
 
     from slakit.commands.score import check_out, format_for, run_score
-    from slakit.output import scorecard
-    from slakit.output.report import use_colour
 
     fmt = format_for(fmt, out)
     check_out(out, [leads, deals, activities, columns, *paths])
     card = run_score(list(paths), leads, deals, activities, preset, columns, as_of, period, timezone)
+    # loaded after the scoring, which has loaded numpy by then
+    from slakit.output import scorecard
+    from slakit.output.report import use_colour
+
     if fmt == "text":
         text = scorecard.as_text(card, colour=use_colour(sys.stdout.isatty()) and out is None)
     else:

@@ -259,3 +259,39 @@ def test_status_table(history: Path) -> None:
     ]  # version is not a term
     data = json.loads(run("status", "--format", "json", cwd=history).output)
     assert [r["overdue"] for r in data["agreements"]] == [False, False]
+
+
+def test_a_removed_agreement_has_no_review_due_after_its_removal(repo: Path) -> None:
+    """An agreement deleted from sla/ is no longer reviewed: the changelog must not list
+    the next review its last version named (2027-01-04) in a later quarter."""
+    (repo / "sla").mkdir()
+    shutil.copy(ROOT / "sla" / "buyer-journey-handoff.yaml", repo / "sla" / "handoff.yaml")
+    commit(repo, "Add the handoff agreement", "2026-10-05T10:00:00+00:00")
+    (repo / "sla" / "handoff.yaml").unlink()
+    commit(repo, "Drop the handoff agreement", "2026-10-20T10:00:00+00:00")
+    code, data = changelog(repo)
+    assert code == 0
+    assert [q["quarter"] for q in data["quarters"]] == ["2026-Q4"]
+    (handoff,) = data["quarters"][0]["agreements"]
+    assert handoff["reviews_due"] == [] and handoff["reviews_overdue"] == []
+    assert [c["kind"] for c in handoff["commits"]] == ["removed", "added"]
+    assert "2027-Q1" not in run("changelog", "--format", "md", cwd=repo).output
+
+
+def test_commits_in_the_same_second_are_listed_newest_first(repo: Path) -> None:
+    """Scripts and rebases make commits within one second: the history's order decides."""
+    (repo / "sla").mkdir()
+    shutil.copy(ROOT / A, repo / A)
+    same = "2026-02-10T10:00:00+00:00"
+    commit(repo, "First", same)
+    edit(repo, A, "count: 310", "count: 300")
+    commit(repo, "Second", same)
+    edit(repo, A, "count: 300", "count: 290")
+    commit(repo, "Third", same)
+    code, data = changelog(repo)
+    assert code == 0
+    assert [c["subject"] for c in commits_of(data, "2026-Q1", "company-a-lead-management")] == [
+        "Third",
+        "Second",
+        "First",
+    ]

@@ -314,3 +314,26 @@ def test_a_link_to_an_agreement_beside_it_is_the_same_agreement(repo: Path) -> N
     result = run("diff", cwd=repo)
     assert result.exit_code == 0, result.output
     assert "0 of 1 agreement differ" in result.output and "renamed" not in result.output
+
+
+def test_a_file_named_follows_its_agreement_across_a_rename(history: Path) -> None:
+    """Agreements are matched by id: naming a renamed file, by its new or its old name, shows
+    the rename and its changes, not an agreement 'added' (or 'removed') with none."""
+    git(history, "mv", COMPANY_A, "sla/company-a.yaml")
+    edit(history, "sla/company-a.yaml", "response_time: 1 business hour", "response_time: 0.5 business hours")
+    commit(history, "Shorter name, faster follow-up")
+    expected = [("sla/company-a.yaml", "renamed", COMPANY_A)]
+    for named in ("sla/company-a.yaml", COMPANY_A):
+        code, data = diff_json(history, "v1", "HEAD", named)
+        assert code == 0, named
+        assert [(a["path"], a["status"], a.get("old_path")) for a in data["agreements"]] == expected, named
+        (change,) = [c for c in data["agreements"][0]["changes"] if c["label"].endswith("Response time")]
+        assert (change["old"], change["new"], change["effect"]) == ("1 business hour", "0.5 business hours", "stricter")
+    # The same against the working tree, the rename not yet committed.
+    git(history, "mv", "sla/company-a.yaml", "sla/company-a-2020.yaml")
+    code, data = diff_json(history, "HEAD", "sla/company-a-2020.yaml")
+    assert code == 0
+    assert [(a["path"], a["status"], a.get("old_path")) for a in data["agreements"]] == [
+        ("sla/company-a-2020.yaml", "renamed", "sla/company-a.yaml")
+    ]
+    assert data["agreements"][0]["changes"] == []

@@ -117,6 +117,9 @@ def test_the_older_side_breaking_rules_is_named(repo: Path) -> None:
     after = git(repo, "rev-parse", "--short=7", "HEAD").strip()
     assert f"No redline: the text of HEAD ({after}) cannot be rendered, as that version breaks rules" in str(out["md"])
     assert before not in str(out["md"]).split("No redline:")[1]
+    # The summary says which side breaks rules: a change that mends a broken base is not blamed.
+    assert f", **HEAD ({after}) breaks rules** | 2 |" in str(out["md"])
+    assert f'<strong class="overdue">HEAD ({after}) breaks rules</strong></td>' in str(out["html"])
 
 
 def test_both_sides_break_rules_and_a_reference_stops_the_text(repo: Path) -> None:

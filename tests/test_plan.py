@@ -93,7 +93,7 @@ def test_what_if_a_lower_close_rate_shows_every_short_month_and_exits_1() -> Non
     text = run("plan", COMPANY_A, "--set", "close_rate=20%")
     assert text.exit_code == 1
     assert "What if: close_rate=20% (not in the file)." in text.output
-    assert "  2020-01: 6 MQLs (316 needed)" in text.output
+    assert "  2020-01: 6 MQLs short (316 needed)" in text.output
     assert (
         "    deals closing in 2020-03: $999,800 × 44% = $439,912; ÷ $20,000 = 22 won deals; ÷ 20% = 110 "
         "opportunities; ÷ 70% = 158 SQLs; ÷ 50% = 316 MQLs"
@@ -256,6 +256,26 @@ def test_a_short_funnel_is_a_validate_error_naming_month_figures_and_rate(tmp_pa
         f"{file}:24:26: error[funnel]: commitments[mqls]: 20 MQLs a month fall short of the 25 the funnel needs "
         "in 2026-02 (deals closing in 2026-03: €100,000; ÷ €10,000 = 10 won deals; ÷ 40% = 25 MQLs)"
     ) in result.output
+
+
+def test_a_quarterly_count_that_thirds_do_not_divide_reads_to_the_hundredth(tmp_path: Path) -> None:
+    """Leads committed by the quarter are compared month by month: 70 a quarter is 23.33 a
+    month (70 / 3 = 23.333...), written to the hundredth, never as a 28-digit fraction."""
+    file = tmp_path / "thirds.yaml"
+    file.write_text(AGREEMENT.format(won="40%", count=70))
+    result = run("validate", str(file))
+    assert result.exit_code == 1
+    # 25 MQLs needed a month (as above) against 23.33: 1.67 short, 2 leads rounded up.
+    assert "commitments[mqls]: 23.33 MQLs a month fall short of the 25 the funnel needs in 2026-02" in result.output
+    assert "23.333" not in result.output
+    code, data = plan_json(str(file))
+    assert code == 1
+    assert {m["mqls_committed"] for m in data["months"]} == {23.33}
+    assert {m["shortfall"] for m in data["months"] if m["mqls_required"]} == {2}
+    text = run("plan", str(file)).output
+    assert "23.33" in text and "23.333" not in text
+    md = run("plan", str(file), "--format", "md").output
+    assert "| 23.33 |" in md and "23.333" not in md
 
 
 def test_diff_and_changelog_say_when_a_change_breaks_the_funnel(repo: Path) -> None:

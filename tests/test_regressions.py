@@ -84,12 +84,19 @@ def test_redline_keeps_escaped_table_pipes_whole(tmp_path: Path) -> None:
     assert "<ins>CMO \\| \\*CEO\\* \\| X</ins>" in row
 
 
-@pytest.mark.parametrize("share", ["100.5%", "150%", "-5%"])
-def test_percentage_above_100_is_rejected(tmp_path: Path, share: str) -> None:
+@pytest.mark.parametrize(
+    "share, said",
+    [
+        ("100.5%", "100.5% is more than 100%; write a percentage from 0% to 100%, such as 35%"),
+        ("150%", "150% is more than 100%; write a percentage from 0% to 100%, such as 35%"),
+        ("-5%", "the text '-5%' is not a percentage (a percentage from 0% to 100%"),
+    ],
+)
+def test_percentage_above_100_is_rejected(tmp_path: Path, share: str, said: str) -> None:
     text = MINIMAL.replace("    lead_volume:", f'    pipeline_share: {{share: "{share}"}}\n    lead_volume:')
     sla = folder_with(tmp_path, minimal=text)
     result = run("validate", str(sla))
-    assert "is not a percentage (a percentage from 0% to 100%" in result.output
+    assert result.exit_code == 1 and f"pipeline_share.share: {said}" in result.output, result.output
 
 
 def test_numbers_follow_yaml_1_2(tmp_path: Path) -> None:

@@ -460,3 +460,56 @@ def test_templates_call_functions_with_and_without_a_context() -> None:
     env.globals.update(where=where, plain=plain)
     template = env.from_string("{% for i in [1, 2, 3] %}{{ where(i) }} {{ plain(i) }} {{ data.get('x') }};{% endfor %}")
     assert template.render(name="n", data={"x": "y"}) == "n1 plain1 y;n2 plain2 y;n3 plain3 y;"
+
+
+@pytest.mark.parametrize(
+    ("allowed", "rule", "said", "not_said"),
+    [
+        # 2 business hours from a 09:00 opening is due at 11:00 (the README's table): later than
+        # the first business hour, so the page must not promise contact within that hour.
+        (
+            "2 business hours",
+            "first-hour-next-business-day",
+            "A lead that arrives outside business hours is contacted within 2 business hours "
+            "of the opening of the next business day.",
+            "within the first business hour of the next business day",
+        ),
+        # 2 business days reach past the close of the next business day.
+        (
+            "2 business days",
+            "next-business-day",
+            "A lead that arrives outside business hours is contacted within 2 business days "
+            "of the opening of the next business day.",
+            "during the next business day",
+        ),
+        # Half an hour is less than the rule gives: the rule is what a late lead gets.
+        (
+            "0.5 business hours",
+            "first-hour-next-business-day",
+            "A lead that arrives outside business hours is contacted within the first business hour "
+            "of the next business day.",
+            "of the opening of the next business day",
+        ),
+        (
+            "4 business hours",
+            "next-business-day",
+            "A lead that arrives outside business hours is contacted during the next business day.",
+            "of the opening of the next business day",
+        ),
+    ],
+)
+def test_the_after_hours_sentence_says_the_time_a_late_lead_is_given(
+    tmp_path: Path, allowed: str, rule: str, said: str, not_said: str
+) -> None:
+    """The rule only ever adds time: with more time allowed than it gives, the page says
+    the allowed time, counted from the next opening, as the scorecard measures it."""
+    (tmp_path / "sla").mkdir()
+    text = (ROOT / "sla" / "company-a-lead-management.yaml").read_text()
+    text = text.replace("response_time: 1 business hour", f"response_time: {allowed}", 1)
+    text = text.replace("after_hours: first-hour-next-business-day", f"after_hours: {rule}", 1)
+    (tmp_path / "sla" / "a.yaml").write_text(text)
+    result = run("render", str(tmp_path / "sla"), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    md = (tmp_path / "out" / "company-a-lead-management.md").read_text()
+    assert said in md
+    assert not_said not in md

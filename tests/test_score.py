@@ -724,7 +724,11 @@ def test_ctrl_c_while_the_exports_are_read_stops_cleanly(files, tmp_path, after)
 
     rows = [(f"L{n}", "2020-01-02 10:00", "referral", "Ann", "2020-01-02 10:30") for n in range(600_000)]
     leads = write_csv(tmp_path / "big.csv", LEAD_HEADER, rows)
+    # the deals are read beside the leads, through a connection of their own: it is stopped too
+    deal = ("2020-01-02", "2020-01-20", "300", "won", "2020-01-10", "referral")
+    deals = write_csv(tmp_path / "deals.csv", DEAL_HEADER, [(f"D{n}", *deal) for n in range(200_000)])
     command = [sys.executable, str(ROOT / "cli.py"), "score", str(files["agreement"]), "--leads", str(leads)]
+    command += ["--deals", str(deals)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
@@ -1170,6 +1174,50 @@ def test_rows_count_blank_lines_and_rows_as_a_spreadsheet_shows_them(files, tmp_
     assert out.rstrip().endswith("1 problem in 1 export file")  # no record without an id
 
 
+def test_problems_of_files_read_side_by_side_are_listed_file_by_file(files, tmp_path):
+    """The leads are read beside the deals and activities: however the readings interleave, each
+    file's problems come together, in the order of the files' names, its summary after them."""
+    leads = write_csv(
+        tmp_path / "b-leads.csv", LEAD_HEADER, [(f"L{i}", "soon", "referral", "Ann", "") for i in range(25)]
+    )
+    deals = write_csv(
+        tmp_path / "a-deals.csv",
+        DEAL_HEADER,
+        [(f"D{i}", "2020-01-02", "2020-01-20", "lots", "won", "", "referral") for i in range(22)],
+    )
+    activities = write_csv(
+        tmp_path / "c-activities.csv",
+        ["activity_id", "requested_at"],
+        [("A1", "2020-01-02 10:00"), ("A1", "2020-01-02 11:00")],
+    )
+    out = bad(files, "--leads", str(leads), "--deals", str(deals), "--activities", str(activities))
+    out = out.removeprefix("Error: ").splitlines()
+    listed = [line.split(":")[0] for line in out if "error[" in line]
+    assert listed == [str(deals)] * 20 + [str(leads)] * 20 + [str(activities)]
+    assert out[-3:] == [
+        f"{deals}: 22 bad values in column 'amount', the first 20 listed",
+        f"{leads}: 25 bad values in column 'mql_at', the first 20 listed",
+        "41 problems in 3 export files",
+    ]
+    assert out[40].startswith(f"{activities}:3:1: error[duplicate]: activity_id 'A1'")
+
+
+def test_a_long_note_in_a_cell_does_not_stop_the_rows_being_counted(files, tmp_path):
+    """A cell of 200,000 characters (an e-mail pasted into a notes column) before a blank line:
+    the rows of the problems after it are counted by reading the file again with Python's csv,
+    whose limit is 131,072 characters a value, so it ended in a traceback."""
+    leads = tmp_path / "l.csv"
+    leads.write_text(
+        "lead_id,mql_at,source,notes\n"  # row 1
+        f'L1,2020-01-02 10:00,referral,"{"x" * 200_000}"\n'  # row 2
+        "\n"  # row 3
+        "L2,not a time,referral,short\n"  # row 4
+    )
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:4:2: error[cell]: mql_at: 'not a time' is not a date and time" in out
+    assert out.rstrip().endswith("1 problem in 1 export file")
+
+
 def test_csv_records_that_cannot_be_read_say_why(files, tmp_path):
     """DuckDB's words were passed on ('Error when sniffing file', 'CSV Error on Line: 30002'):
     now the reason, in the user's terms, at its line."""
@@ -1304,6 +1352,26 @@ def test_a_number_in_a_time_column_is_explained(files, tmp_path):
         "'1583416980000' is not a date and time" in out and "it looks like seconds (or milliseconds) since 1970" in out
     )
     assert out.count("it looks like") == 2  # 2020 is no such number
+
+
+def test_a_day_first_date_says_the_column_is_misread(files, tmp_path):
+    """A European export writes 04/01/2020 for 4 January: read as US month/day it is 1 April,
+    without a word; only the days after the 12th fail. Those say why, and that the others are
+    wrong too."""
+    rows = [
+        ("L1", "04/01/2020 09:00", "", "", ""),
+        ("L2", "13/01/2020 09:00", "", "", ""),
+        ("L3", "12/13/2020", "", "", ""),
+    ]
+    leads = write_csv(tmp_path / "l.csv", LEAD_HEADER, rows)
+    out = bad(files, "--leads", str(leads))
+    assert f"{leads}:3:2: error[cell]: mql_at: '13/01/2020 09:00' is not a date and time" in out
+    assert (
+        "; it looks like day/month/year, and dates with slashes are read as month/day/year (US), so this column's "
+        "other dates are misread too: export dates as 2020-03-05 14:03" in out
+    )
+    assert out.count("day/month/year") == 1  # 12/13/2020 is a good US date; 04/01 could be either
+    assert out.rstrip().endswith("1 problem in 1 export file")
 
 
 def test_deals_without_an_outcome_column_and_no_as_of_date(files, tmp_path):

@@ -182,6 +182,11 @@ def test_signature_by_a_stranger_is_an_error(odd: Path) -> None:
         (["--name", "Ana Ruiz", "--role", "Head of Sales"], 2, "unknown role 'Head of Sales' for Ana Ruiz"),
         (["--name", "Zed", "--role", "Head of Sales"], 2, "'Zed' is not listed in this agreement, so may not sign"),
         (
+            ["--name", "Ana Ruis", "--role", "Head of Marketing"],
+            2,
+            "'Ana Ruis' is not listed in this agreement (did you mean 'Ana Ruiz'?), so may not sign",
+        ),
+        (
             ["--name", "Ana Ruiz", "--role", "Head of Marketing", "--date", "2025-12-31"],
             2,
             "would be older than the agreement: its first version took effect on 2026-01-01",

@@ -55,6 +55,19 @@ def test_new_refuses_to_overwrite_and_bad_ids(tmp_path: Path) -> None:
     assert run_process("new", "partnership", "x", cwd=tmp_path).returncode == 2
 
 
+def test_new_refuses_an_id_another_file_already_has(tmp_path: Path) -> None:
+    """A renamed file keeps its id: `new` with that id would write a second agreement
+    publishing to the same page, which fails `validate` at once."""
+    (tmp_path / "sla").mkdir()
+    assert run("new", "lead-management", "acme-2027", cwd=tmp_path).exit_code == 0
+    (tmp_path / "sla" / "acme-2027.yaml").rename(tmp_path / "sla" / "acme-lead-management.yaml")
+    result = run_process("new", "social-selling", "acme-2027", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "agreement id 'acme-2027' is already used by sla/acme-lead-management.yaml" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "sla").iterdir()) == ["acme-lead-management.yaml"]
+    assert run("validate", "sla", cwd=tmp_path).exit_code == 0
+
+
 def fetch(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.read().decode()

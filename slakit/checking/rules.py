@@ -299,7 +299,7 @@ def lead_value_sums(data: dict[str, Any], f: Findings, today: dt.date) -> None:
             continue
         plan = LeadValuePlan.from_data(block)
         if plan.total != plan.stated_total:
-            shown = " + ".join(f"{row.planned} × {row.value_per_lead}" for row in plan.rows)
+            shown = " + ".join(f"{q.number(row.planned)} × {row.value_per_lead}" for row in plan.rows)
             f.error(
                 path + ("total", "amount"),
                 "sum",

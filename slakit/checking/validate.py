@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ERROR, Problem, UsageError, shown
+from ..model.figures import parse_percent
 from ..model.schema import index, pattern_of, pointer
 from ..model.terms import remembering_digests
 from ..world.clock import today
@@ -293,6 +294,12 @@ def _as_percent(value: Any) -> str:
     return f"{shown}%"
 
 
+def _over_100(value: Any) -> str | None:
+    """A percentage written as one but over 100 ('120%'), as written; else None."""
+    percent = parse_percent(value)
+    return str(value) if percent is not None and percent > 100 else None
+
+
 _TYPE_NAMES = {
     "string": "text",
     "integer": "a whole number",
@@ -402,7 +409,10 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
         )
     elif keyword in ("pattern", "format", "anyOf", "oneOf"):
         message = f"{here}: {describe(value)} is not {_expected(schema)}"
-        if _wants_percent(schema) and (_is_number(value) or isinstance(value, str)):
+        over = _over_100(value) if _wants_percent(schema) else None
+        if over is not None:  # the pattern's words ("is not a percentage") would hide the reason
+            message = f"{here}: {over} is more than 100%; write a percentage from 0% to 100%, such as 35%"
+        elif _wants_percent(schema) and (_is_number(value) or isinstance(value, str)):
             hint = _as_percent(value)
             message += f"; write {hint}" if hint else ""
     elif keyword == "minLength":

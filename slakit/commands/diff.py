@@ -30,14 +30,17 @@ def git_side(
 ) -> tuple[Side, list[Version]]:
     """The agreements under `paths` at `revision`, each validated; messages say REV:path."""
     commit = repo.verify(revision)
-    files = {name: sha for name, sha in repo.list_files(commit, paths).items() if is_agreement_under(name, paths)}
     short = commit[:7]
     label = revision if revision.startswith(short) else f"{revision} ({short})"
+    return Side(label, revision, commit), read_versions(git_files(repo, commit, revision, paths), revision, loader)
+
+
+def git_files(repo: Repo, commit: str, revision: str, paths: list[str]) -> dict[str, bytes | Problem]:
+    """The agreement files under `paths` at `commit`, read in one batch (none over the limit)."""
+    files = {name: sha for name, sha in repo.list_files(commit, paths).items() if is_agreement_under(name, paths)}
     names = list(files)
-    contents = repo.read_objects([files[name] for name in names], MAX_BYTES)  # one batch, none over the limit
-    return Side(label, revision, commit), read_versions(
-        {name: _blob(content, f"{revision}:{name}") for name, content in zip(names, contents)}, revision, loader
-    )
+    contents = repo.read_objects([files[name] for name in names], MAX_BYTES)
+    return {name: _blob(content, f"{revision}:{name}") for name, content in zip(names, contents)}
 
 
 def _blob(content: bytes | BlobTooLarge, shown: str) -> bytes | Problem:
@@ -87,8 +90,41 @@ def collect(repo: Repo, revisions: list[str], paths: list[Path]) -> tuple[Side, 
     old_side, old = git_side(repo, revisions[0] if revisions else "HEAD", git_paths, loader)
     if len(revisions) == 2:
         new_side, new = git_side(repo, revisions[1], git_paths, loader)
-        return old_side, new_side, old, new
-    return old_side, Side(WORK_TREE, None), old, read_versions(work_tree_side(repo, paths), None, loader)
+    else:
+        new_side, new = Side(WORK_TREE, None), read_versions(work_tree_side(repo, paths), None, loader)
+    # A file named may have had another name on the other side: agreements are matched by
+    # id, so the file in the same folder that holds the id there is its other version.
+    folders = sorted({path.parent for path in paths if not path.is_dir()})
+    if folders:
+        old += _renamed(repo, old_side, folders, _ids(new) - _ids(old), old, loader)
+        new += _renamed(repo, new_side, folders, _ids(old) - _ids(new), new, loader)
+    return old_side, new_side, old, new
+
+
+def _ids(versions: list[Version]) -> set[str]:
+    return {v.data["id"] for v in versions if v.data}
+
+
+def _renamed(
+    repo: Repo, side: Side, folders: list[Path], wanted: set[str], have: list[Version], loader: RevisionLoader
+) -> list[Version]:
+    """The versions on `side` under `folders` whose ids are `wanted`, from files not read yet."""
+    if not wanted:
+        return []
+    if side.commit is None:
+        files = work_tree_side(repo, folders)
+    else:
+        files = git_files(repo, side.commit, side.revision or side.commit, [repo.relative(f) for f in folders])
+    known = {v.path for v in have}
+    candidates: dict[str, bytes | Problem] = {}
+    for name, raw in files.items():
+        if name in known or isinstance(raw, Problem):
+            continue
+        data = loader.data(raw)  # a quick look at its id; None when only a full load can say
+        if data is None or data.get("id") in wanted:
+            candidates[name] = raw
+    found = read_versions(candidates, side.revision, loader)
+    return [v for v in found if v.data and v.data.get("id") in wanted]
 
 
 def run_diff(

@@ -14,10 +14,10 @@ from ..errors import ERROR, UsageError, WriteError, shown
 from ..model.dates import add_months
 from ..model.review import CADENCE_MONTHS
 from ..world.clock import today
-from ..world.files import create_new
-from ..world.load import load_bytes
+from ..world.files import agreement_files, create_new
+from ..world.load import load_bytes, load_file
 from ..world.resources import TEMPLATES
-from ..world.text import BIDI, CONTROL
+from ..world.text import BIDI, CONTROL, display_path
 
 KINDS = {
     "lead-management": ("quarterly", "Lead management agreement"),
@@ -45,6 +45,11 @@ def new_agreement(kind: str, ident: str, title: str | None, folder: Path, timezo
         raise UsageError(f"--timezone: {problem}")
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"'{folder}' is a file, not a folder for agreements")
+    if (owner := _owner_of(ident, folder)) is not None:
+        raise UsageError(
+            f"agreement id {shown(ident)} is already used by {owner}; choose another id "
+            "(two agreements with one id would publish to the same page)"
+        )
     day = today()
     cadence, default_title = KINDS[kind]
     env = jinja2.Environment(
@@ -76,6 +81,17 @@ def new_agreement(kind: str, ident: str, title: str | None, folder: Path, timezo
     except OSError as exc:
         raise WriteError(f"cannot write '{path}': {exc.strerror or exc}") from None
     return path
+
+
+def _owner_of(ident: str, folder: Path) -> str | None:
+    """The agreement file under `folder` whose id is `ident` (a renamed file keeps its id)."""
+    if not folder.is_dir():
+        return None
+    for path in agreement_files(folder):
+        doc, _ = load_file(path, display_path(str(path)))
+        if doc is not None and doc.data.get("id") == ident:
+            return doc.path
+    return None
 
 
 def _check_text(option: str, value: str | None) -> None:

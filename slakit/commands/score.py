@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..errors import InputError, UsageError
-from ..model.agreement import Agreement
 from ..model.dates import read_date
 from ..world.clock import today
 from ..world.load import Document, load_file
@@ -16,6 +15,7 @@ from ..world.zones import zone_links
 
 if TYPE_CHECKING:
     from ..measuring.scorecard import Scorecard
+    from ..model.agreement import Agreement
 
 
 def load_agreements(paths: list[str]) -> list[Agreement]:
@@ -23,6 +23,7 @@ def load_agreements(paths: list[str]) -> list[Agreement]:
     # imported here, not with the module: the exports' reading has started by now, and goes on
     # on the other core while checking (jsonschema and all) loads
     from ..checking.validate import content_errors, validate_paths
+    from ..model.agreement import Agreement
 
     report = validate_paths(paths or ["sla"], keep=True, outside=False)  # sign-off plays no part in a score
     errors = [p for f in report.files for p in content_errors(f.problems)]
@@ -89,9 +90,8 @@ def run_score(
     agreement_ids: list[str] | None = None,
 ) -> Scorecard:
     """Read the agreements and exports, and score every agreement."""
-    # DuckDB and numpy load here, not with the module: `make render` without a scorecard
-    # configured asks this module only whether one is.
-    from ..measuring.scorecard import latest_timestamp, score
+    # DuckDB loads here, not with the module: `make render` without a scorecard configured asks
+    # this module only whether one is. numpy and the scoring load once the exports are being read.
     from ..world.exports import FIRST_YEAR, LAST_YEAR, Exports, column_map
 
     if not (leads or deals or activities):
@@ -114,6 +114,8 @@ def run_score(
     exports = Exports(mapping)
     try:
         exports.read_in_background(files)
+        from ..measuring.scorecard import latest_timestamp, score
+
         agreements = load_agreements(paths)  # on an error, closing the exports stops their reading
         if agreement_ids:
             agreements = [a for a in agreements if a.id in agreement_ids]

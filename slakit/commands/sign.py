@@ -22,6 +22,7 @@ from typing import Any
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..checking.evidence import Evidence, Witness, repository_root
+from ..checking.rules import suggest
 from ..checking.validate import check_source, content_errors
 from ..errors import InputError, UsageError, shown
 from ..model.dates import FIRST_YEAR, LAST_YEAR, read_date
@@ -161,9 +162,11 @@ def _person(data: dict[str, Any], evidence: Evidence, name: str, role: str, part
     listed = people(data, evidence.rosters)
     theirs = [p for p in listed if p.name == name]
     if not theirs:
-        known = ", ".join(dict.fromkeys(p.name for p in listed)) or "none"
+        names = list(dict.fromkeys(p.name for p in listed))
+        known = ", ".join(names) or "none"
         raise UsageError(
-            f"'{name}' is not listed in this agreement, so may not sign it (listed: {known}); add them under "
+            f"'{name}' is not listed in this agreement{suggest(name, names)}, so may not sign it (listed: {known}); "
+            "add them under "
             "stakeholders, or as a member of their party (parties[].members, or the party's roster file)"
         )
     if party is not None:

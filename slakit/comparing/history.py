@@ -85,6 +85,7 @@ class Thread:
     data: dict[str, Any] | None = None  # latest good version (once the history is read)
     sha: str | None = None  # its blob
     reviews: set[dt.date] = field(default_factory=set)  # every last_review date seen
+    removed: bool = False  # its file was deleted (or its id changed) and nothing took its place
 
 
 def parse_revision(
@@ -350,6 +351,7 @@ class History:
         if status == "D":
             if previous is not None:
                 by_path.pop(path, None)
+                previous.removed = True
                 self._add(Entry(commit, previous.key, path, "removed"), previous)
             return
         revision = self._revision(new_sha, f"{commit.short}:{path}")
@@ -364,10 +366,11 @@ class History:
                 self.threads.pop(previous.key)
                 previous.key = ident
             else:  # the id changed: one agreement ends, another begins
+                previous.removed = True
                 self._add(Entry(commit, previous.key, old_path or path, "removed"), previous)
                 previous = None
         thread = self.threads.setdefault(ident, previous or Thread(ident, revision.title, path))
-        thread.key = ident
+        thread.key, thread.removed = ident, False
         base = thread.sha
         if (
             base is None
@@ -450,6 +453,8 @@ def group(
     for ident, quarter in tags:
         if ident in history.threads:
             quarters.setdefault(quarter, {}).setdefault(ident, [])
+    # Commits made within one second (a script, a rebase) keep the history's order.
+    order = {id(entry): n for n, entry in enumerate(history.entries)}
     groups = []
     for quarter in sorted(quarters, key=_quarter_key, reverse=True):
         if only and quarter != only:
@@ -457,7 +462,7 @@ def group(
         agreements = []
         for key in sorted(quarters[quarter], key=lambda k: history.threads[k].title if k in history.threads else k):
             thread = history.threads.get(key)
-            entries = sorted(quarters[quarter][key], key=lambda e: e.commit.date, reverse=True)
+            entries = sorted(quarters[quarter][key], key=lambda e: (e.commit.date, order[id(e)]), reverse=True)
             changes = [c for e in entries for c in e.changes if c.op != "moved" and c.term]
             held = [d for d in sorted(thread.reviews) if quarter_of(d, fy_start) == quarter] if thread else []
             due = [d for d in _due(thread) if quarter_of(d, fy_start) == quarter and d not in held] if thread else []
@@ -485,8 +490,9 @@ def group(
 
 
 def _due(thread: Thread | None) -> list[dt.date]:
-    """The next review of an agreement still in force, as its latest version sets it."""
-    if thread is None or not thread.data or thread.data.get("status") == "retired":
+    """The next review of an agreement still in force, as its latest version sets it (none
+    once its file is deleted: nobody reviews it any more)."""
+    if thread is None or thread.removed or not thread.data or thread.data.get("status") == "retired":
         return []
     upcoming = ReviewSchedule.from_data(thread.data).next_review
     return [upcoming] if upcoming else []

@@ -205,6 +205,7 @@ class Measure:
         self.currency = self._currency()
         self._lead_counts: dict[int, dict[str | None, int]] | None = None
         self._leads: tuple[np.ndarray, np.ndarray] | None = None
+        self._first: dict[tuple[str, str], int | None] = {}
 
     def _currency(self) -> str:
         for c in self.a.commitments:
@@ -248,8 +249,10 @@ class Measure:
 
     def coverage(self, kind: str, column: str) -> int | None:
         """Epoch seconds of the earliest value (periods wholly before it are not scored)."""
-        value = self.x.sql(f"SELECT min({column}) FROM {kind}")[0][0]
-        return int(value) if value is not None else None
+        if (kind, column) not in self._first:  # asked by every commitment on the leads
+            value = self.x.sql(f"SELECT min({column}) FROM {kind}")[0][0]
+            self._first[kind, column] = int(value) if value is not None else None
+        return self._first[kind, column]
 
     def counts(self, query: str, params: list[Any] | None = None) -> dict[int, Any]:
         return {i: v for i, v in self.x.sql(query, params)}

@@ -135,6 +135,22 @@ class Calendar:
             raise ValueError(f"a response time of {allowed} is longer than any calendar can count")
         return int(seconds.to_integral_value(rounding=ROUND_CEILING))
 
+    def after_hours_rule_applies(self, allowed: Duration, after_hours: str | None) -> bool:
+        """Whether the after-hours rule decides a late lead's deadline: it gives at least
+        the time `allowed` counted from the next opening (the later of the two applies;
+        `clock-runs` replaces that count). Clock units take no rule."""
+        if after_hours not in AFTER_HOURS or not allowed.is_business:
+            return False
+        if after_hours == "clock-runs":
+            return True
+        try:
+            day = self._checked_day_seconds()
+            allowed_seconds = self.allowed_seconds(allowed)
+        except ValueError:  # a calendar the checks reject: nothing to compare
+            return True
+        given = min(3_600, day) if after_hours == "first-hour-next-business-day" else day
+        return allowed_seconds <= given
+
     # -- one instant at a time ------------------------------------------------------------
 
     def is_business_time(self, instant: dt.datetime) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 from typing import Any
 
@@ -35,6 +35,7 @@ STAGES = ("sql", "opportunity", "won")
 STAGE_NAMES = {"mql": "MQLs", "sql": "SQLs", "opportunity": "opportunities", "won": "won deals"}
 STAGE_NAME = {"mql": "MQL", "sql": "SQL", "opportunity": "opportunity", "won": "won deal"}  # one of each
 DAYS_PER_MONTH = Decimal(30)
+HUNDREDTH = Decimal("0.01")  # a committed figure per month is kept to it
 PER_MONTH = {"month": Decimal(1), "quarter": Decimal(3), "year": Decimal(12)}  # periods a month divides
 # What `--set` may change, and the figure each takes.
 WHAT_IF = {
@@ -315,10 +316,13 @@ def _closings(funnel: Funnel, revenue: RevenuePlan, start: dt.date, end: dt.date
 
 
 def monthly(count: Decimal, per: str) -> Decimal | None:
-    """A committed figure per `per` as a figure per month (None for week and day, which do
-    not divide a month)."""
+    """A committed figure per `per` as a figure per month, to the hundredth (None for week
+    and day, which do not divide a month). 70 a quarter is 23.33 a month: a third never
+    ends, and a page would show 28 digits of it. A month's need is a whole count, and a
+    third or a twelfth rounded to the hundredth never crosses a whole number, so what
+    falls short is the same."""
     months = PER_MONTH.get(per)
-    return count / months if months else None
+    return (count / months).quantize(HUNDREDTH, rounding=ROUND_HALF_UP) if months else None
 
 
 def term_end(effective: dt.date, end: dt.date | None) -> dt.date:

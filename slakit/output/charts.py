@@ -40,11 +40,22 @@ def _axes(top: float, labels: list[str], unit: str) -> list[str]:
         )
     slot = (W - LEFT - RIGHT) / max(len(labels), 1)
     for i, label in enumerate(labels):
-        x = LEFT + slot * (i + 0.5)
-        out.append(
-            f'<text x="{_f(x)}" y="{H - BOTTOM + 16}" text-anchor="middle" class="tick">{escape(label[2:])}</text>'
-        )
+        out.append(_period_tick(LEFT + slot * (i + 0.5), H - BOTTOM + 16, label, labels[i - 1] if i else None))
     return out
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _period_tick(x: float, y: float, period: str, previous: str | None) -> str:
+    """A period under its bar: "Jan" or "Q1", with the year on a second line under the first
+    period and where a new year starts ("20-01" read as the 20th of January)."""
+    year, _, part = period.partition("-")
+    name = MONTHS[int(part) - 1] if part.isdigit() and 1 <= int(part) <= 12 else part
+    text = escape(name or period)
+    if previous is None or not previous.startswith(year + "-"):
+        text += Markup(f'<tspan x="{_f(x)}" dy="12">{escape(year)}</tspan>')
+    return f'<text x="{_f(x)}" y="{_f(y)}" text-anchor="middle" class="tick">{text}</text>'
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -106,20 +117,30 @@ def stacked_volume(c: CommitmentScore) -> Markup | None:
         body.append(
             f'<line x1="{_f(LEFT + slot * i)}" y1="{_f(ty)}" x2="{_f(LEFT + slot * (i + 1))}" y2="{_f(ty)}" class="target"/>'
         )
-    body += _legend(sources or ["all"], with_target=True)
-    return _svg(f"{c.title}: leads per period by source against the target", body, H + 24)
+    legend, rows = _legend(sources or ["all"], with_target=True)
+    return _svg(f"{c.title}: leads per period by source against the target", body + legend, H + 6 + 18 * rows)
 
 
-def _legend(names: list[str], with_target: bool = False) -> list[str]:
-    out, x = [], LEFT
-    for k, name in enumerate(names):
-        out.append(f'<rect x="{x}" y="{H + 4}" width="10" height="10" fill="{PALETTE[k % len(PALETTE)]}"/>')
-        out.append(f'<text x="{x + 14}" y="{H + 13}" class="tick">{escape(name)}</text>')
-        x += 24 + 7 * len(name)
-    if with_target:
-        out.append(f'<line x1="{x}" y1="{H + 9}" x2="{x + 16}" y2="{H + 9}" class="target"/>')
-        out.append(f'<text x="{x + 20}" y="{H + 13}" class="tick">target</text>')
-    return out
+LEGEND_CHAR = 8.5  # px a character of the 13px tick font may take, wide letters included (an estimate: no fonts here)
+
+
+def _legend(names: list[str], with_target: bool = False) -> tuple[list[str], int]:
+    """A key under the chart, wrapped onto as many rows as it needs, and the rows' count."""
+    out: list[str] = []
+    x, row = float(LEFT), 0
+    items = [(name, PALETTE[k % len(PALETTE)]) for k, name in enumerate(names)]
+    for name, colour in [*items, *([("target", None)] if with_target else [])]:
+        width = (20 if colour is None else 14) + LEGEND_CHAR * len(name)
+        if x > LEFT and x + width > W - RIGHT:
+            x, row = float(LEFT), row + 1
+        y = H + 4 + 18 * row
+        if colour is None:
+            out.append(f'<line x1="{_f(x)}" y1="{y + 5}" x2="{_f(x + 16)}" y2="{y + 5}" class="target"/>')
+        else:
+            out.append(f'<rect x="{_f(x)}" y="{y}" width="10" height="10" fill="{colour}"/>')
+        out.append(f'<text x="{_f(x + (20 if colour is None else 14))}" y="{y + 9}" class="tick">{escape(name)}</text>')
+        x += width + 14
+    return out, row + 1
 
 
 def bars(c: CommitmentScore, title: str) -> Markup | None:
@@ -193,14 +214,12 @@ def timeline(a: AgreementScore) -> Markup | None:
             f'<rect x="{_f(x + 1)}" y="20" width="{_f(cell - 2)}" height="28" fill="{STATUS_FILL.get(state, "#cbd5e1")}">'
             f"<title>{escape(period)}: {escape(state)}</title></rect>"
         )
-        body.append(
-            f'<text x="{_f(x + cell / 2)}" y="64" text-anchor="middle" class="tick">{escape(period[2:])}</text>'
-        )
+        body.append(_period_tick(x + cell / 2, 64, period, steps[i - 1][0] if i else None))
     body.append(
         f'<text x="{LEFT}" y="12" class="tick">{escape("step in force: " + (a.escalation.step or "none"))}</text>'
     )
     return Markup(
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} 72" role="img" class="chart" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} 80" role="img" class="chart" '
         f'aria-label="Escalation timeline"><title>Escalation timeline: shared goals per period</title>{"".join(body)}</svg>'
     )
 

@@ -21,7 +21,7 @@ ROUNDING = (
     "of the month the deals close; the sales cycle is counted in whole months of 30 days, rounded up, "
     "and MQLs are due that many months before their deals close."
 )
-COLUMNS = ("Month", "Revenue", "Won", "Opps", "SQLs", "MQLs due", "MQLs committed", "Short")
+COLUMNS = ("Month", "Revenue", "Won", "Opps", "SQLs", "MQLs due", "MQLs committed", "MQLs short")
 
 
 def _opt(value: int | None) -> str:
@@ -103,9 +103,9 @@ def _verdict(plan: FunnelPlan) -> list[str]:
     for month in plan.shortfalls:
         gaps = []
         if month.shortfall:
-            gaps.append(f"{number(month.shortfall)} MQLs ({number(month.mqls_required)} needed)")
+            gaps.append(f"{number(month.shortfall)} MQLs short ({number(month.mqls_required)} needed)")
         if month.value_shortfall and month.value_shortfall.amount:
-            gaps.append(f"{month.value_shortfall} of lead value ({month.lead_value_required} needed)")
+            gaps.append(f"{month.value_shortfall} of lead value short ({month.lead_value_required} needed)")
         lines.append(f"  {month.month:%Y-%m}: {' and '.join(gaps)}")
         for closing in month.feeds:
             lines.append(f"    deals closing in {closing.month:%Y-%m}: {arithmetic(plan.funnel, closing)}")

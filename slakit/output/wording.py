@@ -104,7 +104,17 @@ def _follow_up(agreement: Agreement, c: Commitment, party: str) -> str:
         sentences[0] += f", counted in {calendar.name}: {hours}"
     sentences[0] += "."
     if fu.after_hours in AFTER_HOURS_RULE:
-        sentences.append(AFTER_HOURS_RULE[fu.after_hours])
+        if (
+            calendar is None
+            or not fu.response_time.is_business  # clock time takes no rule (validate warns)
+            or calendar.after_hours_rule_applies(fu.response_time, fu.after_hours)
+        ):
+            sentences.append(AFTER_HOURS_RULE[fu.after_hours])
+        else:  # the rule gives less than the time allowed, which then runs from the next opening
+            sentences.append(
+                f"A lead that arrives outside business hours is contacted within {fu.response_time} "
+                "of the opening of the next business day."
+            )
     if starts := _clause(fu.clock_starts):
         sentences.append(f"The clock starts {starts}.")
     if fu.exclusions:

@@ -20,21 +20,26 @@ turns wall-clock times into instants and checks what depends on them.
 from __future__ import annotations
 
 import bisect
+import csv
 import hashlib
+import itertools
 import re
+import threading
 from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ERROR, InputError, Problem, UsageError
 from .clock import FIRST_YEAR as FIRST_YEAR  # the score reads both from here
 from .clock import LAST_YEAR as LAST_YEAR
 from .zones import wall_clock_offsets
+
+if TYPE_CHECKING:
+    import duckdb
+    import numpy as np
 
 KINDS = ("leads", "deals", "activities")
 
@@ -161,6 +166,7 @@ _FIRST_TS, _AFTER_TS = f"TIMESTAMP '{FIRST_YEAR:04d}-01-01'", f"TIMESTAMP '{LAST
 # currency codes are taken off first; 12.500,00 or 12,50 (a comma before the decimals) is refused, as
 # is a negative amount.
 _AMOUNT = r"(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"
+_PLAIN_AMOUNT = r"\d+(\.\d\d?)?"  # an amount as most exports write it, read as _AMOUNT reads it
 _DOT_THOUSANDS = r"\d{1,3}\.\d{3}"  # 12.500: twelve and a half, or twelve thousand five hundred?
 # A UTC offset no place has (+99:99, +25:00, +14:30, -05:75): the cast would move the time by it.
 _BAD_OFFSET = r":\d\d(\.\d+)?\s*[+-](14:?(0[1-9]|[1-5]\d)|(1[5-9]|[2-9]\d)(:?\d\d)?|\d\d:?[6-9]\d)\s*$"
@@ -325,19 +331,26 @@ class Exports:
         self.sources = dict(sources or {})
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET enable_progress_bar = false")
+        # A file read in a background thread is read through a cursor of its own (a connection
+        # to the same database: a connection is not shared between threads); tables are the
+        # database's, not TEMP (a connection's own), so every cursor sees them.
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._read: dict[str, _Read] = {}  # files read, waiting for localize()
         self._widths: dict[str, int] = {}  # kind -> the cells of its CSV's header
+        self._samples: dict[str, list[list[str]] | None] = {}  # kind -> its CSV's first records, as Python read them
         # kind -> what a record's row depends on besides its rowid: a CSV's dialect (its blank
         # lines are found only when a problem needs a row), or an XLSX sheet's skipped rows
         self._layout: dict[str, tuple[Path, str, str, str, int] | tuple[int, list[int]]] = {}
         self._skipped: dict[str, tuple[int, list[int]]] = {}
         self._leads: LeadArrays | None = None
         self._source_maps: dict[str, dict[str, str]] = {}
-        self._workers = ThreadPoolExecutor(max_workers=2)  # a reading in the background, a file's hash
-        self._reading: Future[None] | None = None
+        self._workers = ThreadPoolExecutor(max_workers=4)  # two readings in the background, files' hashes
+        self._lanes: list[Future[None]] = []
+        self._closing = False
         self.tables: dict[str, Table] = {}
         self.problems: list[Problem] = []
-        self.summaries: list[str] = []
+        self.summaries: list[tuple[str, str]] = []  # (file, line)
 
     def __enter__(self) -> Exports:
         return self
@@ -347,32 +360,49 @@ class Exports:
 
     def close(self) -> None:
         """Stop a reading still under way (the run is being given up) and close the database."""
-        self.con.interrupt()
+        self._closing = True  # a background reading reads no further file
+        for con in [self.con, *self._cursors]:
+            con.interrupt()
         while True:
             try:
                 self._workers.shutdown(wait=True, cancel_futures=True)
                 break
             except KeyboardInterrupt:
                 continue  # the reading stops moments after the interrupt; closing under it would crash
-        self.con.close()
+        for con in [*self._cursors, self.con]:
+            con.close()
 
     def read_in_background(self, files: list[tuple[str, str]]) -> None:
-        """Read (kind, path) exports in a thread: DuckDB reads outside the GIL, so the caller's
-        Python (checking the agreements) runs meanwhile. `wait()` for it."""
+        """Read (kind, path) exports in threads: DuckDB reads outside the GIL, so the caller's
+        Python (checking the agreements) runs meanwhile. The leads are read in one thread, the
+        other files in another: DuckDB reads a small file on one core, and the leads' reading
+        leaves part of the second core idle. `wait()` for them."""
 
-        def read_all() -> None:
-            for kind, given in files:
+        def read_all(lane: list[tuple[str, str]]) -> None:
+            self._local.db = self.con.cursor()
+            self._cursors.append(self._local.db)
+            self._local.db.execute("SET enable_progress_bar = false")
+            for kind, given in lane:
+                if self._closing:
+                    return
                 self.read(kind, given)
 
-        self._reading = self._workers.submit(read_all)
+        lanes = [[f for f in files if f[0] == "leads"], [f for f in files if f[0] != "leads"]]
+        self._lanes = [self._workers.submit(read_all, lane) for lane in lanes if lane]
 
     def wait(self) -> None:
-        """Wait for the background reading, and raise what it raised (a missing file)."""
-        if self._reading is not None:
-            self._reading.result()
+        """Wait for the background reading, and raise what it raised (a missing file), the
+        first file's problem first."""
+        for lane in self._lanes:
+            lane.result()
+
+    @property
+    def db(self) -> duckdb.DuckDBPyConnection:
+        """This thread's connection to the database."""
+        return getattr(self._local, "db", None) or self.con
 
     def sql(self, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        return self.con.execute(query, params or []).fetchall()
+        return self.db.execute(query, params or []).fetchall()
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -431,6 +461,8 @@ class Exports:
                     self._canonical(kind, given, raw, digest, found=[])
                     return
             self._canonical(kind, given, raw, digest, found)
+        except self.duckdb.InterruptException:
+            raise  # the run is being given up (close()): not a problem of the file
         except self.duckdb.Error as exc:
             text = str(exc)
             line = re.search(r"CSV Error on Line: (\d+)", text)
@@ -456,7 +488,7 @@ class Exports:
                 self._fail(given, f"cannot read this record as CSV: {_csv_reason(text)}", at)
             else:
                 self._fail(given, f"cannot read it as {suffix.upper()}: {text.splitlines()[0]}")
-            self.con.execute(f"DROP TABLE IF EXISTS {kind}")
+            self.db.execute(f"DROP TABLE IF EXISTS {kind}")
 
     def _csv(self, path: Path, kind: str, parallel: bool = True, quoted: bool = True) -> tuple[str, list[str], bool]:
         """The read_csv call for a CSV export, its columns (with a name for each cell of its
@@ -491,7 +523,8 @@ class Exports:
             f"header = {'true' if header else 'false'}, null_padding = true, parallel = {str(parallel).lower()}, "
             f"columns = {{{struct}}})"
         )
-        self._widths[kind] = _header_width(path, delim, quote, int(skip)) if header else len(names)
+        width, self._samples[kind] = _head(path, delim, quote, int(skip), bool(header))
+        self._widths[kind] = width if header else len(names)
         self._layout[kind] = (path, delim, quote, comment, int(skip))
         return call, names, guessed
 
@@ -525,7 +558,7 @@ class Exports:
         select = ", ".join(
             f"unnest(${i + 1})::VARCHAR AS {_quote(h or f'column{i + 1}')}" for i, h in enumerate(header)
         )
-        self.con.execute(f"CREATE TEMP TABLE {raw} AS SELECT {select}", cols)
+        self.db.execute(f"CREATE TABLE {raw} AS SELECT {select}", cols)
         return True
 
     def _canonical(self, kind: str, given: str, raw: str, digest: Future[str], found: list[str] | None = None) -> None:
@@ -565,7 +598,8 @@ class Exports:
         # messages), so bad cells are found without parsing again. Casts skip surrounding spaces,
         # so times and amounts are not trimmed first; a blank cell is told from a bad one below.
         inner, outer, final, times = [], [], ["*"], []
-        layouts = self._layouts(raw, [name for c, name in present.items() if COLUMNS[kind][c] == "time"])
+        timed = [name for c, name in present.items() if COLUMNS[kind][c] == "time"]
+        layouts = self._layouts(raw, timed, [found.index(name) for name in timed], self._samples.get(kind))
         for canonical, name in present.items():
             kind_of = COLUMNS[kind][canonical]
             cell = f"CAST({_quote(name)} AS VARCHAR)"
@@ -593,8 +627,11 @@ class Exports:
                 times.append(canonical)
             elif kind_of == "amount":
                 bare = f"regexp_replace({canonical}, '^\\s*[A-Z]{{3}}|[\\s$€£¥]', '', 'g')"
+                # most cells are plain (164.50): one pattern, then the cast; others go the long way
                 parse = (
-                    f"CASE WHEN regexp_full_match({bare}, {_literal(_AMOUNT)}) "
+                    f"CASE WHEN regexp_full_match({canonical}, {_literal(_PLAIN_AMOUNT)}) "
+                    f"THEN try_cast({canonical} AS DECIMAL(18, 2)) "
+                    f"WHEN regexp_full_match({bare}, {_literal(_AMOUNT)}) "
                     f"AND NOT regexp_full_match({bare}, {_literal(_DOT_THOUSANDS)}) "
                     f"THEN try_cast(replace({bare}, ',', '') AS DECIMAL(18, 2)) END"
                 )
@@ -623,15 +660,15 @@ class Exports:
             outer.append(column)
         replaced = [c for c in present if COLUMNS[kind][c] in ("time", "amount")]
         exclude = f" EXCLUDE ({', '.join(f'{c}, _text_{c}' for c in replaced)})" if replaced else ""
-        self.con.execute(
-            f"CREATE TEMP TABLE {kind} AS SELECT {final[0]}{exclude}{''.join(', ' + f for f in final[1:])} "
+        self.db.execute(
+            f"CREATE TABLE {kind} AS SELECT {final[0]}{exclude}{''.join(', ' + f for f in final[1:])} "
             f"FROM (SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {raw}))"
         )
-        self.con.execute(f"DROP TABLE IF EXISTS raw_{kind}")
+        self.db.execute(f"DROP TABLE IF EXISTS raw_{kind}")
         rows = self.sql(f"SELECT count(*) FROM {kind}")[0][0]
         if rows == 0:
             self._fail(given, "the file has a header but no records")
-            self.con.execute(f"DROP TABLE {kind}")
+            self.db.execute(f"DROP TABLE {kind}")
             return
         self._beyond_header(given, kind, beyond, width)
         accepted = (
@@ -672,31 +709,48 @@ class Exports:
                 for r, code, said in wrong
             ]
             self._listed(given, found, "amounts in another currency than their currency cell")
-            self.con.execute(
+            self.db.execute(
                 f"UPDATE {kind} SET currency = _currency_of_amount "
                 "WHERE _currency_of_amount IS NOT NULL AND nullif(trim(currency), '') IS NULL"
             )
         else:
-            self.con.execute(f"ALTER TABLE {kind} ADD COLUMN currency VARCHAR")
-            self.con.execute(f"UPDATE {kind} SET currency = _currency_of_amount")
+            self.db.execute(f"ALTER TABLE {kind} ADD COLUMN currency VARCHAR")
+            self.db.execute(f"UPDATE {kind} SET currency = _currency_of_amount")
             present["currency"] = present["amount"]  # the currency comes from the amount's column
             missing.pop("currency", None)
 
-    def _layouts(self, raw: str, names: list[str]) -> dict[str, str]:
-        """The naive layout most of the first records of each time column are written in. Only it is
-        tried on every cell: a layout that does not fit costs DuckDB more than one that does."""
+    def _layouts(
+        self, raw: str, names: list[str], positions: list[int], sample: list[list[str]] | None
+    ) -> dict[str, str]:
+        """The naive layout most of the first records of each time column are written in (the first
+        in LAYOUTS of those most fit). Only it is tried on every cell: a layout that does not fit
+        costs DuckDB more than one that does. The first records are a CSV's `sample` when Python
+        read them (a query of the file would start DuckDB's reading of it), else the first rows of
+        `raw`. Layouts are tried in turn, and a column is settled by the first that fits every
+        cell written: it is the one the counts of all would pick."""
         if not names:
             return {}
-        columns = ", ".join(f"CAST({_quote(n)} AS VARCHAR) AS c{i}" for i, n in enumerate(names))
-        counts = ", ".join(
-            f"count(try_strptime(c{i}, {_literal(f)}))" for i in range(len(names)) for f in ISO_FORMATS + NAIVE_FORMATS
-        )
-        found = self.sql(f"SELECT {counts} FROM (SELECT {columns} FROM {raw} LIMIT {_SAMPLE})")[0]
-        width, out = len(ISO_FORMATS + NAIVE_FORMATS), {}
-        for i, name in enumerate(names):
-            fits = found[i * width : (i + 1) * width]
-            if max(fits):
-                out[name] = (ISO_FORMATS + NAIVE_FORMATS)[fits.index(max(fits))]
+        if sample is not None:
+            cells = [[row[p] if p < len(row) else None for row in sample] for p in positions]
+        else:
+            columns = ", ".join(f"CAST({_quote(n)} AS VARCHAR)" for n in names)
+            cells = [list(column) for column in zip(*self.sql(f"SELECT {columns} FROM {raw} LIMIT {_SAMPLE}"))]
+        written = [sum(1 for v in column if v is not None and v.strip()) for column in cells]
+        fits: list[list[int]] = [[] for _ in names]
+        for layout in ISO_FORMATS + NAIVE_FORMATS:
+            open_ = [i for i in range(len(names)) if written[i] and max(fits[i], default=0) < written[i]]
+            if not open_:
+                break
+            counts = ", ".join(f"count(try_strptime(c{k}, {_literal(layout)}))" for k in range(len(open_)))
+            columns = ", ".join(f"unnest(${k + 1}::VARCHAR[]) AS c{k}" for k in range(len(open_)))
+            found = self.sql(f"SELECT {counts} FROM (SELECT {columns})", [cells[i] for i in open_])[0]
+            for i, n in zip(open_, found):
+                fits[i].append(n)
+        out: dict[str, str] = {}
+        for name, counts_of in zip(names, fits):
+            most = max(counts_of, default=0)
+            if most:
+                out[name] = (ISO_FORMATS + NAIVE_FORMATS)[counts_of.index(most)]
         return out
 
     def localize(self, zone: str) -> None:
@@ -709,7 +763,8 @@ class Exports:
                 f"time zone {zone!r} is not one DuckDB knows; give an IANA name such as America/New_York"
             ) from None
         self.zone = zone
-        for kind, read in self._read.items():
+        for kind in sorted(self._read, key=KINDS.index):  # in a fixed order, whichever was read first
+            read = self._read[kind]
             times = read.times
             if times:
                 self._read_rare_times(kind, times)
@@ -811,7 +866,7 @@ class Exports:
         for row, column, rule, message in found[:MAX_LISTED]:
             self.problems.append(Problem(given, row, column, ERROR, rule, message))
         if len(found) > MAX_LISTED:
-            self.summaries.append(f"{given}: {len(found)} {what}, the first {MAX_LISTED} listed")
+            self.summaries.append((given, f"{given}: {len(found)} {what}, the first {MAX_LISTED} listed"))
 
     def _bad_cells(
         self, given: str, kind: str, canonical: str, name: str, column: int, accepted: str, times: bool = False
@@ -873,7 +928,8 @@ class Exports:
         if not self.problems:
             return
         lines = [p.format() for p in sorted(self.problems)]
-        lines += self.summaries
+        # file by file, as the problems are (files are read side by side), each file's in the order found
+        lines += [line for _, line in sorted(self.summaries, key=lambda summary: summary[0])]
         files = len({p.path for p in self.problems})
         lines.append(
             f"{len(self.problems)} problem{'s' * (len(self.problems) != 1)} in {files} export file{'s' * (files != 1)}"
@@ -937,6 +993,8 @@ class Exports:
                 f"SELECT mql_at, {touch} AS touch, {code} AS code, leads.rowid AS r FROM leads {join} "
                 "WHERE mql_at IS NOT NULL"
             ).fetchnumpy()
+            import numpy as np  # loaded here: the reading is well under way by now
+
             mql_at, touches, codes, rowid = (
                 np.asarray(found[k], dtype=np.int64) for k in ("mql_at", "touch", "code", "r")
             )
@@ -974,11 +1032,18 @@ def _csv_reason(text: str) -> str:
 
 
 def _time_hint(value: str) -> str:
-    """What a number in a time column most likely is, and how to export it instead."""
+    """What a bad time most likely is, and how to export it instead."""
     if re.fullmatch(r"\d{5}(\.\d+)?", value):
         return "; it looks like a spreadsheet's date number: format the column as dates before exporting"
     if re.fullmatch(r"\d{10}(\d{3})?(\.\d+)?", value):
         return "; it looks like seconds (or milliseconds) since 1970: export dates as text"
+    day_first = re.match(r"\s*(\d{1,2})/(\d{1,2})/\d{2}(\d{2})?\b", value)
+    if day_first and 12 < int(day_first.group(1)) <= 31 and 1 <= int(day_first.group(2)) <= 12:
+        # the cells of days 1 to 12 were read, as month/day: they are wrong too, without a word
+        return (
+            "; it looks like day/month/year, and dates with slashes are read as month/day/year (US), so "
+            "this column's other dates are misread too: export dates as 2020-03-05 14:03"
+        )
     return ""
 
 
@@ -993,11 +1058,11 @@ def _csv_rows(path: Path, delim: str, quote: str, skip: int) -> Generator[list[s
     """The rows of a CSV after its first `skip` lines, read with Python's csv module in the
     dialect DuckDB's sniffer found; None for one csv cannot read (a separator or a quote of
     several characters)."""
-    import csv
-
     quote = "" if quote == "(empty)" else quote
     if len(delim) != 1 or len(quote) > 1:
         return None
+    # a long note (a pasted e-mail) in one cell: DuckDB read it, so csv must (its limit is 128 KiB)
+    csv.field_size_limit(max(csv.field_size_limit(), _LONGEST_VALUE))
 
     def rows() -> Generator[list[str], None, None]:
         with path.open(encoding="utf-8", errors="replace", newline="") as stream:
@@ -1013,15 +1078,26 @@ def _csv_rows(path: Path, delim: str, quote: str, skip: int) -> Generator[list[s
     return rows()
 
 
-def _header_width(path: Path, delim: str, quote: str, skip: int) -> int:
+def _head(path: Path, delim: str, quote: str, skip: int, header: bool) -> tuple[int, list[list[str]] | None]:
     """How many cells the header row of a CSV has (DuckDB names every cell of the longest rows
-    it sniffed, the header's or not)."""
+    it sniffed, the header's or not), and its first _SAMPLE records (blank lines left out);
+    (no check, None) for a dialect Python's csv cannot read."""
     rows = _csv_rows(path, delim, quote, skip)
     if rows is None:
-        return 1 << 30  # a dialect csv cannot read: no check
+        return 1 << 30, None
     with closing(rows):
-        return max(len(next(rows, [])), 1)
+        try:
+            first = next(rows, []) if header else []
+        except csv.Error:  # a cell over csv's size limit
+            return 1 << 30, None
+        try:
+            sample: list[list[str]] | None = [row for row in itertools.islice(rows, _SAMPLE) if row]
+        except csv.Error:  # DuckDB reads the first records instead
+            sample = None
+        return max(len(first), 1), sample
 
+
+_LONGEST_VALUE = (1 << 31) - 1  # characters: csv's largest limit on every platform
 
 _BLANK_LINE = (b"\n\n", b"\n\r\n", b"\r\r")
 

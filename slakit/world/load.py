@@ -425,6 +425,11 @@ def _yaml_problem(exc: MarkedYAMLError, text: str, name: str) -> Problem:
     message = _indentation(exc, text)
     if message is not None:
         col = _first_column(text, line)
+    elif context.startswith("while scanning a quoted scalar") and exc.context_mark and "unexpected" in problem:
+        # the scanner gave up where the file (or the document) ends: the place to look is the quote
+        start = exc.context_mark
+        line, col = start.line + 1, start.column + 1
+        message = "a value in quotes starts here and its closing quote is missing: end it with the same quote mark"
     else:
         message = next(
             (hint for key, hint in _HINTS.items() if key in (problem, context) or problem.startswith(key)), None
