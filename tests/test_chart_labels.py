@@ -73,3 +73,14 @@ def test_a_long_key_wraps_inside_the_chart(files: dict[str, Path], tmp_path: Pat
     assert len({y for _, y, _ in key}) >= 5
     assert all(x + 8 * len(text) <= 640 for x, _, text in key)  # 8 px a character of the 13px font
     assert max(y for _, y, _ in key) < height
+
+
+def test_a_bars_value_is_written_in_full(files: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811
+    """A bar's tooltip wrote its value with %g: a million dollars of lead value read '1e+06'."""
+    rows = ["lead_id,mql_at,source"] + [f"L{n},2020-01-02 10:00,referral" for n in range(10_000)]
+    leads = tmp_path / "many.csv"
+    leads.write_text("\n".join(rows) + "\n")
+    html = run("score", str(files["agreement"]), "--leads", str(leads), "--as-of", "2020-01-31", "--format", "html")
+    # 10,000 referral leads at $100 each
+    assert "<title>2020-01: 1,000,000 USD (met)</title>" in html.output
+    assert "e+0" not in html.output

@@ -9,6 +9,7 @@ import numpy as np
 from markupsafe import Markup, escape
 
 from ..measuring.scorecard import AgreementScore, CommitmentScore
+from ..model.figures import number
 
 W, H = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 56, 12, 14, 40
@@ -56,6 +57,12 @@ def _period_tick(x: float, y: float, period: str, previous: str | None) -> str:
     if previous is None or not previous.startswith(year + "-"):
         text += Markup(f'<tspan x="{_f(x)}" dy="12">{escape(year)}</tspan>')
     return f'<text x="{_f(x)}" y="{_f(y)}" text-anchor="middle" class="tick">{text}</text>'
+
+
+def _value(value: Any, unit: str) -> str:
+    """A bar's value in full, for its tooltip: 479,768,000 USD, 97.3%, 35 days."""
+    written = number(Decimal(str(value)))
+    return f"{written}%" if unit == "%" else f"{written} {unit}" if unit else written
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -159,7 +166,7 @@ def bars(c: CommitmentScore, title: str) -> Markup | None:
             fill = STATUS_FILL.get(p.status, "#94a3b8")
             body.append(
                 f'<rect x="{_f(LEFT + slot * i + slot * 0.15)}" y="{_f(y)}" width="{_f(slot * 0.7)}" '
-                f'height="{_f(_y(0, top) - y)}" fill="{fill}"><title>{escape(p.period)}: {float(p.actual):g} ({escape(p.status)})</title></rect>'
+                f'height="{_f(_y(0, top) - y)}" fill="{fill}"><title>{escape(p.period)}: {escape(_value(p.actual, c.unit))} ({escape(p.status)})</title></rect>'
             )
         if p.target is not None:
             ty = _y(float(p.target), top)
