@@ -246,11 +246,15 @@ class Table:
 
     kind: str
     path: str
-    sha256: str
+    digest: Future[str]  # the file's SHA-256, worked out while the exports are scored
     rows: int
     present: tuple[str, ...]  # canonical columns found in the file
     missing: dict[str, str]  # optional canonical column -> the export column that was looked for
     left_out: int = 0  # leads without an MQL time, which are not counted
+
+    @property
+    def sha256(self) -> str:
+        return self.digest.result()
 
 
 @dataclass(frozen=True)
@@ -258,7 +262,7 @@ class _Read:
     """A file read by `Exports.read`, waiting for `localize`: its times are still wall-clock."""
 
     given: str
-    digest: Future[str]
+    path: Path
     rows: int
     present: dict[str, str]  # canonical column -> export column
     missing: dict[str, str]
@@ -436,7 +440,6 @@ class Exports:
         if path.stat().st_size == 0:
             self._fail(given, "the file is empty: export it again with a header row and at least one record")
             return
-        digest = self._workers.submit(sha256_of, path)  # hashed beside DuckDB's reading, which frees the GIL
         try:
             found = None
             if suffix == "csv":
@@ -444,7 +447,7 @@ class Exports:
                 while True:
                     raw, found, guessed = self._csv(path, kind, parallel, quoted)
                     try:
-                        self._canonical(kind, given, raw, digest, found)
+                        self._canonical(kind, given, raw, path, found)
                         return
                     except self.duckdb.Error as exc:
                         if parallel and "does not support null_padding" in str(exc):
@@ -458,9 +461,9 @@ class Exports:
             else:
                 raw = f"raw_{kind}"
                 if not self._read_xlsx(path, raw, kind):
-                    self._canonical(kind, given, raw, digest, found=[])
+                    self._canonical(kind, given, raw, path, found=[])
                     return
-            self._canonical(kind, given, raw, digest, found)
+            self._canonical(kind, given, raw, path, found)
         except self.duckdb.InterruptException:
             raise  # the run is being given up (close()): not a problem of the file
         except self.duckdb.Error as exc:
@@ -561,7 +564,7 @@ class Exports:
         self.db.execute(f"CREATE TABLE {raw} AS SELECT {select}", cols)
         return True
 
-    def _canonical(self, kind: str, given: str, raw: str, digest: Future[str], found: list[str] | None = None) -> None:
+    def _canonical(self, kind: str, given: str, raw: str, path: Path, found: list[str] | None = None) -> None:
         """Table `kind` from the raw export: canonical columns parsed, problems collected. A record's
         row in the file is its rowid + 2 (after the header; insertion order is kept)."""
         if found is None:
@@ -682,7 +685,7 @@ class Exports:
         ident = REQUIRED[kind][0]
         self._required_cells(given, kind, ident, present[ident], position[present[ident]])
         self._duplicates(given, kind, ident, present[ident], position[present[ident]])
-        self._read[kind] = _Read(given, digest, rows, present, missing, position, tuple(times))
+        self._read[kind] = _Read(given, path, rows, present, missing, position, tuple(times))
 
     def _currency_in_amounts(
         self, given: str, kind: str, present: dict[str, str], missing: dict[str, str], column: int
@@ -763,6 +766,9 @@ class Exports:
                 f"time zone {zone!r} is not one DuckDB knows; give an IANA name such as America/New_York"
             ) from None
         self.zone = zone
+        # Files are hashed from here on, in the background: both cores were busy reading, one is
+        # idle while the exports are scored.
+        digests = {kind: self._workers.submit(sha256_of, read.path) for kind, read in self._read.items()}
         for kind in sorted(self._read, key=KINDS.index):  # in a fixed order, whichever was read first
             read = self._read[kind]
             times = read.times
@@ -786,7 +792,7 @@ class Exports:
             # a lead without an MQL time is not an MQL: it is left out, and the scorecard says how many
             left_out = self.sql("SELECT count(*) FILTER (mql_at IS NULL) FROM leads")[0][0] if kind == "leads" else 0
             self.tables[kind] = Table(
-                kind, read.given, read.digest.result(), read.rows, tuple(present), read.missing, left_out
+                kind, read.given, digests[kind], read.rows, tuple(present), read.missing, left_out
             )
         self._read = {}
 
