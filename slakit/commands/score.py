@@ -144,10 +144,17 @@ def run_score(
                 f"{'is not a lead-source id' if len(unknown) == 1 else 'are not lead-source ids'} of the agreement; "
                 f"its ids: {known}"
             )
+        # Scored while duplicate ids are still looked for on the other core (see Exports.localize);
+        # the scorecard is given only when the exports have no problem.
+        try:
+            if day is None:  # the latest record, but never a day still to come (an expected close date)
+                day = min(latest_timestamp(exports, zone) or dt.date(1970, 1, 1), today())
+            card = score(agreements, exports, day, period)
+        except Exception:
+            exports.check()  # a problem of the exports (which scoring may have tripped on) comes first
+            raise
         exports.check()
-        if day is None:  # the latest record, but never a day still to come (an expected close date)
-            day = min(latest_timestamp(exports, zone) or dt.date(1970, 1, 1), today())
-        return score(agreements, exports, day, period)
+        return card
     except RuntimeError as exc:  # DuckDB's word for Ctrl-C during a query
         if "interrupted" in str(exc).lower():
             raise KeyboardInterrupt from None

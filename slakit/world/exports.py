@@ -29,6 +29,7 @@ from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -351,6 +352,8 @@ class Exports:
         self._source_maps: dict[str, dict[str, str]] = {}
         self._workers = ThreadPoolExecutor(max_workers=4)  # two readings in the background, files' hashes
         self._lanes: list[Future[None]] = []
+        self._deferred: list[Callable[[], None]] = []  # checks that wait for localize()
+        self._checking: list[Future[None]] = []  # those checks, under way
         self._closing = False
         self.tables: dict[str, Table] = {}
         self.problems: list[Problem] = []
@@ -383,9 +386,7 @@ class Exports:
         leaves part of the second core idle. `wait()` for them."""
 
         def read_all(lane: list[tuple[str, str]]) -> None:
-            self._local.db = self.con.cursor()
-            self._cursors.append(self._local.db)
-            self._local.db.execute("SET enable_progress_bar = false")
+            self._own_cursor()
             for kind, given in lane:
                 if self._closing:
                     return
@@ -393,6 +394,17 @@ class Exports:
 
         lanes = [[f for f in files if f[0] == "leads"], [f for f in files if f[0] != "leads"]]
         self._lanes = [self._workers.submit(read_all, lane) for lane in lanes if lane]
+
+    def _own_cursor(self) -> None:
+        """Give this (background) thread a connection of its own, once."""
+        if getattr(self._local, "db", None) is None:
+            self._local.db = self.con.cursor()
+            self._cursors.append(self._local.db)
+            self._local.db.execute("SET enable_progress_bar = false")
+
+    def _in_background(self, check: Callable[[], None]) -> None:
+        self._own_cursor()
+        check()
 
     def wait(self) -> None:
         """Wait for the background reading, and raise what it raised (a missing file), the
@@ -684,7 +696,8 @@ class Exports:
             self._currency_in_amounts(given, kind, present, missing, position[present["amount"]])
         ident = REQUIRED[kind][0]
         self._required_cells(given, kind, ident, present[ident], position[present[ident]])
-        self._duplicates(given, kind, ident, present[ident], position[present[ident]])
+        # looked for while the exports are scored (see localize): a core is idle then
+        self._deferred.append(partial(self._duplicates, given, kind, ident, present[ident], position[present[ident]]))
         self._read[kind] = _Read(given, path, rows, present, missing, position, tuple(times))
 
     def _currency_in_amounts(
@@ -795,6 +808,11 @@ class Exports:
                 kind, read.given, digests[kind], read.rows, tuple(present), read.missing, left_out
             )
         self._read = {}
+        # Duplicate ids are looked for in the background too (a million leads' ids take 60-90 ms),
+        # once the times are rewritten (an update beside a reading of the table is slower); check()
+        # waits for them.
+        self._checking += [self._workers.submit(self._in_background, check) for check in self._deferred]
+        self._deferred = []
 
     def _read_rare_times(self, kind: str, times: tuple[str, ...]) -> None:
         """The time cells no fast layout read: a naive ISO time the cast reads (a fraction of a
@@ -931,6 +949,11 @@ class Exports:
 
     def check(self) -> None:
         """Raise one InputError listing every problem of every file, then a summary."""
+        for done in self._checking:
+            done.result()
+        for check in self._deferred:  # read, not localized: checked here
+            check()
+        self._checking, self._deferred = [], []
         if not self.problems:
             return
         lines = [p.format() for p in sorted(self.problems)]
