@@ -137,7 +137,8 @@ def _legend(names: list[str], with_target: bool = False) -> tuple[list[str], int
     x, row = float(LEFT), 0
     items = [(name, PALETTE[k % len(PALETTE)]) for k, name in enumerate(names)]
     for name, colour in [*items, *([("target", None)] if with_target else [])]:
-        width = (20 if colour is None else 14) + LEGEND_CHAR * len(name)
+        mark = 20 if colour is None else 14  # the target's line is wider than a colour's square
+        width = mark + LEGEND_CHAR * len(name)
         if x > LEFT and x + width > W - RIGHT:
             x, row = float(LEFT), row + 1
         y = H + 4 + 18 * row
@@ -145,7 +146,7 @@ def _legend(names: list[str], with_target: bool = False) -> tuple[list[str], int
             out.append(f'<line x1="{_f(x)}" y1="{y + 5}" x2="{_f(x + 16)}" y2="{y + 5}" class="target"/>')
         else:
             out.append(f'<rect x="{_f(x)}" y="{y}" width="10" height="10" fill="{colour}"/>')
-        out.append(f'<text x="{_f(x + (20 if colour is None else 14))}" y="{y + 9}" class="tick">{escape(name)}</text>')
+        out.append(f'<text x="{_f(x + mark)}" y="{y + 9}" class="tick">{escape(name)}</text>')
         x += width + 14
     return out, row + 1
 

@@ -157,7 +157,8 @@ NAIVE_FORMATS = [
     "%m/%d/%Y %H:%M:%S",
     "%m/%d/%Y",
 ]
-_FORMATS = "[" + ", ".join("'" + f + "'" for f in ISO_FORMATS + NAIVE_FORMATS) + "]"  # as SQL
+LAYOUTS = ISO_FORMATS + NAIVE_FORMATS
+_FORMATS = "[" + ", ".join("'" + f + "'" for f in LAYOUTS) + "]"  # as SQL
 _SAMPLE = 1000  # records whose times pick a column's layout
 # A naive ISO time the cast reads (with a fraction, a single-digit hour, 24:00, spaces inside).
 _NAIVE_ISO = r"\d{4}-\d\d?-\d\d?([T ]\s*\d\d?:\d\d(:\d\d(\.\d+)?)?)?"
@@ -753,7 +754,7 @@ class Exports:
             cells = [list(column) for column in zip(*self.sql(f"SELECT {columns} FROM {raw} LIMIT {_SAMPLE}"))]
         written = [sum(1 for v in column if v is not None and v.strip()) for column in cells]
         fits: list[list[int]] = [[] for _ in names]
-        for layout in ISO_FORMATS + NAIVE_FORMATS:
+        for layout in LAYOUTS:
             open_ = [i for i in range(len(names)) if written[i] and max(fits[i], default=0) < written[i]]
             if not open_:
                 break
@@ -766,7 +767,7 @@ class Exports:
         for name, counts_of in zip(names, fits):
             most = max(counts_of, default=0)
             if most:
-                out[name] = (ISO_FORMATS + NAIVE_FORMATS)[counts_of.index(most)]
+                out[name] = LAYOUTS[counts_of.index(most)]
         return out
 
     def localize(self, zone: str) -> None:
